@@ -1,0 +1,110 @@
+"""Reads of leads, always starting from what the user may see."""
+
+import datetime as dt
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from crm import clock
+from crm.models import Team, User
+from leads.models import FollowUpTask, Interaction, Lead, Stage, StageChange
+from leads.normalize import normalize_email, normalize_phone
+
+
+def teams_managed_by(*, user: User) -> QuerySet[Team]:
+    return Team.objects.filter(manager=user)
+
+
+def leads_visible_to(*, user: User) -> QuerySet[Lead]:
+    """Admins see every lead; managers their teams' leads, their own and the pool; reps their own and the pool."""
+    if user.is_crm_admin:
+        return Lead.objects.all()
+    if user.is_manager:
+        return Lead.objects.filter(
+            Q(team__in=teams_managed_by(user=user).values("pk")) | Q(owner=user) | Q(owner__isnull=True)
+        )
+    if user.is_rep:
+        return Lead.objects.filter(Q(owner=user) | Q(owner__isnull=True))
+    return Lead.objects.none()
+
+
+def get_lead_for_user(*, user: User, lead_id: int) -> Lead:
+    """The lead, if the user may see it; 404 otherwise (never a 403 that confirms it exists)."""
+    lead = leads_visible_to(user=user).select_related("owner", "channel", "team").filter(pk=lead_id).first()
+    if lead is None:
+        raise Http404("No such lead.")
+    return lead
+
+
+def users_assignable_by(*, user: User) -> QuerySet[User]:
+    """Whom a user may hand leads to: admins anyone active, managers their teams' members and themselves."""
+    users = User.objects.filter(is_active=True)
+    if user.is_crm_admin:
+        return users
+    if user.is_manager:
+        return users.filter(Q(team__in=teams_managed_by(user=user).values("pk")) | Q(pk=user.pk))
+    return users.filter(pk=user.pk)
+
+
+def owners_visible_to(*, user: User) -> QuerySet[User]:
+    """Owners a user may filter the leads list by."""
+    return users_assignable_by(user=user).order_by("first_name", "last_name", "username")
+
+
+def lead_duplicates(*, email: str = "", phone: str = "", exclude_id: int | None = None) -> QuerySet[Lead]:
+    """Leads that share the normalised email or phone."""
+    email, phone = normalize_email(email), normalize_phone(phone)
+    condition = Q()
+    if email:
+        condition |= Q(email_normalized=email)
+    if phone:
+        condition |= Q(phone_normalized=phone)
+    if not condition:
+        return Lead.objects.none()
+    qs = Lead.objects.filter(condition).select_related("owner")
+    if exclude_id:
+        qs = qs.exclude(pk=exclude_id)
+    return qs.order_by("created_at")[:5]
+
+
+def lead_timeline(*, lead: Lead, limit: int = 50) -> list[dict]:
+    """Interactions and stage changes of a lead, newest first, as one list (two queries, whatever the size)."""
+    interactions = list(
+        Interaction.objects.filter(lead=lead).select_related("user").order_by("-occurred_at", "-id")[:limit]
+    )
+    changes = list(StageChange.objects.filter(lead=lead).select_related("user").order_by("-changed_at")[:limit])
+    entries = [{"type": "interaction", "at": i.occurred_at, "item": i} for i in interactions]
+    entries += [{"type": "stage", "at": c.changed_at, "item": c} for c in changes]
+    entries.sort(key=lambda e: e["at"], reverse=True)
+    return entries[:limit]
+
+
+def tasks_for_lead(*, lead: Lead) -> QuerySet[FollowUpTask]:
+    return FollowUpTask.objects.filter(lead=lead).select_related("assignee").order_by("done_at", "due_at")
+
+
+def tasks_due_for(*, user: User, until: dt.datetime | None = None) -> QuerySet[FollowUpTask]:
+    """Open tasks assigned to the user, due before `until` (end of today by default): overdue ones first."""
+    until = until or clock.end_of_today()
+    return (
+        FollowUpTask.objects.filter(assignee=user, done_at__isnull=True, due_at__lt=until)
+        .select_related("lead")
+        .order_by("due_at")
+    )
+
+
+def leads_awaiting_response(*, user: User) -> QuerySet[Lead]:
+    """The user's new leads nobody has answered yet, the longest waiting first."""
+    return (
+        Lead.objects.filter(owner=user, stage=Stage.NEW, first_response_at__isnull=True)
+        .select_related("channel")
+        .order_by("created_at")
+    )
+
+
+def leads_recently_active(*, user: User, limit: int = 8) -> QuerySet[Lead]:
+    return Lead.objects.filter(owner=user).select_related("channel").order_by("-last_activity_at", "-id")[:limit]
+
+
+def lead_has_open_tasks() -> Exists:
+    return Exists(FollowUpTask.objects.filter(lead=OuterRef("pk"), done_at__isnull=True))

@@ -1,0 +1,296 @@
+"""Writes to leads, interactions, tasks and stages. Every view, task, command and API call goes through here."""
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from functools import partial
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from crm import clock
+from crm.models import User
+from leads.models import (
+    FollowUpTask,
+    Interaction,
+    Lead,
+    LostReason,
+    Stage,
+    StageChange,
+)
+from leads.normalize import normalize_email, normalize_phone
+from leads.selectors import leads_visible_to, users_assignable_by
+from leads.signals import interaction_logged, lead_changed
+
+# Facts a person may edit directly on a lead (stage, owner and scores have services of their own).
+EDITABLE_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "industry",
+    "company_size",
+    "country",
+    "region",
+    "city",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "budget",
+    "budget_amount",
+    "authority",
+    "need",
+    "timeline",
+    "attributes",
+)
+
+
+def _send_on_commit(signal, **kwargs) -> None:
+    transaction.on_commit(partial(signal.send, sender=Lead, **kwargs))
+
+
+def _normalize(lead: Lead) -> None:
+    lead.email = (lead.email or "").strip()
+    lead.email_normalized = normalize_email(lead.email)
+    lead.phone = (lead.phone or "").strip()
+    lead.phone_normalized = normalize_phone(lead.phone)
+    lead.country = (lead.country or "").strip().upper()
+
+
+def _check_owner(*, user: User, owner: User | None) -> None:
+    if owner is not None and not users_assignable_by(user=user).filter(pk=owner.pk).exists():
+        raise PermissionDenied("You cannot assign leads to that user.")
+
+
+@transaction.atomic
+def lead_create(*, user: User | None, owner: User | None = None, stage: str = Stage.NEW, **facts) -> Lead:
+    """Create a lead. A rep's new lead is theirs; managers and admins pick an owner or leave it in the pool."""
+    unknown = set(facts) - set(EDITABLE_FIELDS) - {"created_at"}
+    if unknown:
+        raise TypeError(f"Unknown lead fields: {', '.join(sorted(unknown))}")
+    if user is not None:
+        if user.is_rep:
+            owner = user
+        else:
+            _check_owner(user=user, owner=owner)
+    now = clock.now()
+    lead = Lead(**facts)
+    lead.created_at = facts.get("created_at") or now
+    lead.last_activity_at = lead.created_at
+    lead.stage_changed_at = lead.created_at
+    lead.stage = stage
+    if owner is not None:
+        lead.owner, lead.team_id, lead.assigned_at = owner, owner.team_id, now
+    _normalize(lead)
+    lead.full_clean(exclude=["search_text"])
+    lead.save()
+    StageChange.objects.create(lead=lead, from_stage="", to_stage=stage, changed_at=lead.created_at, user=user)
+    _send_on_commit(lead_changed, lead_id=lead.pk, fields=["created"])
+    return lead
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, user: User, data: dict) -> Lead:
+    """Change a lead's facts; only the fields in EDITABLE_FIELDS may be given."""
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
+    changed = [name for name, value in data.items() if getattr(lead, name) != value]
+    for name in changed:
+        setattr(lead, name, data[name])
+    if not changed:
+        return lead
+    _normalize(lead)
+    lead.full_clean(exclude=["search_text"])
+    lead.save()
+    _send_on_commit(lead_changed, lead_id=lead.pk, fields=changed)
+    return lead
+
+
+@transaction.atomic
+def lead_assign(*, lead: Lead, owner: User | None, user: User) -> Lead:
+    """Give a lead to an owner, or put it back in the pool (owner None)."""
+    _check_owner(user=user, owner=owner)
+    lead.owner = owner
+    lead.team_id = owner.team_id if owner else None
+    lead.assigned_at = clock.now() if owner else None
+    lead.save(update_fields=["owner", "team", "assigned_at", "updated_at"])
+    _send_on_commit(lead_changed, lead_id=lead.pk, fields=["owner"])
+    return lead
+
+
+@transaction.atomic
+def lead_change_stage(
+    *,
+    lead: Lead,
+    user: User | None,
+    stage: str,
+    lost_reason: str = "",
+    deal_value: Decimal | None = None,
+    won_at: dt.datetime | None = None,
+) -> Lead:
+    """Move a lead to a stage. Won needs a deal value, Lost a reason; reopening clears both."""
+    if stage not in Stage.values:
+        raise ValidationError({"stage": f"Unknown stage “{stage}”."})
+    errors = {}
+    if stage == Stage.WON and deal_value is None:
+        errors["deal_value"] = "A won lead needs its deal value."
+    if deal_value is not None and deal_value < 0:
+        errors["deal_value"] = "The deal value cannot be negative."
+    if stage == Stage.LOST and lost_reason not in LostReason.values:
+        errors["lost_reason"] = "Say why the lead was lost."
+    if errors:
+        raise ValidationError(errors)
+
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.stage == stage:
+        return lead
+    now = clock.now()
+    previous = lead.stage
+    lead.stage = stage
+    lead.stage_changed_at = now
+    lead.lost_reason = lost_reason if stage == Stage.LOST else ""
+    lead.deal_value = deal_value if stage == Stage.WON else None
+    lead.won_at = (won_at or now) if stage == Stage.WON else None
+    lead.save(update_fields=["stage", "stage_changed_at", "lost_reason", "deal_value", "won_at", "updated_at"])
+    StageChange.objects.create(lead=lead, from_stage=previous, to_stage=stage, changed_at=now, user=user)
+    _send_on_commit(lead_changed, lead_id=lead.pk, fields=["stage"])
+    return lead
+
+
+@transaction.atomic
+def interaction_log(
+    *,
+    lead: Lead,
+    user: User | None,
+    kind: str,
+    direction: str = Interaction.Direction.OUTBOUND,
+    occurred_at: dt.datetime | None = None,
+    subject: str = "",
+    body: str = "",
+    outcome: str = "",
+    details: dict | None = None,
+) -> Interaction:
+    """Record an interaction and keep the lead's clocks right.
+
+    The first outbound interaction by a person is the lead's first response (an earlier one logged later
+    moves it back). A response to a New lead makes it Contacted.
+    """
+    now = clock.now()
+    interaction = Interaction(
+        lead=lead,
+        user=user,
+        kind=kind,
+        direction=direction,
+        occurred_at=occurred_at or now,
+        subject=subject,
+        body=body,
+        outcome=outcome if kind == Interaction.Kind.CALL else "",
+        details=details or {},
+        created_at=now,
+    )
+    interaction.full_clean(exclude=["lead", "user"])
+    interaction.save()
+
+    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    fields = ["updated_at"]
+    if interaction.occurred_at > locked.last_activity_at:
+        locked.last_activity_at = interaction.occurred_at
+        fields.append("last_activity_at")
+    if interaction.is_response and (
+        locked.first_response_at is None or interaction.occurred_at < locked.first_response_at
+    ):
+        locked.first_response_at = interaction.occurred_at
+        locked.response_seconds = max(0, int((interaction.occurred_at - locked.created_at).total_seconds()))
+        fields += ["first_response_at", "response_seconds"]
+    locked.save(update_fields=fields)
+    lead.last_activity_at, lead.first_response_at = locked.last_activity_at, locked.first_response_at
+    lead.response_seconds = locked.response_seconds
+
+    if interaction.is_response and locked.stage == Stage.NEW:
+        changed = lead_change_stage(lead=locked, user=user, stage=Stage.CONTACTED)
+        lead.stage, lead.stage_changed_at = changed.stage, changed.stage_changed_at
+    _send_on_commit(interaction_logged, lead_id=lead.pk, interaction_id=interaction.pk)
+    return interaction
+
+
+@transaction.atomic
+def task_create(
+    *, lead: Lead, user: User, title: str, due_at: dt.datetime, assignee: User | None = None
+) -> FollowUpTask:
+    assignee = assignee or lead.owner or user
+    if assignee != user:
+        _check_owner(user=user, owner=assignee)
+    task = FollowUpTask(lead=lead, assignee=assignee, title=title.strip(), due_at=due_at, created_by=user)
+    task.full_clean(exclude=["lead", "assignee", "created_by"])
+    task.save()
+    return task
+
+
+def task_complete(*, task: FollowUpTask, user: User) -> FollowUpTask:
+    """Mark a task done (idempotent: completing a done task keeps its first completion time)."""
+    FollowUpTask.objects.filter(pk=task.pk, done_at__isnull=True).update(done_at=clock.now())
+    task.refresh_from_db(fields=["done_at"])
+    return task
+
+
+def task_reopen(*, task: FollowUpTask, user: User) -> FollowUpTask:
+    FollowUpTask.objects.filter(pk=task.pk).update(done_at=None)
+    task.done_at = None
+    return task
+
+
+@transaction.atomic
+def leads_bulk_reassign(*, user: User, lead_ids: Iterable[int], owner: User | None) -> int:
+    """Give many leads to one owner (or the pool) in one statement. Only managers and admins may."""
+    if not (user.is_manager or user.is_crm_admin):
+        raise PermissionDenied("Only managers and admins reassign leads in bulk.")
+    _check_owner(user=user, owner=owner)
+    leads = leads_visible_to(user=user).filter(pk__in=list(lead_ids))
+    return Lead.objects.filter(pk__in=leads.values("pk")).update(
+        owner=owner,
+        team_id=owner.team_id if owner else None,
+        assigned_at=clock.now() if owner else None,
+        updated_at=clock.now(),
+    )
+
+
+@transaction.atomic
+def leads_bulk_change_stage(*, user: User, lead_ids: Iterable[int], stage: str, lost_reason: str = "") -> int:
+    """Move many leads to an open stage or to Lost, recording each change. Won needs a value per lead."""
+    if not (user.is_manager or user.is_crm_admin):
+        raise PermissionDenied("Only managers and admins change stages in bulk.")
+    if stage == Stage.WON:
+        raise ValidationError({"stage": "Mark leads won one by one: each needs its deal value."})
+    if stage not in Stage.values:
+        raise ValidationError({"stage": f"Unknown stage “{stage}”."})
+    if stage == Stage.LOST and lost_reason not in LostReason.values:
+        raise ValidationError({"lost_reason": "Say why the leads were lost."})
+    now = clock.now()
+    moving = list(
+        leads_visible_to(user=user)
+        .filter(pk__in=list(lead_ids))
+        .exclude(stage=stage)
+        .select_for_update()
+        .values_list("pk", "stage")
+    )
+    if not moving:
+        return 0
+    ids = [pk for pk, _ in moving]
+    Lead.objects.filter(pk__in=ids).update(
+        stage=stage,
+        stage_changed_at=now,
+        lost_reason=lost_reason if stage == Stage.LOST else "",
+        deal_value=None,
+        won_at=None,
+        updated_at=now,
+    )
+    StageChange.objects.bulk_create(
+        StageChange(lead_id=pk, from_stage=previous, to_stage=stage, changed_at=now, user=user)
+        for pk, previous in moving
+    )
+    for pk in ids:
+        _send_on_commit(lead_changed, lead_id=pk, fields=["stage"])
+    return len(ids)
