@@ -108,3 +108,14 @@ def leads_recently_active(*, user: User, limit: int = 8) -> QuerySet[Lead]:
 
 def lead_has_open_tasks() -> Exists:
     return Exists(FollowUpTask.objects.filter(lead=OuterRef("pk"), done_at__isnull=True))
+
+
+def lead_editable_by(*, user: User, lead: Lead) -> bool:
+    """Reps edit their own leads; managers their teams', their own and the pool's; admins all."""
+    if user.is_crm_admin:
+        return True
+    if lead.owner_id == user.pk:
+        return True
+    if user.is_manager:
+        return lead.owner_id is None or teams_managed_by(user=user).filter(pk=lead.team_id).exists()
+    return False

@@ -121,6 +121,18 @@ def lead_assign(*, lead: Lead, owner: User | None, user: User) -> Lead:
     return lead
 
 
+def lead_claim(*, lead: Lead, user: User) -> bool:
+    """Take a lead from the pool. Of two people claiming at once, exactly one gets it (a conditional UPDATE)."""
+    now = clock.now()
+    claimed = Lead.objects.filter(pk=lead.pk, owner__isnull=True).update(
+        owner=user, team_id=user.team_id, assigned_at=now, updated_at=now
+    )
+    if claimed:
+        lead.owner, lead.team_id, lead.assigned_at = user, user.team_id, now
+        _send_on_commit(lead_changed, lead_id=lead.pk, fields=["owner"])
+    return claimed == 1
+
+
 @transaction.atomic
 def lead_change_stage(
     *,

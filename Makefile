@@ -1,0 +1,56 @@
+# Two commands do all set-up: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# `make test` runs on real PostgreSQL and Redis (see README); override these to point elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm
+TEST_REDIS_URL ?= redis://127.0.0.1:6379
+
+.PHONY: run test lint bench install dev-install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Re-install only when the dependencies change.
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "  Mini CRM is starting on http://127.0.0.1:$(PORT)/"
+	@echo "  Demo logins (password: demo): admin · manager, manager2 · rep, rep2 … rep8"
+	@echo "  Ctrl-C stops the web server and the Celery worker with beat."
+	@echo ""
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A crm worker --beat --loglevel=info --concurrency=2 \
+	    --schedule-filename=var/celerybeat-schedule & \
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT) & \
+	wait
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=False SECRET_KEY=check-deploy-$$RANDOM-$$RANDOM-$$RANDOM-$$RANDOM-$$RANDOM-long-enough ALLOWED_HOSTS=crm.example.com \
+	    $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+test: lint
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL)/0 CACHE_URL=$(TEST_REDIS_URL)/1 \
+	    $(BIN)/pytest
+	@echo "Smoke part of the suite on SQLite (the embedded default):"
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test-smoke.sqlite3 CELERY_BROKER_URL=$(TEST_REDIS_URL)/0 \
+	    $(BIN)/pytest -m smoke -q
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

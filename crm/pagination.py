@@ -1,0 +1,88 @@
+"""Keyset ("seek") pagination: pages as fast at row 1,000,000 as at row 1, with no COUNT(*) of the table.
+
+A page is asked for by a cursor, the sort values of the last row seen. The next page is the rows after it in
+the sort order, found by an index range scan. The total is counted only up to a cap ("10,000+ leads").
+"""
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.utils.dateparse import parse_datetime
+
+
+@dataclass(frozen=True)
+class Sort:
+    """Order by `key` (a field or annotation, never NULL), then by id, both in the same direction."""
+
+    key: str
+    descending: bool = True
+
+    def order_by(self) -> list[str]:
+        sign = "-" if self.descending else ""
+        return [f"{sign}{self.key}", f"{sign}id"]
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str | None
+    count: int
+    count_capped: bool
+    is_first: bool
+
+    @property
+    def count_label(self) -> str:
+        return f"{self.count:,}+" if self.count_capped else f"{self.count:,}"
+
+
+def _encode(value, pk: int) -> str:
+    if isinstance(value, dt.datetime):
+        value = {"dt": value.isoformat()}
+    elif isinstance(value, Decimal):
+        value = str(value)
+    raw = json.dumps([value, pk], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str):
+    """The (value, id) of a cursor, or None if it was tampered with or is from another sort."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, pk = json.loads(raw)
+        if isinstance(value, dict):
+            value = parse_datetime(value["dt"])
+            if value is None:
+                return None
+        return value, int(pk)
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def keyset_page(qs: QuerySet, *, sort: Sort, cursor: str | None, size: int, count_cap: int) -> Page:
+    """One page of `qs` in `sort` order after `cursor`; `qs` is already filtered by permission and filters."""
+    count = qs.order_by()[: count_cap + 1].count()
+    ordered = qs.order_by(*sort.order_by())
+    decoded = _decode(cursor) if cursor else None
+    if decoded is not None:
+        value, pk = decoded
+        op = "lt" if sort.descending else "gt"
+        near = "lte" if sort.descending else "gte"
+        # `key <= v AND (key < v OR id < pk)`: the first half bounds the index range scan.
+        ordered = ordered.filter(
+            Q(**{f"{sort.key}__{near}": value}) & (Q(**{f"{sort.key}__{op}": value}) | Q(**{f"id__{op}": pk}))
+        )
+    rows = list(ordered[: size + 1])
+    has_next = len(rows) > size
+    rows = rows[:size]
+    next_cursor = _encode(getattr(rows[-1], sort.key), rows[-1].pk) if has_next and rows else None
+    return Page(
+        rows=rows,
+        next_cursor=next_cursor,
+        count=min(count, count_cap),
+        count_capped=count > count_cap,
+        is_first=decoded is None,
+    )

@@ -1,0 +1,205 @@
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+
+from crm import clock
+from crm.models import User
+from leads.models import Channel, FollowUpTask, Interaction, Lead, LostReason, Stage
+from leads.normalize import normalize_phone
+from leads.selectors import lead_duplicates, users_assignable_by
+
+
+class LeadForm(forms.ModelForm):
+    """A lead's facts. Managers and admins also choose its owner (empty: the pool)."""
+
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Pool (unassigned)")
+    # Wider than the stored code, so "Germany" gets the helpful message below rather than a length error.
+    country = forms.CharField(
+        required=False,
+        max_length=60,
+        help_text="Two-letter code, e.g. DE",
+        widget=forms.TextInput(attrs={"placeholder": "DE", "style": "text-transform:uppercase"}),
+    )
+    create_duplicate = forms.BooleanField(
+        required=False, label="Create it anyway", help_text="This lead's email or phone matches another lead."
+    )
+
+    class Meta:
+        model = Lead
+        fields = [
+            "name",
+            "email",
+            "phone",
+            "company",
+            "job_title",
+            "industry",
+            "company_size",
+            "country",
+            "region",
+            "city",
+            "channel",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "budget",
+            "budget_amount",
+            "authority",
+            "timeline",
+            "need",
+        ]
+        widgets = {
+            "need": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["channel"].queryset = Channel.objects.filter(active=True)
+        if user.is_rep or self.instance.pk:
+            # Reps' new leads are their own; on an existing lead the owner has its own control.
+            del self.fields["owner"]
+        else:
+            self.fields["owner"].queryset = users_assignable_by(user=user)
+        if self.instance.pk:
+            del self.fields["create_duplicate"]
+        self.duplicates = []
+
+    def clean_country(self):
+        country = self.cleaned_data["country"].strip().upper()
+        if country and (len(country) != 2 or not country.isalpha()):
+            raise forms.ValidationError("Use the two-letter country code, e.g. DE or US.")
+        return country
+
+    def clean_phone(self):
+        phone = self.cleaned_data["phone"].strip()
+        if phone and not normalize_phone(phone):
+            raise forms.ValidationError("This does not look like a phone number.")
+        return phone
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("email") and not cleaned.get("phone"):
+            self.add_error("email", "Give an email or a phone number, so the lead can be reached.")
+        if "create_duplicate" in self.fields and not self.errors:
+            self.duplicates = list(lead_duplicates(email=cleaned.get("email", ""), phone=cleaned.get("phone", "")))
+            if self.duplicates and not cleaned.get("create_duplicate"):
+                raise forms.ValidationError(
+                    "A lead with this email or phone already exists. Open it, or tick “Create it anyway”.",
+                    code="duplicate",
+                )
+        return cleaned
+
+    def facts(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class InteractionForm(forms.ModelForm):
+    class Meta:
+        model = Interaction
+        fields = ["kind", "direction", "outcome", "occurred_at", "subject", "body"]
+        widgets = {
+            "occurred_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "body": forms.Textarea(attrs={"rows": 3, "placeholder": "What was said, what comes next"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["occurred_at"].required = False
+        self.fields["occurred_at"].help_text = "Leave empty for now."
+        personal = {k.value for k in Interaction.PERSONAL_KINDS} | {Interaction.Kind.NOTE.value}
+        self.fields["kind"].choices = [(k, label) for k, label in Interaction.Kind.choices if k in personal]
+
+    def clean_occurred_at(self):
+        occurred_at = self.cleaned_data.get("occurred_at")
+        if occurred_at and occurred_at > clock.now() + dt.timedelta(minutes=5):
+            raise forms.ValidationError("An interaction cannot happen in the future.")
+        return occurred_at
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") != Interaction.Kind.CALL:
+            cleaned["outcome"] = ""
+        if cleaned.get("kind") == Interaction.Kind.NOTE:
+            cleaned["direction"] = Interaction.Direction.SYSTEM
+            if not cleaned.get("body"):
+                self.add_error("body", "A note needs some text.")
+        return cleaned
+
+
+class StageForm(forms.Form):
+    stage = forms.ChoiceField(choices=Stage.choices)
+    deal_value = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=2)
+    lost_reason = forms.ChoiceField(choices=[("", "Choose a reason"), *LostReason.choices], required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("stage") == Stage.WON and cleaned.get("deal_value") is None:
+            self.add_error("deal_value", "Enter the deal value to mark the lead won.")
+        if cleaned.get("stage") == Stage.LOST and not cleaned.get("lost_reason"):
+            self.add_error("lost_reason", "Choose why the lead was lost.")
+        return cleaned
+
+
+def _default_due() -> dt.datetime:
+    """Tomorrow at 10:00 local time: the usual "call back tomorrow"."""
+    tomorrow = clock.today() + dt.timedelta(days=1)
+    return timezone.make_aware(dt.datetime.combine(tomorrow, dt.time(10, 0)))
+
+
+class TaskForm(forms.ModelForm):
+    class Meta:
+        model = FollowUpTask
+        fields = ["title", "due_at"]
+        widgets = {
+            "title": forms.TextInput(attrs={"placeholder": "Call back, send proposal…"}),
+            "due_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        }
+        labels = {"title": "Next step", "due_at": "Due"}
+        error_messages = {
+            "title": {"required": "Say what needs doing."},
+            "due_at": {"required": "Say when it is due."},
+        }
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {"due_at": _default_due()})
+        super().__init__(*args, **kwargs)
+
+
+class OwnerForm(forms.Form):
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Pool (unassigned)")
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = users_assignable_by(user=user)
+
+
+class BulkActionForm(forms.Form):
+    ACTIONS = [("reassign", "Reassign to…"), ("stage", "Move to stage…")]
+
+    action = forms.ChoiceField(choices=ACTIONS)
+    lead_ids = forms.TypedMultipleChoiceField(coerce=int, choices=[], error_messages={"required": "Tick some leads."})
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Pool (unassigned)")
+    stage = forms.ChoiceField(
+        choices=[("", "Choose a stage"), *[c for c in Stage.choices if c[0] != Stage.WON]], required=False
+    )
+    lost_reason = forms.ChoiceField(choices=[("", "Lost reason"), *LostReason.choices], required=False)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = users_assignable_by(user=user)
+
+    def full_clean(self):
+        # Lead ids are checked against what the user may see by the service; here they only need to be ints.
+        ids = self.data.getlist("lead_ids") if hasattr(self.data, "getlist") else []
+        self.fields["lead_ids"].choices = [(i, i) for i in ids if str(i).isdigit()]
+        super().full_clean()
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == "stage":
+            if not cleaned.get("stage"):
+                self.add_error("stage", "Choose a stage.")
+            elif cleaned["stage"] == Stage.LOST and not cleaned.get("lost_reason"):
+                self.add_error("lost_reason", "Choose why the leads were lost.")
+        return cleaned

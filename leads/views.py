@@ -1,0 +1,319 @@
+"""Pages of the rep's working day: My day, the leads list, the lead page and its inline (htmx) actions."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from crm import clock
+from crm.pagination import keyset_page
+from leads import selectors, services
+from leads.filters import LeadFilter
+from leads.forms import BulkActionForm, InteractionForm, LeadForm, OwnerForm, StageForm, TaskForm
+from leads.models import FollowUpTask, Interaction, Lead, LostReason, Stage
+
+
+def _render_partials(request: HttpRequest, template: str, names: list[str], context: dict) -> HttpResponse:
+    """Several named partials of one template in one response; all but the first swap out of band."""
+    html = "".join(
+        render_to_string(f"{template}#{name}", {**context, "oob": i > 0}, request=request)
+        for i, name in enumerate(names)
+    )
+    return HttpResponse(html)
+
+
+def _editable_lead(request: HttpRequest, lead_id: int) -> Lead:
+    """The lead, if the user may change it: 404 if they may not see it, 403 if they only see it (the pool)."""
+    lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
+    if not selectors.lead_editable_by(user=request.user, lead=lead):
+        raise PermissionDenied("Claim this lead from the pool before working on it.")
+    return lead
+
+
+def _lead_context(request: HttpRequest, lead: Lead, **extra) -> dict:
+    user = request.user
+    can_edit = selectors.lead_editable_by(user=user, lead=lead)
+    context = {
+        "lead": lead,
+        "can_edit": can_edit,
+        "can_assign": user.is_manager or user.is_crm_admin,
+        "timeline": selectors.lead_timeline(lead=lead),
+        "tasks": selectors.tasks_for_lead(lead=lead),
+        "interaction_form": InteractionForm(),
+        "task_form": TaskForm(),
+        "stage_form": StageForm(initial={"stage": lead.stage}),
+        "stages": Stage,
+        "lost_reasons": LostReason.choices,
+        "call_outcomes": Interaction.Outcome.choices,
+        "now": clock.now(),
+    }
+    if context["can_assign"]:
+        context["owner_form"] = OwnerForm(user=user, initial={"owner": lead.owner_id})
+    context.update(extra)
+    return context
+
+
+@require_GET
+def my_day(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    tasks = list(selectors.tasks_due_for(user=user)[:50])
+    now = clock.now()
+    context = {
+        "overdue_tasks": [t for t in tasks if t.due_at < now],
+        "today_tasks": [t for t in tasks if t.due_at >= now],
+        "awaiting": selectors.leads_awaiting_response(user=user)[:20],
+        "recent": selectors.leads_recently_active(user=user),
+        "now": now,
+    }
+    return render(request, "leads/my_day.html", context)
+
+
+def _list_context(request: HttpRequest, params: QueryDict) -> dict:
+    user = request.user
+    lead_filter = LeadFilter(params or None, queryset=selectors.leads_visible_to(user=user), user=user)
+    page = keyset_page(
+        lead_filter.qs.select_related("owner", "channel"),
+        sort=lead_filter.sort_order,
+        cursor=params.get("after"),
+        size=settings.LEADS_PAGE_SIZE,
+        count_cap=settings.LEADS_COUNT_CAP,
+    )
+    first_page = params.copy()
+    first_page.pop("after", None)
+    next_page = first_page.copy()
+    if page.next_cursor:
+        next_page["after"] = page.next_cursor
+    context = {
+        "filter": lead_filter,
+        "page": page,
+        "first_page_query": first_page.urlencode(),
+        "next_page_query": next_page.urlencode(),
+        "current_query": params.urlencode(),
+        "can_bulk": user.is_manager or user.is_crm_admin,
+        "now": clock.now(),
+    }
+    if context["can_bulk"]:
+        context["bulk_form"] = BulkActionForm(user=user)
+    return context
+
+
+@require_GET
+def lead_list(request: HttpRequest) -> HttpResponse:
+    template = "leads/list.html#results" if request.htmx and not request.htmx.boosted else "leads/list.html"
+    return render(request, template, _list_context(request, request.GET))
+
+
+@require_POST
+def lead_bulk(request: HttpRequest) -> HttpResponse:
+    """Reassign or move the ticked leads, then show the same filtered list again."""
+    user = request.user
+    if not (user.is_manager or user.is_crm_admin):
+        raise PermissionDenied("Only managers and admins use bulk actions.")
+    form = BulkActionForm(request.POST, user=user)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    else:
+        data = form.cleaned_data
+        try:
+            if data["action"] == "reassign":
+                count = services.leads_bulk_reassign(user=user, lead_ids=data["lead_ids"], owner=data["owner"])
+                messages.success(request, f"{count} lead(s) given to {data['owner'] or 'the pool'}.")
+            else:
+                count = services.leads_bulk_change_stage(
+                    user=user, lead_ids=data["lead_ids"], stage=data["stage"], lost_reason=data["lost_reason"]
+                )
+                messages.success(request, f"{count} lead(s) moved to {Stage(data['stage']).label}.")
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+    params = QueryDict(request.POST.get("query", ""))
+    if request.htmx:
+        return render(request, "leads/list.html#results", _list_context(request, params))
+    return redirect(f"{reverse('leads:list')}?{params.urlencode()}")
+
+
+def lead_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form = LeadForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead = services.lead_create(user=user, owner=form.cleaned_data.get("owner"), **form.facts())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Lead “{lead.name}” created.")
+            return redirect(lead)
+    context = {"form": form, "duplicates": form.duplicates, "visible_ids": _visible_ids(request, form.duplicates)}
+    return render(request, "leads/form.html", context)
+
+
+def _visible_ids(request: HttpRequest, leads) -> set[int]:
+    """Which of these leads the user may open (the others are named in a warning, not linked)."""
+    ids = [lead.pk for lead in leads]
+    return set(selectors.leads_visible_to(user=request.user).filter(pk__in=ids).values_list("pk", flat=True))
+
+
+@require_GET
+def lead_duplicates_check(request: HttpRequest) -> HttpResponse:
+    """While typing a new lead: warn when the email or phone is already known (htmx)."""
+    duplicates = selectors.lead_duplicates(email=request.GET.get("email", ""), phone=request.GET.get("phone", ""))
+    context = {"duplicates": duplicates, "visible_ids": _visible_ids(request, duplicates)}
+    return render(request, "leads/form.html#duplicates", context)
+
+
+@require_GET
+def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
+    if request.htmx and request.GET.get("edit") == "facts":
+        lead = _editable_lead(request, lead_id)
+        return render(
+            request, "leads/detail.html#facts_form", {"lead": lead, "form": LeadForm(instance=lead, user=request.user)}
+        )
+    if request.htmx and request.GET.get("partial") == "facts":
+        return render(request, "leads/detail.html#facts", {"lead": lead, "can_edit": True})
+    return render(request, "leads/detail.html", _lead_context(request, lead))
+
+
+def lead_edit(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = _editable_lead(request, lead_id)
+    form = LeadForm(request.POST or None, instance=lead, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.lead_update(lead=Lead.objects.get(pk=lead.pk), user=request.user, data=form.facts())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
+            if request.htmx:
+                context = {"lead": lead, "can_edit": True, "now": clock.now()}
+                return _render_partials(request, "leads/detail.html", ["facts", "header"], context)
+            messages.success(request, "Lead saved.")
+            return redirect(lead)
+    if request.htmx:
+        return render(request, "leads/detail.html#facts_form", {"lead": lead, "form": form})
+    return render(request, "leads/form.html", {"form": form, "lead": lead})
+
+
+@require_POST
+def interaction_create(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = _editable_lead(request, lead_id)
+    form = InteractionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        services.interaction_log(
+            lead=lead,
+            user=request.user,
+            kind=data["kind"],
+            direction=data["direction"],
+            outcome=data.get("outcome", ""),
+            occurred_at=data.get("occurred_at"),
+            subject=data.get("subject", ""),
+            body=data.get("body", ""),
+        )
+        label = Interaction.Kind(data["kind"]).label
+        if not request.htmx:
+            messages.success(request, f"{label} logged.")
+            return redirect(lead)
+        lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
+        context = _lead_context(request, lead, logged=label)
+        return _render_partials(request, "leads/detail.html", ["log", "timeline", "header", "stage"], context)
+    if not request.htmx:
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+        return redirect(lead)
+    return render(request, "leads/detail.html#log", _lead_context(request, lead, interaction_form=form))
+
+
+@require_POST
+def lead_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = _editable_lead(request, lead_id)
+    form = StageForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.lead_change_stage(
+                lead=lead,
+                user=request.user,
+                stage=data["stage"],
+                deal_value=data.get("deal_value"),
+                lost_reason=data.get("lost_reason") or "",
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+    if not request.htmx:
+        if form.errors:
+            messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(lead)
+    lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
+    context = _lead_context(request, lead, stage_form=form)
+    names = ["stage"] if form.errors else ["stage", "timeline", "header"]
+    return _render_partials(request, "leads/detail.html", names, context)
+
+
+@require_POST
+def lead_assign(request: HttpRequest, lead_id: int) -> HttpResponse:
+    user = request.user
+    lead = _editable_lead(request, lead_id)
+    if not (user.is_manager or user.is_crm_admin):
+        raise PermissionDenied("Only managers and admins reassign leads.")
+    form = OwnerForm(request.POST, user=user)
+    if form.is_valid():
+        owner = form.cleaned_data["owner"]
+        services.lead_assign(lead=lead, owner=owner, user=user)
+        messages.success(request, f"Lead given to {owner}." if owner else "Lead put back in the pool.")
+    else:
+        messages.error(request, "Choose someone from your team.")
+    return redirect(lead)
+
+
+@require_POST
+def lead_claim(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
+    if services.lead_claim(lead=lead, user=request.user):
+        messages.success(request, "The lead is yours now.")
+    else:
+        messages.error(request, "Someone else claimed this lead a moment ago.")
+    return redirect(lead)
+
+
+@require_POST
+def task_create(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = _editable_lead(request, lead_id)
+    form = TaskForm(request.POST)
+    if form.is_valid():
+        services.task_create(lead=lead, user=request.user, **form.cleaned_data)
+        form = TaskForm()
+        if not request.htmx:
+            messages.success(request, "Task added.")
+    if not request.htmx:
+        if form.errors:
+            messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(lead)
+    return render(request, "leads/detail.html#tasks", _lead_context(request, lead, task_form=form))
+
+
+@require_POST
+def task_toggle(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = get_object_or_404(FollowUpTask.objects.select_related("lead", "assignee"), pk=task_id)
+    # A task is reachable through its lead: the same 404/403 rules apply.
+    lead = _editable_lead(request, task.lead_id)
+    with transaction.atomic():
+        if task.done_at is None:
+            services.task_complete(task=task, user=request.user)
+        else:
+            services.task_reopen(task=task, user=request.user)
+    if not request.htmx:
+        return redirect(request.POST.get("next") or lead.get_absolute_url())
+    return render(
+        request,
+        "leads/detail.html#task_row",
+        {"task": task, "now": clock.now(), "show_lead": request.POST.get("show_lead")},
+    )

@@ -1,0 +1,89 @@
+import datetime as dt
+
+import factory
+from factory.django import DjangoModelFactory
+
+from crm import clock
+from crm.models import Team, User
+from crm.roles import Role
+from crm.services import user_set_role
+from leads.models import Channel, FollowUpTask, Interaction, Lead, StageChange
+from leads.normalize import normalize_email
+
+
+class TeamFactory(DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "demo")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        self.save()
+        if extracted:
+            user_set_role(user=self, role=Role(extracted))
+
+
+class ChannelFactory(DjangoModelFactory):
+    class Meta:
+        model = Channel
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Channel {n}")
+    kind = Channel.Kind.PAID_SEARCH
+
+
+class LeadFactory(DjangoModelFactory):
+    """A lead written directly (not through services): for arranging a state, not for testing rules."""
+
+    class Meta:
+        model = Lead
+
+    name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"lead{n}@example.com")
+    email_normalized = factory.LazyAttribute(lambda lead: normalize_email(lead.email))
+    company = factory.Faker("company")
+    channel = factory.SubFactory(ChannelFactory, name="Web")
+    owner = None
+    team = factory.LazyAttribute(lambda lead: lead.owner.team if lead.owner else None)
+
+
+class InteractionFactory(DjangoModelFactory):
+    class Meta:
+        model = Interaction
+
+    lead = factory.SubFactory(LeadFactory)
+    kind = Interaction.Kind.CALL
+    direction = Interaction.Direction.OUTBOUND
+    outcome = Interaction.Outcome.CONNECTED
+    occurred_at = factory.LazyFunction(clock.now)
+
+
+class TaskFactory(DjangoModelFactory):
+    class Meta:
+        model = FollowUpTask
+
+    lead = factory.SubFactory(LeadFactory)
+    assignee = factory.LazyAttribute(lambda task: task.lead.owner)
+    title = "Call back"
+    due_at = factory.LazyFunction(lambda: clock.now() + dt.timedelta(hours=2))
+
+
+class StageChangeFactory(DjangoModelFactory):
+    class Meta:
+        model = StageChange
+
+    lead = factory.SubFactory(LeadFactory)
+    to_stage = "new"
