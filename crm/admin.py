@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from crm.models import Team, User
+from crm.models import Notification, Team, User
 
 
 @admin.register(User)
@@ -16,3 +16,11 @@ class UserAdmin(BaseUserAdmin):
 class TeamAdmin(admin.ModelAdmin):
     list_display = ["name", "manager"]
     search_fields = ["name"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "text", "created_at", "read_at", "emailed_at"]
+    list_filter = ["read_at"]
+    raw_id_fields = ["user"]
+    list_select_related = ["user"]

@@ -57,3 +57,29 @@ class User(AbstractUser):
     def initials(self) -> str:
         parts = [p for p in (self.first_name, self.last_name) if p]
         return "".join(p[0] for p in parts).upper() or self.username[:2].upper()
+
+
+class Notification(models.Model):
+    """An in-app notice to one person. `key` names what it is about ("sla-reminder:lead:42"), and the unique
+    (user, key) pair makes sending idempotent: a notice is stored once however often a sweep asks for it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    key = models.CharField(max_length=200)
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="notification_once_per_user_and_key")]
+        indexes = [
+            models.Index(
+                fields=["user", "-created_at"], name="notification_unread_idx", condition=models.Q(read_at__isnull=True)
+            ),
+            models.Index(fields=["user", "-created_at"], name="notification_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text

@@ -1,7 +1,11 @@
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from crm.models import Team, User
+from crm import clock
+from crm.models import Notification, Team, User
 from crm.roles import ROLE_PERMISSIONS, Role
 
 
@@ -52,3 +56,28 @@ def user_create(
         user.set_unusable_password()
     user.save()
     return user_set_role(user=user, role=role)
+
+
+@dataclass(frozen=True)
+class Notice:
+    user_id: int
+    key: str
+    text: str
+    url: str = ""
+
+
+def notifications_send(*, notices: Iterable[Notice]) -> None:
+    """Store notices, each (user, key) at most once, whatever runs at the same time (ON CONFLICT DO NOTHING)."""
+    now = clock.now()
+    Notification.objects.bulk_create(
+        [Notification(user_id=n.user_id, key=n.key, text=n.text[:300], url=n.url, created_at=now) for n in notices],
+        ignore_conflicts=True,
+    )
+
+
+def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
+    """Mark the user's notices read: the given ones, or all of them."""
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=list(ids))
+    return unread.update(read_at=clock.now())

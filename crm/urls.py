@@ -14,5 +14,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", crm_views.health, name="health"),
     path("leads/", include("leads.urls")),
+    path("notifications/", include("crm.urls_app")),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,12 @@
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from crm import selectors, services
+from crm.models import Notification
 
 
 @login_not_required
@@ -11,3 +16,35 @@ def health(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def notification_bell(request: HttpRequest) -> HttpResponse:
+    """The bell's unread count; the layout polls it with htmx."""
+    return render(
+        request, "crm/notifications.html#bell", {"unread": selectors.unread_notification_count(user=request.user)}
+    )
+
+
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    notifications = selectors.notifications_for(user=request.user)[:100]
+    unread = selectors.unread_notification_count(user=request.user)
+    return render(request, "crm/notifications.html", {"notifications": notifications, "unread": unread})
+
+
+@require_POST
+def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Mark one notice read and go where it points."""
+    notification = get_object_or_404(Notification, pk=notification_id, user=request.user)
+    services.notifications_mark_read(user=request.user, ids=[notification.pk])
+    url = notification.url
+    if not url or not url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        url = "crm:notifications"
+    return redirect(url)
+
+
+@require_POST
+def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
+    services.notifications_mark_read(user=request.user)
+    return redirect("crm:notifications")
