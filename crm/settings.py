@@ -158,9 +158,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
-# Leads list: how many rows a page shows, and how far the "N leads" figure counts before saying "N+".
+# Leads list: how many rows a page shows, and how far the "N leads" figure counts before saying "N+"
+# (counting further costs time on every filter change and tells a rep nothing they can act on).
 LEADS_PAGE_SIZE = env.int("LEADS_PAGE_SIZE", default=50)
-LEADS_COUNT_CAP = env.int("LEADS_COUNT_CAP", default=10_000)
+LEADS_COUNT_CAP = env.int("LEADS_COUNT_CAP", default=1_000)
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -198,14 +198,27 @@ class Lead(models.Model):
             # Filters, each leading with the filtered column and ending with the default sort.
             models.Index(F("owner"), F("created_at").desc(), F("id").desc(), name="lead_owner_created_idx"),
             models.Index(F("team"), F("created_at").desc(), F("id").desc(), name="lead_team_created_idx"),
-            models.Index(F("stage"), F("created_at").desc(), F("id").desc(), name="lead_stage_created_idx"),
+            # Covering the columns the list filters by with the stage, so stage counts need no table reads.
+            models.Index(
+                fields=["stage", "-created_at", "-id"],
+                include=["channel", "owner", "team"],
+                name="lead_stage_created_idx",
+            ),
             models.Index(F("channel"), F("created_at").desc(), F("id").desc(), name="lead_channel_created_idx"),
             models.Index(F("grade"), F("created_at").desc(), F("id").desc(), name="lead_grade_created_idx"),
             models.Index(F("created_at").desc(), F("id").desc(), name="lead_pool_idx", condition=Q(owner__isnull=True)),
+            # "No response yet": open leads nobody answered, whoever may see them (owner, team, pool).
+            models.Index(
+                fields=["-created_at", "-id"],
+                include=["owner", "team"],
+                name="lead_awaiting_response_idx",
+                condition=Q(first_response_at__isnull=True, stage__in=OPEN_STAGES),
+            ),
+            # My day: a rep's new leads still waiting, the longest waiting first.
             models.Index(
                 F("owner"),
                 F("created_at"),
-                name="lead_awaiting_response_idx",
+                name="lead_new_unanswered_idx",
                 condition=Q(first_response_at__isnull=True, stage="new"),
             ),
             models.Index(fields=["email_normalized"], name="lead_email_norm_idx"),

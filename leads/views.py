@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import clock
-from crm.pagination import keyset_page
+from crm.pagination import capped_count, keyset_page
 from leads import selectors, services
 from leads.filters import LeadFilter
 from leads.forms import BulkActionForm, InteractionForm, LeadForm, OwnerForm, StageForm, TaskForm
@@ -74,18 +74,24 @@ def my_day(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/my_day.html", context)
 
 
+def _lead_filter(request: HttpRequest, params: QueryDict) -> LeadFilter:
+    user = request.user
+    return LeadFilter(params or None, queryset=selectors.leads_visible_to(user=user), user=user)
+
+
 def _list_context(request: HttpRequest, params: QueryDict) -> dict:
     user = request.user
-    lead_filter = LeadFilter(params or None, queryset=selectors.leads_visible_to(user=user), user=user)
+    lead_filter = _lead_filter(request, params)
     page = keyset_page(
         lead_filter.qs.select_related("owner", "channel"),
         sort=lead_filter.sort_order,
         cursor=params.get("after"),
         size=settings.LEADS_PAGE_SIZE,
-        count_cap=settings.LEADS_COUNT_CAP,
     )
     first_page = params.copy()
     first_page.pop("after", None)
+    count_query = first_page.copy()
+    count_query.pop("sort", None)
     next_page = first_page.copy()
     if page.next_cursor:
         next_page["after"] = page.next_cursor
@@ -95,6 +101,7 @@ def _list_context(request: HttpRequest, params: QueryDict) -> dict:
         "first_page_query": first_page.urlencode(),
         "next_page_query": next_page.urlencode(),
         "current_query": params.urlencode(),
+        "count_query": count_query.urlencode(),
         "can_bulk": user.is_manager or user.is_crm_admin,
         "now": clock.now(),
     }
@@ -107,6 +114,14 @@ def _list_context(request: HttpRequest, params: QueryDict) -> dict:
 def lead_list(request: HttpRequest) -> HttpResponse:
     template = "leads/list.html#results" if request.htmx and not request.htmx.boosted else "leads/list.html"
     return render(request, template, _list_context(request, request.GET))
+
+
+@require_GET
+def lead_count(request: HttpRequest) -> HttpResponse:
+    """The list's "N leads", asked for by the page once its rows are shown: counting is the slow part."""
+    lead_filter = _lead_filter(request, request.GET)
+    count = capped_count(lead_filter.qs, cap=settings.LEADS_COUNT_CAP)
+    return render(request, "leads/list.html#count", {"count": count})
 
 
 @require_POST
