@@ -100,20 +100,21 @@ def _list_context(request: HttpRequest, params: QueryDict) -> dict:
         "page": page,
         "first_page_query": first_page.urlencode(),
         "next_page_query": next_page.urlencode(),
-        "current_query": params.urlencode(),
         "count_query": count_query.urlencode(),
         "can_bulk": user.is_manager or user.is_crm_admin,
         "now": clock.now(),
     }
-    if context["can_bulk"]:
-        context["bulk_form"] = BulkActionForm(user=user)
     return context
 
 
 @require_GET
 def lead_list(request: HttpRequest) -> HttpResponse:
-    template = "leads/list.html#results" if request.htmx and not request.htmx.boosted else "leads/list.html"
-    return render(request, template, _list_context(request, request.GET))
+    context = _list_context(request, request.GET)
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "leads/list.html#results", context)
+    if context["can_bulk"]:
+        context["bulk_form"] = BulkActionForm(user=request.user)
+    return render(request, "leads/list.html", context)
 
 
 @require_GET
@@ -149,7 +150,10 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
-    params = QueryDict(request.POST.get("query", ""))
+    # The filter form comes along (hx-include), so the list is shown again as the manager had it.
+    params = QueryDict(mutable=True)
+    for name in LeadFilter.base_filters:
+        params.setlist(name, request.POST.getlist(name))
     if request.htmx:
         return render(request, "leads/list.html#results", _list_context(request, params))
     return redirect(f"{reverse('leads:list')}?{params.urlencode()}")

@@ -170,7 +170,7 @@ def test_manager_bulk_reassign_from_the_list_keeps_the_filter(client, manager, r
     client.force_login(manager)
     response = client.post(
         reverse("leads:bulk"),
-        {"action": "reassign", "owner": teammate.pk, "lead_ids": [lead.pk for lead in leads], "query": "stage=new"},
+        {"action": "reassign", "owner": teammate.pk, "lead_ids": [lead.pk for lead in leads], "stage": "new", "q": ""},
         headers=htmx,
     )
     assert response.status_code == 200
