@@ -12,12 +12,13 @@ from django.conf import settings
 from django.db import models
 
 
+# Database defaults too: the attribute rows are written by INSERT ... SELECT, which names only their measures.
 def _count() -> models.PositiveIntegerField:
-    return models.PositiveIntegerField(default=0)
+    return models.PositiveIntegerField(default=0, db_default=0)
 
 
 def _seconds() -> models.BigIntegerField:
-    return models.BigIntegerField(default=0)
+    return models.BigIntegerField(default=0, db_default=0)
 
 
 class DailyLeadStats(models.Model):
@@ -37,14 +38,14 @@ class DailyLeadStats(models.Model):
     leads = _count()
     won = _count()
     lost = _count()
-    won_value = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    won_value = models.DecimalField(max_digits=18, decimal_places=2, default=0, db_default=0)
     won_seconds = _seconds()  # sum over won leads of created → won
     open_new = _count()
     open_contacted = _count()
     open_qualified = _count()
     open_proposal = _count()
     responded = _count()
-    response_seconds = _seconds()  # sum over responded leads
+    response_seconds_total = _seconds()  # sum over responded leads
     response_under_5m = _count()
     response_5_30m = _count()
     response_30_60m = _count()

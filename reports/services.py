@@ -47,7 +47,7 @@ def lead_row_measures() -> dict:
         "lost": Count("pk", filter=Q(stage=Stage.LOST)),
         "won_value": Coalesce(Sum("deal_value", filter=_won()), Value(Decimal(0))),
         "responded": Count("pk", filter=Q(response_seconds__isnull=False)),
-        "response_seconds": Coalesce(Sum("response_seconds"), 0),
+        "response_seconds_total": Coalesce(Sum("response_seconds"), 0),
         "with_company_size": Count("pk", filter=Q(company_size__isnull=False)),
     }
     for stage in OPEN_STAGES:
@@ -152,7 +152,7 @@ def _insert_dimension_rows(leads: QuerySet, dimension: str) -> None:
     select_sql, params = grouped.query.sql_with_params()
     qn = connection.ops.quote_name
     fields = ["day", "channel_id", "owner_id", "team_id", "dimension", "value", *measures]
-    sub_columns = ["day", "channel_id", "owner_id", "team_id", "dimension", "value", *measures]
+    sub_columns = ["day", "channel", "owner", "team", "dimension", "value", *measures]
     columns = ", ".join(qn(f) for f in fields)
     picked = ", ".join(f"sub.{qn(c)}" for c in sub_columns)
     with connection.cursor() as cursor:
@@ -176,7 +176,10 @@ def stats_rebuild_days(*, days: Iterable[dt.date] | None) -> int:
         DailyLeadStats.objects.filter(day__in=days).delete()
     leads = leads.order_by()
     base = _base_rows(leads)
-    DailyLeadStats.objects.bulk_create((DailyLeadStats(**row) for row in base.values()), batch_size=2000)
+    ids = {"channel": "channel_id", "owner": "owner_id", "team": "team_id"}
+    DailyLeadStats.objects.bulk_create(
+        (DailyLeadStats(**{ids.get(k, k): v for k, v in row.items()}) for row in base.values()), batch_size=2000
+    )
     for dimension in DIMENSIONS:
         _insert_dimension_rows(leads, dimension)
     return len(base)

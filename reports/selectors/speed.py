@@ -18,7 +18,7 @@ def response_percentiles(scope: ReportScope) -> tuple[int, dict[float, float | N
 def speed_report(scope: ReportScope) -> ReportResult:
     totals = stats_total(scope)
     n, quantiles = response_percentiles(scope)
-    average = totals["response_seconds"] / totals["responded"] if totals["responded"] else None
+    average = totals["response_seconds_total"] / totals["responded"] if totals["responded"] else None
     never = totals["leads"] - totals["responded"]
     answered_url = scope.leads_url()
     headlines = [
@@ -91,7 +91,7 @@ def speed_report(scope: ReportScope) -> ReportResult:
     for key in keys:
         data = by_owner.get(key)
         if data is None:
-            data = dict.fromkeys(("leads", "responded", "response_seconds", "response_under_5m"), 0)
+            data = dict.fromkeys(("leads", "responded", "response_seconds_total", "response_under_5m"), 0)
         owner_filter = {"owner": key} if key else {"pool": "on"}
         people.rows.append(
             {
@@ -99,7 +99,7 @@ def speed_report(scope: ReportScope) -> ReportResult:
                 "leads": count(data["leads"], scope.leads_url(**owner_filter)),
                 "responded": count(data["responded"]),
                 "average_response": seconds(
-                    data["response_seconds"] / data["responded"] if data["responded"] else None
+                    data["response_seconds_total"] / data["responded"] if data["responded"] else None
                 ),
                 "within_5_minutes": rate(data["response_under_5m"], data["responded"]),
                 "never": count(data["leads"] - data["responded"], scope.leads_url(**owner_filter, response="never")),

@@ -12,7 +12,7 @@ from reports.scope import ReportScope, owners_in_scope
 from reports.selectors.common import stats_by
 from reports.tables import Column, ReportResult, Table, count, money, rate, seconds, text
 
-PERIOD_MEASURES = ("leads", "won", "won_value", "responded", "response_seconds")
+PERIOD_MEASURES = ("leads", "won", "won_value", "responded", "response_seconds_total")
 OPEN_MEASURES = tuple(f"open_{stage}" for stage in OPEN_STAGES)
 
 
@@ -63,7 +63,7 @@ def team_report(scope: ReportScope) -> ReportResult:
                     ),
                     "leads": count(data["leads"], scope.leads_url(owner=person.pk)),
                     "average_response": seconds(
-                        data["response_seconds"] / data["responded"] if data["responded"] else None
+                        data["response_seconds_total"] / data["responded"] if data["responded"] else None
                     ),
                     "won": count(data["won"], scope.leads_url(owner=person.pk, stage=Stage.WON.value)),
                     "conversion_rate": rate(data["won"], data["leads"]),
