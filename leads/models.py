@@ -219,6 +219,19 @@ class Lead(models.Model):
                 include=["channel", "owner", "team"],
                 condition=Q(response_seconds__isnull=False),
             ),
+            # Reports' live figures: open leads ageing in their stage, and days from created to won.
+            models.Index(
+                fields=["created_at"],
+                name="lead_open_ageing_idx",
+                include=["stage", "stage_changed_at", "channel", "owner", "team"],
+                condition=Q(stage__in=["new", "contacted", "qualified", "proposal"]),
+            ),
+            models.Index(
+                fields=["created_at"],
+                name="lead_won_time_idx",
+                include=["won_at", "channel", "owner", "team"],
+                condition=Q(stage="won"),
+            ),
             # The reports' refresh finds the leads changed since its last run.
             models.Index(fields=["updated_at"], name="lead_updated_idx"),
             models.Index(fields=["email_normalized"], name="lead_email_norm_idx"),

@@ -1,9 +1,9 @@
 """Pre-aggregated figures the report pages read, so a 12-month page sums a few thousand rows, not a million leads.
 
 `DailyLeadStats` holds, per day of creation (in the configured time zone), channel, owner and team, the counts and
-sums every cohort figure is made of. Rows with an empty `dimension` carry every measure; rows with a dimension
-("industry", "region", "size", "grade", "response") split the same leads once more by that attribute's value
-and carry the measures read from the lead row itself (not the stage-history ones). `reports.services` rebuilds
+sums every cohort figure is made of. `DailyAttributeStats` splits the same leads once more by an attribute
+("industry", "region", "size", "grade", "response" bucket) and holds only the few measures the reports group by
+those (a narrow table: a 12-month grouping reads a few hundred thousand small rows). `reports.services` rebuilds
 the rows of the days whose leads changed (Celery, every few minutes) and the whole table nightly: the figures are
 exact as of `StatsRefresh.refreshed_at`.
 """
@@ -31,8 +31,6 @@ class DailyLeadStats(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     team = models.ForeignKey("crm.Team", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    dimension = models.CharField(max_length=16, blank=True)
-    value = models.CharField(max_length=100, blank=True)
 
     # From the lead row.
     leads = _count()
@@ -66,7 +64,7 @@ class DailyLeadStats(models.Model):
     with_company_size = _count()
     with_region = _count()
 
-    # From the stage history (rows without a dimension only).
+    # From the stage history.
     reached_contacted = _count()
     reached_qualified = _count()
     reached_proposal = _count()
@@ -82,13 +80,35 @@ class DailyLeadStats(models.Model):
     spent_proposal = _seconds()
 
     class Meta:
-        indexes = [
-            models.Index(fields=["dimension", "day"], name="dailystats_dimension_day_idx"),
-        ]
+        indexes = [models.Index(fields=["day"], name="dailystats_day_idx")]
         verbose_name_plural = "daily lead stats"
 
     def __str__(self) -> str:
-        return f"{self.day} {self.dimension or 'all'}={self.value}: {self.leads} leads"
+        return f"{self.day}: {self.leads} leads"
+
+
+class DailyAttributeStats(models.Model):
+    day = models.DateField()
+    channel = models.ForeignKey(
+        "leads.Channel", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    team = models.ForeignKey("crm.Team", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    dimension = models.CharField(max_length=16)
+    value = models.CharField(max_length=100, blank=True)
+    leads = _count()
+    won = _count()
+    lost = _count()
+    won_value = models.DecimalField(max_digits=18, decimal_places=2, default=0, db_default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["dimension", "day"], name="attributestats_dim_day_idx")]
+        verbose_name_plural = "daily attribute stats"
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension}={self.value}: {self.leads} leads"
 
 
 class StatsRefresh(models.Model):

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from crm import clock
 from leads.filters import RESPONSE_BUCKETS, SIZE_BANDS, response_bucket_condition, size_band_condition
 from leads.models import FUNNEL, OPEN_STAGES, Lead, LostReason, Stage, StageChange
-from reports.models import DailyLeadStats, StatsRefresh
+from reports.models import DailyAttributeStats, DailyLeadStats, StatsRefresh
 from reports.periods import day_start, local_tz
 
 # Leads changed this long before the last refresh started are looked at again: a transaction that saved a lead
@@ -140,9 +140,13 @@ def _base_rows(leads: QuerySet) -> dict[tuple, dict]:
     return rows
 
 
+ATTRIBUTE_MEASURES = ("leads", "won", "lost", "won_value")
+
+
 def _insert_dimension_rows(leads: QuerySet, dimension: str) -> None:
     """INSERT ... SELECT of one attribute dimension's rows, compiled by the ORM for the database in use."""
-    measures = lead_row_measures()
+    all_measures = lead_row_measures()
+    measures = {name: all_measures[name] for name in ATTRIBUTE_MEASURES}
     grouped = (
         leads.annotate(day=_day(), dimension=Value(dimension), value=Coalesce(_dimension_value(dimension), Value("")))
         .values(*GROUP, "dimension", "value")
@@ -157,7 +161,7 @@ def _insert_dimension_rows(leads: QuerySet, dimension: str) -> None:
     picked = ", ".join(f"sub.{qn(c)}" for c in sub_columns)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {qn(DailyLeadStats._meta.db_table)} ({columns}) SELECT {picked} FROM ({select_sql}) sub",
+            f"INSERT INTO {qn(DailyAttributeStats._meta.db_table)} ({columns}) SELECT {picked} FROM ({select_sql}) sub",
             params,
         )
 
@@ -168,12 +172,14 @@ def stats_rebuild_days(*, days: Iterable[dt.date] | None) -> int:
     if days is None:
         leads = Lead.objects.all()
         DailyLeadStats.objects.all().delete()
+        DailyAttributeStats.objects.all().delete()
     else:
         days = sorted(set(days))
         if not days:
             return 0
         leads = Lead.objects.filter(_days_condition(days))
         DailyLeadStats.objects.filter(day__in=days).delete()
+        DailyAttributeStats.objects.filter(day__in=days).delete()
     leads = leads.order_by()
     base = _base_rows(leads)
     ids = {"channel": "channel_id", "owner": "owner_id", "team": "team_id"}

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 from django.db.models import Model, QuerySet, Sum
 
-from reports.models import DailyLeadStats
+from reports.models import DailyAttributeStats, DailyLeadStats
 from reports.scope import ReportScope
 
-KEYS = {"id", "day", "channel", "owner", "team", "dimension", "value"}
+KEYS = {"id", "day", "channel", "owner", "team"}
 MEASURES = tuple(f.name for f in DailyLeadStats._meta.concrete_fields if f.name not in KEYS)
 
 
@@ -23,13 +23,15 @@ def _clean(row: dict, measures: Sequence[str] | None) -> dict:
     return row
 
 
-def stats_rows(scope: ReportScope) -> QuerySet[DailyLeadStats]:
-    return DailyLeadStats.objects.filter(scope.stats_q())
+def _rows(scope: ReportScope, dimension: str, all_time: bool) -> QuerySet:
+    if dimension:
+        return DailyAttributeStats.objects.filter(scope.stats_q(all_time=all_time), dimension=dimension)
+    return DailyLeadStats.objects.filter(scope.stats_q(all_time=all_time))
 
 
 def stats_total(scope: ReportScope, *, dimension: str = "", all_time: bool = False, measures=None) -> dict:
     """Every measure summed over the scope (and period): one query, one row."""
-    rows = DailyLeadStats.objects.filter(scope.stats_q(all_time=all_time), dimension=dimension)
+    rows = _rows(scope, dimension, all_time)
     return _clean(rows.aggregate(**_sums(measures)), measures)
 
 
@@ -37,7 +39,7 @@ def stats_by(
     scope: ReportScope, group: str | dict, *, dimension: str = "", all_time: bool = False, measures=None
 ) -> dict:
     """Measures summed per group: `group` is a field ("channel", "value") or {"name": expression}. Keyed by group."""
-    rows = DailyLeadStats.objects.filter(scope.stats_q(all_time=all_time), dimension=dimension)
+    rows = _rows(scope, dimension, all_time)
     if isinstance(group, dict):
         rows = rows.annotate(**group)
         name = next(iter(group))
