@@ -30,7 +30,7 @@ def ageing_counts(scope: ReportScope) -> dict[tuple[str, str], int]:
     """Open leads per (stage, age bucket), one query with a conditional count per cell."""
     now = clock.now()
     aggregates = {
-        f"{stage}|{key}": Count("pk", filter=Q(stage=stage) & stage_age_condition(key, now))
+        f"{stage}|{key}": Count("created_at", filter=Q(stage=stage) & stage_age_condition(key, now))
         for stage in OPEN_STAGES
         for key, *_ in STAGE_AGES
     }
