@@ -140,8 +140,6 @@ def _worker() -> None:
     import django
 
     django.setup()
-    import datetime as dt
-    from decimal import Decimal
 
     from django.db import connection
     from django.test import Client
@@ -188,11 +186,11 @@ def _worker() -> None:
             slug = name.split(" ")[0]
             option = name.split(" by ")[1] if " by " in name else ""
             client.get(url)  # warm: the first request of a page pays for imports and caches
-            page_ms = _median_ms(lambda url=url: client.get(url), requests)
+            page_ms = _median_ms(lambda c=client, u=url: c.get(u), requests)
             with CaptureQueriesContext(connection) as captured:
                 client.get(url)
             baseline = sql_baselines.BASELINES[slug]
-            sql_ms = _median_ms(lambda b=baseline, o=option: b(scope, o), 3)
+            sql_ms = _median_ms(lambda b=baseline, s=scope, o=option: b(s, o), 3)
             expected = baseline(scope, option)
             if slug == "dashboard":
                 figures = sql_baselines.dashboard_figures(dashboard(scope))
@@ -226,7 +224,6 @@ def _worker() -> None:
             default=str,
         )
     )
-    _ = (dt, Decimal)
 
 
 def _same(a: dict, b: dict) -> bool:
