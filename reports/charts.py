@@ -44,18 +44,28 @@ def _config(**extra) -> dict:
     }
 
 
+def _formatter(unit: str):
+    """Values as the table shows them: rates and ratios with one decimal, counts and amounts whole."""
+    decimals = 1 if unit in ("%", "×", " d") else 0
+    return lambda v: "" if v is None else f"{v:,.{decimals}f}{unit}"
+
+
 def _svg(chart) -> str:
     return chart.render(is_unicode=True)
 
 
-def horizontal_bars(title: str, labels: list[str], values: list[float | None], *, unit: str = "") -> str:
-    """One bar per group, its value printed at its end ("" for an undefined value)."""
-    height = 60 + 34 * max(1, len(labels))
+def horizontal_bars(
+    title: str, labels: list[str], values: list[float | None], *, unit: str = "", width: int = 520, titled: bool = True
+) -> str:
+    """One bar per group, top to bottom in the table's order, its value printed at its end ("" when undefined)."""
+    height = (50 if titled else 24) + 30 * max(1, len(labels))
     chart = pygal.HorizontalBar(
-        **_config(width=640, height=height, title=title, show_y_guides=False, print_values_position="top")
+        **_config(width=width, height=height, title=title if titled else None, show_y_guides=False)
     )
+    # pygal stacks the first label at the bottom: reversed, the chart reads in the table's order.
+    labels, values = list(reversed(labels)), list(reversed(values))
     chart.x_labels = labels
-    chart.value_formatter = lambda v: "" if v is None else f"{v:,.1f}{unit}" if unit == "%" else f"{v:,.0f}{unit}"
+    chart.value_formatter = _formatter(unit)
     chart.add(title, [None if v is None else float(v) for v in values])
     return _svg(chart)
 
@@ -63,18 +73,26 @@ def horizontal_bars(title: str, labels: list[str], values: list[float | None], *
 def vertical_bars(title: str, labels: list[str], values: list[float | None], *, unit: str = "") -> str:
     chart = pygal.Bar(**_config(width=640, height=300, title=title, x_label_rotation=0 if len(labels) <= 8 else 30))
     chart.x_labels = labels
-    chart.value_formatter = lambda v: "" if v is None else f"{v:,.1f}{unit}" if unit == "%" else f"{v:,.0f}{unit}"
+    chart.value_formatter = _formatter(unit)
     chart.add(title, [None if v is None else float(v) for v in values])
     return _svg(chart)
 
 
-def lines(title: str, labels: list[str], series: dict[str, list[float | None]], *, unit: str = "") -> str:
+def lines(
+    title: str,
+    labels: list[str],
+    series: dict[str, list[float | None]],
+    *,
+    unit: str = "",
+    width: int = 520,
+    titled: bool = True,
+) -> str:
     """A trend over months; each series has its own dash pattern and a legend, values printed at the dots."""
     chart = pygal.Line(
         **_config(
-            width=640,
-            height=300,
-            title=title,
+            width=width,
+            height=280,
+            title=title if titled else None,
             show_legend=len(series) > 1,
             legend_at_bottom=True,
             x_label_rotation=0 if len(labels) <= 6 else 30,
@@ -83,7 +101,7 @@ def lines(title: str, labels: list[str], series: dict[str, list[float | None]], 
         )
     )
     chart.x_labels = labels
-    chart.value_formatter = lambda v: "" if v is None else f"{v:,.1f}{unit}" if unit == "%" else f"{v:,.0f}{unit}"
+    chart.value_formatter = _formatter(unit)
     for index, (name, values) in enumerate(series.items()):
         dash = _DASHES[index % len(_DASHES)]
         options = {"stroke_style": {"width": 2, "dasharray": dash}} if dash else {"stroke_style": {"width": 2}}

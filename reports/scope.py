@@ -139,7 +139,7 @@ def owners_in_scope(user: User) -> QuerySet[User]:
 
 
 class ReportFilterForm(forms.Form):
-    period = forms.ChoiceField(choices=list(PRESETS.items()), required=False, label="Period")
+    period = forms.ChoiceField(choices=list(PRESETS.items()), required=False, label="Period", initial=DEFAULT_PRESET)
     start = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
     end = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
     channel = forms.ModelChoiceField(queryset=Channel.objects.all(), required=False, empty_label="All channels")

@@ -99,11 +99,12 @@ def ratio(numerator: Decimal | int, denominator: Decimal | int, *, sub: str = ""
     return Cell(value=float(value), text=f"{value:.2f}×", sub=sub)
 
 
-def money(value: Decimal | int | None, href: str | None = None, *, sub: str = "") -> Cell:
+def money(value: Decimal | int | None, href: str | None = None, *, sub: str = "", whole: bool = False) -> Cell:
+    """An amount with cents (CSV and tables); `whole` shows it rounded to units, for headline figures."""
     if value is None:
         return Cell(value=None, text=DASH, sub=sub)
     value = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return Cell(value=value, text=f"{value:,.2f}", href=href, sub=sub)
+    return Cell(value=value, text=f"{value:,.0f}" if whole else f"{value:,.2f}", href=href, sub=sub)
 
 
 def money_per(total: Decimal | int, per: int, *, sub: str = "") -> Cell:

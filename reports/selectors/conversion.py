@@ -177,7 +177,7 @@ def conversion_report(scope: ReportScope, by: str = DEFAULT_GROUPING) -> ReportR
             table.total["conversion_rate"],
             detail=f"{points(table.total['conversion_rate'], rate(total_before['won'], total_before['leads'])).text} vs before",
         ),
-        Headline("Won value", money(total["won_value"])),
+        Headline("Won value", money(total["won_value"], whole=True)),
     ]
     return ReportResult(headlines=headlines, tables=[table])
 

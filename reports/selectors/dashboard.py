@@ -61,7 +61,7 @@ def dashboard(scope: ReportScope) -> Dashboard:
             detail=f"{points(conversion, rate(before['won'], before['leads'])).text} vs before",
             href="conversion",
         ),
-        Headline("Won value", money(totals["won_value"]), href="conversion"),
+        Headline("Won value", money(totals["won_value"], whole=True), href="conversion"),
         Headline("Median first response", seconds(quantiles[0.5]), detail=f"{n_answered:,} answered", href="speed"),
         Headline(
             "Open leads now",
@@ -81,7 +81,11 @@ def dashboard(scope: ReportScope) -> Dashboard:
         "Funnel",
         "funnel",
         charts.horizontal_bars(
-            "Leads that reached each stage", [s.label for s in FUNNEL], [reached[s] for s in FUNNEL]
+            "Leads that reached each stage",
+            [s.label for s in FUNNEL],
+            [reached[s] for s in FUNNEL],
+            width=400,
+            titled=False,
         ),
         rows=[(s.label, f"{reached[s]:,}") for s in FUNNEL],
     )
@@ -90,7 +94,13 @@ def dashboard(scope: ReportScope) -> Dashboard:
     trend = Panel(
         "Leads and won per month",
         "conversion",
-        months.chart,
+        charts.lines(
+            "Leads and won per month",
+            [r["group"].text for r in months.rows],
+            {"Leads": [r["leads"].value for r in months.rows], "Won": [r["won"].value for r in months.rows]},
+            width=400,
+            titled=False,
+        ),
         rows=[(r["group"].text, f"{r['leads'].text} leads, {r['won'].text} won") for r in months.rows],
     )
     buckets = stats_by(scope, "value", dimension="response", measures=("leads", "won"))
@@ -102,6 +112,8 @@ def dashboard(scope: ReportScope) -> Dashboard:
             "Leads by first response time",
             [label.split(" (")[0] for label, _ in bucket_rows],
             [n for _, n in bucket_rows],
+            width=400,
+            titled=False,
         ),
         rows=[(label, f"{n:,}") for label, n in bucket_rows],
     )

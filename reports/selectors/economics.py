@@ -23,6 +23,17 @@ from reports.selectors.common import linker, stats_by
 from reports.tables import Column, Headline, ReportResult, Table, count, money, money_per, ratio, text
 
 MEASURES = ("leads", "won", "won_value")
+FORMULAS = "\n".join(
+    (
+        "Spend in the period = each spend record's amount × (days it shares with the period ÷ its days), ends included.",
+        "Cost per lead = spend ÷ leads created in the period · CAC = spend ÷ those leads won.",
+        "Return on spend = won deal value ÷ spend.",
+        "CLV = average recorded deal value of the channel's customers (all time) × purchases per year × years "
+        "(REPORTS_CLV_PURCHASES_PER_YEAR, REPORTS_CLV_YEARS; 1 and 1 by default).",
+        "A view narrower than the whole company gets each channel's spend in proportion to its share of the "
+        "channel's leads.",
+    )
+)
 
 
 def spend_in_period(period: Period, channel_ids=None) -> dict[int, Decimal]:
@@ -74,7 +85,7 @@ def economics_report(scope: ReportScope) -> ReportResult:
             Column("clv", "CLV", "money"),
             Column("clv_to_cac", "CLV ÷ CAC", "ratio"),
         ],
-        note=__doc__.split("\n\n", 1)[1].strip(),
+        note=FORMULAS,
     )
     totals = {"spend": Decimal(0), "leads": 0, "won": 0, "won_value": Decimal(0)}
     empty = dict.fromkeys(MEASURES, 0)
@@ -101,9 +112,11 @@ def economics_report(scope: ReportScope) -> ReportResult:
     table.total = _row(scope, "All channels", {}, totals["spend"], totals, lifetime_total)
     labels = [r["group"].text for r in table.rows]
     table.chart_title = "Return on spend by channel (won value per 1 spent)"
-    table.chart = charts.horizontal_bars(table.chart_title, labels, [r["return_on_spend"].value for r in table.rows])
+    table.chart = charts.horizontal_bars(
+        table.chart_title, labels, [r["return_on_spend"].value for r in table.rows], unit="×"
+    )
     headlines = [
-        Headline("Spend", money(totals["spend"])),
+        Headline("Spend", money(totals["spend"], whole=True)),
         Headline("Cost per lead", money_per(totals["spend"], totals["leads"]), detail=f"{totals['leads']:,} leads"),
         Headline("CAC", money_per(totals["spend"], totals["won"]), detail=f"{totals['won']:,} won"),
         Headline("Return on spend", ratio(totals["won_value"], totals["spend"])),

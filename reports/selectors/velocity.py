@@ -7,6 +7,7 @@
 """
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q
+from django.utils import timezone
 
 from crm import clock
 from leads.filters import STAGE_AGES, stage_age_condition
@@ -86,7 +87,7 @@ def velocity_report(scope: ReportScope) -> ReportResult:
         columns=[Column("group", "Stage", "text")]
         + [Column(key.replace("-", "_"), label) for key, label, *_ in STAGE_AGES]
         + [Column("open", "Open")],
-        note=f"As of now ({clock.now():%d %b %Y %H:%M}), for open leads created in the period.",
+        note=f"As of now ({timezone.localtime(clock.now()):%d %b %Y %H:%M}), for open leads created in the period.",
     )
     for stage in OPEN_STAGES:
         row = {"group": text(stage.label)}
