@@ -70,8 +70,15 @@ def horizontal_bars(
     return _svg(chart)
 
 
-def vertical_bars(title: str, labels: list[str], values: list[float | None], *, unit: str = "") -> str:
-    chart = pygal.Bar(**_config(width=640, height=300, title=title, x_label_rotation=0 if len(labels) <= 8 else 30))
+def vertical_bars(
+    title: str, labels: list[str], values: list[float | None], *, unit: str = "", width: int = 520, titled: bool = True
+) -> str:
+    """One column per group, its value printed on it."""
+    chart = pygal.Bar(
+        **_config(
+            width=width, height=280, title=title if titled else None, x_label_rotation=0 if len(labels) <= 8 else 30
+        )
+    )
     chart.x_labels = labels
     chart.value_formatter = _formatter(unit)
     chart.add(title, [None if v is None else float(v) for v in values])
