@@ -4,8 +4,15 @@ Conversion of closed leads = won ÷ (won + lost): the figure that says whether g
 leads have no outcome yet. Grades come from the lead's current grade (set by the scoring engine).
 """
 
+import datetime as dt
+
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth
+
 from leads.models import Grade, Stage
 from reports import charts
+from reports.models import DailyAttributeStats
+from reports.periods import months_between
 from reports.scope import ReportScope
 from reports.selectors.common import linker, stats_by, stats_total
 from reports.tables import Column, ReportResult, Table, count, rate, text
@@ -65,4 +72,43 @@ def grades_report(scope: ReportScope) -> ReportResult:
         ],
         unit="%",
     )
-    return ReportResult(tables=[table])
+    return ReportResult(tables=[table, grades_by_month(scope)])
+
+
+def _month_bounds(scope: ReportScope, month: dt.date) -> dict:
+    next_month = (month + dt.timedelta(days=32)).replace(day=1)
+    start, end = max(month, scope.period.start), min(next_month - dt.timedelta(days=1), scope.period.end)
+    return {"created_after": start.isoformat(), "created_before": end.isoformat()}
+
+
+def grades_by_month(scope: ReportScope) -> Table:
+    """How the leads created each month are graded now (their current grade: grade history comes with scoring)."""
+    rows = (
+        DailyAttributeStats.objects.filter(scope.stats_q(), dimension="grade")
+        .annotate(month=TruncMonth("day"))
+        .values("month", "value")
+        .annotate(leads=Sum("leads"))
+        .order_by()
+    )
+    counts: dict[tuple, int] = {}
+    for row in rows:
+        month = row["month"].date() if isinstance(row["month"], dt.datetime) else row["month"]
+        counts[(month, row["value"])] = row["leads"]
+    grades = [(g.value, g.label) for g in Grade] + [("", "Not scored")]
+    table = Table(
+        key="by_month",
+        title="Grades of the leads created each month",
+        columns=[Column("group", "Month", "text")]
+        + [Column(f"grade_{key or 'none'}", label) for key, label in grades]
+        + [Column("leads", "Leads")],
+        note="Each lead's current grade, by its month of creation.",
+    )
+    for month in months_between(scope.period):
+        bounds = _month_bounds(scope, month)
+        row = {"group": text(f"{month:%b %Y}")}
+        for key, _ in grades:
+            link = scope.leads_url(**bounds, grade=key) if key else None
+            row[f"grade_{key or 'none'}"] = count(counts.get((month, key), 0), link)
+        row["leads"] = count(sum(counts.get((month, key), 0) for key, _ in grades), scope.leads_url(**bounds))
+        table.rows.append(row)
+    return table

@@ -200,3 +200,17 @@ def test_empty_period_gives_dashes_not_errors(month, admin_user):
         assert result.tables, slug
     conversion = REPORTS["conversion"].run(ReportScope.for_user(admin_user, empty), "channel").tables[0]
     assert conversion.total["conversion_rate"].text == "–"
+
+
+def test_grades_by_month_of_creation(month, admin_user):
+    table = run("grades", admin_user).table("by_month")
+    assert cells(table, "group") == ["Mar 2026"]
+    row = table.rows[0]
+    assert [row[k].text for k in ("grade_A", "grade_B", "grade_C", "grade_D", "grade_none", "leads")] == [
+        "2",
+        "1",
+        "0",
+        "0",
+        "3",
+        "6",
+    ]
