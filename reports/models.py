@@ -104,7 +104,14 @@ class DailyAttributeStats(models.Model):
     won_value = models.DecimalField(max_digits=18, decimal_places=2, default=0, db_default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["dimension", "day"], name="attributestats_dim_day_idx")]
+        # Covering: a grouping reads only this index (an index-only scan on PostgreSQL).
+        indexes = [
+            models.Index(
+                fields=["dimension", "day"],
+                name="attributestats_dim_day_idx",
+                include=["value", "channel", "owner", "team", "leads", "won", "lost", "won_value"],
+            )
+        ]
         verbose_name_plural = "daily attribute stats"
 
     def __str__(self) -> str:
