@@ -120,3 +120,18 @@ def test_dashboard_headlines_link_to_reports_and_leads(month, admin_client):
     assert headlines["CAC"].cell.text == "1,785.00"
     assert [p.report for p in dashboard.panels] == ["funnel", "conversion", "speed"]
     assert b"/reports/speed/?" in response.content
+
+
+def test_an_htmx_change_with_bad_dates_also_returns_the_filters_with_their_errors(month, admin_client, htmx):
+    response = admin_client.get("/reports/funnel/", {"period": "custom", "start": "2026-03-01"}, headers=htmx)
+    html = response.content.decode()
+    assert 'id="report-filters" hx-swap-oob="true"' in html
+    assert "Choose the last day." in html
+
+
+def test_a_reps_dashboard_shows_own_figures_and_no_cost(month, client, rep):
+    client.force_login(rep)
+    response = client.get("/reports/", MARCH)
+    headlines = {h.label: h for h in response.context["dashboard"].headlines}
+    assert headlines["Leads"].cell.text == "3"
+    assert "CAC" not in headlines
