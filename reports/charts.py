@@ -60,7 +60,7 @@ def horizontal_bars(
     """One bar per group, top to bottom in the table's order, its value printed at its end ("" when undefined)."""
     height = (50 if titled else 24) + 30 * max(1, len(labels))
     chart = pygal.HorizontalBar(
-        **_config(width=width, height=height, title=title if titled else None, show_y_guides=False, show_y_labels=False)
+        **_config(width=width, height=height, title=title if titled else None, show_y_guides=False, show_x_labels=False)
     )
     # pygal stacks the first label at the bottom: reversed, the chart reads in the table's order.
     labels, values = list(reversed(labels)), list(reversed(values))
