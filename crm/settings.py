@@ -163,6 +163,13 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 LEADS_PAGE_SIZE = env.int("LEADS_PAGE_SIZE", default=50)
 LEADS_COUNT_CAP = env.int("LEADS_COUNT_CAP", default=1_000)
 
+# Covering indexes (INCLUDE columns) speed up reports on PostgreSQL; SQLite builds them without those columns.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
+# Reports: customer lifetime value = average recorded deal value × purchases per year × years of relationship.
+REPORTS_CLV_PURCHASES_PER_YEAR = env.float("REPORTS_CLV_PURCHASES_PER_YEAR", default=1.0)
+REPORTS_CLV_YEARS = env.float("REPORTS_CLV_YEARS", default=1.0)
+
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -221,6 +221,32 @@ class Lead(models.Model):
                 name="lead_new_unanswered_idx",
                 condition=Q(first_response_at__isnull=True, stage="new"),
             ),
+            # Filters the reports link to, and the order statistics (median, p90) of first response time.
+            models.Index(F("industry"), F("created_at").desc(), F("id").desc(), name="lead_industry_created_idx"),
+            models.Index(F("region"), F("created_at").desc(), F("id").desc(), name="lead_region_created_idx"),
+            models.Index(F("company_size"), F("created_at").desc(), name="lead_size_created_idx"),
+            models.Index(
+                F("response_seconds"),
+                F("created_at"),
+                name="lead_response_idx",
+                include=["channel", "owner", "team"],
+                condition=Q(response_seconds__isnull=False),
+            ),
+            # Reports' live figures: open leads ageing in their stage, and days from created to won.
+            models.Index(
+                fields=["created_at"],
+                name="lead_open_ageing_idx",
+                include=["stage", "stage_changed_at", "channel", "owner", "team"],
+                condition=Q(stage__in=["new", "contacted", "qualified", "proposal"]),
+            ),
+            models.Index(
+                fields=["created_at"],
+                name="lead_won_time_idx",
+                include=["won_at", "channel", "owner", "team"],
+                condition=Q(stage="won"),
+            ),
+            # The reports' refresh finds the leads changed since its last run.
+            models.Index(fields=["updated_at"], name="lead_updated_idx"),
             models.Index(fields=["email_normalized"], name="lead_email_norm_idx"),
             models.Index(fields=["phone_normalized"], name="lead_phone_norm_idx"),
         ]
