@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('crm', '0002_notifications'),
-        ('leads', '0003_report_indexes'),
+        ('leads', '0004_report_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
