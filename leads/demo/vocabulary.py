@@ -62,6 +62,8 @@ TEAM_BY_REGION = {
     "APAC": "Field Sales",
 }
 POOL_SHARE = 0.05
+# Leads from someone who came before (same email and phone, perhaps through another channel).
+RETURNING_SHARE = 0.01
 
 # --- Speed to lead ----------------------------------------------------------------------------------------------
 
