@@ -134,6 +134,8 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
+# Links in emails (notification digests) point here.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -159,6 +161,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Leads list: how many rows a page shows, and how far the "N leads" figure counts before saying "N+".
 LEADS_PAGE_SIZE = env.int("LEADS_PAGE_SIZE", default=50)
 LEADS_COUNT_CAP = env.int("LEADS_COUNT_CAP", default=10_000)
+
+# Follow-up tasks: the "due soon" reminder goes out this many minutes before the due time.
+TASK_REMINDER_MINUTES = env.int("TASK_REMINDER_MINUTES", default=15)
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from leads.models import Channel, ChannelSpend, FollowUpTask, Interaction, Lead, StageChange
+from leads.models import Channel, ChannelSpend, FollowUpTask, Interaction, Lead, SentNotice, StageChange
 
 
 class ChannelSpendInline(admin.TabularInline):
@@ -29,7 +29,16 @@ class LeadAdmin(admin.ModelAdmin):
     list_filter = ["stage", "grade", "channel"]
     search_fields = ["name", "email_normalized", "company"]
     raw_id_fields = ["owner", "team", "channel"]
-    readonly_fields = ["email_normalized", "phone_normalized", "created_at", "updated_at"]
+    # The response clock is kept by leads.sla_services; editing it here would bypass the policies.
+    readonly_fields = [
+        "email_normalized",
+        "phone_normalized",
+        "created_at",
+        "updated_at",
+        "sla_policy",
+        "sla_due_at",
+        "sla_remind_at",
+    ]
     list_select_related = ["owner", "channel"]
     # Counting a million rows on every admin page is slow; the admin shows "Show all" instead.
     show_full_result_count = False
@@ -59,3 +68,19 @@ class StageChangeAdmin(admin.ModelAdmin):
     raw_id_fields = ["lead", "user"]
     list_select_related = ["lead", "user"]
     show_full_result_count = False
+
+
+@admin.register(SentNotice)
+class SentNoticeAdmin(admin.ModelAdmin):
+    """Read-only: which reminders and escalations went out, for support questions ("was I told?")."""
+
+    list_display = ["kind", "lead", "task", "sent_at", "sweep"]
+    list_filter = ["kind"]
+    raw_id_fields = ["lead", "task"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from crm.pagination import Sort
 from leads.models import OPEN_STAGES, Channel, Grade, Lead, Stage
 from leads.selectors import owners_visible_to
+from leads.sla_selectors import sla_breached_condition
 
 SORTS = {
     "-created": ("Newest first", Sort("created_at")),
@@ -35,6 +36,7 @@ class LeadFilter(django_filters.FilterSet):
     awaiting = django_filters.BooleanFilter(
         method="filter_awaiting", label="No response yet", widget=forms.CheckboxInput
     )
+    breached = django_filters.BooleanFilter(method="filter_breached", label="SLA breached", widget=forms.CheckboxInput)
     pool = django_filters.BooleanFilter(method="filter_pool", label="In the pool", widget=forms.CheckboxInput)
     sort = django_filters.ChoiceFilter(
         choices=[(k, label) for k, (label, _) in SORTS.items()], method="noop", empty_label=None, label="Sort"
@@ -62,6 +64,10 @@ class LeadFilter(django_filters.FilterSet):
         if value:
             return queryset.filter(first_response_at__isnull=True, stage__in=OPEN_STAGES)
         return queryset
+
+    def filter_breached(self, queryset, name, value):
+        # Unanswered past the response deadline, by the CRM's clock (see leads.sla_selectors).
+        return queryset.filter(sla_breached_condition()) if value else queryset
 
     def filter_pool(self, queryset, name, value):
         return queryset.filter(owner__isnull=True) if value else queryset
