@@ -54,14 +54,15 @@ def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
 
 def notification_settings(request: HttpRequest) -> HttpResponse:
     """Each person's own choice: email digests on or off."""
-    form = NotificationPreferencesForm(request.POST or None, instance=request.user)
+    form = NotificationPreferencesForm(request.POST if request.method == "POST" else None, instance=request.user)
+    saved = False
     if request.method == "POST" and form.is_valid():
         services.user_preferences_update(
             user=request.user, email_notifications=form.cleaned_data["email_notifications"]
         )
-        messages.success(request, "Notification settings saved.")
         if not request.htmx:
+            messages.success(request, "Notification settings saved.")
             return redirect("crm:notification_settings")
-        form = NotificationPreferencesForm(instance=request.user)
+        form, saved = NotificationPreferencesForm(instance=request.user), True
     template = "crm/notification_settings.html#settings_form" if request.htmx else "crm/notification_settings.html"
-    return render(request, template, {"form": form, "saved": request.method == "POST" and not form.errors})
+    return render(request, template, {"form": form, "saved": saved})

@@ -37,7 +37,7 @@ def policy_list(request: HttpRequest) -> HttpResponse:
 def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpResponse:
     _require_admin(request)
     policy = get_object_or_404(ResponsePolicy, pk=policy_id) if policy_id else ResponsePolicy()
-    form = ResponsePolicyForm(request.POST or None, instance=policy)
+    form = ResponsePolicyForm(request.POST if request.method == "POST" else None, instance=policy)
     if request.method == "POST" and form.is_valid():
         try:
             sla_services.response_policy_save(user=request.user, policy=form.instance)
@@ -62,7 +62,7 @@ def policy_delete(request: HttpRequest, policy_id: int) -> HttpResponse:
 def calendar_edit(request: HttpRequest, calendar_id: int | None = None) -> HttpResponse:
     _require_admin(request)
     calendar = get_object_or_404(BusinessCalendar, pk=calendar_id) if calendar_id else BusinessCalendar()
-    form = BusinessCalendarForm(request.POST or None, instance=calendar)
+    form = BusinessCalendarForm(request.POST if request.method == "POST" else None, instance=calendar)
     if request.method == "POST" and form.is_valid():
         try:
             sla_services.business_calendar_save(

@@ -357,7 +357,9 @@ def _after_interaction_change(request: HttpRequest, lead_id: int, message: str) 
 
 def interaction_edit(request: HttpRequest, interaction_id: int) -> HttpResponse:
     interaction, lead = _interaction_for_editing(request, interaction_id)
-    form = InteractionForm(request.POST or None, instance=interaction, prefix=f"i{interaction.pk}")
+    form = InteractionForm(
+        request.POST if request.method == "POST" else None, instance=interaction, prefix=f"i{interaction.pk}"
+    )
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in services.INTERACTION_EDITABLE_FIELDS}
         data["occurred_at"] = data["occurred_at"] or interaction.occurred_at

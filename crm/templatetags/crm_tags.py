@@ -76,3 +76,11 @@ def seconds_from_now(value: dt.datetime) -> int | str:
     if not value:
         return ""
     return int((value - clock.now()).total_seconds())
+
+
+@register.filter
+def minutes(value) -> str:
+    """A number of minutes as people say it: 90 → "1 h 30 min"."""
+    if value is None or value == "":
+        return "–"
+    return duration(int(value) * 60)
