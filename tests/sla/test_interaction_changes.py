@@ -34,7 +34,7 @@ def answered(rep, channel):
 
 
 def test_deleting_the_first_response_makes_the_next_one_first(answered, rep):
-    lead, call, email = answered
+    lead, call, _email = answered
     with at(2026, 5, 4, 9, 40):
         services.interaction_delete(interaction=call, user=rep)
     lead.refresh_from_db()
@@ -121,7 +121,7 @@ def test_the_author_sees_edit_and_delete_on_their_interactions(rep_client, answe
 
 
 def test_editing_through_the_timeline_updates_the_header_and_timeline(rep_client, answered, htmx):
-    lead, call, _ = answered
+    _lead, call, _ = answered
     url = reverse("leads:interaction_edit", args=[call.pk])
     form = rep_client.get(url, headers=htmx).content.decode()
     assert f'id="interaction-{call.pk}"' in form and "<html" not in form
@@ -147,7 +147,7 @@ def test_editing_through_the_timeline_updates_the_header_and_timeline(rep_client
 
 
 def test_a_future_time_is_refused_next_to_the_field(rep_client, answered, htmx):
-    lead, call, _ = answered
+    _lead, call, _ = answered
     prefix = f"i{call.pk}-"
     with at(2026, 5, 4, 10, 0):
         response = rep_client.post(
@@ -162,21 +162,21 @@ def test_a_future_time_is_refused_next_to_the_field(rep_client, answered, htmx):
 
 
 def test_deleting_through_the_timeline(rep_client, answered, htmx):
-    lead, call, _ = answered
+    _lead, call, _ = answered
     response = rep_client.post(reverse("leads:interaction_delete", args=[call.pk]), headers=htmx)
     assert response.status_code == 200
     assert not Interaction.objects.filter(pk=call.pk).exists()
 
 
 def test_the_manager_may_correct_a_reps_interaction(client, manager, answered):
-    lead, call, _ = answered
+    _lead, call, _ = answered
     client.force_login(manager)
     assert client.post(reverse("leads:interaction_delete", args=[call.pk])).status_code == 302
     assert not Interaction.objects.filter(pk=call.pk).exists()
 
 
 def test_a_teammate_cannot_see_nor_change_another_reps_interaction(client, teammate, other_manager, answered):
-    lead, call, _ = answered
+    _lead, call, _ = answered
     for outsider in (teammate, other_manager):
         client.force_login(outsider)
         assert client.get(reverse("leads:interaction_edit", args=[call.pk])).status_code == 404
