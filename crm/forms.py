@@ -8,3 +8,4 @@ class NotificationPreferencesForm(forms.ModelForm):
         model = User
         fields = ["email_notifications"]
         labels = {"email_notifications": "Email me a digest of new notifications"}
+        help_texts = {"email_notifications": ""}

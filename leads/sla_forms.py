@@ -53,6 +53,10 @@ class ResponsePolicyForm(forms.ModelForm):
         self.fields["calendar"].empty_label = "Around the clock"
         self.fields["pool_team"].queryset = Team.objects.order_by("name")
         self.fields["pool_team"].empty_label = "None"
+        if not self.instance.pk:
+            # The usual starting point: an hour, reminded half way.
+            self.initial["target_minutes"] = self.initial.get("target_minutes") or 60
+            self.initial["reminder_percent"] = self.initial.get("reminder_percent") or 50
 
     def clean(self):
         cleaned = super().clean()

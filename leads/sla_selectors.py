@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, Value, When
 
 from crm import clock
 from crm.models import BusinessCalendar
@@ -19,9 +19,19 @@ def sla_breached_condition(*, now: dt.datetime | None = None) -> Q:
     )
 
 
+def policy_specificity():
+    """SQL for `ResponsePolicy.specificity`: grade and channel 3, channel 2, grade 1, catch-all 0; higher wins."""
+    return Case(When(channel__isnull=False, then=Value(2)), default=Value(0)) + Case(
+        When(~Q(grade=""), then=Value(1)), default=Value(0)
+    )
+
+
 def response_policies() -> QuerySet[ResponsePolicy]:
-    return ResponsePolicy.objects.select_related("channel", "calendar", "pool_team__manager").order_by(
-        "-active", "channel__name", "grade", "name"
+    """Active targets first, in the order they win (most specific first), then the ones switched off."""
+    return (
+        ResponsePolicy.objects.select_related("channel", "calendar", "pool_team")
+        .annotate(rank=policy_specificity())
+        .order_by("-active", "-rank", "channel__name", "grade", "name")
     )
 
 

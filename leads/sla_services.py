@@ -56,6 +56,7 @@ from crm.models import BusinessCalendar, Holiday, User
 from crm.services import Notice, notifications_email_digest, notifications_send
 from crm.templatetags.crm_tags import duration
 from leads.models import OPEN_STAGES, FollowUpTask, Interaction, Lead, ResponsePolicy, SentNotice
+from leads.sla_selectors import policy_specificity
 
 logger = logging.getLogger(__name__)
 
@@ -80,14 +81,11 @@ def policy_match() -> Subquery:
     grade and channel (rank 3) > channel only (2) > grade only (1) > catch-all (0); the unique constraints on
     (grade, channel) leave one policy per rank, so the order is total.
     """
-    rank = Case(When(channel__isnull=False, then=Value(2)), default=Value(0)) + Case(
-        When(~Q(grade=""), then=Value(1)), default=Value(0)
-    )
     candidates = (
         ResponsePolicy.objects.filter(active=True)
         .filter(Q(grade=OuterRef("grade")) | Q(grade=""))
         .filter(Q(channel=OuterRef("channel")) | Q(channel__isnull=True))
-        .annotate(rank=rank)
+        .annotate(rank=policy_specificity())
         .order_by("-rank")
     )
     return Subquery(candidates.values("pk")[:1])
