@@ -40,7 +40,17 @@ class ResponsePolicyForm(forms.ModelForm):
             "name": forms.TextInput(attrs={"placeholder": "e.g. Hot web leads"}),
         }
         error_messages = {
-            "target_minutes": {"required": "Say how many minutes a lead may wait for an answer."},
+            "target_minutes": {
+                "required": "Say how many minutes a lead may wait for an answer.",
+                "min_value": "A target is at least 1 minute.",
+                "max_value": "A target is at most 30 days (43,200 minutes).",
+                "invalid": "Enter the target as a whole number of minutes.",
+            },
+            "reminder_percent": {
+                "min_value": "Remind at 1%% of the target or later.",
+                "max_value": "Remind before the target passes: at most 99%%.",
+                "invalid": "Enter a whole percentage, e.g. 50.",
+            },
             "name": {"required": "Give the target a name people will recognise."},
         }
 

@@ -76,10 +76,12 @@ def test_an_admin_creates_a_target_with_htmx_and_running_clocks_are_timed(admin_
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"target_minutes": "0"}, "target_minutes", "greater than or equal to 1"),
-        ({"target_minutes": "soon"}, "target_minutes", "Enter a whole number"),
+        ({"target_minutes": "0"}, "target_minutes", "A target is at least 1 minute."),
+        ({"target_minutes": "50000"}, "target_minutes", "at most 30 days"),
+        ({"target_minutes": "soon"}, "target_minutes", "whole number of minutes"),
         ({"target_minutes": ""}, "target_minutes", "Say how many minutes"),
-        ({"reminder_percent": "150"}, "reminder_percent", "less than or equal to 99"),
+        ({"reminder_percent": "150"}, "reminder_percent", "at most 99%"),
+        ({"reminder_percent": "-5"}, "reminder_percent", "1% of the target or later"),
         ({"name": ""}, "name", "Give the target a name"),
         ({"grade": "Z"}, "grade", "Select a valid choice"),
     ],
