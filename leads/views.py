@@ -79,7 +79,6 @@ def my_day(request: HttpRequest) -> HttpResponse:
     context = {
         "overdue_tasks": [t for t in tasks if t.due_at < now],
         "today_tasks": [t for t in tasks if t.due_at >= now],
-        "due_count": len(tasks),
         "awaiting": selectors.leads_awaiting_response(user=user)[:20],
         "recent": selectors.leads_recently_active(user=user),
         "now": now,
