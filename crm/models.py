@@ -1,3 +1,4 @@
+import datetime as dt
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser
@@ -120,8 +121,8 @@ class BusinessCalendar(models.Model):
     friday = models.BooleanField(default=True)
     saturday = models.BooleanField(default=False)
     sunday = models.BooleanField(default=False)
-    opens_at = models.TimeField(default="09:00")
-    closes_at = models.TimeField(default="17:00")
+    opens_at = models.TimeField(default=dt.time(9, 0))
+    closes_at = models.TimeField(default=dt.time(17, 0))
     updated_at = models.DateTimeField(auto_now=True)
 
     WEEKDAY_FIELDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

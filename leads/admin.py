@@ -29,16 +29,7 @@ class LeadAdmin(admin.ModelAdmin):
     list_filter = ["stage", "grade", "channel"]
     search_fields = ["name", "email_normalized", "company"]
     raw_id_fields = ["owner", "team", "channel"]
-    # The response clock is kept by leads.sla_services; editing it here would bypass the policies.
-    readonly_fields = [
-        "email_normalized",
-        "phone_normalized",
-        "created_at",
-        "updated_at",
-        "sla_policy",
-        "sla_due_at",
-        "sla_remind_at",
-    ]
+    readonly_fields = ["email_normalized", "phone_normalized", "created_at", "updated_at"]
     list_select_related = ["owner", "channel"]
     # Counting a million rows on every admin page is slow; the admin shows "Show all" instead.
     show_full_result_count = False

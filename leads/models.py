@@ -165,16 +165,6 @@ class Lead(models.Model):
     # Speed to lead: the first outbound interaction by a person.
     first_response_at = models.DateTimeField(null=True, blank=True)
     response_seconds = models.PositiveIntegerField(null=True, blank=True)
-    # The response clock (leads.sla_services): the policy that timed it, when the answer is due, when to remind
-    # the owner, and the next moment the minute sweep must act on (NULL once nothing is left to send: answered,
-    # closed, escalated or no policy). The sweep is one indexed range query on `sla_next_at`.
-    sla_policy = models.ForeignKey(
-        "leads.ResponsePolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    sla_due_at = models.DateTimeField(null=True, blank=True)
-    sla_remind_at = models.DateTimeField(null=True, blank=True)
-    sla_next_at = models.DateTimeField(null=True, blank=True, editable=False)
-
     last_activity_at = models.DateTimeField(default=clock.now)
     created_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -217,13 +207,12 @@ class Lead(models.Model):
                 name="lead_awaiting_response_idx",
                 condition=Q(first_response_at__isnull=True, stage="new"),
             ),
-            # The minute sweep: leads with a reminder or an escalation still to send, by when.
-            models.Index(F("sla_next_at"), name="lead_sla_next_idx", condition=Q(sla_next_at__isnull=False)),
-            # "SLA breached": open leads still unanswered, by deadline.
+            # "No response yet" and "SLA breached" on the leads list: walk only open, unanswered leads, newest first.
             models.Index(
-                F("sla_due_at"),
-                name="lead_sla_unanswered_idx",
-                condition=Q(first_response_at__isnull=True, sla_due_at__isnull=False, stage__in=OPEN_STAGES),
+                F("created_at").desc(),
+                F("id").desc(),
+                name="lead_unanswered_created_idx",
+                condition=Q(first_response_at__isnull=True, stage__in=OPEN_STAGES),
             ),
             models.Index(fields=["email_normalized"], name="lead_email_norm_idx"),
             models.Index(fields=["phone_normalized"], name="lead_phone_norm_idx"),
@@ -256,6 +245,27 @@ class Lead(models.Model):
     @property
     def awaiting_response(self) -> bool:
         return self.first_response_at is None and self.is_open
+
+    # The response clock, read through the lead (templates and views); see ResponseClock.
+    @property
+    def sla_clock(self) -> "ResponseClock | None":
+        return getattr(self, "response_clock", None)
+
+    @property
+    def sla_policy(self) -> "ResponsePolicy | None":
+        return self.sla_clock.policy if self.sla_clock else None
+
+    @property
+    def sla_due_at(self):
+        return self.sla_clock.due_at if self.sla_clock else None
+
+    @property
+    def sla_remind_at(self):
+        return self.sla_clock.remind_at if self.sla_clock else None
+
+    @property
+    def sla_next_at(self):
+        return self.sla_clock.next_at if self.sla_clock else None
 
     @property
     def sla_seconds_left(self) -> int | None:
@@ -523,3 +533,34 @@ class SentNotice(models.Model):
     def __str__(self) -> str:
         about = f"lead {self.lead_id}" if self.lead_id else f"task {self.task_id}"
         return f"{self.get_kind_display()} · {about}"
+
+
+class ResponseClock(models.Model):
+    """A lead's response clock: the policy that timed it, when the answer is due, when to remind the owner.
+
+    Its own narrow table rather than columns of the lead: the minute sweep moves `next_at` on every reminder
+    and escalation, and a lead row carries twenty indexes (a trigram one among them), so writing it is costly.
+    `next_at` is the next moment the sweep must act on, NULL once nothing is left to send (answered, closed,
+    escalated). `arrived_at` copies the lead's creation time so re-timing never joins the leads table.
+    Kept by `leads.sla_services`; a lead no policy matches has no clock.
+    """
+
+    lead = models.OneToOneField(Lead, primary_key=True, on_delete=models.CASCADE, related_name="response_clock")
+    policy = models.ForeignKey(ResponsePolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    arrived_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True)
+    remind_at = models.DateTimeField(null=True, blank=True)
+    next_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The minute sweep: one range scan over what is due.
+            models.Index(F("next_at"), name="clock_next_idx", condition=Q(next_at__isnull=False)),
+            # "SLA breached" on the leads list.
+            models.Index(F("due_at"), name="clock_due_idx", condition=Q(due_at__isnull=False)),
+            # Re-timing: clocks just (re)assigned to a policy, by arrival, before their deadline is written.
+            models.Index(F("policy"), F("arrived_at"), name="clock_untimed_idx", condition=Q(due_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"Clock of lead {self.lead_id}: due {self.due_at}"

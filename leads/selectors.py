@@ -31,7 +31,10 @@ def leads_visible_to(*, user: User) -> QuerySet[Lead]:
 def get_lead_for_user(*, user: User, lead_id: int) -> Lead:
     """The lead, if the user may see it; 404 otherwise (never a 403 that confirms it exists)."""
     lead = (
-        leads_visible_to(user=user).select_related("owner", "channel", "team", "sla_policy").filter(pk=lead_id).first()
+        leads_visible_to(user=user)
+        .select_related("owner", "channel", "team", "response_clock__policy")
+        .filter(pk=lead_id)
+        .first()
     )
     if lead is None:
         raise Http404("No such lead.")
@@ -100,8 +103,8 @@ def leads_awaiting_response(*, user: User) -> QuerySet[Lead]:
     waiting (leads without a response target last)."""
     return (
         Lead.objects.filter(owner=user, stage=Stage.NEW, first_response_at__isnull=True)
-        .select_related("channel", "sla_policy")
-        .order_by(F("sla_due_at").asc(nulls_last=True), "created_at")
+        .select_related("channel", "response_clock__policy")
+        .order_by(F("response_clock__due_at").asc(nulls_last=True), "created_at")
     )
 
 

@@ -16,6 +16,7 @@ from leads.models import (
     Interaction,
     Lead,
     LostReason,
+    ResponseClock,
     Stage,
     StageChange,
 )
@@ -94,13 +95,11 @@ def lead_create(*, user: User | None, owner: User | None = None, stage: str = St
     return lead
 
 
-SLA_FIELDS = ("sla_policy", "sla_due_at", "sla_remind_at", "sla_next_at")
-
-
 def _start_response_clock(lead: Lead) -> None:
-    """(Re)time the lead's response clock and show the result on the instance the caller holds."""
+    """(Re)time the lead's response clock; the instance the caller holds reads the new clock next time."""
     response_clocks_recompute(lead_ids=[lead.pk])
-    lead.refresh_from_db(fields=SLA_FIELDS)
+    if Lead.response_clock.related.is_cached(lead):
+        Lead.response_clock.related.delete_cached_value(lead)
 
 
 @transaction.atomic
@@ -234,9 +233,9 @@ def interaction_log(
     ):
         locked.first_response_at = interaction.occurred_at
         locked.response_seconds = max(0, int((interaction.occurred_at - locked.created_at).total_seconds()))
+        fields += ["first_response_at", "response_seconds"]
         # Answered: the clock stops, no reminder or escalation is left to send.
-        locked.sla_next_at = None
-        fields += ["first_response_at", "response_seconds", "sla_next_at"]
+        ResponseClock.objects.filter(lead_id=lead.pk, next_at__isnull=False).update(next_at=None)
     locked.save(update_fields=fields)
     lead.last_activity_at, lead.first_response_at = locked.last_activity_at, locked.first_response_at
     lead.response_seconds = locked.response_seconds

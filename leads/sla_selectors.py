@@ -10,12 +10,12 @@ from leads.models import OPEN_STAGES, ResponsePolicy
 
 
 def sla_breached_condition(*, now: dt.datetime | None = None) -> Q:
-    """Open leads still unanswered after their response deadline (the `lead_sla_unanswered_idx` index)."""
+    """Open leads still unanswered after their response deadline (a range on the `clock_due_idx` index)."""
     return Q(
         first_response_at__isnull=True,
         stage__in=OPEN_STAGES,
-        sla_due_at__isnull=False,
-        sla_due_at__lte=now or clock.now(),
+        response_clock__due_at__isnull=False,
+        response_clock__due_at__lte=now or clock.now(),
     )
 
 

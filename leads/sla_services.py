@@ -8,13 +8,14 @@ grows past a screenful of concerns. The rules, in one place:
   deadline and reminder point are stored on the lead, counted in the policy's business hours if it has a
   calendar (`crm.business_hours`).
 * Clocks are re-timed **set-based** (`response_clocks_recompute`) when a lead arrives, its grade or channel
-  changes, it is reopened or loses its first response, and for every running clock when a policy or a
-  calendar changes. A clock whose deadline had already passed is history and is not re-timed.
+  changes, it is reopened or loses its first response (in that transaction), and for every running clock
+  when a policy or a calendar changes (a Celery task queued on commit). A clock whose deadline had already
+  passed is history and is not re-timed.
 * **No notice for a moment already past when the clock was set**: a clock (re)timed after its deadline sends
   nothing (the lead simply shows as breached); one timed after its reminder point but before its deadline
   reminds at the next sweep. The same holds for follow-up tasks.
 * The **sweep** (`reminders_sweep`, every minute from Celery beat) selects what is due with one indexed range
-  query (`sla_next_at <= now`, `reminder_next_at <= now`), in batches locked with SKIP LOCKED, and in the same
+  query (`ResponseClock.next_at <= now`, `FollowUpTask.reminder_next_at <= now`), in batches locked with SKIP LOCKED, and in the same
   transaction records each (lead or task, kind) in `SentNotice` (unique), stores the notifications for the
   records it won, and advances the rows. Two sweeps at once, or a rerun after a crash, cannot send twice; a
   crash rolls the batch back, so nothing is lost either.
@@ -27,10 +28,11 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     DateTimeField,
@@ -55,14 +57,14 @@ from crm.db import SecondsBetween
 from crm.models import BusinessCalendar, Holiday, User
 from crm.services import Notice, notifications_email_digest, notifications_send
 from crm.templatetags.crm_tags import duration
-from leads.models import OPEN_STAGES, FollowUpTask, Interaction, Lead, ResponsePolicy, SentNotice
+from leads.models import OPEN_STAGES, FollowUpTask, Interaction, Lead, ResponseClock, ResponsePolicy, SentNotice
 from leads.sla_selectors import policy_specificity
 
 logger = logging.getLogger(__name__)
 
 # Leads (or tasks) a sweep locks and handles per transaction: short transactions, bounded memory.
-SWEEP_BATCH_SIZE = 500
-# A sweep stops after this many batches (250,000 rows); the next minute's sweep carries on.
+SWEEP_BATCH_SIZE = 1000
+# A sweep stops after this many batches (500,000 rows); the next minute's sweep carries on.
 SWEEP_MAX_BATCHES = 500
 NO_TIME = Value(None, output_field=DateTimeField())
 
@@ -91,13 +93,24 @@ def policy_match() -> Subquery:
     return Subquery(candidates.values("pk")[:1])
 
 
+def _retime_all_clocks_on_commit() -> None:
+    """Re-time every running clock in the background once the change is committed.
+
+    On a million leads that is tens of thousands of clocks and a few seconds of work (see `make bench`): too
+    long for the admin's request, so a Celery task does it, set-based, right after the save.
+    """
+    from leads.tasks import retime_response_clocks  # the task module imports this one
+
+    transaction.on_commit(retime_response_clocks.delay)
+
+
 @transaction.atomic
 def response_policy_save(*, user: User, policy: ResponsePolicy) -> ResponsePolicy:
-    """Create or change a policy (admins only) and re-time every running clock in the same transaction."""
+    """Create or change a policy (admins only); running clocks are re-timed in the background right after."""
     _require_admin(user)
     policy.full_clean()
     policy.save()
-    response_clocks_recompute()
+    _retime_all_clocks_on_commit()
     return policy
 
 
@@ -105,15 +118,17 @@ def response_policy_save(*, user: User, policy: ResponsePolicy) -> ResponsePolic
 def response_policy_delete(*, user: User, policy: ResponsePolicy) -> None:
     """Delete a policy; running clocks it timed fall to the next matching policy (or stop)."""
     _require_admin(user)
+    # Until they are re-timed, nothing may be sent in the name of a target that no longer exists.
+    ResponseClock.objects.filter(policy=policy, next_at__isnull=False).update(next_at=None)
     policy.delete()
-    response_clocks_recompute()
+    _retime_all_clocks_on_commit()
 
 
 @transaction.atomic
 def business_calendar_save(
     *, user: User, calendar: BusinessCalendar, holidays: Iterable[tuple[dt.date, str]]
 ) -> BusinessCalendar:
-    """Create or change a calendar with its holidays (replacing them), then re-time the running clocks.
+    """Create or change a calendar with its holidays (replacing them); running clocks are re-timed right after.
 
     The calendar lives in `crm`; this service is in `leads` because changing it moves response deadlines.
     """
@@ -123,7 +138,7 @@ def business_calendar_save(
     by_date = dict(holidays)  # one per date: the last name given wins
     calendar.holidays.all().delete()
     Holiday.objects.bulk_create(Holiday(calendar=calendar, date=day, name=name) for day, name in by_date.items())
-    response_clocks_recompute()
+    _retime_all_clocks_on_commit()
     return calendar
 
 
@@ -140,9 +155,9 @@ def business_calendar_delete(*, user: User, calendar: BusinessCalendar) -> None:
 
 
 def _running_clock(now: dt.datetime) -> Q:
-    """Open, unanswered leads whose deadline has not passed yet (or was never set)."""
+    """Open, unanswered leads whose deadline has not passed yet (or that have no clock yet)."""
     return Q(first_response_at__isnull=True, stage__in=OPEN_STAGES) & (
-        Q(sla_due_at__isnull=True) | Q(sla_due_at__gt=now)
+        Q(response_clock__isnull=True) | Q(response_clock__due_at__isnull=True) | Q(response_clock__due_at__gt=now)
     )
 
 
@@ -156,35 +171,50 @@ def _leads(lead_ids: Iterable[int] | QuerySet | None) -> QuerySet[Lead]:
 
 @transaction.atomic
 def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = None) -> int:
-    """Time the response clocks of these leads (all leads when None), set-based; returns how many run.
+    """Time the response clocks of these leads (all leads when None), set-based; returns how many were timed.
 
-    Stops the clocks of answered or closed leads; for running ones, picks the policy, then writes deadline,
-    reminder point and next sweep moment with one UPDATE per piece of the policy's calendar
-    (`BusinessClock.pieces`), never a statement per lead.
+    1. Clocks of answered or closed leads stop (nothing left to send).
+    2. Every running clock is (re)assigned its policy in ONE statement: an INSERT ... SELECT built by the ORM
+       (the policy chosen by `policy_match`), upserting on the lead, which also clears its deadline.
+    3. For each policy, one UPDATE per piece of its calendar (`BusinessClock.pieces`) writes deadline,
+       reminder point and next sweep moment: a handful of statements however many clocks run.
+    Only the narrow `ResponseClock` table is written; the leads themselves are read, never updated.
     """
     now = clock.now()
     leads = _leads(lead_ids)
-    leads.filter(sla_next_at__isnull=False).filter(
-        Q(first_response_at__isnull=False) | ~Q(stage__in=OPEN_STAGES)
-    ).update(sla_next_at=None)
-
-    running = leads.filter(_running_clock(now))
-    running.update(sla_policy=policy_match())
-    running.filter(sla_policy__isnull=True).exclude(sla_due_at__isnull=True, sla_next_at__isnull=True).update(
-        sla_due_at=None, sla_remind_at=None, sla_next_at=None
+    # Driven from the clocks with something left to send (an index), not from every lead.
+    stopped = ResponseClock.objects.filter(next_at__isnull=False).filter(
+        Q(lead__first_response_at__isnull=False) | ~Q(lead__stage__in=OPEN_STAGES)
     )
+    if lead_ids is not None:
+        stopped = stopped.filter(lead__in=leads.values("pk"))
+    stopped.update(next_at=None)
+
+    running = leads.filter(_running_clock(now)).annotate(matched_policy=policy_match())
+    select_sql, params = running.values_list("pk", "created_at", "matched_policy").query.sql_with_params()
+    table = connection.ops.quote_name(ResponseClock._meta.db_table)
+    with connection.cursor() as cursor:
+        # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT; the statement is the same SQL
+        # on PostgreSQL and SQLite.
+        cursor.execute(
+            f"INSERT INTO {table} (lead_id, arrived_at, policy_id) SELECT * FROM ({select_sql}) AS running WHERE true "
+            "ON CONFLICT (lead_id) DO UPDATE SET arrived_at = excluded.arrived_at, policy_id = excluded.policy_id, "
+            "due_at = NULL, remind_at = NULL, next_at = NULL",
+            params,
+        )
+    # A running lead that no policy matches has no clock.
+    ResponseClock.objects.filter(due_at__isnull=True, policy__isnull=True).delete()
+
     timed = 0
-    policies = ResponsePolicy.objects.filter(pk__in=running.values("sla_policy")).select_related("calendar")
-    for policy in policies:
-        of_policy = running.filter(sla_policy=policy)
-        span = of_policy.aggregate(first=Min("created_at"), last=Max("created_at"))
-        if span["first"] is None:
-            continue
+    untimed = ResponseClock.objects.filter(due_at__isnull=True)
+    for policy in ResponsePolicy.objects.filter(pk__in=untimed.values("policy")).select_related("calendar"):
+        of_policy = untimed.filter(policy=policy)
+        span = of_policy.aggregate(first=Min("arrived_at"), last=Max("arrived_at"))
         timed += _time_clocks(of_policy, policy, span["first"], span["last"], now)
     return timed
 
 
-def _time_clocks(leads: QuerySet[Lead], policy: ResponsePolicy, first, last, now) -> int:
+def _time_clocks(clocks: QuerySet[ResponseClock], policy: ResponsePolicy, first, last, now) -> int:
     business_clock = clock_for(policy.calendar)
     target = dt.timedelta(minutes=policy.target_minutes)
     due_pieces = business_clock.pieces(first, last, target)
@@ -198,11 +228,11 @@ def _time_clocks(leads: QuerySet[Lead], policy: ResponsePolicy, first, last, now
         # Nothing to send for a clock whose deadline passed before it was timed; otherwise the reminder first.
         pending = remind if remind_piece else due
         if due_piece.shift is not None:
-            next_at = Case(When(created_at__lte=now - due_piece.shift, then=NO_TIME), default=pending)
+            next_at = Case(When(arrived_at__lte=now - due_piece.shift, then=NO_TIME), default=pending)
         else:
             next_at = NO_TIME if due_piece.at <= now else pending
-        count += leads.filter(created_at__gte=start, created_at__lt=end).update(
-            sla_due_at=due, sla_remind_at=remind, sla_next_at=next_at
+        count += clocks.filter(arrived_at__gte=start, arrived_at__lt=end).update(
+            due_at=due, remind_at=remind, next_at=next_at
         )
     return count
 
@@ -210,7 +240,7 @@ def _time_clocks(leads: QuerySet[Lead], policy: ResponsePolicy, first, last, now
 def _deadline(piece):
     """The SQL for a piece's rule: arrival + shift, or one fixed moment."""
     if piece.shift is not None:
-        return F("created_at") + Value(piece.shift)
+        return F("arrived_at") + Value(piece.shift)
     return Value(piece.at, output_field=DateTimeField())
 
 
@@ -337,50 +367,64 @@ def _claim_notices(*, kinds: list[tuple[int, str]], field: str, now: dt.datetime
 @transaction.atomic
 def _sla_sweep_batch(*, now: dt.datetime, batch_size: int) -> tuple[int, int]:
     rows = list(
-        Lead.objects.filter(sla_next_at__lte=now)
-        .order_by("sla_next_at")
+        ResponseClock.objects.filter(next_at__lte=now)
+        .order_by("next_at")
         .select_for_update(skip_locked=True, of=("self",))
-        .values(
-            "pk",
-            "name",
-            "company",
-            "owner_id",
-            "owner__username",
-            "owner__first_name",
-            "owner__last_name",
-            "team__manager_id",
-            "sla_due_at",
-            "sla_remind_at",
-            "sla_policy__target_minutes",
-            "sla_policy__escalate_to_manager",
-            "sla_policy__pool_leads",
-            "sla_policy__pool_team__manager_id",
-        )[:batch_size]
+        .values(*SWEEP_FIELDS)[:batch_size]
     )
     if not rows:
         return 0, 0
     due = {}
     for row in rows:
-        if row["sla_due_at"] is not None and row["sla_due_at"] <= now:
+        if row["due_at"] is not None and row["due_at"] <= now:
             # Past the deadline, a reminder would come too late: only the breach is told.
             due[row["pk"]] = (row, SentNotice.Kind.SLA_BREACH)
-        elif row["sla_remind_at"] is not None and row["sla_remind_at"] <= now:
+        elif row["remind_at"] is not None and row["remind_at"] <= now:
             due[row["pk"]] = (row, SentNotice.Kind.SLA_REMINDER)
     won = _claim_notices(kinds=[(pk, kind) for pk, (_, kind) in due.items()], field="lead", now=now)
     notices = [notice for pk, kind in won for notice in _sla_notices(due[pk][0], kind, now)]
     notifications_send(notices=notices)
-    Lead.objects.filter(pk__in=[row["pk"] for row in rows]).update(
-        sla_next_at=Case(
-            When(sla_due_at__lte=now, then=NO_TIME),
-            When(sla_remind_at__lte=now, then=F("sla_due_at")),
-            default=Coalesce("sla_remind_at", "sla_due_at"),
+    ResponseClock.objects.filter(pk__in=[row["pk"] for row in rows]).update(
+        next_at=Case(
+            When(due_at__lte=now, then=NO_TIME),
+            When(remind_at__lte=now, then=F("due_at")),
+            default=Coalesce("remind_at", "due_at"),
         )
     )
     return len(rows), len(notices)
 
 
+# What the sweep reads about each due clock, in its one query (the pk is the lead's id).
+SWEEP_FIELDS = (
+    "pk",
+    "due_at",
+    "remind_at",
+    "lead__name",
+    "lead__company",
+    "lead__owner_id",
+    "lead__owner__username",
+    "lead__owner__first_name",
+    "lead__owner__last_name",
+    "lead__team__manager_id",
+    "policy__target_minutes",
+    "policy__escalate_to_manager",
+    "policy__pool_leads",
+    "policy__pool_team__manager_id",
+)
+
+
+def _lead_url(lead_id: int) -> str:
+    """The lead page's URL, without a reverse() per notice (a sweep may build thousands)."""
+    return _lead_url_pattern().replace("987654321", str(lead_id))
+
+
+@lru_cache(maxsize=1)
+def _lead_url_pattern() -> str:
+    return reverse("leads:detail", args=[987654321])
+
+
 def _lead_label(row: dict) -> str:
-    return f"{row['name']} ({row['company']})" if row["company"] else row["name"]
+    return f"{row['lead__name']} ({row['lead__company']})" if row["lead__company"] else row["lead__name"]
 
 
 def _person(first: str, last: str, username: str) -> str:
@@ -389,28 +433,28 @@ def _person(first: str, last: str, username: str) -> str:
 
 def _sla_notices(row: dict, kind: str, now: dt.datetime) -> list[Notice]:
     """Who hears about a due reminder or breach, and what they read."""
-    lead, url = _lead_label(row), reverse("leads:detail", args=[row["pk"]])
+    lead, url = _lead_label(row), _lead_url(row["pk"])
     key = f"{kind}:lead:{row['pk']}"
-    target = duration((row["sla_policy__target_minutes"] or 0) * 60)
-    owner, manager = row["owner_id"], row["team__manager_id"]
+    target = duration((row["policy__target_minutes"] or 0) * 60)
+    owner, manager = row["lead__owner_id"], row["lead__team__manager_id"]
     if owner is None:
-        if row["sla_policy__pool_leads"] != ResponsePolicy.PoolLeads.ALERT_MANAGER:
+        if row["policy__pool_leads"] != ResponsePolicy.PoolLeads.ALERT_MANAGER:
             return []
-        manager = manager or row["sla_policy__pool_team__manager_id"]
+        manager = manager or row["policy__pool_team__manager_id"]
         if manager is None:
             return []
         if kind == SentNotice.Kind.SLA_REMINDER:
-            left = duration(max(0, (row["sla_due_at"] - now).total_seconds()))
+            left = duration(max(0, (row["due_at"] - now).total_seconds()))
             text = f"Pool lead {lead} is unclaimed and unanswered: {left} left of the {target} response target."
         else:
             text = f"Escalation: pool lead {lead} is still unanswered past its {target} response target."
         return [Notice(user_id=manager, key=key, text=text, url=url)]
     if kind == SentNotice.Kind.SLA_REMINDER:
-        left = duration(max(0, (row["sla_due_at"] - now).total_seconds()))
+        left = duration(max(0, (row["due_at"] - now).total_seconds()))
         return [
             Notice(user_id=owner, key=key, text=f"Answer {lead} within {left} ({target} response target).", url=url)
         ]
-    escalate = bool(row["sla_policy__escalate_to_manager"]) and manager is not None and manager != owner
+    escalate = bool(row["policy__escalate_to_manager"]) and manager is not None and manager != owner
     told = " Your manager has been alerted." if escalate else ""
     notices = [
         Notice(
@@ -418,7 +462,9 @@ def _sla_notices(row: dict, kind: str, now: dt.datetime) -> list[Notice]:
         )
     ]
     if escalate:
-        owner_name = _person(row["owner__first_name"], row["owner__last_name"], row["owner__username"])
+        owner_name = _person(
+            row["lead__owner__first_name"], row["lead__owner__last_name"], row["lead__owner__username"]
+        )
         text = f"Escalation: {owner_name}'s lead {lead} is unanswered past its {target} response target."
         notices.append(Notice(user_id=manager, key=key, text=text, url=url))
     return notices
@@ -448,11 +494,11 @@ def _task_sweep_batch(*, now: dt.datetime, batch_size: int) -> tuple[int, int]:
 
 
 def _task_notice(row: dict, kind: str) -> Notice:
-    lead = _lead_label({"name": row["lead__name"], "company": row["lead__company"]})
+    lead = _lead_label(row)
     when = timezone.localtime(row["due_at"])
     if kind == SentNotice.Kind.TASK_OVERDUE:
         text = f"Overdue follow-up: “{row['title']}” for {lead} was due at {when:%H:%M} on {when:%d %b}."
     else:
         text = f"Follow-up due at {when:%H:%M}: “{row['title']}” for {lead}."
-    url = f"{reverse('leads:detail', args=[row['lead_id']])}#task-{row['pk']}"
+    url = f"{_lead_url(row['lead_id'])}#task-{row['pk']}"
     return Notice(user_id=row["assignee_id"], key=f"{kind}:task:{row['pk']}", text=text, url=url)

@@ -44,7 +44,9 @@ def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpRespo
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Response target “{policy.name}” saved; open response clocks were re-timed.")
+            messages.success(
+                request, f"Response target “{policy.name}” saved; running response clocks are being re-timed."
+            )
             return _back_to_settings(request)
     template = "leads/sla/policy_form.html#form" if request.htmx else "leads/sla/policy_form.html"
     return render(request, template, {"form": form, "policy": policy})
@@ -71,7 +73,7 @@ def calendar_edit(request: HttpRequest, calendar_id: int | None = None) -> HttpR
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Calendar “{calendar.name}” saved; open response clocks were re-timed.")
+            messages.success(request, f"Calendar “{calendar.name}” saved; running response clocks are being re-timed.")
             return _back_to_settings(request)
     template = "leads/sla/calendar_form.html#form" if request.htmx else "leads/sla/calendar_form.html"
     return render(request, template, {"form": form, "calendar": calendar})

@@ -22,3 +22,17 @@ def sweep_reminders() -> dict:
     """
     result = sla_services.reminders_sweep()
     return {"leads": result.leads, "tasks": result.tasks, "notices": result.notices, "emails": result.emails}
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    max_retries=3,
+    ignore_result=True,
+)
+def retime_response_clocks() -> int:
+    """Queued on commit when a response target or a business-hours calendar changes: re-times every running
+    clock, set-based. Idempotent: running it twice gives the same deadlines."""
+    return sla_services.response_clocks_recompute()

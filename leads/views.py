@@ -91,7 +91,7 @@ def _list_context(request: HttpRequest, params: QueryDict) -> dict:
     user = request.user
     lead_filter = LeadFilter(params or None, queryset=selectors.leads_visible_to(user=user), user=user)
     page = keyset_page(
-        lead_filter.qs.select_related("owner", "channel", "sla_policy"),
+        lead_filter.qs.select_related("owner", "channel", "response_clock__policy"),
         sort=lead_filter.sort_order,
         cursor=params.get("after"),
         size=settings.LEADS_PAGE_SIZE,

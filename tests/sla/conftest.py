@@ -29,3 +29,16 @@ def web(db):
     from tests.factories import ChannelFactory
 
     return ChannelFactory(name="Web form")
+
+
+@pytest.fixture
+def retimed(django_capture_on_commit_callbacks, monkeypatch):
+    """`with retimed(): <save a policy>`: the background re-timing the save queues runs when it commits.
+
+    In-process (Celery's eager mode) because what matters here is the re-timing; tests/sla/test_exactly_once.py
+    has a real worker run the same task from Redis.
+    """
+    from crm.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -23,7 +23,7 @@ from crm import clock
 from crm.celery import app as celery_app
 from crm.models import Notification
 from leads import sla_services
-from leads.models import Lead, SentNotice
+from leads.models import Lead, ResponseClock, ResponsePolicy, SentNotice
 from leads.tasks import sweep_reminders
 from tests.factories import LeadFactory, ResponsePolicyFactory
 
@@ -43,7 +43,7 @@ def _due_leads(owner, channel, count: int) -> list[Lead]:
         count, owner=owner, channel=channel, created_at=clock.now() - dt.timedelta(minutes=6)
     )
     sla_services.response_clocks_recompute()
-    assert Lead.objects.filter(sla_next_at__lte=clock.now()).count() == count
+    assert ResponseClock.objects.filter(next_at__lte=clock.now()).count() == count
     return leads
 
 
@@ -191,7 +191,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothin
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
-            "--loglevel=warning",
+            "--loglevel=info",
         ],
         cwd=REPO,
         env=env,
@@ -200,10 +200,14 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothin
     )
     try:
         sweep_reminders.apply_async(queue=queue)
-        _wait_for(marker.exists, timeout=60, what=f"the worker to claim the due leads (log: {log.name})")
+        try:
+            _wait_for(marker.exists, timeout=120, what="the worker to claim the due leads")
+        except AssertionError:
+            log.flush()
+            raise AssertionError(Path(log.name).read_text()[-3000:]) from None
         # It holds the rows (locked) and has stored its notices, uncommitted.
         with transaction.atomic():
-            assert not Lead.objects.filter(sla_next_at__isnull=False).select_for_update(skip_locked=True).exists()
+            assert not ResponseClock.objects.filter(next_at__isnull=False).select_for_update(skip_locked=True).exists()
         assert Notification.objects.count() == 0
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(10)
@@ -226,3 +230,16 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothin
     assert _duplicates() == 0
     assert set(Notification.objects.values_list("key", flat=True)) == {f"sla_reminder:lead:{lead.pk}" for lead in leads}
     _purge(queue)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_policy_saved_by_an_admin_is_applied_to_running_clocks_by_a_real_worker(admin_user, rep, channel):
+    lead = LeadFactory(owner=rep, channel=channel, created_at=clock.now() - dt.timedelta(minutes=1))
+    _purge("celery")
+    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30):
+        sla_services.response_policy_save(
+            user=admin_user, policy=ResponsePolicy(name="Everyone", target_minutes=30, reminder_percent=None)
+        )  # commits, and queues the re-timing on Redis
+        _wait_for(lambda: ResponseClock.objects.filter(lead=lead, due_at__isnull=False).exists(), what="re-timing")
+    assert ResponseClock.objects.get(lead=lead).due_at == lead.created_at + dt.timedelta(minutes=30)

@@ -6,7 +6,7 @@ import pytest
 
 from crm.models import Notification
 from leads import services, sla_services
-from leads.models import Lead, ResponsePolicy, SentNotice
+from leads.models import Lead, ResponseClock, ResponsePolicy, SentNotice
 from leads.sla_selectors import sla_breached_condition
 from tests.factories import BusinessCalendarFactory, LeadFactory, ResponsePolicyFactory
 from tests.sla.conftest import at, notices_of, sweep_at
@@ -127,13 +127,13 @@ def test_changing_a_leads_channel_re_times_its_running_clock(rep, channel, web):
     assert lead.sla_due_at == utc(2026, 5, 4, 9, 5)
 
 
-def test_a_policy_change_re_times_running_clocks_but_not_missed_ones(admin_user, rep, channel):
+def test_a_policy_change_re_times_running_clocks_but_not_missed_ones(admin_user, rep, channel, retimed):
     policy = ResponsePolicyFactory(target_minutes=60, reminder_percent=None)
     with at(2026, 5, 4, 8, 0):
         missed = services.lead_create(user=rep, name="Missed", email="a@example.com", channel=channel)
     with at(2026, 5, 4, 9, 30):
         running = services.lead_create(user=rep, name="Running", email="b@example.com", channel=channel)
-    with at(2026, 5, 4, 9, 40):
+    with at(2026, 5, 4, 9, 40), retimed():
         policy.target_minutes = 30
         policy.reminder_percent = 50
         sla_services.response_policy_save(user=admin_user, policy=policy)
@@ -145,12 +145,13 @@ def test_a_policy_change_re_times_running_clocks_but_not_missed_ones(admin_user,
     assert missed.sla_due_at == utc(2026, 5, 4, 9, 0)  # history stays what it was
 
 
-def test_a_clock_timed_after_its_deadline_sends_nothing_but_shows_breached(admin_user, rep, manager, channel):
+def test_a_clock_timed_after_its_deadline_sends_nothing_but_shows_breached(admin_user, rep, manager, channel, retimed):
     with at(2026, 5, 4, 9, 0):
         lead = services.lead_create(user=rep, name="Old", email="o@example.com", channel=channel)
     assert lead.sla_due_at is None
     with at(2026, 5, 4, 12, 0):
-        sla_services.response_policy_save(user=admin_user, policy=ResponsePolicy(name="All", target_minutes=60))
+        with retimed():
+            sla_services.response_policy_save(user=admin_user, policy=ResponsePolicy(name="All", target_minutes=60))
         lead.refresh_from_db()
         assert lead.sla_due_at == utc(2026, 5, 4, 10, 0) and lead.sla_next_at is None
         assert lead.sla_breached
@@ -158,10 +159,10 @@ def test_a_clock_timed_after_its_deadline_sends_nothing_but_shows_breached(admin
     assert Notification.objects.count() == 0
 
 
-def test_a_clock_timed_between_reminder_point_and_deadline_reminds_at_once(admin_user, rep, channel):
+def test_a_clock_timed_between_reminder_point_and_deadline_reminds_at_once(admin_user, rep, channel, retimed):
     with at(2026, 5, 4, 9, 0):
         lead = services.lead_create(user=rep, name="Late policy", email="o@example.com", channel=channel)
-    with at(2026, 5, 4, 9, 40):
+    with at(2026, 5, 4, 9, 40), retimed():
         sla_services.response_policy_save(
             user=admin_user, policy=ResponsePolicy(name="All", target_minutes=60, reminder_percent=50)
         )
@@ -235,7 +236,7 @@ def test_a_sweep_rerun_after_its_work_was_undone_sends_nothing_twice(rep, channe
     with at(2026, 5, 4, 9, 0):
         lead = services.lead_create(user=rep, name="Again", email="a@example.com", channel=channel)
     sweep_at(2026, 5, 4, 9, 5)
-    Lead.objects.filter(pk=lead.pk).update(sla_next_at=lead.sla_remind_at)  # as if the advance was lost
+    ResponseClock.objects.filter(lead=lead).update(next_at=lead.sla_remind_at)  # as if the advance was lost
     result = sweep_at(2026, 5, 4, 9, 6)
     assert result.leads == 1 and result.notices == 0
     assert notices_of(rep) == [f"sla_reminder:lead:{lead.pk}"]
@@ -263,4 +264,12 @@ def test_re_timing_many_clocks_takes_a_few_statements_whatever_their_number(
             )
     with at(2026, 5, 4, 9, 0), django_assert_max_num_queries(20):
         sla_services.response_clocks_recompute()
-    assert Lead.objects.filter(sla_due_at__isnull=False).count() == 72
+    assert ResponseClock.objects.filter(due_at__isnull=False).count() == 72
+
+
+def test_a_calendar_made_with_its_defaults_keeps_office_hours_at_once():
+    from crm.business_hours import clock_for
+    from crm.models import BusinessCalendar
+
+    calendar = BusinessCalendar.objects.create(name="Defaults", time_zone="UTC")
+    assert clock_for(calendar).add(utc(2026, 5, 8, 16, 30), dt.timedelta(hours=1)) == utc(2026, 5, 11, 9, 30)
