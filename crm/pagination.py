@@ -1,7 +1,8 @@
 """Keyset ("seek") pagination: pages as fast at row 1,000,000 as at row 1, with no COUNT(*) of the table.
 
 A page is asked for by a cursor, the sort values of the last row seen. The next page is the rows after it in
-the sort order, found by an index range scan. The total is counted only up to a cap ("10,000+ leads").
+the sort order, found by an index range scan. The total is counted apart (`capped_count`), only up to a cap
+("1,000+ leads"), so pages can show their rows first and the count when it comes.
 """
 
 import base64
@@ -30,13 +31,23 @@ class Sort:
 class Page:
     rows: list
     next_cursor: str | None
-    count: int
-    count_capped: bool
     is_first: bool
 
+
+@dataclass(frozen=True)
+class Count:
+    value: int
+    capped: bool
+
     @property
-    def count_label(self) -> str:
-        return f"{self.count:,}+" if self.count_capped else f"{self.count:,}"
+    def label(self) -> str:
+        return f"{self.value:,}+" if self.capped else f"{self.value:,}"
+
+
+def capped_count(qs: QuerySet, *, cap: int) -> Count:
+    """How many rows `qs` has, counting no further than `cap` (a LIMITed subquery, never a full scan)."""
+    found = qs.order_by()[: cap + 1].count()
+    return Count(value=min(found, cap), capped=found > cap)
 
 
 def _encode(value, pk: int) -> str:
@@ -62,9 +73,8 @@ def _decode(cursor: str):
         return None
 
 
-def keyset_page(qs: QuerySet, *, sort: Sort, cursor: str | None, size: int, count_cap: int) -> Page:
+def keyset_page(qs: QuerySet, *, sort: Sort, cursor: str | None, size: int) -> Page:
     """One page of `qs` in `sort` order after `cursor`; `qs` is already filtered by permission and filters."""
-    count = qs.order_by()[: count_cap + 1].count()
     ordered = qs.order_by(*sort.order_by())
     decoded = _decode(cursor) if cursor else None
     if decoded is not None:
@@ -79,10 +89,4 @@ def keyset_page(qs: QuerySet, *, sort: Sort, cursor: str | None, size: int, coun
     has_next = len(rows) > size
     rows = rows[:size]
     next_cursor = _encode(getattr(rows[-1], sort.key), rows[-1].pk) if has_next and rows else None
-    return Page(
-        rows=rows,
-        next_cursor=next_cursor,
-        count=min(count, count_cap),
-        count_capped=count > count_cap,
-        is_first=decoded is None,
-    )
+    return Page(rows=rows, next_cursor=next_cursor, is_first=decoded is None)

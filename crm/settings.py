@@ -160,9 +160,17 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
-# Leads list: how many rows a page shows, and how far the "N leads" figure counts before saying "N+".
+# Leads list: how many rows a page shows, and how far the "N leads" figure counts before saying "N+"
+# (counting further costs time on every filter change and tells a rep nothing they can act on).
 LEADS_PAGE_SIZE = env.int("LEADS_PAGE_SIZE", default=50)
-LEADS_COUNT_CAP = env.int("LEADS_COUNT_CAP", default=10_000)
+LEADS_COUNT_CAP = env.int("LEADS_COUNT_CAP", default=1_000)
+
+# Covering indexes (INCLUDE columns) speed up reports on PostgreSQL; SQLite builds them without those columns.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
+# Reports: customer lifetime value = average recorded deal value × purchases per year × years of relationship.
+REPORTS_CLV_PURCHASES_PER_YEAR = env.float("REPORTS_CLV_PURCHASES_PER_YEAR", default=1.0)
+REPORTS_CLV_YEARS = env.float("REPORTS_CLV_YEARS", default=1.0)
 
 # Follow-up tasks: the "due soon" reminder goes out this many minutes before the due time.
 TASK_REMINDER_MINUTES = env.int("TASK_REMINDER_MINUTES", default=15)

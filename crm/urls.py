@@ -4,12 +4,16 @@ from django.urls import include, path
 
 from crm import views as crm_views
 from leads import views as lead_views
+from reports import views as report_views
 
 admin.site.site_header = "Mini CRM administration"
 admin.site.site_title = "Mini CRM admin"
 
 urlpatterns = [
-    path("", lead_views.my_day, name="home"),
+    # Managers and admins land on the reports dashboard, reps on My day (the dispatch lives in `reports`).
+    path("", report_views.home, name="home"),
+    path("my-day/", lead_views.my_day, name="my_day"),
+    path("reports/", include("reports.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", crm_views.health, name="health"),

@@ -1,14 +1,18 @@
 """The leads list's filters: every one of them is in the URL, so a view can be bookmarked."""
 
+import datetime as dt
 import re
 
 import django_filters
 from django import forms
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 
+from crm import clock
+from crm.models import Team, User
 from crm.pagination import Sort
-from leads.models import OPEN_STAGES, Channel, Grade, Lead, Stage
-from leads.selectors import owners_visible_to
+from leads.models import FUNNEL, OPEN_STAGES, Channel, FollowUpTask, Grade, Lead, LostReason, Stage, StageChange
+from leads.selectors import owners_visible_to, teams_managed_by
 from leads.sla_selectors import sla_breached_condition
 
 SORTS = {
@@ -19,6 +23,94 @@ SORTS = {
 }
 DEFAULT_SORT = "-created"
 _PHONE_LIKE = re.compile(r"^[\d\s()+.\-]{4,}$")
+
+# A filter value meaning "this text field is empty", for links from reports that group blank values together.
+BLANK = "__blank__"
+
+# Company size bands (employees): key, label, lowest, highest (inclusive; None = no bound). Reports group by
+# these and link to the list filtered by the same key, so both read one definition.
+SIZE_BANDS: tuple[tuple[str, str, int | None, int | None], ...] = (
+    ("1-10", "1–10", 0, 10),
+    ("11-50", "11–50", 11, 50),
+    ("51-200", "51–200", 51, 200),
+    ("201-1000", "201–1,000", 201, 1000),
+    ("1001-5000", "1,001–5,000", 1001, 5000),
+    ("5001+", "5,001 or more", 5001, None),
+)
+
+# First response time buckets (seconds): key, label, from (inclusive), to (exclusive). "never" = no response yet.
+RESPONSE_BUCKETS: tuple[tuple[str, str, int | None, int | None], ...] = (
+    ("under-5m", "< 5 min", 0, 5 * 60),
+    ("5-30m", "5–30 min", 5 * 60, 30 * 60),
+    ("30-60m", "30–60 min", 30 * 60, 60 * 60),
+    ("1-24h", "1–24 h", 60 * 60, 24 * 60 * 60),
+    ("over-24h", "> 24 h", 24 * 60 * 60, None),
+    ("never", "Never (no response yet)", None, None),
+)
+
+
+# How long an open lead has been in its current stage (days): key, label, from (inclusive), to (exclusive).
+STAGE_AGES: tuple[tuple[str, str, int, int | None], ...] = (
+    ("0-7d", "Up to 7 days", 0, 8),
+    ("8-30d", "8–30 days", 8, 31),
+    ("31-90d", "31–90 days", 31, 91),
+    ("over-90d", "Over 90 days", 91, None),
+)
+# Facts whose absence the data-completeness report counts.
+KEY_FIELDS = {
+    "email": "Email",
+    "phone": "Phone",
+    "company": "Company",
+    "job_title": "Job title",
+    "industry": "Industry",
+    "company_size": "Company size",
+    "region": "Region",
+}
+
+
+def field_missing_condition(name: str) -> Q:
+    if name not in KEY_FIELDS:
+        raise ValueError(f"Unknown key field {name!r}")
+    return Q(company_size__isnull=True) if name == "company_size" else Q(**{name: ""})
+
+
+def stage_age_condition(key: str, now: dt.datetime) -> Q:
+    """Open leads that entered their current stage between the bucket's bounds, counted back from `now`."""
+    for bucket_key, _, low, high in STAGE_AGES:
+        if bucket_key == key:
+            condition = Q(stage__in=OPEN_STAGES, stage_changed_at__lte=now - dt.timedelta(days=low))
+            if high is not None:
+                condition &= Q(stage_changed_at__gt=now - dt.timedelta(days=high))
+            return condition
+    raise ValueError(f"Unknown stage age {key!r}")
+
+
+def size_band_condition(key: str) -> Q:
+    """The leads whose company size falls in the band `key` ("unknown": no size recorded)."""
+    if key == "unknown":
+        return Q(company_size__isnull=True)
+    for band_key, _, low, high in SIZE_BANDS:
+        if band_key == key:
+            condition = Q(company_size__gte=low)
+            return condition & Q(company_size__lte=high) if high is not None else condition
+    raise ValueError(f"Unknown size band {key!r}")
+
+
+def response_bucket_condition(key: str) -> Q:
+    """The leads whose first response time falls in the bucket `key`."""
+    for bucket_key, _, low, high in RESPONSE_BUCKETS:
+        if bucket_key == key:
+            if low is None:
+                return Q(response_seconds__isnull=True)
+            condition = Q(response_seconds__gte=low)
+            return condition & Q(response_seconds__lt=high) if high is not None else condition
+    raise ValueError(f"Unknown response bucket {key!r}")
+
+
+def reached_stage_condition(stage: str) -> Exists:
+    """Leads that reached a funnel stage: a recorded change to it or to any later funnel stage."""
+    later = list(FUNNEL[FUNNEL.index(stage) :])
+    return Exists(StageChange.objects.filter(lead=OuterRef("pk"), to_stage__in=later))
 
 
 class LeadFilter(django_filters.FilterSet):
@@ -32,6 +124,33 @@ class LeadFilter(django_filters.FilterSet):
     )
     created_before = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__lte", label="Created to", widget=forms.DateInput({"type": "date"})
+    )
+    # Filters the reports link to; the list shows them only when they are set (see `is_report_filter`).
+    team = django_filters.ModelMultipleChoiceFilter(queryset=Team.objects.none(), label="Team")
+    industry = django_filters.CharFilter(method="filter_blank_or_exact", label="Industry")
+    region = django_filters.CharFilter(method="filter_blank_or_exact", label="Region")
+    size = django_filters.ChoiceFilter(
+        choices=[(k, label) for k, label, _, _ in SIZE_BANDS] + [("unknown", "Unknown")],
+        method="filter_size",
+        label="Company size",
+    )
+    response = django_filters.ChoiceFilter(
+        choices=[(k, label) for k, label, _, _ in RESPONSE_BUCKETS], method="filter_response", label="First response"
+    )
+    reached = django_filters.ChoiceFilter(
+        choices=[(s.value, s.label) for s in FUNNEL], method="filter_reached", label="Reached stage"
+    )
+    lost_reason = django_filters.ChoiceFilter(choices=LostReason.choices, label="Lost reason")
+    open = django_filters.BooleanFilter(
+        method="filter_open", label="Open (not won or lost)", widget=forms.CheckboxInput
+    )
+    stage_age = django_filters.ChoiceFilter(
+        choices=[(k, label) for k, label, _, _ in STAGE_AGES], method="filter_stage_age", label="In stage for"
+    )
+    missing = django_filters.ChoiceFilter(choices=list(KEY_FIELDS.items()), method="filter_missing", label="Missing")
+    filled = django_filters.ChoiceFilter(choices=list(KEY_FIELDS.items()), method="filter_filled", label="Filled in")
+    overdue_for = django_filters.ModelChoiceFilter(
+        queryset=User.objects.none(), method="filter_overdue_for", label="Overdue tasks of"
     )
     awaiting = django_filters.BooleanFilter(
         method="filter_awaiting", label="No response yet", widget=forms.CheckboxInput
@@ -49,7 +168,42 @@ class LeadFilter(django_filters.FilterSet):
     def __init__(self, data=None, *args, user, **kwargs):
         super().__init__(data, *args, **kwargs)
         self.filters["owner"].queryset = owners_visible_to(user=user)
+        self.filters["overdue_for"].queryset = owners_visible_to(user=user)
         self.filters["channel"].queryset = Channel.objects.filter(active=True)
+        if user.is_crm_admin:
+            self.filters["team"].queryset = Team.objects.all()
+        elif user.is_manager:
+            self.filters["team"].queryset = teams_managed_by(user=user)
+        elif user.team_id:
+            self.filters["team"].queryset = Team.objects.filter(pk=user.team_id)
+        # Inactive channels still have leads, and reports link to them.
+        if data and data.get("channel"):
+            self.filters["channel"].queryset = Channel.objects.all()
+
+    REPORT_FILTERS = (
+        "team",
+        "industry",
+        "region",
+        "size",
+        "response",
+        "reached",
+        "lost_reason",
+        "open",
+        "stage_age",
+        "missing",
+        "filled",
+        "overdue_for",
+    )
+
+    @property
+    def shown_fields(self) -> list:
+        """The form's fields for the list's filter bar: the filters reports link with appear only when set."""
+        return [
+            field
+            for field in self.form
+            if field.name != "q"
+            and (field.name not in self.REPORT_FILTERS or (self.data and self.data.get(field.name)))
+        ]
 
     def search(self, queryset, name, value):
         value = value.strip().lower()
@@ -68,6 +222,40 @@ class LeadFilter(django_filters.FilterSet):
     def filter_breached(self, queryset, name, value):
         # Unanswered past the response deadline, by the CRM's clock (see leads.sla_selectors).
         return queryset.filter(sla_breached_condition()) if value else queryset
+
+    def filter_blank_or_exact(self, queryset, name, value):
+        if value == BLANK:
+            return queryset.filter(**{name: ""})
+        return queryset.filter(**{name: value}) if value else queryset
+
+    def filter_size(self, queryset, name, value):
+        return queryset.filter(size_band_condition(value)) if value else queryset
+
+    def filter_response(self, queryset, name, value):
+        return queryset.filter(response_bucket_condition(value)) if value else queryset
+
+    def filter_reached(self, queryset, name, value):
+        return queryset.filter(reached_stage_condition(value)) if value else queryset
+
+    def filter_open(self, queryset, name, value):
+        return queryset.filter(stage__in=OPEN_STAGES) if value else queryset
+
+    def filter_stage_age(self, queryset, name, value):
+        return queryset.filter(stage_age_condition(value, clock.now())) if value else queryset
+
+    def filter_missing(self, queryset, name, value):
+        return queryset.filter(field_missing_condition(value)) if value else queryset
+
+    def filter_filled(self, queryset, name, value):
+        return queryset.exclude(field_missing_condition(value)) if value else queryset
+
+    def filter_overdue_for(self, queryset, name, value):
+        if not value:
+            return queryset
+        overdue = FollowUpTask.objects.filter(
+            lead=OuterRef("pk"), assignee=value, done_at__isnull=True, due_at__lt=clock.now()
+        )
+        return queryset.filter(Exists(overdue))
 
     def filter_pool(self, queryset, name, value):
         return queryset.filter(owner__isnull=True) if value else queryset

@@ -197,23 +197,55 @@ class Lead(models.Model):
             # Filters, each leading with the filtered column and ending with the default sort.
             models.Index(F("owner"), F("created_at").desc(), F("id").desc(), name="lead_owner_created_idx"),
             models.Index(F("team"), F("created_at").desc(), F("id").desc(), name="lead_team_created_idx"),
-            models.Index(F("stage"), F("created_at").desc(), F("id").desc(), name="lead_stage_created_idx"),
+            # Covering the columns the list filters by with the stage, so stage counts need no table reads.
+            models.Index(
+                fields=["stage", "-created_at", "-id"],
+                include=["channel", "owner", "team"],
+                name="lead_stage_created_idx",
+            ),
             models.Index(F("channel"), F("created_at").desc(), F("id").desc(), name="lead_channel_created_idx"),
             models.Index(F("grade"), F("created_at").desc(), F("id").desc(), name="lead_grade_created_idx"),
             models.Index(F("created_at").desc(), F("id").desc(), name="lead_pool_idx", condition=Q(owner__isnull=True)),
+            # "No response yet": open leads nobody answered, whoever may see them (owner, team, pool).
+            models.Index(
+                fields=["-created_at", "-id"],
+                include=["owner", "team"],
+                name="lead_awaiting_response_idx",
+                condition=Q(first_response_at__isnull=True, stage__in=OPEN_STAGES),
+            ),
+            # My day: a rep's new leads still waiting, the longest waiting first.
             models.Index(
                 F("owner"),
                 F("created_at"),
-                name="lead_awaiting_response_idx",
+                name="lead_new_unanswered_idx",
                 condition=Q(first_response_at__isnull=True, stage="new"),
             ),
-            # "No response yet" and "SLA breached" on the leads list: walk only open, unanswered leads, newest first.
+            # Filters the reports link to, and the order statistics (median, p90) of first response time.
+            models.Index(F("industry"), F("created_at").desc(), F("id").desc(), name="lead_industry_created_idx"),
+            models.Index(F("region"), F("created_at").desc(), F("id").desc(), name="lead_region_created_idx"),
+            models.Index(F("company_size"), F("created_at").desc(), name="lead_size_created_idx"),
             models.Index(
-                F("created_at").desc(),
-                F("id").desc(),
-                name="lead_unanswered_created_idx",
-                condition=Q(first_response_at__isnull=True, stage__in=OPEN_STAGES),
+                F("response_seconds"),
+                F("created_at"),
+                name="lead_response_idx",
+                include=["channel", "owner", "team"],
+                condition=Q(response_seconds__isnull=False),
             ),
+            # Reports' live figures: open leads ageing in their stage, and days from created to won.
+            models.Index(
+                fields=["created_at"],
+                name="lead_open_ageing_idx",
+                include=["stage", "stage_changed_at", "channel", "owner", "team"],
+                condition=Q(stage__in=["new", "contacted", "qualified", "proposal"]),
+            ),
+            models.Index(
+                fields=["created_at"],
+                name="lead_won_time_idx",
+                include=["won_at", "channel", "owner", "team"],
+                condition=Q(stage="won"),
+            ),
+            # The reports' refresh finds the leads changed since its last run.
+            models.Index(fields=["updated_at"], name="lead_updated_idx"),
             models.Index(fields=["email_normalized"], name="lead_email_norm_idx"),
             models.Index(fields=["phone_normalized"], name="lead_phone_norm_idx"),
         ]

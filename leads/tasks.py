@@ -15,7 +15,7 @@ from leads import sla_services
     ignore_result=True,
 )
 def sweep_reminders() -> dict:
-    """Run by Celery beat every minute (a django-celery-beat PeriodicTask, see leads/migrations/0004).
+    """Run by Celery beat every minute (a django-celery-beat PeriodicTask, see leads/migrations/0006).
 
     Safe to run twice at once, to retry, or to redeliver after a worker died: every notice is recorded under
     a unique constraint in the transaction that stores it.

@@ -7,6 +7,7 @@ app_name = "leads"
 urlpatterns = [
     path("", views.lead_list, name="list"),
     path("new/", views.lead_create, name="create"),
+    path("count/", views.lead_count, name="count"),
     path("bulk/", views.lead_bulk, name="bulk"),
     path("duplicates-check/", views.lead_duplicates_check, name="duplicates_check"),
     path("<int:lead_id>/", views.lead_detail, name="detail"),

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from crm import clock
-from crm.pagination import keyset_page
+from crm.pagination import capped_count, keyset_page
 from leads import selectors, services
 from leads.filters import LeadFilter
 from leads.forms import BulkActionForm, InteractionForm, LeadForm, OwnerForm, StageForm, TaskForm
@@ -87,18 +87,24 @@ def my_day(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/my_day.html", context)
 
 
+def _lead_filter(request: HttpRequest, params: QueryDict) -> LeadFilter:
+    user = request.user
+    return LeadFilter(params or None, queryset=selectors.leads_visible_to(user=user), user=user)
+
+
 def _list_context(request: HttpRequest, params: QueryDict) -> dict:
     user = request.user
-    lead_filter = LeadFilter(params or None, queryset=selectors.leads_visible_to(user=user), user=user)
+    lead_filter = _lead_filter(request, params)
     page = keyset_page(
         lead_filter.qs.select_related("owner", "channel", "response_clock__policy"),
         sort=lead_filter.sort_order,
         cursor=params.get("after"),
         size=settings.LEADS_PAGE_SIZE,
-        count_cap=settings.LEADS_COUNT_CAP,
     )
     first_page = params.copy()
     first_page.pop("after", None)
+    count_query = first_page.copy()
+    count_query.pop("sort", None)
     next_page = first_page.copy()
     if page.next_cursor:
         next_page["after"] = page.next_cursor
@@ -107,19 +113,29 @@ def _list_context(request: HttpRequest, params: QueryDict) -> dict:
         "page": page,
         "first_page_query": first_page.urlencode(),
         "next_page_query": next_page.urlencode(),
-        "current_query": params.urlencode(),
+        "count_query": count_query.urlencode(),
         "can_bulk": user.is_manager or user.is_crm_admin,
         "now": clock.now(),
     }
-    if context["can_bulk"]:
-        context["bulk_form"] = BulkActionForm(user=user)
     return context
 
 
 @require_GET
 def lead_list(request: HttpRequest) -> HttpResponse:
-    template = "leads/list.html#results" if request.htmx and not request.htmx.boosted else "leads/list.html"
-    return render(request, template, _list_context(request, request.GET))
+    context = _list_context(request, request.GET)
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "leads/list.html#results", context)
+    if context["can_bulk"]:
+        context["bulk_form"] = BulkActionForm(user=request.user)
+    return render(request, "leads/list.html", context)
+
+
+@require_GET
+def lead_count(request: HttpRequest) -> HttpResponse:
+    """The list's "N leads", asked for by the page once its rows are shown: counting is the slow part."""
+    lead_filter = _lead_filter(request, request.GET)
+    count = capped_count(lead_filter.qs, cap=settings.LEADS_COUNT_CAP)
+    return render(request, "leads/list.html#count", {"count": count})
 
 
 @require_POST
@@ -147,7 +163,10 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
-    params = QueryDict(request.POST.get("query", ""))
+    # The filter form comes along (hx-include), so the list is shown again as the manager had it.
+    params = QueryDict(mutable=True)
+    for name in LeadFilter.base_filters:
+        params.setlist(name, request.POST.getlist(name))
     if request.htmx:
         return render(request, "leads/list.html#results", _list_context(request, params))
     return redirect(f"{reverse('leads:list')}?{params.urlencode()}")

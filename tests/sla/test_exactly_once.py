@@ -143,7 +143,7 @@ def test_migrations_schedule_the_sweep_every_minute_in_celery_beat():
 def test_a_real_worker_runs_the_sweep_when_beat_fires_the_periodic_task(rep, manager, channel):
     """The PeriodicTask of the data migration, fired the way beat fires it, run by a Celery worker on Redis."""
     # Transactional tests empty every table when they end; put the schedule back as `migrate` made it.
-    schedule_migration = importlib.import_module("leads.migrations.0004_reminder_sweep_schedule")
+    schedule_migration = importlib.import_module("leads.migrations.0006_reminder_sweep_schedule")
     schedule_migration.create_schedule(django_apps, None)
 
     leads = _due_leads(rep, channel, 5)

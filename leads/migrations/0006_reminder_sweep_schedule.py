@@ -32,7 +32,7 @@ def delete_schedule(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0003_response_clocks"),
+        ("leads", "0005_response_clocks"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

@@ -1,0 +1,116 @@
+"""Charts as inline SVG, drawn on the server by pygal: no JavaScript, nothing fetched, works with `make run`.
+
+Readable without colour: every bar carries its value as text and its group as a label; line charts tell their
+series apart by dash pattern and marker as well as colour. The numbers are always in the table beside a chart.
+"""
+
+import pygal
+from pygal.style import Style
+
+_STYLE = Style(
+    background="transparent",
+    plot_background="transparent",
+    foreground="#1d2433",
+    foreground_strong="#1d2433",
+    foreground_subtle="#667085",
+    opacity=".9",
+    opacity_hover="1",
+    colors=("#3b5bdb", "#f08c00", "#2b8a3e", "#c92a2a", "#7048e8"),
+    font_family="system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif",
+    label_font_size=12,
+    major_label_font_size=12,
+    value_font_size=12,
+    value_label_font_size=12,
+    legend_font_size=12,
+    title_font_size=14,
+    tooltip_font_size=12,
+)
+# Dash patterns for the second and later series of a line chart (the first is solid).
+_DASHES = (None, "8, 4", "2, 4", "12, 4, 2, 4")
+
+
+def _config(**extra) -> dict:
+    return {
+        "style": _STYLE,
+        "js": [],  # pygal's tooltips load a script from the internet; the page works without them
+        "disable_xml_declaration": True,
+        "explicit_size": False,
+        "show_legend": False,
+        "print_values": True,
+        "margin": 8,
+        "spacing": 8,
+        "truncate_label": -1,
+        **extra,
+    }
+
+
+def _formatter(unit: str):
+    """Values as the table shows them: rates and ratios with one decimal, counts and amounts whole."""
+    decimals = 1 if unit in ("%", "×", " d") else 0
+    return lambda v: "" if v is None else f"{v:,.{decimals}f}{unit}"
+
+
+def _svg(chart) -> str:
+    return chart.render(is_unicode=True)
+
+
+def horizontal_bars(
+    title: str, labels: list[str], values: list[float | None], *, unit: str = "", width: int = 520, titled: bool = True
+) -> str:
+    """One bar per group, top to bottom in the table's order, its value printed at its end ("" when undefined)."""
+    height = (50 if titled else 24) + 30 * max(1, len(labels))
+    chart = pygal.HorizontalBar(
+        **_config(width=width, height=height, title=title if titled else None, show_y_guides=False, show_x_labels=False)
+    )
+    # pygal stacks the first label at the bottom: reversed, the chart reads in the table's order.
+    labels, values = list(reversed(labels)), list(reversed(values))
+    chart.x_labels = labels
+    chart.value_formatter = _formatter(unit)
+    chart.add(title, [None if v is None else float(v) for v in values])
+    return _svg(chart)
+
+
+def vertical_bars(
+    title: str, labels: list[str], values: list[float | None], *, unit: str = "", width: int = 520, titled: bool = True
+) -> str:
+    """One column per group, its value printed on it."""
+    chart = pygal.Bar(
+        **_config(
+            width=width, height=280, title=title if titled else None, x_label_rotation=0 if len(labels) <= 8 else 30
+        )
+    )
+    chart.x_labels = labels
+    chart.value_formatter = _formatter(unit)
+    chart.add(title, [None if v is None else float(v) for v in values])
+    return _svg(chart)
+
+
+def lines(
+    title: str,
+    labels: list[str],
+    series: dict[str, list[float | None]],
+    *,
+    unit: str = "",
+    width: int = 520,
+    titled: bool = True,
+) -> str:
+    """A trend over months; each series has its own dash pattern and a legend, values printed at the dots."""
+    chart = pygal.Line(
+        **_config(
+            width=width,
+            height=280,
+            title=title if titled else None,
+            show_legend=len(series) > 1,
+            legend_at_bottom=True,
+            x_label_rotation=0 if len(labels) <= 6 else 30,
+            dots_size=4,
+            print_values=len(labels) <= 12,
+        )
+    )
+    chart.x_labels = labels
+    chart.value_formatter = _formatter(unit)
+    for index, (name, values) in enumerate(series.items()):
+        dash = _DASHES[index % len(_DASHES)]
+        options = {"stroke_style": {"width": 2, "dasharray": dash}} if dash else {"stroke_style": {"width": 2}}
+        chart.add(name, [None if v is None else float(v) for v in values], **options)
+    return _svg(chart)

@@ -1,0 +1,1 @@
+"""One module per report; each turns a `ReportScope` into `Table`s, reading the pre-aggregated rows or leads."""
