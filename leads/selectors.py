@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 
 from crm import clock
@@ -99,12 +99,17 @@ def tasks_due_for(*, user: User, until: dt.datetime | None = None) -> QuerySet[F
 
 
 def leads_awaiting_response(*, user: User) -> QuerySet[Lead]:
-    """The user's new leads nobody has answered yet: the most urgent response deadline first, then the longest
-    waiting (leads without a response target last)."""
+    """The user's new leads nobody has answered yet: first those whose response deadline is still ahead, the
+    nearest first (they can still be answered in time), then the others, the longest waiting first."""
+    still_in_time = Q(response_clock__due_at__gt=clock.now())
     return (
         Lead.objects.filter(owner=user, stage=Stage.NEW, first_response_at__isnull=True)
         .select_related("channel", "response_clock__policy")
-        .order_by(F("response_clock__due_at").asc(nulls_last=True), "created_at")
+        .order_by(
+            Case(When(still_in_time, then=Value(0)), default=Value(1)),
+            Case(When(still_in_time, then=F("response_clock__due_at"))),
+            "created_at",
+        )
     )
 
 

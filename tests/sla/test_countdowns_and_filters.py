@@ -98,3 +98,12 @@ def test_the_list_filters_leads_awaiting_a_response_and_those_past_their_target(
         html = client.get(reverse("leads:list"), {"awaiting": "on"}).content.decode()
     assert breached.name in html and running.name in html and answered.name not in html
     assert "answer within 3 min 00 s" in html
+
+
+def test_my_day_puts_leads_still_answerable_in_time_before_missed_ones(rep_client, rep, channel, five_minute_target):
+    with at(2026, 5, 4, 9, 0):
+        LeadFactory(owner=rep, channel=channel, name="Missed Mo", created_at=utc(2026, 4, 1, 9, 0))
+        LeadFactory(owner=rep, channel=channel, name="Fresh Fay", created_at=utc(2026, 5, 4, 8, 59))
+        response_clocks_recompute()
+        html = rep_client.get("/").content.decode()
+    assert html.index("Fresh Fay") < html.index("Missed Mo")
