@@ -1,12 +1,24 @@
+import datetime as dt
+import logging
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import groupby
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 
 from crm import clock
 from crm.models import Notification, Team, User
 from crm.roles import ROLE_PERMISSIONS, Role
+
+logger = logging.getLogger(__name__)
+# A digest carries notices of the last day at most: someone who turns email on does not get their history.
+EMAIL_DIGEST_WINDOW = dt.timedelta(days=1)
 
 
 def role_groups_sync() -> dict[Role, Group]:
@@ -81,3 +93,62 @@ def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None) -> 
     if ids is not None:
         unread = unread.filter(pk__in=list(ids))
     return unread.update(read_at=clock.now())
+
+
+def user_preferences_update(*, user: User, email_notifications: bool) -> User:
+    """A person's own notification settings."""
+    user.email_notifications = email_notifications
+    user.save(update_fields=["email_notifications"])
+    return user
+
+
+def notifications_email_digest() -> int:
+    """Email each person who wants it ONE message listing their new, unread notices; returns emails sent.
+
+    The notices are claimed first with a conditional UPDATE (`emailed_at IS NULL` → now, tagged with this
+    run's token) and only the rows this run won are read back, so two runs at once or a retry never email a
+    notice twice. A failed send gives that person's notices back for the next run; a crash between claim and
+    send loses the email (never the in-app notice): at most once, by design.
+    """
+    now = clock.now()
+    token = uuid.uuid4().hex
+    candidates = Notification.objects.filter(
+        emailed_at__isnull=True,
+        read_at__isnull=True,
+        created_at__gte=now - EMAIL_DIGEST_WINDOW,
+        user__is_active=True,
+        user__email_notifications=True,
+    ).exclude(user__email="")
+    claimed = Notification.objects.filter(pk__in=candidates.values("pk"), emailed_at__isnull=True).update(
+        emailed_at=now, email_batch=token
+    )
+    if not claimed:
+        return 0
+    rows = Notification.objects.filter(email_batch=token).select_related("user").order_by("user_id", "created_at", "id")
+    sent = 0
+    with get_connection() as connection:
+        for user_id, notices in groupby(rows, key=lambda n: n.user_id):
+            notices = list(notices)
+            try:
+                _digest_message(notices, connection).send()
+                sent += 1
+            except Exception:
+                logger.exception("Could not email a digest to user %s; it will be retried", user_id)
+                Notification.objects.filter(email_batch=token, user_id=user_id).update(emailed_at=None, email_batch="")
+    return sent
+
+
+def _digest_message(notices: list[Notification], connection) -> EmailMessage:
+    user = notices[0].user
+    site = settings.SITE_URL.rstrip("/")
+    subject = notices[0].text if len(notices) == 1 else f"{len(notices)} new notices: {notices[0].text}"
+    body = render_to_string(
+        "crm/email/digest.txt",
+        {
+            "user": user,
+            "notices": [(n, f"{site}{n.url}" if n.url.startswith("/") else n.url) for n in notices],
+            "notifications_url": f"{site}{reverse('crm:notifications')}",
+            "settings_url": f"{site}{reverse('crm:notification_settings')}",
+        },
+    )
+    return EmailMessage(subject=f"[Mini CRM] {subject}"[:150], body=body, to=[user.email], connection=connection)

@@ -134,6 +134,8 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
+# Links in emails (notification digests) point here.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -169,6 +171,9 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 # Reports: customer lifetime value = average recorded deal value × purchases per year × years of relationship.
 REPORTS_CLV_PURCHASES_PER_YEAR = env.float("REPORTS_CLV_PURCHASES_PER_YEAR", default=1.0)
 REPORTS_CLV_YEARS = env.float("REPORTS_CLV_YEARS", default=1.0)
+
+# Follow-up tasks: the "due soon" reminder goes out this many minutes before the due time.
+TASK_REMINDER_MINUTES = env.int("TASK_REMINDER_MINUTES", default=15)
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,3 +1,4 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -6,6 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import selectors, services
+from crm.forms import NotificationPreferencesForm
 from crm.models import Notification
 
 
@@ -48,3 +50,19 @@ def notification_open(request: HttpRequest, notification_id: int) -> HttpRespons
 def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
     services.notifications_mark_read(user=request.user)
     return redirect("crm:notifications")
+
+
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """Each person's own choice: email digests on or off."""
+    form = NotificationPreferencesForm(request.POST if request.method == "POST" else None, instance=request.user)
+    saved = False
+    if request.method == "POST" and form.is_valid():
+        services.user_preferences_update(
+            user=request.user, email_notifications=form.cleaned_data["email_notifications"]
+        )
+        if not request.htmx:
+            messages.success(request, "Notification settings saved.")
+            return redirect("crm:notification_settings")
+        form, saved = NotificationPreferencesForm(instance=request.user), True
+    template = "crm/notification_settings.html#settings_form" if request.htmx else "crm/notification_settings.html"
+    return render(request, template, {"form": form, "saved": saved})

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from leads.models import Channel, ChannelSpend, FollowUpTask, Interaction, Lead, StageChange
+from leads.models import Channel, ChannelSpend, FollowUpTask, Interaction, Lead, SentNotice, StageChange
 
 
 class ChannelSpendInline(admin.TabularInline):
@@ -59,3 +59,19 @@ class StageChangeAdmin(admin.ModelAdmin):
     raw_id_fields = ["lead", "user"]
     list_select_related = ["lead", "user"]
     show_full_result_count = False
+
+
+@admin.register(SentNotice)
+class SentNoticeAdmin(admin.ModelAdmin):
+    """Read-only: which reminders and escalations went out, for support questions ("was I told?")."""
+
+    list_display = ["kind", "lead", "task", "sent_at", "sweep"]
+    list_filter = ["kind"]
+    raw_id_fields = ["lead", "task"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

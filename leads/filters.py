@@ -13,6 +13,7 @@ from crm.models import Team, User
 from crm.pagination import Sort
 from leads.models import FUNNEL, OPEN_STAGES, Channel, FollowUpTask, Grade, Lead, LostReason, Stage, StageChange
 from leads.selectors import owners_visible_to, teams_managed_by
+from leads.sla_selectors import sla_breached_condition
 
 SORTS = {
     "-created": ("Newest first", Sort("created_at")),
@@ -154,6 +155,7 @@ class LeadFilter(django_filters.FilterSet):
     awaiting = django_filters.BooleanFilter(
         method="filter_awaiting", label="No response yet", widget=forms.CheckboxInput
     )
+    breached = django_filters.BooleanFilter(method="filter_breached", label="SLA breached", widget=forms.CheckboxInput)
     pool = django_filters.BooleanFilter(method="filter_pool", label="In the pool", widget=forms.CheckboxInput)
     sort = django_filters.ChoiceFilter(
         choices=[(k, label) for k, (label, _) in SORTS.items()], method="noop", empty_label=None, label="Sort"
@@ -216,6 +218,10 @@ class LeadFilter(django_filters.FilterSet):
         if value:
             return queryset.filter(first_response_at__isnull=True, stage__in=OPEN_STAGES)
         return queryset
+
+    def filter_breached(self, queryset, name, value):
+        # Unanswered past the response deadline, by the CRM's clock (see leads.sla_selectors).
+        return queryset.filter(sla_breached_condition()) if value else queryset
 
     def filter_blank_or_exact(self, queryset, name, value):
         if value == BLANK:

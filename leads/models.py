@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Concat, Lower
@@ -165,7 +165,6 @@ class Lead(models.Model):
     # Speed to lead: the first outbound interaction by a person.
     first_response_at = models.DateTimeField(null=True, blank=True)
     response_seconds = models.PositiveIntegerField(null=True, blank=True)
-
     last_activity_at = models.DateTimeField(default=clock.now)
     created_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -279,6 +278,43 @@ class Lead(models.Model):
     def awaiting_response(self) -> bool:
         return self.first_response_at is None and self.is_open
 
+    # The response clock, read through the lead (templates and views); see ResponseClock.
+    @property
+    def sla_clock(self) -> "ResponseClock | None":
+        return getattr(self, "response_clock", None)
+
+    @property
+    def sla_policy(self) -> "ResponsePolicy | None":
+        return self.sla_clock.policy if self.sla_clock else None
+
+    @property
+    def sla_due_at(self):
+        return self.sla_clock.due_at if self.sla_clock else None
+
+    @property
+    def sla_remind_at(self):
+        return self.sla_clock.remind_at if self.sla_clock else None
+
+    @property
+    def sla_next_at(self):
+        return self.sla_clock.next_at if self.sla_clock else None
+
+    @property
+    def sla_seconds_left(self) -> int | None:
+        """Seconds until the response target passes (negative once missed); None without a running clock."""
+        if self.sla_due_at is None or not self.awaiting_response:
+            return None
+        return int((self.sla_due_at - clock.now()).total_seconds())
+
+    @property
+    def sla_breached(self) -> bool:
+        """The response target passed before anyone answered (or still nobody has)."""
+        if self.sla_due_at is None:
+            return False
+        if self.first_response_at is not None:
+            return self.first_response_at > self.sla_due_at
+        return self.is_open and self.sla_due_at <= clock.now()
+
 
 class Interaction(models.Model):
     class Kind(models.TextChoices):
@@ -353,10 +389,15 @@ class FollowUpTask(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=clock.now)
+    # The next reminder the minute sweep owes the assignee ("due soon", then "overdue"); NULL when none is left.
+    reminder_next_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["due_at", "id"]
         indexes = [
+            models.Index(
+                F("reminder_next_at"), name="task_reminder_next_idx", condition=Q(reminder_next_at__isnull=False)
+            ),
             models.Index(
                 F("assignee"), F("due_at"), name="task_open_by_assignee_idx", condition=Q(done_at__isnull=True)
             ),
@@ -395,3 +436,163 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.from_stage or '∅'} → {self.to_stage}"
+
+
+class ResponsePolicy(models.Model):
+    """A response target: how fast leads of a grade and/or channel must be answered, and who hears about it.
+
+    Which policy times a lead, most specific first (`leads.sla_services.policy_match`):
+    1. grade and channel both match, 2. channel matches (any grade), 3. grade matches (any channel),
+    4. the catch-all (any grade, any channel). Inactive policies are skipped; a lead no policy matches has no
+    clock. At most one policy exists per (grade, channel) pair, so the choice is never ambiguous.
+    """
+
+    class PoolLeads(models.TextChoices):
+        ALERT_MANAGER = "manager", "Alert the team's manager"
+        IGNORE = "ignore", "No alerts"
+
+    name = models.CharField(max_length=100)
+    grade = models.CharField(max_length=1, choices=Grade.choices, blank=True, help_text="Empty: any grade")
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="+", help_text="Empty: any channel"
+    )
+    target_minutes = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(60 * 24 * 30)],
+        help_text="Answer within this many minutes of the lead's arrival (of open time, with a calendar).",
+    )
+    reminder_percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+        help_text="Remind the owner when this share of the target has passed (e.g. 50). Empty: no reminder.",
+    )
+    calendar = models.ForeignKey(
+        "crm.BusinessCalendar",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Count only open hours of this calendar. Empty: the clock runs around the clock.",
+    )
+    escalate_to_manager = models.BooleanField(
+        default=True, help_text="When the target passes unanswered, alert the owner's manager."
+    )
+    pool_leads = models.CharField(
+        max_length=10,
+        choices=PoolLeads.choices,
+        default=PoolLeads.ALERT_MANAGER,
+        help_text="Nobody owns a pool lead: whom its reminder and breach reach.",
+    )
+    pool_team = models.ForeignKey(
+        "crm.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="For pool leads that belong to no team: this team's manager is alerted.",
+    )
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "response policies"
+        ordering = ["-active", "grade", "channel__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grade", "channel"],
+                name="policy_once_per_grade_and_channel",
+                condition=Q(channel__isnull=False),
+            ),
+            models.UniqueConstraint(fields=["grade"], name="policy_once_per_grade", condition=Q(channel__isnull=True)),
+            models.CheckConstraint(
+                condition=Q(target_minutes__gte=1) & Q(target_minutes__lte=60 * 24 * 30), name="policy_target_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(reminder_percent__isnull=True) | Q(reminder_percent__gte=1, reminder_percent__lte=99),
+                name="policy_reminder_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def specificity(self) -> int:
+        """3 grade and channel, 2 channel, 1 grade, 0 catch-all: the higher wins (see the class docstring)."""
+        return (2 if self.channel_id else 0) + (1 if self.grade else 0)
+
+    @property
+    def applies_to(self) -> str:
+        grade = f"{self.grade}-grade leads" if self.grade else "Leads of any grade"
+        return f"{grade} from {self.channel}" if self.channel_id else f"{grade} from any channel"
+
+
+class SentNotice(models.Model):
+    """The record that a notice about a lead or a task went out: at most one per (lead or task, kind).
+
+    The unique constraints make the sweeps exactly-once: a sweep inserts its records with ON CONFLICT DO
+    NOTHING in the same transaction as the notifications, then reads back the ones it won (`sweep`). Two
+    sweeps at once, or a retry after a crash, find the row already there and send nothing.
+    """
+
+    class Kind(models.TextChoices):
+        SLA_REMINDER = "sla_reminder", "Response reminder"
+        SLA_BREACH = "sla_breach", "Response target missed"
+        TASK_DUE_SOON = "task_due_soon", "Follow-up due soon"
+        TASK_OVERDUE = "task_overdue", "Follow-up overdue"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(FollowUpTask, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField()
+    sweep = models.CharField(max_length=32, help_text="The sweep that sent it.")
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead", "kind"], name="notice_once_per_lead", condition=Q(lead__isnull=False)
+            ),
+            models.UniqueConstraint(
+                fields=["task", "kind"], name="notice_once_per_task", condition=Q(task__isnull=False)
+            ),
+            models.CheckConstraint(
+                condition=Q(lead__isnull=False, task__isnull=True) | Q(lead__isnull=True, task__isnull=False),
+                name="notice_about_a_lead_or_a_task",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        about = f"lead {self.lead_id}" if self.lead_id else f"task {self.task_id}"
+        return f"{self.get_kind_display()} · {about}"
+
+
+class ResponseClock(models.Model):
+    """A lead's response clock: the policy that timed it, when the answer is due, when to remind the owner.
+
+    Its own narrow table rather than columns of the lead: the minute sweep moves `next_at` on every reminder
+    and escalation, and a lead row carries twenty indexes (a trigram one among them), so writing it is costly.
+    `next_at` is the next moment the sweep must act on, NULL once nothing is left to send (answered, closed,
+    escalated). `arrived_at` copies the lead's creation time so re-timing never joins the leads table.
+    Kept by `leads.sla_services`; a lead no policy matches has no clock.
+    """
+
+    lead = models.OneToOneField(Lead, primary_key=True, on_delete=models.CASCADE, related_name="response_clock")
+    policy = models.ForeignKey(ResponsePolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    arrived_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True)
+    remind_at = models.DateTimeField(null=True, blank=True)
+    next_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The minute sweep: one range scan over what is due.
+            models.Index(F("next_at"), name="clock_next_idx", condition=Q(next_at__isnull=False)),
+            # "SLA breached" on the leads list.
+            models.Index(F("due_at"), name="clock_due_idx", condition=Q(due_at__isnull=False)),
+            # Re-timing: clocks just (re)assigned to a policy, by arrival, before their deadline is written.
+            models.Index(F("policy"), F("arrived_at"), name="clock_untimed_idx", condition=Q(due_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"Clock of lead {self.lead_id}: due {self.due_at}"

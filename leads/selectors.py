@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 
 from crm import clock
@@ -30,7 +30,12 @@ def leads_visible_to(*, user: User) -> QuerySet[Lead]:
 
 def get_lead_for_user(*, user: User, lead_id: int) -> Lead:
     """The lead, if the user may see it; 404 otherwise (never a 403 that confirms it exists)."""
-    lead = leads_visible_to(user=user).select_related("owner", "channel", "team").filter(pk=lead_id).first()
+    lead = (
+        leads_visible_to(user=user)
+        .select_related("owner", "channel", "team", "response_clock__policy")
+        .filter(pk=lead_id)
+        .first()
+    )
     if lead is None:
         raise Http404("No such lead.")
     return lead
@@ -94,11 +99,17 @@ def tasks_due_for(*, user: User, until: dt.datetime | None = None) -> QuerySet[F
 
 
 def leads_awaiting_response(*, user: User) -> QuerySet[Lead]:
-    """The user's new leads nobody has answered yet, the longest waiting first."""
+    """The user's new leads nobody has answered yet: first those whose response deadline is still ahead, the
+    nearest first (they can still be answered in time), then the others, the longest waiting first."""
+    still_in_time = Q(response_clock__due_at__gt=clock.now())
     return (
         Lead.objects.filter(owner=user, stage=Stage.NEW, first_response_at__isnull=True)
-        .select_related("channel")
-        .order_by("created_at")
+        .select_related("channel", "response_clock__policy")
+        .order_by(
+            Case(When(still_in_time, then=Value(0)), default=Value(1)),
+            Case(When(still_in_time, then=F("response_clock__due_at"))),
+            "created_at",
+        )
     )
 
 
@@ -119,3 +130,15 @@ def lead_editable_by(*, user: User, lead: Lead) -> bool:
     if user.is_manager:
         return lead.owner_id is None or teams_managed_by(user=user).filter(pk=lead.team_id).exists()
     return False
+
+
+def interaction_editable_by(*, user: User, interaction: Interaction) -> bool:
+    """Interactions logged by a person may be corrected by their author or by whoever may edit the lead.
+
+    Marketing and system events (web visits, form submissions...) are facts from elsewhere: nobody edits them.
+    """
+    if interaction.user_id is None:
+        return False
+    if interaction.user_id == user.pk:
+        return True
+    return lead_editable_by(user=user, lead=interaction.lead)

@@ -11,16 +11,19 @@ from django.db import transaction
 from crm import clock
 from crm.models import User
 from leads.models import (
+    OPEN_STAGES,
     FollowUpTask,
     Interaction,
     Lead,
     LostReason,
+    ResponseClock,
     Stage,
     StageChange,
 )
 from leads.normalize import normalize_email, normalize_phone
-from leads.selectors import leads_visible_to, users_assignable_by
+from leads.selectors import interaction_editable_by, leads_visible_to, users_assignable_by
 from leads.signals import interaction_logged, lead_changed
+from leads.sla_services import leads_response_recompute, response_clocks_recompute, task_reminders_schedule
 
 # Facts a person may edit directly on a lead (stage, owner and scores have services of their own).
 EDITABLE_FIELDS = (
@@ -87,8 +90,16 @@ def lead_create(*, user: User | None, owner: User | None = None, stage: str = St
     lead.full_clean(exclude=["search_text"])
     lead.save()
     StageChange.objects.create(lead=lead, from_stage="", to_stage=stage, changed_at=lead.created_at, user=user)
+    _start_response_clock(lead)
     _send_on_commit(lead_changed, lead_id=lead.pk, fields=["created"])
     return lead
+
+
+def _start_response_clock(lead: Lead) -> None:
+    """(Re)time the lead's response clock; the instance the caller holds reads the new clock next time."""
+    response_clocks_recompute(lead_ids=[lead.pk])
+    if Lead.response_clock.related.is_cached(lead):
+        Lead.response_clock.related.delete_cached_value(lead)
 
 
 @transaction.atomic
@@ -105,6 +116,9 @@ def lead_update(*, lead: Lead, user: User, data: dict) -> Lead:
     _normalize(lead)
     lead.full_clean(exclude=["search_text"])
     lead.save()
+    if "channel" in changed:
+        # Policies are chosen by channel (and grade): a running clock may now follow another target.
+        _start_response_clock(lead)
     _send_on_commit(lead_changed, lead_id=lead.pk, fields=changed)
     return lead
 
@@ -168,6 +182,9 @@ def lead_change_stage(
     lead.won_at = (won_at or now) if stage == Stage.WON else None
     lead.save(update_fields=["stage", "stage_changed_at", "lost_reason", "deal_value", "won_at", "updated_at"])
     StageChange.objects.create(lead=lead, from_stage=previous, to_stage=stage, changed_at=now, user=user)
+    if (previous in OPEN_STAGES) != (stage in OPEN_STAGES):
+        # Closing stops the response clock; reopening an unanswered lead may restart it.
+        _start_response_clock(lead)
     _send_on_commit(lead_changed, lead_id=lead.pk, fields=["stage"])
     return lead
 
@@ -217,6 +234,8 @@ def interaction_log(
         locked.first_response_at = interaction.occurred_at
         locked.response_seconds = max(0, int((interaction.occurred_at - locked.created_at).total_seconds()))
         fields += ["first_response_at", "response_seconds"]
+        # Answered: the clock stops, no reminder or escalation is left to send.
+        ResponseClock.objects.filter(lead_id=lead.pk, next_at__isnull=False).update(next_at=None)
     locked.save(update_fields=fields)
     lead.last_activity_at, lead.first_response_at = locked.last_activity_at, locked.first_response_at
     lead.response_seconds = locked.response_seconds
@@ -226,6 +245,53 @@ def interaction_log(
         lead.stage, lead.stage_changed_at = changed.stage, changed.stage_changed_at
     _send_on_commit(interaction_logged, lead_id=lead.pk, interaction_id=interaction.pk)
     return interaction
+
+
+# Fields of an interaction a person may correct after logging it.
+INTERACTION_EDITABLE_FIELDS = ("kind", "direction", "outcome", "occurred_at", "subject", "body")
+
+
+@transaction.atomic
+def interaction_update(*, interaction: Interaction, user: User, data: dict) -> Interaction:
+    """Correct a logged interaction (its author or the lead's editors), keeping the lead's clocks right.
+
+    Changing the kind, direction or time may change which interaction is the first response, so the lead's
+    first response, response time, last activity and response clock are recomputed from its interactions.
+    """
+    if not interaction_editable_by(user=user, interaction=interaction):
+        raise PermissionDenied("You cannot change this interaction.")
+    unknown = set(data) - set(INTERACTION_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
+    for name, value in data.items():
+        setattr(interaction, name, value)
+    if interaction.kind != Interaction.Kind.CALL:
+        interaction.outcome = ""
+    interaction.full_clean(exclude=["lead", "user"])
+    interaction.save()
+    _interactions_changed(lead_id=interaction.lead_id, user=user)
+    return interaction
+
+
+@transaction.atomic
+def interaction_delete(*, interaction: Interaction, user: User) -> None:
+    """Delete a logged interaction (its author or the lead's editors); the lead's clocks follow."""
+    if not interaction_editable_by(user=user, interaction=interaction):
+        raise PermissionDenied("You cannot delete this interaction.")
+    lead_id = interaction.lead_id
+    interaction.delete()
+    _interactions_changed(lead_id=lead_id, user=user)
+
+
+def _interactions_changed(*, lead_id: int, user: User) -> None:
+    Lead.objects.select_for_update().filter(pk=lead_id).first()
+    leads_response_recompute(lead_ids=[lead_id])
+    lead = Lead.objects.get(pk=lead_id)
+    # As when logging: a response to a New lead makes it Contacted. Removing a response does not move the
+    # stage back; the stage history stays what people did.
+    if lead.first_response_at is not None and lead.stage == Stage.NEW:
+        lead_change_stage(lead=lead, user=user, stage=Stage.CONTACTED)
+    _send_on_commit(lead_changed, lead_id=lead_id, fields=["interactions"])
 
 
 @transaction.atomic
@@ -238,19 +304,23 @@ def task_create(
     task = FollowUpTask(lead=lead, assignee=assignee, title=title.strip(), due_at=due_at, created_by=user)
     task.full_clean(exclude=["lead", "assignee", "created_by"])
     task.save()
+    task_reminders_schedule(task_ids=[task.pk])
     return task
 
 
 def task_complete(*, task: FollowUpTask, user: User) -> FollowUpTask:
     """Mark a task done (idempotent: completing a done task keeps its first completion time)."""
-    FollowUpTask.objects.filter(pk=task.pk, done_at__isnull=True).update(done_at=clock.now())
+    FollowUpTask.objects.filter(pk=task.pk, done_at__isnull=True).update(done_at=clock.now(), reminder_next_at=None)
     task.refresh_from_db(fields=["done_at"])
     return task
 
 
+@transaction.atomic
 def task_reopen(*, task: FollowUpTask, user: User) -> FollowUpTask:
     FollowUpTask.objects.filter(pk=task.pk).update(done_at=None)
     task.done_at = None
+    # Reminders it is still early enough for come back; one already sent is never sent again.
+    task_reminders_schedule(task_ids=[task.pk])
     return task
 
 
@@ -303,6 +373,7 @@ def leads_bulk_change_stage(*, user: User, lead_ids: Iterable[int], stage: str, 
         StageChange(lead_id=pk, from_stage=previous, to_stage=stage, changed_at=now, user=user)
         for pk, previous in moving
     )
+    response_clocks_recompute(lead_ids=ids)
     for pk in ids:
         _send_on_commit(lead_changed, lead_id=pk, fields=["stage"])
     return len(ids)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import views
+from leads import sla_views, views
 
 app_name = "leads"
 
@@ -18,4 +18,14 @@ urlpatterns = [
     path("<int:lead_id>/claim/", views.lead_claim, name="claim"),
     path("<int:lead_id>/tasks/", views.task_create, name="task_create"),
     path("tasks/<int:task_id>/toggle/", views.task_toggle, name="task_toggle"),
+    path("interactions/<int:interaction_id>/edit/", views.interaction_edit, name="interaction_edit"),
+    path("interactions/<int:interaction_id>/delete/", views.interaction_delete, name="interaction_delete"),
+    # Speed to lead settings (admins).
+    path("sla/", sla_views.policy_list, name="sla_policies"),
+    path("sla/new/", sla_views.policy_edit, name="sla_policy_create"),
+    path("sla/<int:policy_id>/", sla_views.policy_edit, name="sla_policy_edit"),
+    path("sla/<int:policy_id>/delete/", sla_views.policy_delete, name="sla_policy_delete"),
+    path("sla/calendars/new/", sla_views.calendar_edit, name="sla_calendar_create"),
+    path("sla/calendars/<int:calendar_id>/", sla_views.calendar_edit, name="sla_calendar_edit"),
+    path("sla/calendars/<int:calendar_id>/delete/", sla_views.calendar_delete, name="sla_calendar_delete"),
 ]

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
 
 from crm import clock
 from crm.pagination import capped_count, keyset_page
@@ -38,11 +39,23 @@ def _editable_lead(request: HttpRequest, lead_id: int) -> Lead:
 def _lead_context(request: HttpRequest, lead: Lead, **extra) -> dict:
     user = request.user
     can_edit = selectors.lead_editable_by(user=user, lead=lead)
+    timeline = selectors.lead_timeline(lead=lead)
     context = {
         "lead": lead,
         "can_edit": can_edit,
         "can_assign": user.is_manager or user.is_crm_admin,
-        "timeline": selectors.lead_timeline(lead=lead),
+        "timeline": timeline,
+        # Marked on the timeline: the interaction that stopped the response clock.
+        "first_response_id": next(
+            (
+                e["item"].pk
+                for e in reversed(timeline)
+                if e["type"] == "interaction"
+                and e["item"].is_response
+                and e["item"].occurred_at == lead.first_response_at
+            ),
+            None,
+        ),
         "tasks": selectors.tasks_for_lead(lead=lead),
         "interaction_form": InteractionForm(),
         "task_form": TaskForm(),
@@ -83,7 +96,7 @@ def _list_context(request: HttpRequest, params: QueryDict) -> dict:
     user = request.user
     lead_filter = _lead_filter(request, params)
     page = keyset_page(
-        lead_filter.qs.select_related("owner", "channel"),
+        lead_filter.qs.select_related("owner", "channel", "response_clock__policy"),
         sort=lead_filter.sort_order,
         cursor=params.get("after"),
         size=settings.LEADS_PAGE_SIZE,
@@ -198,6 +211,8 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
         )
     if request.htmx and request.GET.get("partial") == "facts":
         return render(request, "leads/detail.html#facts", {"lead": lead, "can_edit": True})
+    if request.htmx and request.GET.get("partial") == "timeline":
+        return render(request, "leads/detail.html#timeline", _lead_context(request, lead))
     return render(request, "leads/detail.html", _lead_context(request, lead))
 
 
@@ -337,3 +352,53 @@ def task_toggle(request: HttpRequest, task_id: int) -> HttpResponse:
         "leads/detail.html#task_row",
         {"task": task, "now": clock.now(), "show_lead": request.POST.get("show_lead")},
     )
+
+
+def _interaction_for_editing(request: HttpRequest, interaction_id: int) -> tuple[Interaction, Lead]:
+    """The interaction and its lead: 404 if the user may not see the lead, 403 if they may not change it."""
+    interaction = get_object_or_404(Interaction, pk=interaction_id)
+    lead = selectors.get_lead_for_user(user=request.user, lead_id=interaction.lead_id)
+    interaction.lead = lead
+    if not selectors.interaction_editable_by(user=request.user, interaction=interaction):
+        raise PermissionDenied("Only its author or the lead's owner and managers may change this interaction.")
+    return interaction, lead
+
+
+def _after_interaction_change(request: HttpRequest, lead_id: int, message: str) -> HttpResponse:
+    lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
+    if not request.htmx:
+        messages.success(request, message)
+        return redirect(lead)
+    # The first response, the countdown and the stage may all have changed.
+    context = _lead_context(request, lead)
+    response = _render_partials(request, "leads/detail.html", ["timeline", "header", "stage"], context)
+    return reswap(retarget(response, "#timeline"), "outerHTML")
+
+
+def interaction_edit(request: HttpRequest, interaction_id: int) -> HttpResponse:
+    interaction, lead = _interaction_for_editing(request, interaction_id)
+    form = InteractionForm(
+        request.POST if request.method == "POST" else None, instance=interaction, prefix=f"i{interaction.pk}"
+    )
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in services.INTERACTION_EDITABLE_FIELDS}
+        data["occurred_at"] = data["occurred_at"] or interaction.occurred_at
+        try:
+            services.interaction_update(
+                interaction=Interaction.objects.get(pk=interaction.pk), user=request.user, data=data
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return _after_interaction_change(request, lead.pk, f"{Interaction.Kind(data['kind']).label} updated.")
+    context = {"item": interaction, "lead": lead, "form": form}
+    template = "leads/detail.html#interaction_form" if request.htmx else "leads/interaction_form.html"
+    return render(request, template, context)
+
+
+@require_POST
+def interaction_delete(request: HttpRequest, interaction_id: int) -> HttpResponse:
+    interaction, lead = _interaction_for_editing(request, interaction_id)
+    label = interaction.get_kind_display()
+    services.interaction_delete(interaction=interaction, user=request.user)
+    return _after_interaction_change(request, lead.pk, f"{label} deleted.")

@@ -4,10 +4,10 @@ import factory
 from factory.django import DjangoModelFactory
 
 from crm import clock
-from crm.models import Team, User
+from crm.models import BusinessCalendar, Team, User
 from crm.roles import Role
 from crm.services import user_set_role
-from leads.models import Channel, FollowUpTask, Interaction, Lead, StageChange
+from leads.models import Channel, FollowUpTask, Interaction, Lead, ResponsePolicy, StageChange
 from leads.normalize import normalize_email
 
 
@@ -87,3 +87,24 @@ class StageChangeFactory(DjangoModelFactory):
 
     lead = factory.SubFactory(LeadFactory)
     to_stage = "new"
+
+
+class BusinessCalendarFactory(DjangoModelFactory):
+    class Meta:
+        model = BusinessCalendar
+
+    name = factory.Sequence(lambda n: f"Office hours {n}")
+    time_zone = "Europe/Berlin"
+    opens_at = dt.time(9)
+    closes_at = dt.time(17)
+
+
+class ResponsePolicyFactory(DjangoModelFactory):
+    """A response target written directly: tests that need clocks re-timed call the service afterwards."""
+
+    class Meta:
+        model = ResponsePolicy
+
+    name = factory.Sequence(lambda n: f"Target {n}")
+    target_minutes = 60
+    reminder_percent = 50

@@ -50,3 +50,37 @@ def due_label(value: dt.datetime) -> str:
     if (local.date() - clock.today()).days < 7:
         return f"{local:%a %H:%M}"
     return f"{local:%d %b %Y}"
+
+
+def _countdown(seconds: float) -> str:
+    """Like `duration`, with seconds while under ten minutes (a live countdown ticks them). Mirrored in JS."""
+    seconds = int(abs(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return duration(seconds)
+
+
+@register.filter
+def sla_left(seconds) -> str:
+    """A response clock as a rep reads it: "answer within 4 min 05 s", or "overdue 3 min"."""
+    if seconds is None or seconds == "":
+        return ""
+    return f"answer within {_countdown(seconds)}" if seconds > 0 else f"overdue {_countdown(seconds)}"
+
+
+@register.filter
+def seconds_from_now(value: dt.datetime) -> int | str:
+    """Whole seconds from the CRM's clock to a moment (negative if past): what a countdown starts from."""
+    if not value:
+        return ""
+    return int((value - clock.now()).total_seconds())
+
+
+@register.filter
+def minutes(value) -> str:
+    """A number of minutes as people say it: 90 → "1 h 30 min"."""
+    if value is None or value == "":
+        return "–"
+    return duration(int(value) * 60)

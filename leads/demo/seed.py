@@ -86,6 +86,8 @@ def demo_seed(
             )
         writer.finish()
         result.spend_rows = _spend_create(channels, generator)
+        say("Response targets and clocks")
+        _response_targets_ensure()
     result.seconds = time.monotonic() - started
     return result
 
@@ -179,3 +181,27 @@ def _spend_create(channels: Sequence[Channel], generator: DemoDataGenerator) -> 
     # A database without leads may still have spend recorded for these channels: keep it.
     ChannelSpend.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def _response_targets_ensure() -> None:
+    """Demo response targets (hot leads in 15 minutes, everyone else within the hour, in office hours), and the
+    clocks of the seeded leads timed by them, set-based: recent unanswered leads get a running countdown."""
+    from django.conf import settings
+
+    from crm.models import BusinessCalendar
+    from leads.models import Grade, ResponsePolicy
+    from leads.sla_services import response_clocks_recompute
+
+    office, _ = BusinessCalendar.objects.get_or_create(
+        name="Office hours",
+        defaults={"time_zone": settings.TIME_ZONE, "opens_at": dt.time(9), "closes_at": dt.time(17)},
+    )
+    ResponsePolicy.objects.get_or_create(
+        grade=Grade.A, channel=None, defaults={"name": "Hot leads", "target_minutes": 15, "reminder_percent": 50}
+    )
+    ResponsePolicy.objects.get_or_create(
+        grade="",
+        channel=None,
+        defaults={"name": "Everyone", "target_minutes": 60, "reminder_percent": 50, "calendar": office},
+    )
+    response_clocks_recompute()

@@ -1,0 +1,504 @@
+"""Speed to lead: response policies, response clocks, and the minute sweep that sends each notice exactly once.
+
+Kept beside `leads/services.py` (which calls it when a lead arrives, changes or is answered) so neither module
+grows past a screenful of concerns. The rules, in one place:
+
+* A lead's **response clock** runs from its arrival (`created_at`) until the first outbound interaction by a
+  person, while it is open. The policy that times it is chosen most specific first (`policy_match`); its
+  deadline and reminder point are stored on the lead, counted in the policy's business hours if it has a
+  calendar (`crm.business_hours`).
+* Clocks are re-timed **set-based** (`response_clocks_recompute`) when a lead arrives, its grade or channel
+  changes, it is reopened or loses its first response (in that transaction), and for every running clock
+  when a policy or a calendar changes (a Celery task queued on commit). A clock whose deadline had already
+  passed is history and is not re-timed.
+* **No notice for a moment already past when the clock was set**: a clock (re)timed after its deadline sends
+  nothing (the lead simply shows as breached); one timed after its reminder point but before its deadline
+  reminds at the next sweep. The same holds for follow-up tasks.
+* The **sweep** (`reminders_sweep`, every minute from Celery beat) selects what is due with one indexed range
+  query (`ResponseClock.next_at <= now`, `FollowUpTask.reminder_next_at <= now`), in batches locked with SKIP LOCKED, and in the same
+  transaction records each (lead or task, kind) in `SentNotice` (unique), stores the notifications for the
+  records it won, and advances the rows. Two sweeps at once, or a rerun after a crash, cannot send twice; a
+  crash rolls the batch back, so nothing is lost either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    DateTimeField,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.urls import reverse
+from django.utils import timezone
+
+from crm import clock
+from crm.business_hours import clock_for
+from crm.db import SecondsBetween
+from crm.models import BusinessCalendar, Holiday, User
+from crm.services import Notice, notifications_email_digest, notifications_send
+from crm.templatetags.crm_tags import duration
+from leads.models import OPEN_STAGES, FollowUpTask, Interaction, Lead, ResponseClock, ResponsePolicy, SentNotice
+from leads.sla_selectors import policy_specificity
+
+logger = logging.getLogger(__name__)
+
+# Leads (or tasks) a sweep locks and handles per transaction: short transactions, bounded memory.
+SWEEP_BATCH_SIZE = 1000
+# A sweep stops after this many batches (500,000 rows); the next minute's sweep carries on.
+SWEEP_MAX_BATCHES = 500
+NO_TIME = Value(None, output_field=DateTimeField())
+
+
+def _require_admin(user: User) -> None:
+    if not user.is_crm_admin:
+        raise PermissionDenied("Only admins change response targets and business-hours calendars.")
+
+
+# --- Policies --------------------------------------------------------------------------------------------------
+
+
+def policy_match() -> Subquery:
+    """The active policy that times the lead `OuterRef("pk")`, most specific first.
+
+    grade and channel (rank 3) > channel only (2) > grade only (1) > catch-all (0); the unique constraints on
+    (grade, channel) leave one policy per rank, so the order is total.
+    """
+    candidates = (
+        ResponsePolicy.objects.filter(active=True)
+        .filter(Q(grade=OuterRef("grade")) | Q(grade=""))
+        .filter(Q(channel=OuterRef("channel")) | Q(channel__isnull=True))
+        .annotate(rank=policy_specificity())
+        .order_by("-rank")
+    )
+    return Subquery(candidates.values("pk")[:1])
+
+
+def _retime_all_clocks_on_commit() -> None:
+    """Re-time every running clock in the background once the change is committed.
+
+    On a million leads that is tens of thousands of clocks and a few seconds of work (see `make bench`): too
+    long for the admin's request, so a Celery task does it, set-based, right after the save.
+    """
+    from leads.tasks import retime_response_clocks  # the task module imports this one
+
+    transaction.on_commit(retime_response_clocks.delay)
+
+
+@transaction.atomic
+def response_policy_save(*, user: User, policy: ResponsePolicy) -> ResponsePolicy:
+    """Create or change a policy (admins only); running clocks are re-timed in the background right after."""
+    _require_admin(user)
+    policy.full_clean()
+    policy.save()
+    _retime_all_clocks_on_commit()
+    return policy
+
+
+@transaction.atomic
+def response_policy_delete(*, user: User, policy: ResponsePolicy) -> None:
+    """Delete a policy; running clocks it timed fall to the next matching policy (or stop)."""
+    _require_admin(user)
+    # Until they are re-timed, nothing may be sent in the name of a target that no longer exists.
+    ResponseClock.objects.filter(policy=policy, next_at__isnull=False).update(next_at=None)
+    policy.delete()
+    _retime_all_clocks_on_commit()
+
+
+@transaction.atomic
+def business_calendar_save(
+    *, user: User, calendar: BusinessCalendar, holidays: Iterable[tuple[dt.date, str]]
+) -> BusinessCalendar:
+    """Create or change a calendar with its holidays (replacing them); running clocks are re-timed right after.
+
+    The calendar lives in `crm`; this service is in `leads` because changing it moves response deadlines.
+    """
+    _require_admin(user)
+    calendar.full_clean()
+    calendar.save()
+    by_date = dict(holidays)  # one per date: the last name given wins
+    calendar.holidays.all().delete()
+    Holiday.objects.bulk_create(Holiday(calendar=calendar, date=day, name=name) for day, name in by_date.items())
+    _retime_all_clocks_on_commit()
+    return calendar
+
+
+@transaction.atomic
+def business_calendar_delete(*, user: User, calendar: BusinessCalendar) -> None:
+    _require_admin(user)
+    in_use = list(ResponsePolicy.objects.filter(calendar=calendar).values_list("name", flat=True))
+    if in_use:
+        raise ValidationError(f"Response targets use this calendar: {', '.join(in_use)}. Change them first.")
+    calendar.delete()
+
+
+# --- Response clocks -------------------------------------------------------------------------------------------
+
+
+def _running_clock(now: dt.datetime) -> Q:
+    """Open, unanswered leads whose deadline has not passed yet (or that have no clock yet)."""
+    return Q(first_response_at__isnull=True, stage__in=OPEN_STAGES) & (
+        Q(response_clock__isnull=True) | Q(response_clock__due_at__isnull=True) | Q(response_clock__due_at__gt=now)
+    )
+
+
+def _leads(lead_ids: Iterable[int] | QuerySet | None) -> QuerySet[Lead]:
+    if lead_ids is None:
+        return Lead.objects.all()
+    if isinstance(lead_ids, QuerySet):
+        return Lead.objects.filter(pk__in=lead_ids)
+    return Lead.objects.filter(pk__in=list(lead_ids))
+
+
+@transaction.atomic
+def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = None) -> int:
+    """Time the response clocks of these leads (all leads when None), set-based; returns how many were timed.
+
+    1. Clocks of answered or closed leads stop (nothing left to send).
+    2. Every running clock is (re)assigned its policy in ONE statement: an INSERT ... SELECT built by the ORM
+       (the policy chosen by `policy_match`), upserting on the lead, which also clears its deadline.
+    3. For each policy, one UPDATE per piece of its calendar (`BusinessClock.pieces`) writes deadline,
+       reminder point and next sweep moment: a handful of statements however many clocks run.
+    Only the narrow `ResponseClock` table is written; the leads themselves are read, never updated.
+    """
+    now = clock.now()
+    leads = _leads(lead_ids)
+    # Driven from the clocks with something left to send (an index), not from every lead.
+    stopped = ResponseClock.objects.filter(next_at__isnull=False).filter(
+        Q(lead__first_response_at__isnull=False) | ~Q(lead__stage__in=OPEN_STAGES)
+    )
+    if lead_ids is not None:
+        stopped = stopped.filter(lead__in=leads.values("pk"))
+    stopped.update(next_at=None)
+
+    running = leads.filter(_running_clock(now)).annotate(matched_policy=policy_match())
+    select_sql, params = running.values_list("pk", "created_at", "matched_policy").query.sql_with_params()
+    table = connection.ops.quote_name(ResponseClock._meta.db_table)
+    with connection.cursor() as cursor:
+        # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT; the statement is the same SQL
+        # on PostgreSQL and SQLite.
+        cursor.execute(
+            f"INSERT INTO {table} (lead_id, arrived_at, policy_id) SELECT * FROM ({select_sql}) AS running WHERE true "
+            "ON CONFLICT (lead_id) DO UPDATE SET arrived_at = excluded.arrived_at, policy_id = excluded.policy_id, "
+            "due_at = NULL, remind_at = NULL, next_at = NULL",
+            params,
+        )
+    # A running lead that no policy matches has no clock.
+    ResponseClock.objects.filter(due_at__isnull=True, policy__isnull=True).delete()
+
+    timed = 0
+    untimed = ResponseClock.objects.filter(due_at__isnull=True)
+    for policy in ResponsePolicy.objects.filter(pk__in=untimed.values("policy")).select_related("calendar"):
+        of_policy = untimed.filter(policy=policy)
+        span = of_policy.aggregate(first=Min("arrived_at"), last=Max("arrived_at"))
+        timed += _time_clocks(of_policy, policy, span["first"], span["last"], now)
+    return timed
+
+
+def _time_clocks(clocks: QuerySet[ResponseClock], policy: ResponsePolicy, first, last, now) -> int:
+    business_clock = clock_for(policy.calendar)
+    target = dt.timedelta(minutes=policy.target_minutes)
+    due_pieces = business_clock.pieces(first, last, target)
+    remind_pieces = []
+    if policy.reminder_percent:
+        remind_pieces = business_clock.pieces(first, last, target * policy.reminder_percent / 100)
+    count = 0
+    for start, end, due_piece, remind_piece in _common_refinement(due_pieces, remind_pieces):
+        due = _deadline(due_piece)
+        remind = _deadline(remind_piece) if remind_piece else NO_TIME
+        # Nothing to send for a clock whose deadline passed before it was timed; otherwise the reminder first.
+        pending = remind if remind_piece else due
+        if due_piece.shift is not None:
+            next_at = Case(When(arrived_at__lte=now - due_piece.shift, then=NO_TIME), default=pending)
+        else:
+            next_at = NO_TIME if due_piece.at <= now else pending
+        count += clocks.filter(arrived_at__gte=start, arrived_at__lt=end).update(
+            due_at=due, remind_at=remind, next_at=next_at
+        )
+    return count
+
+
+def _deadline(piece):
+    """The SQL for a piece's rule: arrival + shift, or one fixed moment."""
+    if piece.shift is not None:
+        return F("arrived_at") + Value(piece.shift)
+    return Value(piece.at, output_field=DateTimeField())
+
+
+def _common_refinement(due_pieces, remind_pieces):
+    """Intervals on which both the deadline rule and the reminder rule are fixed (pieces are sorted, contiguous)."""
+    if not remind_pieces:
+        for piece in due_pieces:
+            yield piece.start, piece.end, piece, None
+        return
+    i = j = 0
+    start = due_pieces[0].start
+    while i < len(due_pieces) and j < len(remind_pieces):
+        end = min(due_pieces[i].end, remind_pieces[j].end)
+        if end > start:
+            yield start, end, due_pieces[i], remind_pieces[j]
+        start = end
+        if due_pieces[i].end == end:
+            i += 1
+        if remind_pieces[j].end == end:
+            j += 1
+
+
+@transaction.atomic
+def leads_response_recompute(*, lead_ids: Iterable[int] | QuerySet) -> None:
+    """Recompute first response, response time and last activity from the interactions, then the clocks.
+
+    Set-based, for any number of leads: after interactions were edited or deleted, or historical ones
+    imported (the CSV import calls this with the ids it touched).
+    """
+    leads = _leads(lead_ids)
+    responses = Interaction.objects.filter(
+        lead=OuterRef("pk"),
+        direction=Interaction.Direction.OUTBOUND,
+        user__isnull=False,
+        kind__in=Interaction.PERSONAL_KINDS,
+    ).order_by("occurred_at")
+    latest = Interaction.objects.filter(lead=OuterRef("pk")).order_by("-occurred_at")
+    leads.update(
+        first_response_at=Subquery(responses.values("occurred_at")[:1]),
+        last_activity_at=Greatest(
+            F("created_at"), Coalesce(Subquery(latest.values("occurred_at")[:1]), F("created_at"))
+        ),
+    )
+    leads.update(
+        response_seconds=Case(
+            When(first_response_at__isnull=True, then=Value(None)),
+            default=Greatest(SecondsBetween(F("first_response_at"), F("created_at")), Value(0)),
+            output_field=IntegerField(),
+        )
+    )
+    response_clocks_recompute(lead_ids=lead_ids)
+
+
+# --- Follow-up task reminders ----------------------------------------------------------------------------------
+
+
+def task_reminders_schedule(*, task_ids: Iterable[int] | QuerySet) -> None:
+    """Set when each task's next reminder is due: "due soon" a while before, then "overdue" at the due time.
+
+    A done task, or one already overdue when scheduled, gets none.
+    """
+    now = clock.now()
+    tasks = FollowUpTask.objects.filter(pk__in=task_ids if isinstance(task_ids, QuerySet) else list(task_ids))
+    ahead = dt.timedelta(minutes=settings.TASK_REMINDER_MINUTES)
+    tasks.filter(done_at__isnull=True, due_at__gt=now).update(reminder_next_at=F("due_at") - Value(ahead))
+    tasks.filter(Q(done_at__isnull=False) | Q(due_at__lte=now)).update(reminder_next_at=None)
+
+
+# --- The sweep -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    leads: int
+    tasks: int
+    notices: int
+    emails: int
+
+
+def reminders_sweep() -> SweepResult:
+    """What Celery beat runs every minute: SLA reminders and escalations, follow-up reminders, email digests."""
+    now = clock.now()
+    leads, lead_notices = _sweep(_sla_sweep_batch, now)
+    tasks, task_notices = _sweep(_task_sweep_batch, now)
+    emails = notifications_email_digest()
+    result = SweepResult(leads=leads, tasks=tasks, notices=lead_notices + task_notices, emails=emails)
+    if leads or tasks:
+        logger.info("Reminder sweep: %s", result)
+    return result
+
+
+def _sweep(batch, now: dt.datetime) -> tuple[int, int]:
+    rows = notices = 0
+    for _ in range(SWEEP_MAX_BATCHES):
+        handled, sent = batch(now=now, batch_size=SWEEP_BATCH_SIZE)
+        rows, notices = rows + handled, notices + sent
+        if handled < SWEEP_BATCH_SIZE:
+            break
+    return rows, notices
+
+
+def sla_sweep(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Send due response reminders and escalations; returns (leads handled, notices stored)."""
+    return _sweep(_sla_sweep_batch, now or clock.now())
+
+
+def task_reminders_sweep(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    return _sweep(_task_sweep_batch, now or clock.now())
+
+
+def _claim_notices(*, kinds: list[tuple[int, str]], field: str, now: dt.datetime) -> set[tuple[int, str]]:
+    """Record (id, kind) notices as sent; return those this call won. Losers were sent by someone else."""
+    if not kinds:
+        return set()
+    token = uuid.uuid4().hex
+    SentNotice.objects.bulk_create(
+        [SentNotice(kind=kind, sent_at=now, sweep=token, **{f"{field}_id": pk}) for pk, kind in kinds],
+        ignore_conflicts=True,
+    )
+    won = SentNotice.objects.filter(**{f"{field}_id__in": [pk for pk, _ in kinds]}, sweep=token)
+    return set(won.values_list(f"{field}_id", "kind"))
+
+
+@transaction.atomic
+def _sla_sweep_batch(*, now: dt.datetime, batch_size: int) -> tuple[int, int]:
+    rows = list(
+        ResponseClock.objects.filter(next_at__lte=now)
+        .order_by("next_at")
+        .select_for_update(skip_locked=True, of=("self",))
+        .values(*SWEEP_FIELDS)[:batch_size]
+    )
+    if not rows:
+        return 0, 0
+    due = {}
+    for row in rows:
+        if row["due_at"] is not None and row["due_at"] <= now:
+            # Past the deadline, a reminder would come too late: only the breach is told.
+            due[row["pk"]] = (row, SentNotice.Kind.SLA_BREACH)
+        elif row["remind_at"] is not None and row["remind_at"] <= now:
+            due[row["pk"]] = (row, SentNotice.Kind.SLA_REMINDER)
+    won = _claim_notices(kinds=[(pk, kind) for pk, (_, kind) in due.items()], field="lead", now=now)
+    notices = [notice for pk, kind in won for notice in _sla_notices(due[pk][0], kind, now)]
+    notifications_send(notices=notices)
+    ResponseClock.objects.filter(pk__in=[row["pk"] for row in rows]).update(
+        next_at=Case(
+            When(due_at__lte=now, then=NO_TIME),
+            When(remind_at__lte=now, then=F("due_at")),
+            default=Coalesce("remind_at", "due_at"),
+        )
+    )
+    return len(rows), len(notices)
+
+
+# What the sweep reads about each due clock, in its one query (the pk is the lead's id).
+SWEEP_FIELDS = (
+    "pk",
+    "due_at",
+    "remind_at",
+    "lead__name",
+    "lead__company",
+    "lead__owner_id",
+    "lead__owner__username",
+    "lead__owner__first_name",
+    "lead__owner__last_name",
+    "lead__team__manager_id",
+    "policy__target_minutes",
+    "policy__escalate_to_manager",
+    "policy__pool_leads",
+    "policy__pool_team__manager_id",
+)
+
+
+def _lead_url(lead_id: int) -> str:
+    """The lead page's URL, without a reverse() per notice (a sweep may build thousands)."""
+    return _lead_url_pattern().replace("987654321", str(lead_id))
+
+
+@lru_cache(maxsize=1)
+def _lead_url_pattern() -> str:
+    return reverse("leads:detail", args=[987654321])
+
+
+def _lead_label(row: dict) -> str:
+    return f"{row['lead__name']} ({row['lead__company']})" if row["lead__company"] else row["lead__name"]
+
+
+def _person(first: str, last: str, username: str) -> str:
+    return f"{first} {last}".strip() or username
+
+
+def _sla_notices(row: dict, kind: str, now: dt.datetime) -> list[Notice]:
+    """Who hears about a due reminder or breach, and what they read."""
+    lead, url = _lead_label(row), _lead_url(row["pk"])
+    key = f"{kind}:lead:{row['pk']}"
+    target = duration((row["policy__target_minutes"] or 0) * 60)
+    owner, manager = row["lead__owner_id"], row["lead__team__manager_id"]
+    if owner is None:
+        if row["policy__pool_leads"] != ResponsePolicy.PoolLeads.ALERT_MANAGER:
+            return []
+        manager = manager or row["policy__pool_team__manager_id"]
+        if manager is None:
+            return []
+        if kind == SentNotice.Kind.SLA_REMINDER:
+            left = duration(max(0, (row["due_at"] - now).total_seconds()))
+            text = f"Pool lead {lead} is unclaimed and unanswered: {left} left of the {target} response target."
+        else:
+            text = f"Escalation: pool lead {lead} is still unanswered past its {target} response target."
+        return [Notice(user_id=manager, key=key, text=text, url=url)]
+    if kind == SentNotice.Kind.SLA_REMINDER:
+        left = duration(max(0, (row["due_at"] - now).total_seconds()))
+        return [
+            Notice(user_id=owner, key=key, text=f"Answer {lead} within {left} ({target} response target).", url=url)
+        ]
+    escalate = bool(row["policy__escalate_to_manager"]) and manager is not None and manager != owner
+    told = " Your manager has been alerted." if escalate else ""
+    notices = [
+        Notice(
+            user_id=owner, key=key, text=f"Response target missed: {lead} is unanswered after {target}.{told}", url=url
+        )
+    ]
+    if escalate:
+        owner_name = _person(
+            row["lead__owner__first_name"], row["lead__owner__last_name"], row["lead__owner__username"]
+        )
+        text = f"Escalation: {owner_name}'s lead {lead} is unanswered past its {target} response target."
+        notices.append(Notice(user_id=manager, key=key, text=text, url=url))
+    return notices
+
+
+@transaction.atomic
+def _task_sweep_batch(*, now: dt.datetime, batch_size: int) -> tuple[int, int]:
+    rows = list(
+        FollowUpTask.objects.filter(reminder_next_at__lte=now)
+        .order_by("reminder_next_at")
+        .select_for_update(skip_locked=True, of=("self",))
+        .values("pk", "title", "due_at", "assignee_id", "lead_id", "lead__name", "lead__company")[:batch_size]
+    )
+    if not rows:
+        return 0, 0
+    due = {
+        row["pk"]: (row, SentNotice.Kind.TASK_OVERDUE if row["due_at"] <= now else SentNotice.Kind.TASK_DUE_SOON)
+        for row in rows
+    }
+    won = _claim_notices(kinds=[(pk, kind) for pk, (_, kind) in due.items()], field="task", now=now)
+    notices = [_task_notice(due[pk][0], kind) for pk, kind in won]
+    notifications_send(notices=notices)
+    FollowUpTask.objects.filter(pk__in=list(due)).update(
+        reminder_next_at=Case(When(due_at__lte=now, then=NO_TIME), default=F("due_at"))
+    )
+    return len(rows), len(notices)
+
+
+def _task_notice(row: dict, kind: str) -> Notice:
+    lead = _lead_label(row)
+    when = timezone.localtime(row["due_at"])
+    if kind == SentNotice.Kind.TASK_OVERDUE:
+        text = f"Overdue follow-up: “{row['title']}” for {lead} was due at {when:%H:%M} on {when:%d %b}."
+    else:
+        text = f"Follow-up due at {when:%H:%M}: “{row['title']}” for {lead}."
+    url = f"{_lead_url(row['lead_id'])}#task-{row['pk']}"
+    return Notice(user_id=row["assignee_id"], key=f"{kind}:task:{row['pk']}", text=text, url=url)

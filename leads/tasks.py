@@ -1,0 +1,38 @@
+"""Celery tasks of `leads`: thin wrappers that call one service each."""
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from leads import sla_services
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    max_retries=3,
+    ignore_result=True,
+)
+def sweep_reminders() -> dict:
+    """Run by Celery beat every minute (a django-celery-beat PeriodicTask, see leads/migrations/0006).
+
+    Safe to run twice at once, to retry, or to redeliver after a worker died: every notice is recorded under
+    a unique constraint in the transaction that stores it.
+    """
+    result = sla_services.reminders_sweep()
+    return {"leads": result.leads, "tasks": result.tasks, "notices": result.notices, "emails": result.emails}
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    max_retries=3,
+    ignore_result=True,
+)
+def retime_response_clocks() -> int:
+    """Queued on commit when a response target or a business-hours calendar changes: re-times every running
+    clock, set-based. Idempotent: running it twice gives the same deadlines."""
+    return sla_services.response_clocks_recompute()

@@ -1,0 +1,245 @@
+"""Exactly once under concurrency and crashes, on PostgreSQL, with real threads, Redis and Celery workers."""
+
+import datetime as dt
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.apps import apps as django_apps
+from django.conf import settings
+from django.db import connection, connections, transaction
+from django.db.models import Count
+from django_celery_beat.models import PeriodicTask
+from django_celery_beat.schedulers import DatabaseScheduler
+
+from crm import clock
+from crm.celery import app as celery_app
+from crm.models import Notification
+from leads import sla_services
+from leads.models import Lead, ResponseClock, ResponsePolicy, SentNotice
+from leads.tasks import sweep_reminders
+from tests.factories import LeadFactory, ResponsePolicyFactory
+
+REPO = Path(__file__).resolve().parents[2]
+SWEEP_TASK_NAME = "Speed to lead: reminders, escalations and follow-up notices"
+
+postgresql_only = pytest.mark.skipif(
+    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="concurrent transactions and a second process need PostgreSQL",
+)
+
+
+def _due_leads(owner, channel, count: int) -> list[Lead]:
+    """Leads whose reminder point has just passed (6 of 10 minutes gone), deadline still ahead."""
+    ResponsePolicyFactory(target_minutes=10, reminder_percent=50)
+    leads = LeadFactory.create_batch(
+        count, owner=owner, channel=channel, created_at=clock.now() - dt.timedelta(minutes=6)
+    )
+    sla_services.response_clocks_recompute()
+    assert ResponseClock.objects.filter(next_at__lte=clock.now()).count() == count
+    return leads
+
+
+def _duplicates() -> int:
+    """Notices stored more than once for the same (user, lead/task, kind): must always be zero."""
+    repeated = Notification.objects.values("user_id", "key").annotate(n=Count("id")).filter(n__gt=1)
+    return sum(row["n"] - 1 for row in repeated)
+
+
+def _in_thread(target, results, index, barrier=None):
+    def run():
+        try:
+            if barrier:
+                barrier.wait()
+            results[index] = target()
+        finally:
+            connections.close_all()
+
+    return threading.Thread(target=run)
+
+
+def _wait_for(condition, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"Timed out waiting for {what}")
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_send_every_reminder_exactly_once(rep, channel, monkeypatch):
+    leads = _due_leads(rep, channel, 300)
+    monkeypatch.setattr(sla_services, "SWEEP_BATCH_SIZE", 20)  # many small batches, so the sweeps interleave
+    barrier = threading.Barrier(2)
+    results = [None, None]
+    threads = [_in_thread(sla_services.sla_sweep, results, i, barrier) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    (handled_a, sent_a), (handled_b, sent_b) = results
+    assert handled_a + handled_b == 300  # SKIP LOCKED: each lead handled by one sweep or the other
+    assert sent_a + sent_b == 300
+    assert _duplicates() == 0
+    assert Notification.objects.filter(user=rep, key__startswith="sla_reminder:").count() == len(leads)
+    assert SentNotice.objects.count() == 300
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_the_unique_constraint_lets_only_one_of_two_racing_transactions_record_a_notice(rep, channel):
+    """Even without SKIP LOCKED keeping sweeps apart, the database refuses the second record."""
+    (lead,) = _due_leads(rep, channel, 1)
+    kinds = [(lead.pk, SentNotice.Kind.SLA_REMINDER)]
+    barrier = threading.Barrier(2)
+    results = [None, None]
+
+    def first():
+        with transaction.atomic():
+            won = sla_services._claim_notices(kinds=kinds, field="lead", now=clock.now())
+            barrier.wait()
+            time.sleep(0.5)  # the second transaction now waits on the unique index
+            return won
+
+    def second():
+        barrier.wait()
+        with transaction.atomic():
+            return sla_services._claim_notices(kinds=kinds, field="lead", now=clock.now())
+
+    threads = [_in_thread(first, results, 0), _in_thread(second, results, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == [set(kinds), set()]
+    assert SentNotice.objects.count() == 1
+
+
+def _purge(queue: str) -> None:
+    with celery_app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(queue)
+
+
+@pytest.mark.django_db
+def test_migrations_schedule_the_sweep_every_minute_in_celery_beat():
+    periodic = PeriodicTask.objects.get(name=SWEEP_TASK_NAME)
+    assert periodic.task == "leads.tasks.sweep_reminders" and periodic.enabled
+    assert (periodic.interval.every, periodic.interval.period) == (1, "minutes")
+    assert periodic.expire_seconds == 55
+    assert sweep_reminders.acks_late and "leads.tasks.sweep_reminders" in celery_app.tasks
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_sweep_when_beat_fires_the_periodic_task(rep, manager, channel):
+    """The PeriodicTask of the data migration, fired the way beat fires it, run by a Celery worker on Redis."""
+    # Transactional tests empty every table when they end; put the schedule back as `migrate` made it.
+    schedule_migration = importlib.import_module("leads.migrations.0006_reminder_sweep_schedule")
+    schedule_migration.create_schedule(django_apps, None)
+
+    leads = _due_leads(rep, channel, 5)
+    _purge("celery")
+    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30):
+        scheduler = DatabaseScheduler(app=celery_app)
+        entry = scheduler.schedule[SWEEP_TASK_NAME]
+        scheduler.apply_entry(entry, producer=scheduler.producer)
+        _wait_for(lambda: Notification.objects.filter(user=rep).count() == 5, what="the worker's reminders")
+        # Beat fires again a minute later: nothing new is due, nothing is sent twice.
+        scheduler.apply_entry(entry, producer=scheduler.producer)
+        time.sleep(2)
+    assert set(Notification.objects.values_list("key", flat=True)) == {f"sla_reminder:lead:{lead.pk}" for lead in leads}
+    assert _duplicates() == 0
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothing(rep, channel, tmp_path):
+    leads = _due_leads(rep, channel, 20)
+    marker = tmp_path / "claimed"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+        "?application_name=sla-stalling-worker",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "SLA_STALL_MARKER": str(marker),
+    }
+    queue = "sla-stalling"
+    _purge(queue)
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tests.sla.stalling_worker",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=info",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        sweep_reminders.apply_async(queue=queue)
+        try:
+            _wait_for(marker.exists, timeout=120, what="the worker to claim the due leads")
+        except AssertionError:
+            log.flush()
+            raise AssertionError(Path(log.name).read_text()[-3000:]) from None
+        # It holds the rows (locked) and has stored its notices, uncommitted.
+        with transaction.atomic():
+            assert not ResponseClock.objects.filter(next_at__isnull=False).select_for_update(skip_locked=True).exists()
+        assert Notification.objects.count() == 0
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    with connection.cursor() as cursor:
+
+        def backend_gone():
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sla-stalling-worker'")
+            return cursor.fetchone()[0] == 0
+
+        _wait_for(backend_gone, what="PostgreSQL to roll back the killed worker's transaction")
+    assert Notification.objects.count() == 0 and SentNotice.objects.count() == 0  # nothing half-done
+
+    _purge("celery")
+    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30):
+        sweep_reminders.delay()  # beat's next tick
+        _wait_for(lambda: Notification.objects.count() == 20, what="the rerun's reminders")
+    assert _duplicates() == 0
+    assert set(Notification.objects.values_list("key", flat=True)) == {f"sla_reminder:lead:{lead.pk}" for lead in leads}
+    _purge(queue)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_policy_saved_by_an_admin_is_applied_to_running_clocks_by_a_real_worker(admin_user, rep, channel):
+    lead = LeadFactory(owner=rep, channel=channel, created_at=clock.now() - dt.timedelta(minutes=1))
+    _purge("celery")
+    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30):
+        sla_services.response_policy_save(
+            user=admin_user, policy=ResponsePolicy(name="Everyone", target_minutes=30, reminder_percent=None)
+        )  # commits, and queues the re-timing on Redis
+        _wait_for(lambda: ResponseClock.objects.filter(lead=lead, due_at__isnull=False).exists(), what="re-timing")
+    assert ResponseClock.objects.get(lead=lead).due_at == lead.created_at + dt.timedelta(minutes=30)
