@@ -19,7 +19,10 @@ URLS = ["/pricing", "/demo", "/", "/Pricing/plans", "/blog"]
 
 detail_values = st.one_of(st.none(), st.integers(0, 40), st.sampled_from(["3", "12", "abc", "-4", "2.5"]))
 attribute_values = st.one_of(
-    st.none(), st.integers(-5, 100), st.sampled_from(["pricing", "Pricing", "contact_us", "", "15", "3.25"]), st.booleans()
+    st.none(),
+    st.integers(-5, 100),
+    st.sampled_from(["pricing", "Pricing", "contact_us", "", "15", "3.25"]),
+    st.booleans(),
 )
 leads_strategy = st.lists(
     st.fixed_dictionaries(
@@ -59,32 +62,39 @@ leads_strategy = st.lists(
 
 fit_rules = st.one_of(
     st.builds(
-        lambda f, v, p: dict(kind="fit", field=f, operator="equals", value=v, points=p),
+        lambda f, v, p: {"kind": "fit", "field": f, "operator": "equals", "value": v, "points": p},
         st.sampled_from(["industry", "job_title", "channel", "budget", "attributes.source_form"]),
         st.sampled_from(["software", "Pricing", "confirmed", "google ads", "42"]),
         st.integers(-20, 30),
     ),
     st.builds(
-        lambda f, vs, p: dict(kind="fit", field=f, operator="in", values=tuple(vs), points=p),
+        lambda f, vs, p: {"kind": "fit", "field": f, "operator": "in", "values": tuple(vs), "points": p},
         st.sampled_from(["industry", "timeline", "attributes.source_form"]),
         st.lists(st.sampled_from(["SOFTWARE", "saas", "30", "90", "pricing", "true"]), min_size=1, max_size=3),
         st.integers(-20, 30),
     ),
     st.builds(
-        lambda f, v, p: dict(kind="fit", field=f, operator="contains", value=v, points=p),
+        lambda f, v, p: {"kind": "fit", "field": f, "operator": "contains", "value": v, "points": p},
         st.sampled_from(["job_title", "industry", "channel"]),
         st.sampled_from(["dir", "VP", "ware", "ads", "%", "_"]),
         st.integers(-20, 30),
     ),
     st.builds(
-        lambda f, lo, hi, p: dict(kind="fit", field=f, operator="range", range_min=lo, range_max=hi, points=p),
+        lambda f, lo, hi, p: {
+            "kind": "fit",
+            "field": f,
+            "operator": "range",
+            "range_min": lo,
+            "range_max": hi,
+            "points": p,
+        },
         st.sampled_from(["company_size", "budget_amount", "attributes.seats", "attributes.source_form"]),
         st.one_of(st.none(), st.decimals(0, 5000, places=2)),
         st.one_of(st.none(), st.decimals(0, 20000, places=2)),
         st.integers(-20, 30),
     ),
     st.builds(
-        lambda f, p: dict(kind="fit", field=f, operator="is_set", points=p),
+        lambda f, p: {"kind": "fit", "field": f, "operator": "is_set", "points": p},
         st.sampled_from(["industry", "company_size", "attributes.seats", "channel"]),
         st.integers(-20, 30),
     ),
@@ -102,9 +112,14 @@ def _tiers(points):
 
 engagement_rules = st.one_of(
     st.builds(
-        lambda k, w, m, tiers, decays: dict(
-            kind="activity", interaction_kind=k, window_days=w, measure=m, tiers=tiers, decays=decays
-        ),
+        lambda k, w, m, tiers, decays: {
+            "kind": "activity",
+            "interaction_kind": k,
+            "window_days": w,
+            "measure": m,
+            "tiers": tiers,
+            "decays": decays,
+        },
         st.sampled_from(KINDS),
         st.one_of(st.none(), st.integers(1, 120)),
         st.sampled_from(["count", "pages"]),
@@ -112,15 +127,15 @@ engagement_rules = st.one_of(
         st.booleans(),
     ),
     st.builds(
-        lambda k, w, contains, p, decays: dict(
-            kind="has_done",
-            interaction_kind=k,
-            window_days=w,
-            detail_key="url" if contains else "",
-            detail_contains=contains,
-            points=p,
-            decays=decays,
-        ),
+        lambda k, w, contains, p, decays: {
+            "kind": "has_done",
+            "interaction_kind": k,
+            "window_days": w,
+            "detail_key": "url" if contains else "",
+            "detail_contains": contains,
+            "points": p,
+            "decays": decays,
+        },
         st.sampled_from(KINDS),
         st.one_of(st.none(), st.integers(1, 120)),
         st.sampled_from(["", "pricing", "DEMO", "/"]),
@@ -128,7 +143,7 @@ engagement_rules = st.one_of(
         st.booleans(),
     ),
     st.builds(
-        lambda d, p: dict(kind="inactivity", inactive_days=d, points=p), st.integers(1, 120), st.integers(-20, 5)
+        lambda d, p: {"kind": "inactivity", "inactive_days": d, "points": p}, st.integers(1, 120), st.integers(-20, 5)
     ),
 )
 
@@ -206,7 +221,10 @@ def test_bulk_and_per_lead_scores_agree_for_random_leads_and_rules(spec, rows):
         }
         for lead in Lead.objects.filter(id__in=[x.pk for x in leads]).select_related("channel"):
             result = score_lead(
-                spec=spec, lead=lead, interactions=interactions_for_scoring(spec=spec, lead_id=lead.pk, now=NOW), now=NOW
+                spec=spec,
+                lead=lead,
+                interactions=interactions_for_scoring(spec=spec, lead_id=lead.pk, now=NOW),
+                now=NOW,
             )
             assert bulk[lead.pk] == result.score, (result, lead.attributes)
         transaction.set_rollback(True)
