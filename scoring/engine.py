@@ -287,8 +287,8 @@ def _interaction_filter(rule: RuleSpec, now: dt.datetime) -> Q:
     return condition
 
 
-def scored_leads(*, spec: ModelSpec, leads: QuerySet[Lead], now: dt.datetime) -> QuerySet:
-    """`leads` with `new_score` and `new_grade`, computed in one SQL query (values: id, new_score, new_grade)."""
+def _rule_points(spec: ModelSpec, now: dt.datetime) -> tuple[dict, dict, list]:
+    """Per rule, an expression for its (decayed) points; with the aliases and aggregates they refer to."""
     aliases: dict[str, Expression] = {}
     aggregates: dict[str, Expression] = {}
     rule_points: list[Expression] = []
@@ -338,7 +338,25 @@ def scored_leads(*, spec: ModelSpec, leads: QuerySet[Lead], now: dt.datetime) ->
             else:
                 points = base
         rule_points.append((rule, points))
+    return aliases, aggregates, rule_points
 
+
+def _grouped(spec: ModelSpec, leads: QuerySet[Lead], aliases: dict, aggregates: dict, now: dt.datetime) -> QuerySet:
+    qs = leads.order_by().alias(**aliases)
+    if not aggregates:
+        return qs.values("id")
+    # One join to the interactions the model can see (its kinds, within its longest window).
+    kinds = sorted({r.interaction_kind for r in spec.rules if r.is_engagement})
+    seen = Q(interactions__kind__in=kinds)
+    cutoff = _earliest_cutoff(spec, now)
+    if cutoff is not None:
+        seen &= Q(interactions__occurred_at__gte=cutoff)
+    return qs.alias(si=FilteredRelation("interactions", condition=seen)).values("id").annotate(**aggregates)
+
+
+def scored_leads(*, spec: ModelSpec, leads: QuerySet[Lead], now: dt.datetime) -> QuerySet:
+    """`leads` with `new_score`, computed in one SQL query (values: id, new_score)."""
+    aliases, aggregates, rule_points = _rule_points(spec, now)
     total: Expression | None = None
     for index, group in enumerate(spec.groups):
         group_total: Expression | None = None
@@ -355,18 +373,15 @@ def scored_leads(*, spec: ModelSpec, leads: QuerySet[Lead], now: dt.datetime) ->
     rounded = Cast(Floor(Cast(total, FloatField()) + Value(0.5)), IntegerField())
     score = Greatest(Least(rounded, Value(spec.score_max)), Value(spec.score_min), output_field=IntegerField())
 
-    qs = leads.order_by().alias(**aliases)
-    if aggregates:
-        # One join to the interactions the model can see (its kinds, within its longest window).
-        kinds = sorted({r.interaction_kind for r in spec.rules if r.is_engagement})
-        seen = Q(interactions__kind__in=kinds)
-        cutoff = _earliest_cutoff(spec, now)
-        if cutoff is not None:
-            seen &= Q(interactions__occurred_at__gte=cutoff)
-        qs = qs.alias(si=FilteredRelation("interactions", condition=seen)).values("id").annotate(**aggregates)
-    else:
-        qs = qs.values("id")
+    qs = _grouped(spec, leads, aliases, aggregates, now)
     return qs.annotate(new_score=score).values("id", "new_score")
+
+
+def rule_features(*, spec: ModelSpec, leads: QuerySet[Lead], now: dt.datetime) -> QuerySet:
+    """`leads` with one column per rule (`f0`, `f1`, ...): the rule's decayed points, before group caps."""
+    aliases, aggregates, rule_points = _rule_points(spec, now)
+    columns = {f"f{i}": Cast(points, FloatField()) for i, (_, points) in enumerate(rule_points)}
+    return _grouped(spec, leads, aliases, aggregates, now).annotate(**columns).values("id", *columns)
 
 
 def grade_case_sql(spec: ModelSpec, column: str) -> tuple[str, list]:

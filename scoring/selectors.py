@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import QuerySet
 
+from crm import clock
 from leads.models import Lead, Stage
+from scoring.engine import grade_case_sql, scored_leads
 from scoring.models import LeadScore, ScoreChange, ScoringModel, ScoringRun
+from scoring.spec import model_spec
 
 
 def published_model() -> ScoringModel | None:
@@ -115,3 +118,76 @@ def current_quality() -> ModelQuality:
         )
         histogram = cursor.fetchall()
     return quality_from_rows(rows, histogram)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What publishing a model would do, side by side with the live scores."""
+
+    current: ModelQuality
+    draft: ModelQuality
+    grade_moves: dict[tuple[str, str], int]  # (current grade, draft grade) → open leads
+    open_changing: int
+    sample: list[dict]
+
+    @property
+    def distribution(self) -> list[dict]:
+        rows = []
+        for now, then in zip(self.current.grades, self.draft.grades, strict=True):
+            rows.append({"grade": now.grade, "current": now, "draft": then})
+        return rows
+
+
+def model_preview(*, model: ScoringModel, sample_size: int = 20) -> Preview:
+    """Score every lead with `model` in the database (one grouped pass) and compare with the live scores."""
+    spec = model_spec(model)
+    now = clock.now()
+    inner_sql, inner_params = scored_leads(spec=spec, leads=Lead.objects.all(), now=now).query.sql_with_params()
+    grade_sql, grade_params = grade_case_sql(spec, "s.new_score")
+    won, lost = Stage.WON.value, Stage.LOST.value
+    outcome = "CASE WHEN l.stage = %s THEN 'won' WHEN l.stage = %s THEN 'lost' ELSE 'open' END"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT d.new_score, d.new_grade, d.grade, d.outcome, COUNT(*) FROM (
+                    SELECT s.new_score, {grade_sql} AS new_grade, l.grade, {outcome} AS outcome
+                    FROM ({inner_sql}) s JOIN leads_lead l ON l.id = s.id
+                ) d GROUP BY d.new_score, d.new_grade, d.grade, d.outcome""",
+            [*grade_params, won, lost, *inner_params],
+        )
+        groups = cursor.fetchall()
+        cursor.execute(
+            f"""SELECT l.id, l.name, l.company, l.score, l.grade, s.new_score, {grade_sql}
+                FROM ({inner_sql}) s JOIN leads_lead l ON l.id = s.id
+                WHERE l.stage NOT IN (%s, %s) AND l.grade <> {grade_sql}
+                ORDER BY ABS(s.new_score - COALESCE(l.score, 0)) DESC, l.id LIMIT %s""",
+            [*grade_params, *inner_params, won, lost, *grade_params, sample_size],
+        )
+        sample = [
+            dict(zip(["id", "name", "company", "score", "grade", "new_score", "new_grade"], row, strict=True))
+            for row in cursor.fetchall()
+        ]
+    per_grade: dict[str, list[int]] = {}
+    histogram: dict[int, list[int]] = {}
+    moves: dict[tuple[str, str], int] = {}
+    for score, new_grade, grade, result, count in groups:
+        stats = per_grade.setdefault(new_grade, [0, 0, 0])
+        stats[0] += count
+        if result != "open":
+            stats[1] += count
+            bucket = histogram.setdefault(score, [0, 0])
+            bucket[0 if result == "won" else 1] += count
+            if result == "won":
+                stats[2] += count
+        elif grade != new_grade:
+            moves[(grade, new_grade)] = moves.get((grade, new_grade), 0) + count
+    draft = quality_from_rows(
+        [(g, *v) for g, v in per_grade.items() if g],
+        [(score, w, lo) for score, (w, lo) in histogram.items()],
+    )
+    return Preview(
+        current=current_quality(),
+        draft=draft,
+        grade_moves=moves,
+        open_changing=sum(moves.values()),
+        sample=sample,
+    )

@@ -4,6 +4,7 @@ Split by subdomain: `models_edit` (drafts, rules, groups, bands, publish, rollba
 bulk and per lead, runs, the dirty-leads sweep), `learning` (suggested weights).
 """
 
+from scoring.services.learning import scoring_model_suggest
 from scoring.services.models_edit import (
     bands_set,
     group_create,
@@ -43,6 +44,7 @@ __all__ = [
     "scoring_model_create_draft",
     "scoring_model_delete_draft",
     "scoring_model_publish",
+    "scoring_model_suggest",
     "scoring_model_update",
     "scoring_run_execute",
     "scoring_run_start",
