@@ -39,7 +39,7 @@ def _trend(history, spec_min: int, spec_max: int) -> dict | None:
 def lead_panel_context(*, lead: Lead) -> dict:
     record = selectors.lead_score_record(lead=lead)
     model = record.model if record else selectors.published_model()
-    context = {"lead": lead, "record": record, "model": model, "lines": [], "history": [], "trend": None}
+    context = {"lead": lead, "record": record, "model": model, "lines": [], "history": [], "trend": None, "tries": 0}
     if model is None:
         return context
     now = clock.now()

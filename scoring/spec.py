@@ -158,8 +158,22 @@ def rule_spec(rule: Rule, group_index: int) -> RuleSpec:
     )
 
 
+# Published and archived versions never change (only drafts are edited), so their specs are kept per process:
+# the lead page and per-lead rescoring then cost no query for the model.
+_FROZEN_SPECS: dict[int, ModelSpec] = {}
+
+
 def model_spec(model: ScoringModel) -> ModelSpec:
-    """Load a model's rules, groups and bands (three queries)."""
+    """A model's rules, groups and bands (three queries; none for a version already loaded and not a draft)."""
+    if not model.is_draft and model.pk in _FROZEN_SPECS:
+        return _FROZEN_SPECS[model.pk]
+    spec = _load_spec(model)
+    if not model.is_draft:
+        _FROZEN_SPECS[model.pk] = spec
+    return spec
+
+
+def _load_spec(model: ScoringModel) -> ModelSpec:
     groups = list(RuleGroup.objects.filter(model=model).order_by("position", "id"))
     index = {g.pk: i for i, g in enumerate(groups)}
     rules = Rule.objects.filter(model=model).order_by("position", "id")

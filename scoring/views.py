@@ -348,4 +348,8 @@ def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
 def lead_panel(request: HttpRequest, lead_id: int) -> HttpResponse:
     """The score breakdown and trend of a lead (the lead page polls it while a rescore is pending)."""
     lead = get_lead_for_user(user=request.user, lead_id=lead_id)
-    return render(request, "scoring/lead_panel.html", lead_panel_context(lead=lead))
+    try:
+        tries = max(0, min(100, int(request.GET.get("tries", 0))))
+    except ValueError:
+        tries = 0
+    return render(request, "scoring/lead_panel.html", {**lead_panel_context(lead=lead), "tries": tries})

@@ -48,3 +48,13 @@ def publish_now(model: ScoringModel) -> ScoringModel:
 @pytest.fixture
 def bands():
     return GradeBand
+
+
+@pytest.fixture(autouse=True)
+def _fresh_spec_cache():
+    """Rolled-back tests may reuse a model's id (SQLite): forget the specs of frozen versions between tests."""
+    from scoring import spec
+
+    spec._FROZEN_SPECS.clear()
+    yield
+    spec._FROZEN_SPECS.clear()
