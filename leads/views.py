@@ -66,6 +66,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
     tasks = list(selectors.tasks_due_for(user=user)[:50])
     now = clock.now()
     context = {
+        "tasks_due": len(tasks),
         "overdue_tasks": [t for t in tasks if t.due_at < now],
         "today_tasks": [t for t in tasks if t.due_at >= now],
         "awaiting": selectors.leads_awaiting_response(user=user)[:20],
