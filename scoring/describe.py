@@ -6,11 +6,36 @@ from scoring.models import Rule
 from scoring.spec import RuleSpec, tiers_from_json, tiers_text
 
 
-def _kind_label(kind: str) -> str:
+# (one, many) of each interaction kind, for sentences.
+KIND_NOUNS = {
+    "call": ("call", "calls"),
+    "email": ("email", "emails"),
+    "meeting": ("meeting", "meetings"),
+    "message": ("message", "messages"),
+    "note": ("note", "notes"),
+    "web_visit": ("web visit", "web visits"),
+    "form_submission": ("form submission", "form submissions"),
+    "download": ("content download", "content downloads"),
+    "email_open": ("email opened", "emails opened"),
+    "email_click": ("email link click", "email link clicks"),
+    "event_attended": ("event attended", "events attended"),
+    "unsubscribe": ("unsubscribe", "unsubscribes"),
+}
+
+
+def _kind_label(kind: str, many: bool = False) -> str:
+    if kind in KIND_NOUNS:
+        return KIND_NOUNS[kind][1 if many else 0]
     try:
         return Interaction.Kind(kind).label.lower()
     except ValueError:
         return kind or "?"
+
+
+def _number(value) -> str:
+    """50.00 → 50, 2.50 → 2.5."""
+    text = format(value.normalize(), "f") if hasattr(value, "normalize") else str(value)
+    return text
 
 
 def rule_condition(rule: Rule | RuleSpec) -> str:
@@ -30,21 +55,21 @@ def rule_condition(rule: Rule | RuleSpec) -> str:
         if op == Rule.Operator.RANGE:
             low, high = rule.range_min, rule.range_max
             if low is not None and high is not None:
-                return f"{label} between {low:g} and {high:g}"
+                return f"{label} between {_number(low)} and {_number(high)}"
             if low is not None:
-                return f"{label} at least {low:g}"
-            return f"{label} at most {high:g}"
+                return f"{label} at least {_number(low)}"
+            return f"{label} at most {_number(high)}"
         return label
     if rule.kind == Rule.Kind.INACTIVITY:
         return f"No activity for {rule.inactive_days} days"
-    what = _kind_label(rule.interaction_kind)
-    if rule.detail_key and rule.detail_contains:
-        what += f" with {rule.detail_key} containing “{rule.detail_contains}”"
-    window = f" in the last {rule.window_days} days" if rule.window_days else ""
+    detail = f" with {rule.detail_key} containing “{rule.detail_contains}”" if rule.detail_key else ""
+    window = f" in the last {rule.window_days} days" if rule.window_days else " ever"
     if rule.kind == Rule.Kind.HAS_DONE:
-        return f"Has a {what}{window}"
-    measure = {"count": "Number of", "pages": "Pages viewed in", "seconds": "Seconds on site in"}.get(rule.measure, "")
-    return f"{measure} {what}s{window}"
+        return f"At least one {_kind_label(rule.interaction_kind)}{detail}{window}"
+    if rule.measure == Rule.Measure.COUNT:
+        return f"Number of {_kind_label(rule.interaction_kind, many=True)}{detail}{window}"
+    measure = {"pages": "Pages viewed", "seconds": "Seconds on site"}.get(rule.measure, rule.measure)
+    return f"{measure} over {_kind_label(rule.interaction_kind, many=True)}{detail}{window}"
 
 
 def rule_points_text(rule: Rule | RuleSpec) -> str:
