@@ -5,7 +5,6 @@ from scoring.fields import fit_field
 from scoring.models import Rule
 from scoring.spec import RuleSpec, tiers_from_json, tiers_text
 
-
 # (one, many) of each interaction kind, for sentences.
 KIND_NOUNS = {
     "call": ("call", "calls"),
