@@ -229,7 +229,9 @@ class LeadScore(models.Model):
     """
 
     lead = models.OneToOneField("leads.Lead", primary_key=True, on_delete=models.CASCADE, related_name="+")
-    model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="+")
+    # Not indexed: a bulk run rewrites every row's model, and an index on it would make each rewrite a non-HOT
+    # update. Nothing looks leads up by model except the PROTECT check when a version is deleted.
+    model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="+", db_index=False)
     score = models.SmallIntegerField()
     grade = models.CharField(max_length=1, blank=True)
     computed_at = models.DateTimeField()
