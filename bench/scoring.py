@@ -259,13 +259,24 @@ def measure(database_url: str | None = None, out=sys.stdout) -> dict:
 
     same = ours_sum == baseline_sum
     ratio = ours / baseline if baseline else float("inf")
-    print(f"  ours (ORM-built, chunked, {run.leads_changed:,} leads changed): {ours:.1f} s", file=out)
-    print(f"  baseline (hand-written SQL, one pass): {baseline:.1f} s", file=out)
-    print(
-        f"  ratio ours/baseline: {ratio:.2f}x · same scores: {'yes' if same else 'NO'} ({ours_sum} vs {baseline_sum})",
-        file=out,
-    )
-    print(f"  target ≤ {TARGET_SECONDS:.0f} s: {'met' if ours <= TARGET_SECONDS else 'MISSED'}", file=out)
+    ratio_again = ours_again / baseline_again if baseline_again else float("inf")
+
+    def steps(phases):
+        return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
+
+    lines = [
+        f"  publish a new model ({run.leads_changed:,} lead rows change score or grade):",
+        f"    ours (ORM-built, chunks of {services.rescore.CHUNK_SIZE:,} leads): {ours:.1f} s  [{steps(phases)}]",
+        f"    baseline (hand-written SQL, whole table at once, {baseline_changed:,} changed): {baseline:.1f} s",
+        f"    ratio ours/baseline: {ratio:.2f}x · same scores: {'yes' if same else 'NO'} ({ours_sum} vs {baseline_sum})",
+        f"  the same model again ({run_again.leads_changed:,} lead rows change, like a quiet night's decay):",
+        f"    ours: {ours_again:.1f} s  [{steps(phases_again)}] · baseline: {baseline_again:.1f} s"
+        f" · ratio {ratio_again:.2f}x",
+        f"  target ≤ {TARGET_SECONDS:.0f} s for a publish: {'met' if ours <= TARGET_SECONDS else 'MISSED'}"
+        f" (scores computed and recorded in {phases.get('compute and record', 0):.1f} s)",
+    ]
+    for line in lines:
+        print(line, file=out)
     return {
         "name": NAME,
         "seconds": ours,
