@@ -19,7 +19,13 @@ class RuleForm(forms.Form):
     name = forms.CharField(max_length=100)
     group = forms.ModelChoiceField(queryset=RuleGroup.objects.none(), empty_label=None)
     kind = forms.ChoiceField(choices=Rule.Kind.choices)
-    points = forms.IntegerField(required=False, min_value=-1000, max_value=1000, error_messages=WHOLE_NUMBER)
+    points = forms.IntegerField(
+        required=False,
+        min_value=-1000,
+        max_value=1000,
+        error_messages=WHOLE_NUMBER,
+        help_text="Tiered rules take their points from the tiers",
+    )
     field = forms.CharField(
         required=False, max_length=80, help_text="A lead field, or attributes.&lt;key&gt; for a custom attribute"
     )

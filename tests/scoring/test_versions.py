@@ -198,3 +198,13 @@ def test_nightly_decay_lowers_scores_as_engagement_ages(clock):
 def test_rules_keep_their_order_in_groups():
     draft = make_model(rules=[INDUSTRY_50, {**INDUSTRY_50, "points": 1}])
     assert list(Rule.objects.filter(model=draft).values_list("points", flat=True)) == [50, 1]
+
+
+def test_an_owner_change_alone_does_not_queue_a_rescore(lead):
+    from scoring.models import DirtyLead
+    from scoring.receivers import lead_changed_receiver
+
+    lead_changed_receiver(sender=Lead, lead_id=lead.pk, fields=["owner"])
+    assert not DirtyLead.objects.filter(lead_id=lead.pk).exists()
+    lead_changed_receiver(sender=Lead, lead_id=lead.pk, fields=["industry"])
+    assert DirtyLead.objects.filter(lead_id=lead.pk).exists()

@@ -249,3 +249,17 @@ def test_my_day_lists_hot_leads(client, rep):
         and "Hot Harriet" in page
         and "Cold Carl" not in page.split("Hot leads")[1].split("</section>")[0]
     )
+
+
+def test_the_score_panel_costs_a_fixed_number_of_queries(client, rep, django_assert_max_num_queries, clock):
+    publish_now(make_model(rules=[{"kind": "has_done", "interaction_kind": "web_visit", "points": 20}]))
+    lead = LeadFactory(owner=rep)
+    for _ in range(30):
+        InteractionFactory(lead=lead, kind="web_visit", outcome="")
+    from scoring import services
+
+    services.lead_rescore(lead_id=lead.pk)
+    client.force_login(rep)
+    client.get(reverse("scoring:lead_panel", args=[lead.pk]))  # loads the frozen version's rules once
+    with django_assert_max_num_queries(8):
+        client.get(reverse("scoring:lead_panel", args=[lead.pk]))
