@@ -222,7 +222,9 @@ class GradeBand(models.Model):
 
 
 class LeadScore(models.Model):
-    """Scoring's own record of each lead's score: which model version made it and when it was computed.
+    """Scoring's own record of each lead's score: which model version made it and since when it holds.
+
+    `computed_at` moves when the version, score or grade changes, or when the lead is rescored after an event.
 
     `Lead.score` and `Lead.grade` are copies for the leads app's lists and filters, written only when they
     change (the lead table has many indexes; rewriting a million unchanged rows would cost minutes).

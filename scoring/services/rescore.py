@@ -1,7 +1,8 @@
 """Writing scores: set-based for many leads (chunks of an id range, or a list of ids), per lead for one.
 
 Bulk writes go in three statements per chunk, in one transaction, so a failure leaves no lead half-updated:
-1. upsert `LeadScore` (scoring's own record: model version, score, grade) from the ONE scoring query;
+1. upsert `LeadScore` (scoring's own record: model version, score, grade) from the ONE scoring query, rewriting
+   only rows whose version, score or grade changed (a quiet night's decay rewrites few rows);
 2. append `ScoreChange` history where the grade changed (or, for events, the score);
 3. copy score and grade onto the lead rows where they changed (`UPDATE ... FROM`).
 """
@@ -49,6 +50,14 @@ def _write_scores(
     """
     inner_sql, inner_params = scored_leads(spec=spec, leads=leads, now=now, id_range=id_range).query.sql_with_params()
     grade_sql, grade_params = grade_case_sql(spec, "s.new_score")
+    # Bulk runs leave unchanged records alone; after an event the record says "computed now" (the lead page
+    # waits for that to stop showing "Rescoring…").
+    only_changes = (
+        ""
+        if reason == ScoreChange.Reason.EVENT
+        else """WHERE scoring_leadscore.model_id <> excluded.model_id OR scoring_leadscore.score <> excluded.score
+                    OR scoring_leadscore.grade <> excluded.grade"""
+    )
     changed_history = "l.score IS NULL OR l.grade <> ls.grade"
     if reason == ScoreChange.Reason.EVENT:
         changed_history += " OR l.score <> ls.score"
@@ -69,7 +78,7 @@ def _write_scores(
             f"""INSERT INTO scoring_leadscore (lead_id, model_id, score, grade, computed_at)
                 SELECT s.id, %s, s.new_score, {grade_sql}, %s FROM ({inner_sql}) s WHERE true
                 ON CONFLICT (lead_id) DO UPDATE SET model_id = excluded.model_id, score = excluded.score,
-                    grade = excluded.grade, computed_at = excluded.computed_at""",
+                    grade = excluded.grade, computed_at = excluded.computed_at {only_changes}""",
             [spec.id, *grade_params, now, *inner_params],
         )
         lap("compute and record")

@@ -208,3 +208,14 @@ def test_an_owner_change_alone_does_not_queue_a_rescore(lead):
     assert not DirtyLead.objects.filter(lead_id=lead.pk).exists()
     lead_changed_receiver(sender=Lead, lead_id=lead.pk, fields=["industry"])
     assert DirtyLead.objects.filter(lead_id=lead.pk).exists()
+
+
+def test_a_burst_rescored_in_bulk_marks_every_record_as_computed_now(clock):
+    publish_now(make_model(rules=[INDUSTRY_50]))
+    leads = [LeadFactory(industry="Software") for _ in range(services.rescore.PER_LEAD_LIMIT + 1)]
+    services.leads_rescore(lead_ids=[x.pk for x in leads])
+    clock.shift(60)
+    services.leads_rescore(lead_ids=[x.pk for x in leads])
+    assert set(LeadScore.objects.filter(lead_id__in=[x.pk for x in leads]).values_list("computed_at", flat=True)) == {
+        NOW + dt.timedelta(seconds=60)
+    }
