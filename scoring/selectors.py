@@ -4,7 +4,7 @@ import itertools
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Max, Min, QuerySet
 
 from crm import clock
 from leads.models import Lead, Stage
@@ -138,34 +138,65 @@ class Preview:
         return rows
 
 
+PREVIEW_CHUNK = 100_000
+
+
 def model_preview(*, model: ScoringModel, sample_size: int = 20) -> Preview:
-    """Score every lead with `model` in the database (one grouped pass) and compare with the live scores."""
+    """Score every lead with `model` in the database and compare with the live scores.
+
+    One pass per chunk of lead ids: the scores are computed once (a CTE) and feed both a grouped count (score,
+    new grade, current grade, outcome: a few hundred rows) and the chunk's open leads that move most.
+    """
     spec = model_spec(model)
     now = clock.now()
-    inner_sql, inner_params = scored_leads(spec=spec, leads=Lead.objects.all(), now=now).query.sql_with_params()
-    grade_sql, grade_params = grade_case_sql(spec, "s.new_score")
+    grade_sql, grade_params = grade_case_sql(spec, "s0.new_score")
     won, lost = Stage.WON.value, Stage.LOST.value
     outcome = "CASE WHEN l.stage = %s THEN 'won' WHEN l.stage = %s THEN 'lost' ELSE 'open' END"
+    bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
+    groups: list[tuple] = []
+    candidates: list[dict] = []
+    start, end = bounds["low"] or 0, (bounds["high"] or -1) + 1
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT d.new_score, d.new_grade, d.grade, d.outcome, COUNT(*) FROM (
-                    SELECT s.new_score, {grade_sql} AS new_grade, l.grade, {outcome} AS outcome
-                    FROM ({inner_sql}) s JOIN leads_lead l ON l.id = s.id
-                ) d GROUP BY d.new_score, d.new_grade, d.grade, d.outcome""",
-            [*grade_params, won, lost, *inner_params],
-        )
-        groups = cursor.fetchall()
-        cursor.execute(
-            f"""SELECT l.id, l.name, l.company, l.score, l.grade, s.new_score, {grade_sql}
-                FROM ({inner_sql}) s JOIN leads_lead l ON l.id = s.id
-                WHERE l.stage NOT IN (%s, %s) AND l.grade <> {grade_sql}
-                ORDER BY ABS(s.new_score - COALESCE(l.score, 0)) DESC, l.id LIMIT %s""",
-            [*grade_params, *inner_params, won, lost, *grade_params, sample_size],
-        )
-        sample = [
-            dict(zip(["id", "name", "company", "score", "grade", "new_score", "new_grade"], row, strict=True))
-            for row in cursor.fetchall()
-        ]
+        while start < end:
+            stop = min(start + PREVIEW_CHUNK, end)
+            leads = Lead.objects.filter(id__gte=start, id__lt=stop)
+            inner_sql, inner_params = scored_leads(
+                spec=spec, leads=leads, now=now, id_range=(start, stop)
+            ).query.sql_with_params()
+            cursor.execute(
+                f"""WITH s AS (SELECT s0.id, s0.new_score, {grade_sql} AS new_grade FROM ({inner_sql}) s0)
+                SELECT 0, s.new_score, s.new_grade, l.grade, {outcome}, COUNT(*), CAST(NULL AS bigint),
+                    CAST(NULL AS varchar(200)), CAST(NULL AS varchar(200)), CAST(NULL AS integer)
+                FROM s JOIN leads_lead l ON l.id = s.id
+                GROUP BY s.new_score, s.new_grade, l.grade, {outcome}
+                UNION ALL
+                SELECT * FROM (
+                    SELECT 1, s.new_score, s.new_grade, l.grade, CAST(NULL AS varchar(8)), CAST(NULL AS bigint),
+                        l.id, l.name, l.company, l.score
+                    FROM s JOIN leads_lead l ON l.id = s.id
+                    WHERE l.stage NOT IN (%s, %s) AND l.grade <> s.new_grade
+                    ORDER BY ABS(s.new_score - COALESCE(l.score, 0)) DESC, l.id LIMIT %s
+                ) moved""",
+                [*grade_params, *inner_params, won, lost, won, lost, won, lost, sample_size],
+            )
+            for part, new_score, new_grade, grade, result, count, lead_id, name, company, score in cursor.fetchall():
+                if part == 0:
+                    groups.append((new_score, new_grade, grade, result, count))
+                else:
+                    candidates.append(
+                        {
+                            "id": lead_id,
+                            "name": name,
+                            "company": company,
+                            "score": score,
+                            "grade": grade,
+                            "new_score": new_score,
+                            "new_grade": new_grade,
+                        }
+                    )
+            start = stop
+    candidates.sort(key=lambda c: (-abs(c["new_score"] - (c["score"] or 0)), c["id"]))
+    sample = candidates[:sample_size]
     per_grade: dict[str, list[int]] = {}
     histogram: dict[int, list[int]] = {}
     moves: dict[tuple[str, str], int] = {}
