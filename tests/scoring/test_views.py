@@ -207,7 +207,7 @@ def test_the_preview_compares_grades_calibration_and_auc(admin_client, draft, ht
     assert "Scoring every lead" in page.text
     results = admin_client.get(reverse("scoring:preview", args=[draft.version]), headers=htmx)
     assert "ROC AUC" in results.text and "0.750" in results.text
-    assert "Open leads that would change grade <span class=\"count\">1</span>" in results.text
+    assert 'Open leads that would change grade <span class="count">1</span>' in results.text
     assert "Retail new" in results.text and "SaaS won" not in results.text.split("would change grade")[1]
 
 
