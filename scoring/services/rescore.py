@@ -250,7 +250,9 @@ def scoring_run_execute(
                     where_sql="ls.lead_id >= %s AND ls.lead_id < %s",
                     where_params=[start, end],
                     reason=run.reason,
-                    now=clock.now(),
+                    # One moment for the whole run: every chunk sees the same windows and decay, and a resumed
+                    # run gives the same scores as an uninterrupted one.
+                    now=run.started_at,
                     id_range=(start, end),
                     timings=timings,
                 )
