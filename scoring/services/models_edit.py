@@ -132,7 +132,6 @@ def scoring_model_publish(*, model: ScoringModel, user: User | None) -> ScoringR
     if model.status == ScoringModel.Status.PUBLISHED:
         raise ValidationError(f"Version {model.version} is already live.")
     _check_publishable(model)
-    rollback = model.status == ScoringModel.Status.ARCHIVED
     ScoringModel.objects.filter(status=ScoringModel.Status.PUBLISHED).update(status=ScoringModel.Status.ARCHIVED)
     model.status = ScoringModel.Status.PUBLISHED
     model.published_at = clock.now()
@@ -140,11 +139,7 @@ def scoring_model_publish(*, model: ScoringModel, user: User | None) -> ScoringR
     model.save(update_fields=["status", "published_at", "published_by"])
     from scoring.services.rescore import scoring_run_start
 
-    reason = ScoreChange.Reason.PUBLISH
-    run = scoring_run_start(model=model, reason=reason, user=user)
-    if rollback:
-        run.error = ""  # a rollback is a publish of an earlier version; the run says which version it was
-    return run
+    return scoring_run_start(model=model, reason=ScoreChange.Reason.PUBLISH, user=user)
 
 
 def _check_publishable(model: ScoringModel) -> None:
