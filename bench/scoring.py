@@ -116,6 +116,8 @@ SELECT id, %(model)s, score,
 FROM scored
 ON CONFLICT (lead_id) DO UPDATE SET model_id = excluded.model_id, score = excluded.score, grade = excluded.grade,
   computed_at = excluded.computed_at
+WHERE scoring_leadscore.model_id <> excluded.model_id OR scoring_leadscore.score <> excluded.score
+  OR scoring_leadscore.grade <> excluded.grade
 """
 
 BASELINE_HISTORY = """
