@@ -19,5 +19,6 @@ urlpatterns = [
     path("health/", crm_views.health, name="health"),
     path("leads/", include("leads.urls")),
     path("notifications/", include("crm.urls_app")),
+    path("scoring/", include("scoring.urls")),
     path("admin/", admin.site.urls),
 ]

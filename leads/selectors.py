@@ -7,7 +7,7 @@ from django.http import Http404
 
 from crm import clock
 from crm.models import Team, User
-from leads.models import FollowUpTask, Interaction, Lead, Stage, StageChange
+from leads.models import OPEN_STAGES, FollowUpTask, Interaction, Lead, Stage, StageChange
 from leads.normalize import normalize_email, normalize_phone
 
 
@@ -110,6 +110,15 @@ def leads_awaiting_response(*, user: User) -> QuerySet[Lead]:
             Case(When(still_in_time, then=F("response_clock__due_at"))),
             "created_at",
         )
+    )
+
+
+def leads_hot(*, user: User, limit: int = 8) -> QuerySet[Lead]:
+    """The user's open A-grade leads, highest score first: whom to call first."""
+    return (
+        Lead.objects.filter(owner=user, grade="A", stage__in=OPEN_STAGES)
+        .select_related("channel")
+        .order_by("-score", "-last_activity_at", "-id")[:limit]
     )
 
 

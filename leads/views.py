@@ -17,6 +17,7 @@ from leads import selectors, services
 from leads.filters import LeadFilter
 from leads.forms import BulkActionForm, InteractionForm, LeadForm, OwnerForm, StageForm, TaskForm
 from leads.models import FollowUpTask, Interaction, Lead, LostReason, Stage
+from leads.panels import LEAD_PAGE_PANELS
 
 
 def _render_partials(request: HttpRequest, template: str, names: list[str], context: dict) -> HttpResponse:
@@ -64,6 +65,7 @@ def _lead_context(request: HttpRequest, lead: Lead, **extra) -> dict:
         "lost_reasons": LostReason.choices,
         "call_outcomes": Interaction.Outcome.choices,
         "now": clock.now(),
+        "lead_panels": LEAD_PAGE_PANELS,
     }
     if context["can_assign"]:
         context["owner_form"] = OwnerForm(user=user, initial={"owner": lead.owner_id})
@@ -81,6 +83,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
         "overdue_tasks": [t for t in tasks if t.due_at < now],
         "today_tasks": [t for t in tasks if t.due_at >= now],
         "awaiting": selectors.leads_awaiting_response(user=user)[:20],
+        "hot": selectors.leads_hot(user=user),
         "recent": selectors.leads_recently_active(user=user),
         "now": now,
     }

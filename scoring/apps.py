@@ -3,3 +3,13 @@ from django.apps import AppConfig
 
 class ScoringConfig(AppConfig):
     name = "scoring"
+
+    def ready(self) -> None:
+        # `leads` must not import scoring; scoring listens to the signals leads sends on commit.
+        from leads.panels import register_lead_panel
+        from leads.signals import interaction_logged, lead_changed
+        from scoring import receivers
+
+        register_lead_panel("scoring/_lead_panel_hook.html")
+        lead_changed.connect(receivers.lead_changed_receiver, dispatch_uid="scoring.lead_changed")
+        interaction_logged.connect(receivers.interaction_logged_receiver, dispatch_uid="scoring.interaction_logged")

@@ -1,0 +1,425 @@
+"""The two executions of a scoring model, which must agree to the point (a property test checks it):
+
+* `score_lead` evaluates a model in Python for one lead and its interactions, with an explanation per rule;
+* `scored_leads` builds ONE SQL query (through the ORM) that scores any set of leads: one aggregate pass over
+  their interactions (a conditional aggregate per engagement rule), fit rules as CASE expressions, group caps,
+  decay, clamping and grade bands, all in the database.
+
+Arithmetic is defined so both sides compute the same bits: integer points, decay as
+`points * 0.5 ** (whole_days / half_life)` in double precision, sums in rule order, `floor(x + 0.5)` rounding.
+"""
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    Count,
+    Expression,
+    F,
+    FilteredRelation,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, Floor, Greatest, Least, Lower, Power
+from django.db.models.lookups import Contains
+
+from leads.models import Interaction, Lead
+from scoring.fields import (
+    ATTRIBUTE,
+    COUNT_TEXT_SQL,
+    NUMBER,
+    NUMBER_TEXT_SQL,
+    attribute_text,
+    detail_count,
+    fit_field,
+    lead_number,
+    lead_text,
+)
+from scoring.models import Rule
+from scoring.spec import ModelSpec, RuleSpec
+
+DAY = dt.timedelta(days=1)
+
+
+# --- per lead -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: RuleSpec
+    points: float  # after decay
+    base_points: int  # before decay
+    value: int | None  # count or sum, for engagement rules
+    latest_at: dt.datetime | None
+    matched: bool
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    name: str
+    cap: int | None
+    total: float  # after the cap
+    uncapped: float
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    score: int
+    grade: str
+    raw: float
+    rules: tuple[RuleResult, ...]
+    groups: tuple[GroupResult, ...]
+
+
+def decay_factor(*, spec: ModelSpec, rule: RuleSpec, latest_at: dt.datetime | None, now: dt.datetime) -> float:
+    if not (spec.half_life_days and rule.decays and latest_at is not None):
+        return 1.0
+    days = max(0, (now - latest_at) // DAY)
+    return 0.5 ** (days / spec.half_life_days)
+
+
+def _fit_matches(rule: RuleSpec, lead: Lead) -> bool:
+    field = fit_field(rule.field)
+    if field is None:
+        return False
+    op = rule.operator
+    if op == Rule.Operator.RANGE:
+        number = lead_number(lead, field)
+        if number is None:
+            return False
+        if field.type == ATTRIBUTE:
+            low = None if rule.range_min is None else float(rule.range_min)
+            high = None if rule.range_max is None else float(rule.range_max)
+        else:
+            low, high = rule.range_min, rule.range_max
+        return (low is None or number >= low) and (high is None or number <= high)
+    if op == Rule.Operator.IS_SET and field.type == NUMBER:
+        return lead_number(lead, field) is not None
+    text = lead_text(lead, field).lower()
+    if op == Rule.Operator.EQUALS:
+        return text == rule.value.lower()
+    if op == Rule.Operator.IN:
+        return text in {v.lower() for v in rule.values}
+    if op == Rule.Operator.CONTAINS:
+        return rule.value.lower() in text
+    if op == Rule.Operator.IS_SET:
+        return text != ""
+    return False
+
+
+def _interaction_matches(rule: RuleSpec, interaction: Interaction, now: dt.datetime) -> bool:
+    if interaction.kind != rule.interaction_kind:
+        return False
+    if rule.window_days is not None and interaction.occurred_at < now - rule.window_days * DAY:
+        return False
+    if rule.detail_key and rule.detail_contains:
+        text = attribute_text((interaction.details or {}).get(rule.detail_key)).lower()
+        if rule.detail_contains.lower() not in text:
+            return False
+    return True
+
+
+def _engagement_value(rule: RuleSpec, matching: list[Interaction]) -> int:
+    if rule.kind == Rule.Kind.ACTIVITY and rule.measure != Rule.Measure.COUNT:
+        total = 0
+        for interaction in matching:
+            amount = detail_count((interaction.details or {}).get(rule.measure))
+            if amount is not None:
+                total += amount
+        return total
+    return len(matching)
+
+
+def score_lead(*, spec: ModelSpec, lead: Lead, interactions: list[Interaction], now: dt.datetime) -> ScoreResult:
+    """Score one lead in Python. `interactions` must hold at least those within the model's longest window."""
+    results: list[RuleResult] = []
+    group_sums: list[float | int] = [0] * len(spec.groups)
+    for rule in spec.rules:
+        value, latest_at, base = None, None, 0
+        if rule.kind == Rule.Kind.FIT:
+            base = rule.points if _fit_matches(rule, lead) else 0
+            points = base
+        elif rule.kind == Rule.Kind.INACTIVITY:
+            base = rule.points if lead.last_activity_at < now - (rule.inactive_days or 0) * DAY else 0
+            points = base
+        else:
+            matching = [i for i in interactions if _interaction_matches(rule, i, now)]
+            value = _engagement_value(rule, matching)
+            latest_at = max((i.occurred_at for i in matching), default=None)
+            tier = next((t for t in rule.effective_tiers if t.matches(value)), None)
+            base = tier.points if tier else 0
+            points = base * decay_factor(spec=spec, rule=rule, latest_at=latest_at, now=now) if base else 0
+        group_sums[rule.group] = group_sums[rule.group] + points
+        results.append(RuleResult(rule, points, base, value, latest_at, base != 0))
+    groups, raw = [], 0
+    for group, total in zip(spec.groups, group_sums, strict=True):
+        capped = min(total, group.cap) if group.cap is not None else total
+        groups.append(GroupResult(group.name, group.cap, capped, total))
+        raw = raw + capped
+    score = min(max(math.floor(float(raw) + 0.5), spec.score_min), spec.score_max)
+    return ScoreResult(score, spec.grade_for(score), float(raw), tuple(results), tuple(groups))
+
+
+def interactions_for_scoring(*, spec: ModelSpec, lead_id: int, now: dt.datetime) -> list[Interaction]:
+    """The lead's interactions the model can see (its kinds, within its windows), in one query."""
+    seen = _visible_interactions(spec, now, prefix="")
+    if seen is None:
+        return []
+    return list(Interaction.objects.filter(seen, lead_id=lead_id).only("kind", "occurred_at", "details"))
+
+
+def _visible_interactions(spec: ModelSpec, now: dt.datetime, prefix: str) -> Q | None:
+    """Interactions some engagement rule may count: kinds with windows only within the longest window of that
+    kind; kinds some rule counts over all time, all of them. Keeps the join to interactions small."""
+    windows: dict[str, int | None] = {}
+    for rule in spec.rules:
+        if rule.is_engagement:
+            kind = rule.interaction_kind
+            if kind in windows and (windows[kind] is None or rule.window_days is None):
+                windows[kind] = None
+            else:
+                windows[kind] = max(windows.get(kind) or 0, rule.window_days) if rule.window_days else None
+    if not windows:
+        return None
+    parts = []
+    unbounded = sorted(k for k, w in windows.items() if w is None)
+    if unbounded:
+        parts.append(Q(**{f"{prefix}kind__in": unbounded}))
+    by_window: dict[int, list[str]] = {}
+    for kind, window in windows.items():
+        if window is not None:
+            by_window.setdefault(window, []).append(kind)
+    for window, kinds in sorted(by_window.items()):
+        parts.append(Q(**{f"{prefix}kind__in": sorted(kinds), f"{prefix}occurred_at__gte": now - window * DAY}))
+    condition = parts[0]
+    for part in parts[1:]:
+        condition |= part
+    return condition
+
+
+# --- in the database --------------------------------------------------------------------------------------------
+
+
+class WholeDaysSince(Func):
+    """Whole days from a timestamp column to `now` (floored), like `(now - ts) // timedelta(days=1)` in Python.
+
+    The same expression on every database, written in each one's words (Django's own date functions do the
+    same): PostgreSQL subtracts timestamps; SQLite uses the microsecond difference Django registers.
+    """
+
+    output_field = IntegerField()
+
+    def __init__(self, expression, *, now: dt.datetime):
+        super().__init__(Value(now), expression)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="FLOOR(EXTRACT(EPOCH FROM (%(expressions)s)) / 86400)::integer",
+            arg_joiner=" - ",
+            **extra_context,
+        )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="(django_timestamp_diff(%(expressions)s) / 86400000000)",
+            arg_joiner=", ",
+            **extra_context,
+        )
+
+
+def _fit_condition(rule: RuleSpec, aliases: dict) -> Q | None:
+    field = fit_field(rule.field)
+    if field is None:
+        return None
+    op = rule.operator
+    if field.type == ATTRIBUTE:
+        text_alias = f"attr_{field.lookup}"
+        aliases.setdefault(
+            text_alias, Coalesce(KeyTextTransform(field.lookup, "attributes"), Value(""), output_field=TextField())
+        )
+        if op == Rule.Operator.RANGE:
+            number_alias = f"attrnum_{field.lookup}"
+            aliases.setdefault(
+                number_alias,
+                Case(
+                    When(**{f"{text_alias}__regex": NUMBER_TEXT_SQL}, then=Cast(F(text_alias), FloatField())),
+                    default=Value(None, output_field=FloatField()),
+                ),
+            )
+            condition = Q(**{f"{number_alias}__isnull": False})
+            if rule.range_min is not None:
+                condition &= Q(**{f"{number_alias}__gte": float(rule.range_min)})
+            if rule.range_max is not None:
+                condition &= Q(**{f"{number_alias}__lte": float(rule.range_max)})
+            return condition
+        lower_alias = f"attrlow_{field.lookup}"
+        aliases.setdefault(lower_alias, Lower(F(text_alias)))
+    elif field.type == NUMBER:
+        if op == Rule.Operator.IS_SET:
+            return Q(**{f"{field.lookup}__isnull": False})
+        if op != Rule.Operator.RANGE:
+            return None
+        condition = Q(**{f"{field.lookup}__isnull": False})
+        if rule.range_min is not None:
+            condition &= Q(**{f"{field.lookup}__gte": Decimal(rule.range_min)})
+        if rule.range_max is not None:
+            condition &= Q(**{f"{field.lookup}__lte": Decimal(rule.range_max)})
+        return condition
+    else:
+        lower_alias = "low_" + field.lookup.replace("__", "_")
+        aliases.setdefault(lower_alias, Lower(Coalesce(F(field.lookup), Value(""))))
+    if op == Rule.Operator.EQUALS:
+        return Q(**{lower_alias: rule.value.lower()})
+    if op == Rule.Operator.IN:
+        return Q(**{f"{lower_alias}__in": sorted({v.lower() for v in rule.values})})
+    if op == Rule.Operator.CONTAINS:
+        return Q(**{f"{lower_alias}__contains": rule.value.lower()})
+    if op == Rule.Operator.IS_SET:
+        return ~Q(**{lower_alias: ""})
+    return None
+
+
+def _interaction_filter(rule: RuleSpec, now: dt.datetime) -> Q:
+    condition = Q(si__kind=rule.interaction_kind)
+    if rule.window_days is not None:
+        condition &= Q(si__occurred_at__gte=now - rule.window_days * DAY)
+    if rule.detail_key and rule.detail_contains:
+        detail = Lower(Coalesce(KeyTextTransform(rule.detail_key, "si__details"), Value(""), output_field=TextField()))
+        condition &= Q(Contains(detail, rule.detail_contains.lower()))
+    return condition
+
+
+def _rule_points(spec: ModelSpec, now: dt.datetime) -> tuple[dict, dict, list]:
+    """Per rule, an expression for its (decayed) points; with the aliases and aggregates they refer to."""
+    aliases: dict[str, Expression] = {}
+    aggregates: dict[str, Expression] = {}
+    rule_points: list[Expression] = []
+    for i, rule in enumerate(spec.rules):
+        if rule.kind == Rule.Kind.FIT:
+            condition = _fit_condition(rule, aliases)
+            points = Case(When(condition, then=Value(rule.points)), default=Value(0)) if condition else Value(0)
+        elif rule.kind == Rule.Kind.INACTIVITY:
+            cutoff = now - (rule.inactive_days or 0) * DAY
+            points = Case(When(last_activity_at__lt=cutoff, then=Value(rule.points)), default=Value(0))
+        else:
+            condition = _interaction_filter(rule, now)
+            value_name = f"r{i}_value"
+            if rule.kind == Rule.Kind.ACTIVITY and rule.measure != Rule.Measure.COUNT:
+                key_text = KeyTextTransform(rule.measure, "si__details")
+                amount = Case(
+                    When(
+                        condition & Q(**{f"si__details__{rule.measure}__regex": COUNT_TEXT_SQL}),
+                        then=Cast(key_text, IntegerField()),
+                    ),
+                    default=Value(None, output_field=IntegerField()),
+                )
+                aggregates[value_name] = Coalesce(Sum(amount), Value(0))
+            else:
+                aggregates[value_name] = Count("si", filter=condition)
+            tier_whens = [
+                When(
+                    Q(**{f"{value_name}__gte": t.min})
+                    if t.max is None
+                    else Q(**{f"{value_name}__gte": t.min, f"{value_name}__lte": t.max}),
+                    then=Value(t.points),
+                )
+                for t in rule.effective_tiers
+            ]
+            base = Case(*tier_whens, default=Value(0), output_field=IntegerField()) if tier_whens else Value(0)
+            if spec.half_life_days and rule.decays:
+                latest_name = f"r{i}_latest"
+                aggregates[latest_name] = Max("si__occurred_at", filter=condition)
+                days = Greatest(WholeDaysSince(F(latest_name), now=now), Value(0))
+                factor = Power(Value(0.5), Cast(days, FloatField()) / Value(float(spec.half_life_days)))
+                # No activity earned the points (a "0 visits" tier): nothing to fade.
+                points = Case(
+                    When(**{f"{latest_name}__isnull": True}, then=Cast(base, FloatField())),
+                    default=Cast(base, FloatField()) * factor,
+                    output_field=FloatField(),
+                )
+            else:
+                points = base
+        rule_points.append((rule, points))
+    return aliases, aggregates, rule_points
+
+
+def _grouped(
+    spec: ModelSpec,
+    leads: QuerySet[Lead],
+    aliases: dict,
+    aggregates: dict,
+    now: dt.datetime,
+    id_range: tuple[int, int] | None,
+) -> QuerySet:
+    qs = leads.order_by().alias(**aliases)
+    if not aggregates:
+        return qs.values("id")
+    # One join to the interactions the model can see (its kinds, within their windows). For a chunk of lead ids
+    # the same range on the interactions side lets the database read them in one range scan and hash-join,
+    # instead of one index probe per lead.
+    seen = _visible_interactions(spec, now, prefix="interactions__")
+    if id_range is not None:
+        seen &= Q(interactions__lead_id__gte=id_range[0], interactions__lead_id__lt=id_range[1])
+    return qs.alias(si=FilteredRelation("interactions", condition=seen)).values("id").annotate(**aggregates)
+
+
+def scored_leads(
+    *, spec: ModelSpec, leads: QuerySet[Lead], now: dt.datetime, id_range: tuple[int, int] | None = None
+) -> QuerySet:
+    """`leads` with `new_score`, computed in one SQL query (values: id, new_score).
+
+    `id_range` (start, end) says that `leads` lie within those ids, a hint for the join to interactions.
+    """
+    aliases, aggregates, rule_points = _rule_points(spec, now)
+    total: Expression | None = None
+    for index, group in enumerate(spec.groups):
+        group_total: Expression | None = None
+        for rule, points in rule_points:
+            if rule.group == index:
+                group_total = points if group_total is None else group_total + points
+        if group_total is None:
+            group_total = Value(0)
+        if group.cap is not None:
+            group_total = Least(group_total, Value(group.cap))
+        total = group_total if total is None else total + group_total
+    if total is None:
+        total = Value(0)
+    rounded = Cast(Floor(Cast(total, FloatField()) + Value(0.5)), IntegerField())
+    score = Greatest(Least(rounded, Value(spec.score_max)), Value(spec.score_min), output_field=IntegerField())
+
+    qs = _grouped(spec, leads, aliases, aggregates, now, id_range)
+    return qs.annotate(new_score=score).values("id", "new_score")
+
+
+def rule_features(*, spec: ModelSpec, leads: QuerySet[Lead], now: dt.datetime) -> QuerySet:
+    """`leads` with one column per rule (`f0`, `f1`, ...): the rule's decayed points, before group caps."""
+    aliases, aggregates, rule_points = _rule_points(spec, now)
+    columns = {f"f{i}": Cast(points, FloatField()) for i, (_, points) in enumerate(rule_points)}
+    return _grouped(spec, leads, aliases, aggregates, now, None).annotate(**columns).values("id", *columns)
+
+
+def grade_case_sql(spec: ModelSpec, column: str) -> tuple[str, list]:
+    """SQL for the grade of a score column, by the model's bands (computed once per row, outside the query)."""
+    whens, params = [], []
+    for grade, low, high in spec.bands:
+        whens.append(f"WHEN {column} >= %s AND {column} <= %s THEN %s")
+        params += [low, high, grade]
+    if not whens:
+        return "''", []
+    return f"CASE {' '.join(whens)} ELSE '' END", params

@@ -1,0 +1,27 @@
+"""How scoring hears about changed leads: `leads` sends signals on commit; we mark the lead dirty and, when it
+was not already waiting, queue a sweep. Many events for one lead (or a bulk action) cost one rescore."""
+
+from django.db import transaction
+
+from scoring import services
+
+# Facts that cannot change a score: skip them (owner changes are frequent and score-neutral).
+IGNORED_FIELDS = {"owner"}
+
+
+def _queue_sweep() -> None:
+    from scoring.tasks import rescore_dirty_leads
+
+    rescore_dirty_leads.delay()
+
+
+def lead_changed_receiver(sender, lead_id: int, fields=(), **kwargs) -> None:
+    if fields and set(fields) <= IGNORED_FIELDS:
+        return
+    if services.lead_mark_dirty(lead_id=lead_id):
+        transaction.on_commit(_queue_sweep)
+
+
+def interaction_logged_receiver(sender, lead_id: int, **kwargs) -> None:
+    if services.lead_mark_dirty(lead_id=lead_id):
+        transaction.on_commit(_queue_sweep)

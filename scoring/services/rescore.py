@@ -1,0 +1,290 @@
+"""Writing scores: set-based for many leads (chunks of an id range, or a list of ids), per lead for one.
+
+Bulk writes go in three statements per chunk, in one transaction, so a failure leaves no lead half-updated:
+1. upsert `LeadScore` (scoring's own record: model version, score, grade) from the ONE scoring query, rewriting
+   only rows whose version, score or grade changed (a quiet night's decay rewrites few rows);
+2. append `ScoreChange` history where the grade changed (or, for events, the score);
+3. copy score and grade onto the lead rows where they changed (`UPDATE ... FROM`).
+"""
+
+import datetime as dt
+import logging
+import time
+
+from django.db import connection, transaction
+from django.db.models import Max, Min, QuerySet
+from django.db.utils import DatabaseError
+
+from crm import clock
+from crm.models import User
+from leads.models import Lead
+from leads.sla_services import response_clocks_recompute
+from scoring.engine import ScoreResult, grade_case_sql, interactions_for_scoring, score_lead, scored_leads
+from scoring.models import DirtyLead, LeadScore, ScoreChange, ScoringModel, ScoringRun
+from scoring.selectors import published_model
+from scoring.spec import ModelSpec, model_spec
+
+logger = logging.getLogger(__name__)
+
+# Leads per chunk of a bulk run: big enough that the per-statement cost vanishes, small enough that a chunk's
+# transaction stays short and the progress bar moves.
+CHUNK_SIZE = 50_000
+# A sweep of dirty leads scores up to this many one by one (the per-lead path); more go through the bulk path.
+PER_LEAD_LIMIT = 20
+
+
+def _write_scores(
+    *,
+    spec: ModelSpec,
+    leads: QuerySet[Lead],
+    where_sql: str,
+    where_params: list,
+    reason: str,
+    now: dt.datetime,
+    id_range: tuple[int, int] | None = None,
+    timings: dict | None = None,
+) -> int:
+    """Score `leads` in the database and store the results; returns how many leads changed score or grade.
+
+    `where_sql` selects the same leads on `ls.lead_id` (a range or a list) for the history and copy steps.
+    `timings`, when given, collects the seconds spent in each step (for the benchmark).
+    """
+    inner_sql, inner_params = scored_leads(spec=spec, leads=leads, now=now, id_range=id_range).query.sql_with_params()
+    grade_sql, grade_params = grade_case_sql(spec, "s.new_score")
+    # Bulk runs leave unchanged records alone; after an event the record says "computed now" (the lead page
+    # waits for that to stop showing "Rescoring…").
+    only_changes = (
+        ""
+        if reason == ScoreChange.Reason.EVENT
+        else """WHERE scoring_leadscore.model_id <> excluded.model_id OR scoring_leadscore.score <> excluded.score
+                    OR scoring_leadscore.grade <> excluded.grade"""
+    )
+    changed_history = "l.score IS NULL OR l.grade <> ls.grade"
+    if reason == ScoreChange.Reason.EVENT:
+        changed_history += " OR l.score <> ls.score"
+    clock_started = time.monotonic()
+
+    def lap(step: str) -> None:
+        nonlocal clock_started
+        if timings is not None:
+            timings[step] = timings.get(step, 0.0) + time.monotonic() - clock_started
+        clock_started = time.monotonic()
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # A planner hint, not another code path: compiling this big expression with JIT costs more than
+            # it saves on a chunk.
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(
+            f"""INSERT INTO scoring_leadscore (lead_id, model_id, score, grade, computed_at)
+                SELECT s.id, %s, s.new_score, {grade_sql}, %s FROM ({inner_sql}) s WHERE true
+                ON CONFLICT (lead_id) DO UPDATE SET model_id = excluded.model_id, score = excluded.score,
+                    grade = excluded.grade, computed_at = excluded.computed_at {only_changes}""",
+            [spec.id, *grade_params, now, *inner_params],
+        )
+        lap("compute and record")
+        cursor.execute(
+            f"""INSERT INTO scoring_scorechange
+                    (lead_id, model_id, score, grade, previous_score, previous_grade, reason, recorded_at)
+                SELECT l.id, ls.model_id, ls.score, ls.grade, l.score, l.grade, %s, %s
+                FROM scoring_leadscore ls JOIN leads_lead l ON l.id = ls.lead_id
+                WHERE {where_sql} AND ({changed_history})""",
+            [reason, now, *where_params],
+        )
+        lap("history")
+        cursor.execute(
+            f"""UPDATE leads_lead SET score = ls.score, grade = ls.grade, scored_at = %s
+                FROM scoring_leadscore ls
+                WHERE ls.lead_id = leads_lead.id AND {where_sql}
+                  AND (leads_lead.score IS NULL OR leads_lead.score <> ls.score OR leads_lead.grade <> ls.grade)""",
+            [now, *where_params],
+        )
+        lap("copy to leads")
+        return cursor.rowcount
+
+
+def leads_rescore(*, lead_ids: list[int], model: ScoringModel | None = None, reason: str = "event") -> int:
+    """Rescore a list of leads set-based, in one transaction. Returns how many changed."""
+    model = model or published_model()
+    if model is None or not lead_ids:
+        return 0
+    spec, now = model_spec(model), clock.now()
+    ids = sorted(set(lead_ids))
+    placeholders = ", ".join(["%s"] * len(ids))
+    with transaction.atomic():
+        changed = _write_scores(
+            spec=spec,
+            leads=Lead.objects.filter(id__in=ids),
+            where_sql=f"ls.lead_id IN ({placeholders})",
+            where_params=ids,
+            reason=reason,
+            now=now,
+        )
+        # Response targets can depend on the grade: re-time these leads' running clocks (set-based).
+        response_clocks_recompute(lead_ids=ids)
+        return changed
+
+
+def lead_rescore(*, lead_id: int, model: ScoringModel | None = None, reason: str = "event") -> ScoreResult | None:
+    """Rescore one lead through the per-lead path (Python), and store it like the bulk path does."""
+    model = model or published_model()
+    if model is None:
+        return None
+    spec, now = model_spec(model), clock.now()
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update(of=("self",)).select_related("channel").filter(pk=lead_id).first()
+        if lead is None:
+            return None
+        result = score_lead(
+            spec=spec, lead=lead, interactions=interactions_for_scoring(spec=spec, lead_id=lead.pk, now=now), now=now
+        )
+        LeadScore.objects.update_or_create(
+            lead_id=lead.pk,
+            defaults={"model_id": model.pk, "score": result.score, "grade": result.grade, "computed_at": now},
+        )
+        score_changed = lead.score != result.score
+        if lead.score is None or lead.grade != result.grade or (reason == ScoreChange.Reason.EVENT and score_changed):
+            ScoreChange.objects.create(
+                lead_id=lead.pk,
+                model_id=model.pk,
+                score=result.score,
+                grade=result.grade,
+                previous_score=lead.score,
+                previous_grade=lead.grade,
+                reason=reason,
+                recorded_at=now,
+            )
+        if score_changed or lead.grade != result.grade:
+            Lead.objects.filter(pk=lead.pk).update(score=result.score, grade=result.grade, scored_at=now)
+        if lead.grade != result.grade:
+            # Response targets can depend on the grade.
+            response_clocks_recompute(lead_ids=[lead.pk])
+    return result
+
+
+# --- events: dirty leads, swept by a Celery task -------------------------------------------------------------------
+
+
+def lead_mark_dirty(*, lead_id: int) -> bool:
+    """Note that a lead needs rescoring. True when it was not already waiting (then a sweep must be queued)."""
+    _, created = DirtyLead.objects.get_or_create(lead_id=lead_id, defaults={"marked_at": clock.now()})
+    return created
+
+
+def dirty_leads_rescore(*, limit: int = 10_000) -> int:
+    """Rescore every lead marked dirty. The claim commits first, so an event arriving while we score marks the
+    lead again (and queues another sweep) instead of being lost; if scoring fails the claim is put back."""
+    done = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                DirtyLead.objects.select_for_update(skip_locked=True)
+                .order_by("lead_id")
+                .values_list("lead_id", flat=True)[:limit]
+            )
+            DirtyLead.objects.filter(lead_id__in=ids).delete()
+        if not ids:
+            return done
+        try:
+            if len(ids) <= PER_LEAD_LIMIT:
+                for lead_id in ids:
+                    lead_rescore(lead_id=lead_id)
+            else:
+                leads_rescore(lead_ids=ids)
+        except Exception:
+            now = clock.now()
+            DirtyLead.objects.bulk_create([DirtyLead(lead_id=i, marked_at=now) for i in ids], ignore_conflicts=True)
+            raise
+        done += len(ids)
+        if len(ids) < limit:
+            return done
+
+
+# --- bulk runs: publish, rollback, recalculate, nightly decay ------------------------------------------------------
+
+
+def scoring_run_start(*, model: ScoringModel, reason: str, user: User | None = None, queue: bool = True) -> ScoringRun:
+    """Record a run over every lead and (after commit) queue the Celery task that executes it."""
+    bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
+    low, high = bounds["low"] or 0, bounds["high"] or 0
+    run = ScoringRun.objects.create(
+        model=model,
+        reason=reason,
+        requested_by=user,
+        first_lead_id=low,
+        end_lead_id=high + 1 if high else 0,
+        last_lead_id=low,
+        leads_total=Lead.objects.count(),
+    )
+    if queue:
+        from scoring.tasks import scoring_run_task
+
+        transaction.on_commit(lambda: scoring_run_task.delay(run.pk))
+    return run
+
+
+def scoring_run_execute(
+    *, run_id: int, chunk_size: int = CHUNK_SIZE, progress=None, timings: dict | None = None
+) -> ScoringRun:
+    """Execute a run chunk by chunk, each chunk in its own transaction; resumes after the last chunk done.
+
+    Idempotent: a re-delivered task goes on from `last_lead_id`, a finished run is left alone, and a run whose
+    model is no longer the published one stops (a newer publish has its own run).
+    """
+    now = clock.now()
+    claimed = ScoringRun.objects.filter(
+        pk=run_id, status__in=[ScoringRun.Status.QUEUED, ScoringRun.Status.RUNNING]
+    ).update(status=ScoringRun.Status.RUNNING)
+    run = ScoringRun.objects.select_related("model").get(pk=run_id)
+    if not claimed:
+        return run
+    if run.started_at is None:
+        run.started_at = now
+        run.save(update_fields=["started_at"])
+    spec = model_spec(run.model)
+    try:
+        while run.last_lead_id < run.end_lead_id:
+            current = published_model()
+            if current is None or current.pk != run.model_id:
+                run.status, run.error, run.finished_at = ScoringRun.Status.FAILED, "Superseded by a newer publish.", now
+                run.save(update_fields=["status", "error", "finished_at"])
+                return run
+            start, end = run.last_lead_id, min(run.last_lead_id + chunk_size, run.end_lead_id)
+            with transaction.atomic():
+                changed = _write_scores(
+                    spec=spec,
+                    leads=Lead.objects.filter(id__gte=start, id__lt=end),
+                    where_sql="ls.lead_id >= %s AND ls.lead_id < %s",
+                    where_params=[start, end],
+                    reason=run.reason,
+                    # One moment for the whole run: every chunk sees the same windows and decay, and a resumed
+                    # run gives the same scores as an uninterrupted one.
+                    now=run.started_at,
+                    id_range=(start, end),
+                    timings=timings,
+                )
+                done = Lead.objects.filter(id__gte=start, id__lt=end).count()
+                run.last_lead_id = end
+                run.leads_done += done
+                run.leads_changed += changed
+                run.save(update_fields=["last_lead_id", "leads_done", "leads_changed"])
+            if progress:
+                progress(run)
+    except DatabaseError as error:
+        logger.exception("Scoring run %s failed at lead %s", run.pk, run.last_lead_id)
+        ScoringRun.objects.filter(pk=run.pk).update(error=str(error)[:2000])
+        raise
+    # Grades may have moved for any lead: re-time every running response clock once, at the end.
+    response_clocks_recompute()
+    run.status, run.finished_at = ScoringRun.Status.DONE, clock.now()
+    run.save(update_fields=["status", "finished_at"])
+    return run
+
+
+def scores_decay() -> ScoringRun | None:
+    """The nightly pass: rescore every lead with the published model so engagement points fade with age."""
+    model = published_model()
+    if model is None:
+        return None
+    run = scoring_run_start(model=model, reason=ScoreChange.Reason.DECAY, queue=False)
+    return scoring_run_execute(run_id=run.pk)

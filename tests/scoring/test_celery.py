@@ -1,0 +1,75 @@
+"""The Celery paths with a real worker on Redis: events rescore a lead within seconds, a publish rescores all."""
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from crm.celery import app
+from leads import services as lead_services
+from leads.models import Lead
+from scoring import services
+from scoring.models import DirtyLead, ScoringRun
+from tests.factories import LeadFactory
+from tests.scoring.conftest import make_model
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def worker(settings):
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        pytest.skip("needs a Redis broker (CELERY_BROKER_URL)")
+    app.control.purge()
+    with start_worker(app, perform_ping_check=False, concurrency=1, pool="threads"):
+        yield
+
+
+def wait_for(condition, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return time.monotonic()
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout} s")
+
+
+def test_logging_an_interaction_rescores_the_lead_within_two_seconds(worker, rep, channel):
+    draft = make_model(
+        rules=[{"kind": "has_done", "interaction_kind": "form_submission", "points": 30, "decays": False}]
+    )
+    run = services.scoring_model_publish(model=draft, user=None)  # queued on commit: the worker runs it
+    wait_for(lambda: ScoringRun.objects.get(pk=run.pk).status == "done", 10)
+    lead = lead_services.lead_create(user=rep, name="Grace", company="Navy")
+    started = time.monotonic()
+    lead_services.interaction_log(lead=lead, user=None, kind="form_submission", direction="inbound")
+    finished = wait_for(lambda: Lead.objects.get(pk=lead.pk).score == 30, 10)
+    assert finished - started < 2.0
+    assert not DirtyLead.objects.exists()
+
+
+def test_a_burst_of_events_is_swept_in_one_pass(worker, admin_user):
+    publish = services.scoring_model_publish(
+        model=make_model(
+            rules=[{"kind": "fit", "field": "industry", "operator": "equals", "value": "saas", "points": 20}]
+        ),
+        user=None,
+    )
+    wait_for(lambda: ScoringRun.objects.get(pk=publish.pk).status == "done", 10)
+    leads = [LeadFactory(industry="SaaS") for _ in range(40)]
+    lead_services.leads_bulk_change_stage(user=admin_user, lead_ids=[x.pk for x in leads], stage="contacted")
+    wait_for(lambda: Lead.objects.filter(pk__in=[x.pk for x in leads], score=20).count() == 40, 10)
+
+
+def test_publishing_rescores_every_lead_in_the_background_with_progress(worker):
+    leads = [LeadFactory(industry="SaaS") for _ in range(30)]
+    run = services.scoring_model_publish(
+        model=make_model(
+            rules=[{"kind": "fit", "field": "industry", "operator": "in", "values": ["saas"], "points": 85}]
+        ),
+        user=None,
+    )
+    wait_for(lambda: ScoringRun.objects.get(pk=run.pk).status == "done", 15)
+    run.refresh_from_db()
+    assert run.percent == 100 and run.leads_done >= 30
+    assert set(Lead.objects.filter(pk__in=[x.pk for x in leads]).values_list("grade", flat=True)) == {"A"}
