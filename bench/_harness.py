@@ -346,3 +346,34 @@ def serve(commands: Mapping[str, Callable[[], object]]) -> None:
         replies.write("ok\n")
         if command == "finish":
             break
+
+
+def seeded_copy(ctx: Context, name: str, *, leads: int = 1_000_000) -> str:
+    """The URL of `crm_bench_<name>`, a migrated copy of the seeded database of `leads` leads, made once.
+
+    Benchmarks that write (scoring, sweeps, imports) work on a copy of their own, so the seeded database the page
+    benchmarks read stays as seeded. The copy is reused on later runs; BENCH_RESEED drops and remakes it.
+    """
+    source, _ = seeded_database(ctx, leads)
+    target = DATABASE_PREFIX + name
+    if ctx.reseed and database_exists(ctx, target):
+        drop_database(ctx, target)
+    if not database_exists(ctx, target):
+        log(f"{target}: copying {source}")
+        last_error: Exception | None = None
+        for attempt in range(10):  # the template must have no open connection while it is copied
+            try:
+                with _admin_connection(ctx) as conn:
+                    conn.execute(
+                        sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(target), sql.Identifier(source))
+                    )
+                break
+            except psycopg.errors.ObjectInUse as error:
+                last_error = error
+                time.sleep(3 * (attempt + 1))
+        else:
+            raise RuntimeError(f"Could not copy {source} to {target}: {last_error}")
+    url = ctx.database_url(target)
+    log(f"{target}: migrating")
+    manage(ctx, url, "migrate", "--noinput", "--verbosity", "0")
+    return url

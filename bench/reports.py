@@ -7,8 +7,8 @@ without the pre-aggregated tables, and is timed too (median of 3). The ratio pag
 compare (target ≤ 1.5×), with the page itself within 1 s. The key figures of both are compared as well, so
 the bench also checks at scale that the pre-aggregated figures are exact.
 
-Data: a PostgreSQL copy of the 1M-lead demo database (BENCH_REPORTS_DB, default crm_bench_reports, e.g.
-`createdb -T crm_seedbench crm_bench_reports`); the bench migrates it and builds the report figures if needed.
+Data: `crm_bench_reports`, a copy of the harness's seeded 1M-lead demo database (made on the first run); the
+bench migrates it and builds the report figures if needed.
 
     python -m bench reports        (with the harness)      python -m bench.reports        (on its own)
 """
@@ -49,22 +49,20 @@ def _log(message: str) -> None:
 
 
 def run(ctx=None) -> list[Verdict]:
-    postgres_url = getattr(ctx, "postgres_url", None) or os.environ.get(
-        "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/"
-    )
-    database = os.environ.get("BENCH_REPORTS_DB", "crm_bench_reports")
-    requests = min(10, getattr(ctx, "requests", None) or int(os.environ.get("BENCH_REQUESTS", "5")))
+    from bench._harness import Context, seeded_copy
+
+    ctx = ctx or Context.from_env()
+    database_url = seeded_copy(ctx, "reports")  # a copy of the seeded 1M-lead database, migrated
+    requests = min(10, ctx.requests)
     env = {
         **os.environ,
-        "DATABASE_URL": postgres_url.rstrip("/") + "/" + database,
+        "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "crm.settings",
         "ALLOWED_HOSTS": "testserver",
         "DEBUG": "True",
         "BENCH_REQUESTS": str(requests),
     }
-    python = getattr(ctx, "python", None) or sys.executable
-    _log(f"migrating {database}")
-    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=PROJECT_DIR, env=env, check=True)
+    python = ctx.python
     _log("measuring (a first run builds the report figures: about 1.5 min)")
     out = subprocess.run(
         [python, "-m", "bench.reports", "--worker"],

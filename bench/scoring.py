@@ -9,7 +9,8 @@ What is timed, on a database where the leads are already scored by the default m
 * baseline: the same computation and the same three writes, written by hand as three SQL statements over
   the whole table (one aggregate pass over interactions with FILTER clauses).
 Both leave the same scores behind (checked: a checksum of scores and grades must match), and the ratio
-ours / baseline is printed. Run with `make bench` (through the harness) or on its own:
+ours / baseline is printed. Run with `make bench` (through the harness, on `crm_bench_scoring`, a copy of the seeded 1M-lead database) or
+on its own against any seeded database:
 
     DATABASE_URL=postgres://.../crm_bench_scoring python -m bench.scoring
 """
@@ -296,10 +297,48 @@ def measure(database_url: str | None = None, out=sys.stdout) -> dict:
 
 
 def run(ctx) -> list:
-    """Entry point for `python -m bench`: measure on the database the harness gives (its DATABASE_URL)."""
-    return [measure(getattr(ctx, "database_url", None) or os.environ.get("DATABASE_URL"))]
+    """Entry point for `python -m bench`: measure in a Django subprocess on `crm_bench_scoring`, a copy of the
+    seeded 1M-lead database (made on the first run), and turn its figures into verdicts."""
+    import json
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from bench._harness import Verdict, django_env, seeded_copy
+
+    url = seeded_copy(ctx, "scoring")
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        out = Path(tmp) / "result.json"
+        subprocess.run(
+            [ctx.python, "-m", "bench.scoring", "--out", str(out)],
+            cwd=ctx.project_dir,
+            env=django_env(ctx, url),
+            check=True,
+        )
+        f = json.loads(out.read_text())
+    return [
+        Verdict(
+            f"scoring: publish rescoring {f['leads']:,} leads ({f['interactions']:,} interactions) ≤ {TARGET_SECONDS:.0f} s",
+            f["seconds"] <= TARGET_SECONDS,
+            f"{f['seconds']:.1f} s (hand-written SQL {f['baseline_seconds']:.1f} s, {f['ratio']:.2f}×)",
+        ),
+        Verdict(
+            "scoring: ORM path and hand-written SQL leave the same scores",
+            f["same_scores"],
+            "checksums of scores and grades compared",
+        ),
+    ]
 
 
 if __name__ == "__main__":
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", help="also write the figures as JSON to this file")
+    args = parser.parse_args()
     result = measure(os.environ.get("DATABASE_URL"))
-    sys.exit(0 if result["ok"] else 1)
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(result, fh, default=str)
+    sys.exit(0 if result["ok"] or args.out else 1)

@@ -1,6 +1,6 @@
 """Speed to lead at scale: the minute sweep over 100,000 open response clocks, on PostgreSQL.
 
-What it measures, on a copy of the seeded 1,000,000-lead database (`crm_bench_sla`, made from `crm_seedbench`):
+What it measures, on `crm_bench_sla`, a copy of the harness's seeded 1,000,000-lead database (`crm_bench_1m`):
 
 1. **Selection**: the sweep's ORM query for what is due (`ResponseClock.next_at <= now`, SKIP LOCKED) against
    the same selection written by hand in SQL, as a ratio (1.0 = the ORM costs nothing).
@@ -13,8 +13,8 @@ What it measures, on a copy of the seeded 1,000,000-lead database (`crm_bench_sl
 
     python -m bench sla        (with the other benchmarks: make bench)      python -m bench.sla        (on its own)
 
-It copies `crm_seedbench` to `crm_bench_sla` (BENCH_SOURCE_DB, BENCH_SLA_DB) and migrates it if needed; the Django
-work runs in a subprocess on that database, which it leaves as it found it.
+The copy is made on the first run and migrated on every run; the Django work runs in a subprocess on it, which
+leaves it as it found it.
 """
 
 from __future__ import annotations
@@ -28,13 +28,8 @@ import sys
 import time
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
+from bench._harness import Context, Verdict, run_django_json, seeded_copy
 
-from bench._harness import Context, Verdict, database_exists, log, manage, run_django_json, seeded_database
-
-SOURCE_DB = os.environ.get("BENCH_SOURCE_DB", "crm_seedbench")
-BENCH_DB = os.environ.get("BENCH_SLA_DB", "crm_bench_sla")
 OPEN_CLOCKS = 100_000
 SWEEP_TARGET_SECONDS = 1.0
 
@@ -43,33 +38,9 @@ SWEEP_TARGET_SECONDS = 1.0
 
 
 def ensure_database(ctx: Context) -> str:
-    """A migrated copy of the seeded 1M-lead database, made once and reused (the bench leaves it as it found it).
-
-    Without `crm_seedbench`, the harness's own 1M-lead database is seeded and used instead.
-    """
-    if not database_exists(ctx, BENCH_DB):
-        if not database_exists(ctx, SOURCE_DB):
-            log(f"sla: no {SOURCE_DB} to copy; using the harness's 1M-lead database")
-            return seeded_database(ctx, 1_000_000)[1]
-        log(f"sla: copying {SOURCE_DB} to {BENCH_DB}")
-        for attempt in range(10):  # the template must have no open connections while it is copied
-            try:
-                with psycopg.connect(ctx.database_url("postgres"), autocommit=True) as conn:
-                    conn.execute(
-                        sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                            sql.Identifier(BENCH_DB), sql.Identifier(SOURCE_DB)
-                        )
-                    )
-                break
-            except psycopg.errors.ObjectInUse as error:
-                last_error = error
-                time.sleep(3 * (attempt + 1))
-        else:
-            raise RuntimeError(f"Could not copy {SOURCE_DB}: {last_error}")
-    url = ctx.database_url(BENCH_DB)
-    log(f"sla: migrating {BENCH_DB}")
-    manage(ctx, url, "migrate", "--noinput", "--verbosity", "0")
-    return url
+    """`crm_bench_sla`: a migrated copy of the seeded 1M-lead database, made once and reused (the bench leaves it
+    as it found it)."""
+    return seeded_copy(ctx, "sla")
 
 
 def verdicts(f: dict) -> list[Verdict]:
