@@ -596,3 +596,27 @@ class ResponseClock(models.Model):
 
     def __str__(self) -> str:
         return f"Clock of lead {self.lead_id}: due {self.due_at}"
+
+
+class LeadMerge(models.Model):
+    """The audit entry of a merge: which leads were merged into the survivor, what they held, who did it.
+
+    `snapshot` keeps each merged lead's facts as they were (the leads themselves are deleted), so nothing a
+    merge removes is beyond recall. Written by `leads.dedupe.leads_merge`.
+    """
+
+    survivor = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merges")
+    merged_lead_ids = models.JSONField(default=list)
+    snapshot = models.JSONField(default=list, help_text="The merged leads' facts, one object per lead")
+    moved = models.JSONField(default=dict, help_text="How many interactions, tasks, stage changes moved")
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+        indexes = [models.Index(F("survivor"), F("merged_at").desc(), name="leadmerge_survivor_idx")]
+
+    def __str__(self) -> str:
+        return f"{len(self.merged_lead_ids)} lead(s) merged into {self.survivor_id}"
