@@ -9,8 +9,8 @@ never merge: a merge deletes leads, which is a manager's call.
 """
 
 import datetime as dt
-from decimal import Decimal
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
