@@ -330,8 +330,9 @@ def leads_merge(*, user: User, survivor_id: int, merged_ids: list[int]) -> LeadM
     survivor.email_normalized = normalize_email(survivor.email)
     survivor.phone_normalized = normalize_phone(survivor.phone)
     # The lead's arrival is the earliest of the records: speed to lead counts from the first contact we had.
-    arrival = min([survivor.created_at, *(lead.created_at for lead in merged)])
-    arrival_moved = arrival != survivor.created_at
+    arrived_before = survivor.created_at
+    arrival = min([arrived_before, *(lead.created_at for lead in merged)])
+    arrival_moved = arrival != arrived_before
     survivor.created_at = arrival
     # Only what the merge writes is validated: a survivor with an odd legacy value can still be merged into.
     checked = {name.removesuffix("_id") for name in filled} | {"attributes"}
@@ -344,6 +345,7 @@ def leads_merge(*, user: User, survivor_id: int, merged_ids: list[int]) -> LeadM
         moved=moved | {"filled": sorted(filled)},
         merged_by=user,
         merged_at=now,
+        survivor_arrived_at=arrived_before,
     )
     Lead.objects.filter(pk__in=merged_ids).delete()
     survivor.save()

@@ -613,10 +613,16 @@ class LeadMerge(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     merged_at = models.DateTimeField(default=clock.now)
+    # The survivor's arrival before the merge (it becomes the earliest of the leads): with the merged leads'
+    # arrivals in `snapshot`, the days whose report figures the merge changed.
+    survivor_arrived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-merged_at", "-id"]
-        indexes = [models.Index(F("survivor"), F("merged_at").desc(), name="leadmerge_survivor_idx")]
+        indexes = [
+            models.Index(F("survivor"), F("merged_at").desc(), name="leadmerge_survivor_idx"),
+            models.Index(F("merged_at"), name="leadmerge_merged_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{len(self.merged_lead_ids)} lead(s) merged into {self.survivor_id}"
