@@ -14,8 +14,8 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Value, When, Window
+from django.db.models.functions import Concat, RowNumber, Substr
 from django.http import Http404
 from django.urls import reverse
 
@@ -284,6 +284,18 @@ def merge_plan(*, user: User, survivor_id: int, merged_ids: list[int]) -> MergeP
 # --- The merge ---------------------------------------------------------------------------------------------------
 
 
+def _relink_notifications(merged_ids: list[int], survivor_url: str) -> int:
+    """Notifications linking to a merged lead's page (or an anchor on it, "#task-7") link to the survivor's: one
+    UPDATE, keeping the anchor."""
+    condition, whens = Q(), []
+    for pk in merged_ids:
+        url = reverse("leads:detail", args=[pk])
+        match = Q(url=url) | Q(url__startswith=f"{url}#")
+        condition |= match
+        whens.append(When(match, then=Concat(Value(survivor_url), Substr("url", len(url) + 1))))
+    return Notification.objects.filter(condition).update(url=Case(*whens, default=F("url")))
+
+
 def _snapshot(lead: Lead) -> dict:
     """The lead's facts as JSON values: times in full ISO 8601 (microseconds kept), amounts as strings."""
     facts = {}
@@ -320,8 +332,7 @@ def leads_merge(*, user: User, survivor_id: int, merged_ids: list[int]) -> LeadM
         "stage_changes": StageChange.objects.filter(lead_id__in=merged_ids).update(lead_id=survivor.pk),
     }
     LeadMerge.objects.filter(survivor_id__in=merged_ids).update(survivor_id=survivor.pk)
-    merged_urls = [reverse("leads:detail", args=[pk]) for pk in merged_ids]
-    moved["notifications"] = Notification.objects.filter(url__in=merged_urls).update(url=survivor.get_absolute_url())
+    moved["notifications"] = _relink_notifications(merged_ids, survivor.get_absolute_url())
 
     filled = _facts_to_fill(survivor, merged)
     for name, value in filled.items():

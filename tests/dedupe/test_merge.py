@@ -114,7 +114,21 @@ def test_earlier_merges_and_notification_links_follow_the_survivor(admin_user, m
         url=twin.get_absolute_url(),
         created_at=clock.now(),
     )
+    task_notice = Notification.objects.create(
+        user=rep,
+        key="task_overdue:task:7",
+        text="Overdue",
+        url=f"{twin.get_absolute_url()}#task-7",
+        created_at=clock.now(),
+    )
+    unrelated = Notification.objects.create(
+        user=rep, key="x", text="Other", url=f"{twin.get_absolute_url()}9/", created_at=clock.now()
+    )
     dedupe.leads_merge(user=admin_user, survivor_id=keep.pk, merged_ids=[twin.pk])
+    task_notice.refresh_from_db()
+    assert task_notice.url == f"{keep.get_absolute_url()}#task-7"
+    unrelated.refresh_from_db()
+    assert unrelated.url == f"{twin.get_absolute_url()}9/"
     first.refresh_from_db()
     assert first.survivor_id == keep.pk
     assert LeadMerge.objects.filter(survivor=keep).count() == 2
