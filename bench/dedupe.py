@@ -113,8 +113,8 @@ def _sql_page(column: str, after: str, who: str, params: list) -> list[tuple[str
 
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT {column}, count(*), min(created_at), max(created_at) FROM leads_lead l
-                WHERE {column} <> '' AND {column} > %s {who}
+            f"""SELECT {column}, count(*) FROM leads_lead l
+                WHERE {column} > %s {who}
                 GROUP BY 1 HAVING count(*) > 1 ORDER BY 1 LIMIT 26""",
             [after, *params],
         )
