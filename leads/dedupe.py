@@ -29,10 +29,12 @@ from leads.models import (
     Lead,
     LeadMerge,
     ResponseClock,
+    Stage,
     StageChange,
 )
 from leads.normalize import normalize_email, normalize_phone
 from leads.selectors import leads_visible_to
+from leads.services import lead_change_stage
 from leads.signals import lead_changed
 from leads.sla_services import leads_response_recompute
 
@@ -304,7 +306,8 @@ def leads_merge(*, user: User, survivor_id: int, merged_ids: list[int]) -> LeadM
     3. The merged leads are deleted (their response clocks and scores with them), after their facts were kept
        in the `LeadMerge` audit entry.
     4. The survivor's first response, response time, last activity and response clock are recomputed from
-       the interactions it now has, and `lead_changed` (on commit) makes scoring rescore it.
+       the interactions it now has (a New lead with a response becomes Contacted, as when one is logged), and
+       `lead_changed` (on commit) makes scoring rescore it.
     """
     survivor, merged = _load_for_merge(user=user, survivor_id=survivor_id, merged_ids=merged_ids, lock=True)
     merged_ids = [lead.pk for lead in merged]
@@ -355,6 +358,10 @@ def leads_merge(*, user: User, survivor_id: int, merged_ids: list[int]) -> LeadM
     ResponseClock.objects.filter(lead_id=survivor.pk, next_at__isnull=False).filter(
         Q(lead__first_response_at__isnull=False) | ~Q(lead__stage__in=OPEN_STAGES)
     ).update(next_at=None)
+    survivor.refresh_from_db()
+    if survivor.first_response_at is not None and survivor.stage == Stage.NEW:
+        # As when a response is logged: a response to a New lead makes it Contacted.
+        lead_change_stage(lead=survivor, user=user, stage=Stage.CONTACTED)
     transaction.on_commit(
         lambda: lead_changed.send(sender=Lead, lead_id=survivor.pk, fields=["merged", *sorted(filled)])
     )

@@ -278,3 +278,12 @@ def test_lead_page_offers_to_merge_its_duplicates_into_it(client, manager, rep, 
     client.force_login(rep)
     body = client.get(keep.get_absolute_url()).content.decode()
     assert "Merge into this lead" not in body
+
+
+def test_a_new_survivor_answered_by_a_moved_interaction_becomes_contacted(manager, twins):
+    keep, twin = twins
+    InteractionFactory(lead=twin, user=twin.owner, kind="email", outcome="")
+    dedupe.leads_merge(user=manager, survivor_id=keep.pk, merged_ids=[twin.pk])
+    keep.refresh_from_db()
+    assert keep.stage == "contacted"
+    assert StageChange.objects.filter(lead=keep, from_stage="new", to_stage="contacted", user=manager).exists()
