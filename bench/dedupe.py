@@ -1,11 +1,13 @@
 """Duplicates page and merge at scale: the page beside hand-written SQL computing the same groups, and a merge.
 
 The duplicates page (by email and by phone, its first page and one from the middle of the keyset) is requested
-through Django's test client as an admin and as a manager, and timed (median of BENCH_REQUESTS, at most 10).
-Beside it, hand-written SQL computes the same page: GROUP BY the normalised column HAVING count(*) > 1 after the
-cursor, LIMIT 26, then the oldest 20 leads of each group with their owners (row_number() over the group). The
-ratio page ÷ SQL is the figure to compare (target ≤ 1.5×); both sides' groups and leads are compared too. Then
-a merge of a three-lead group is timed (median of 3, each rolled back).
+through Django's test client as an admin and as a manager, and timed (median of BENCH_REQUESTS, at most 10;
+target ≤ 1 s). Its reads (`leads.dedupe.duplicate_groups`: the queries and the model instances) are timed beside
+hand-written SQL computing the same page: GROUP BY the normalised column HAVING count(*) > 1 after the cursor,
+LIMIT 26, then the oldest 20 leads of each group with their owners (row_number() over the group). The ratio
+reads ÷ SQL is the figure to compare (target ≤ 1.5×; the page adds the session, the user and the template, a
+fixed cost); both sides' groups and leads are compared too. Then a merge of a three-lead group is timed (median
+of 3, each rolled back).
 
 Data: a PostgreSQL copy of a demo database with leads (BENCH_DEDUPE_DB, default crm_bench_dedupe, e.g.
 `createdb -T crm_bench_100k crm_bench_dedupe`); the bench migrates it.
@@ -63,17 +65,18 @@ def _report(results: dict) -> list[Verdict]:
         f"Duplicates page, {results['leads']:,} leads; {results['email_groups']:,} email groups, "
         f"{results['phone_groups']:,} phone groups\n"
     )
-    header = f"{'page':24} {'user':8} {'page ms':>9} {'SQL ms':>9} {'ratio':>7}  {'queries':>7}  groups"
+    header = f"{'page':24} {'user':8} {'page ms':>9} {'reads ms':>9} {'SQL ms':>9} {'ratio':>7}  {'queries':>7}  groups"
     print(header)
     print("-" * len(header))
     worst_ratio, worst_page, mismatches = 0.0, 0.0, []
     for row in results["rows"]:
-        ratio = row["page_ms"] / row["sql_ms"] if row["sql_ms"] else float("nan")
+        ratio = row["reads_ms"] / row["sql_ms"] if row["sql_ms"] else float("nan")
         worst_ratio, worst_page = max(worst_ratio, ratio), max(worst_page, row["page_ms"])
         if not row["same"]:
             mismatches.append(f"{row['page']} ({row['user']})")
         print(
-            f"{row['page']:24} {row['user']:8} {row['page_ms']:9.1f} {row['sql_ms']:9.1f} {ratio:6.2f}×  "
+            f"{row['page']:24} {row['user']:8} {row['page_ms']:9.1f} {row['reads_ms']:9.1f} {row['sql_ms']:9.1f} "
+            f"{ratio:6.2f}×  "
             f"{row['queries']:7}  {row['groups']} {'same' if row['same'] else 'DIFFERENT'}"
         )
     print(f"\nMerge of a {results['merge_size']}-lead group (rolled back): {results['merge_ms']:.1f} ms median\n")
@@ -84,7 +87,7 @@ def _report(results: dict) -> list[Verdict]:
             f"slowest {worst_page:.0f} ms at {results['leads']:,} leads",
         ),
         Verdict(
-            f"duplicates page ≤ {TARGET_RATIO}× the hand-written SQL",
+            f"duplicates page's reads ≤ {TARGET_RATIO}× the hand-written SQL",
             worst_ratio <= TARGET_RATIO,
             f"worst {worst_ratio:.2f}×",
         ),
@@ -120,15 +123,16 @@ def _sql_page(column: str, after: str, who: str, params: list) -> list[tuple[str
         )
         groups = [row[0] for row in cursor.fetchall()][:25]
         cursor.execute(
-            f"""SELECT m.{column}, m.id FROM (
-                  SELECT l.*, row_number() OVER (PARTITION BY l.{column} ORDER BY l.created_at, l.id) AS position
+            f"""SELECT m.{column}, m.id, m.name, m.email, m.phone, m.company, m.stage, m.created_at, u.first_name, u.last_name, u.username FROM (
+                  SELECT l.id, l.name, l.email, l.phone, l.company, l.stage, l.created_at, l.owner_id, l.{column},
+                         row_number() OVER (PARTITION BY l.{column} ORDER BY l.created_at, l.id) AS position
                   FROM leads_lead l WHERE l.{column} = ANY(%s) {who}) m
-                LEFT JOIN crm_user u ON u.id = m.owner_id LEFT JOIN leads_channel c ON c.id = m.channel_id
+                LEFT JOIN crm_user u ON u.id = m.owner_id
                 WHERE m.position <= 20 ORDER BY m.{column}, m.position""",
             [groups, *params],
         )
         members: dict[str, list[int]] = {value: [] for value in groups}
-        for value, pk in cursor.fetchall():
+        for value, pk, *_ in cursor.fetchall():
             members[value].append(pk)
     return list(members.items())
 
@@ -179,6 +183,9 @@ def _worker() -> None:
                 with CaptureQueriesContext(connection) as captured:
                     client.get(url)
                 page = dedupe.duplicate_groups(user=user, key=key, after=after)
+                reads_ms = _median_ms(
+                    lambda u=user, k=key, a=after: dedupe.duplicate_groups(user=u, key=k, after=a), requests
+                )
                 shown = [(g.value, [lead.pk for lead in g.leads]) for g in page.groups]
                 sql_ms = _median_ms(lambda c=column, a=after, w=who, p=params: _sql_page(c, a, w, p), 3)
                 expected = _sql_page(column, after, who, params)
@@ -187,13 +194,14 @@ def _worker() -> None:
                         "page": f"by {key}, {where} page",
                         "user": user_label,
                         "page_ms": page_ms,
+                        "reads_ms": reads_ms,
                         "sql_ms": sql_ms,
                         "queries": len(captured.captured_queries),
                         "groups": len(shown),
                         "same": shown == expected,
                     }
                 )
-                _log(f"by {key} {where} ({user_label}): page {page_ms:.0f} ms, SQL {sql_ms:.0f} ms")
+                _log(f"by {key} {where} ({user_label}): page {page_ms:.0f}, reads {reads_ms:.0f}, SQL {sql_ms:.0f} ms")
 
     # A merge of a three-lead group, rolled back each time so the data stays as it was.
     admin = users["admin"]

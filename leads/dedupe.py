@@ -45,6 +45,20 @@ GROUPS_PER_PAGE = 25
 # A group may be big (a shared switchboard number): the page shows its oldest leads, and says how many more.
 LEADS_PER_GROUP = 20
 MAX_MERGE = 50
+# What the page shows of each lead in a group (a lead row is wide: reading only these keeps the page light).
+GROUP_LEAD_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "email_normalized",
+    "phone_normalized",
+    "company",
+    "stage",
+    "created_at",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__username",
+)
 
 # Facts the survivor takes from a merged lead when its own is blank, and the value that counts as blank.
 FILLABLE_FACTS: dict[str, object] = {
@@ -146,7 +160,8 @@ def duplicate_groups(
         members = (
             leads_mergeable_by(user=user)
             .filter(**{f"{column}__in": list(by_value)})
-            .select_related("owner", "channel")
+            .select_related("owner")
+            .only(*GROUP_LEAD_FIELDS)
             .annotate(
                 position=Window(RowNumber(), partition_by=[F(column)], order_by=[F("created_at").asc(), F("pk").asc()])
             )
