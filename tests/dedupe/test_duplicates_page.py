@@ -137,3 +137,13 @@ def test_leads_list_links_to_duplicates_for_managers_and_admins(client, request,
     client.force_login(request.getfixturevalue(user_fixture))
     body = client.get(reverse("leads:list")).content.decode()
     assert (URL in body) is shown
+
+
+def test_no_duplicates_says_so(client, admin_user, rep):
+    LeadFactory(owner=rep, email="one@example.com")
+    LeadFactory(owner=rep, email="two@example.com")
+    client.force_login(admin_user)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert "No likely duplicates" in response.content.decode()
+    assert "Next groups" not in response.content.decode()
