@@ -174,6 +174,34 @@ def speed(scope, option="") -> dict:
     }
     for bucket, leads, won in buckets:
         figures[f"{bucket}:leads"], figures[f"{bucket}:won"] = leads, won
+    figures.update(speed_sla(scope))
+    return figures
+
+
+def speed_sla(scope) -> dict:
+    """Share within SLA and breaches per owner, from the leads joined to their response clocks."""
+    who, params = _who(scope)
+    open_stages = ", ".join(f"'{stage}'" for stage in OPEN)
+    rows = _fetch(
+        f"""SELECT l.owner_id, count(*),
+                   count(*) FILTER (WHERE l.first_response_at <= c.due_at),
+                   count(*) FILTER (WHERE l.first_response_at > c.due_at
+                                    OR (l.first_response_at IS NULL AND l.stage IN ({open_stages}) AND c.due_at <= %s))
+            FROM leads_lead l JOIN leads_responseclock c ON c.lead_id = l.id
+            WHERE c.due_at IS NOT NULL AND l.created_at >= %s AND l.created_at < %s {who}
+            GROUP BY 1""",
+        [clock.now(), *_period(scope), *params],
+    )
+    from crm.models import User
+
+    names = {u.pk: str(u) for u in User.objects.filter(pk__in=[r[0] for r in rows if r[0]])}
+    figures = {"sla:timed": 0, "sla:within": 0, "sla:breached": 0}
+    for owner_id, timed, within, breached in rows:
+        name = names.get(owner_id, "Pool (no owner)")
+        figures.update({f"sla {name}:timed": timed, f"sla {name}:within": within, f"sla {name}:breached": breached})
+        figures["sla:timed"] += timed
+        figures["sla:within"] += within
+        figures["sla:breached"] += breached
     return figures
 
 
@@ -247,7 +275,31 @@ def grades(scope, option="") -> dict:
     figures = {}
     for grade, leads, won, lost in rows:
         figures.update({f"{grade or '-'}:leads": leads, f"{grade or '-'}:won": won, f"{grade or '-'}:lost": lost})
+    figures.update(grades_auc(scope))
     return figures
+
+
+def grades_auc(scope) -> dict:
+    """ROC AUC by the textbook rank formula: every closed lead ranked by its published score (ties averaged),
+    AUC = (sum of the won leads' ranks − n_won(n_won + 1)/2) / (n_won · n_lost)."""
+    who, params = _who(scope)
+    won, lost, rank_sum = _fetch(
+        f"""WITH closed AS (
+              SELECT s.score, l.stage = 'won' AS won
+              FROM scoring_leadscore s JOIN leads_lead l ON l.id = s.lead_id
+              WHERE s.model_id = (SELECT id FROM scoring_scoringmodel WHERE status = 'published')
+                AND l.stage IN ('won', 'lost') AND l.created_at >= %s AND l.created_at < %s {who}),
+            ranked AS (
+              SELECT won, rank() OVER (ORDER BY score) + (count(*) OVER (PARTITION BY score) - 1) / 2.0 AS r
+              FROM closed)
+            SELECT count(*) FILTER (WHERE won), count(*) FILTER (WHERE NOT won), sum(r) FILTER (WHERE won)
+            FROM ranked""",
+        _period(scope) + params,
+    )[0]
+    auc = None
+    if won and lost:
+        auc = round((float(rank_sum) - won * (won + 1) / 2) / (won * lost), 6)
+    return {"auc:won": won, "auc:lost": lost, "auc:value": auc}
 
 
 def dashboard(scope, option="") -> dict:
@@ -336,6 +388,14 @@ def report_figures(slug: str, result, option: str = "") -> dict:
         for row, key in zip(result.table("buckets").rows, keys, strict=True):
             if row["leads"].value:
                 figures[f"{key}:leads"], figures[f"{key}:won"] = row["leads"].value, row["won"].value
+        sla = result.table("sla_by_owner")
+        for row in sla.rows:
+            if row["timed"].value:
+                name = row["group"].text
+                for measure in ("timed", "within", "breached"):
+                    figures[f"sla {name}:{measure}"] = row[measure].value
+        for measure in ("timed", "within", "breached"):
+            figures[f"sla:{measure}"] = sla.total[measure].value
     elif slug == "team":
         for row in result.tables[0].rows:
             name = row["group"].text
@@ -364,6 +424,8 @@ def report_figures(slug: str, result, option: str = "") -> dict:
                         f"{key}:lost": row["lost"].value,
                     }
                 )
+        auc = result.table("auc").rows[0]
+        figures.update({"auc:won": auc["won"].value, "auc:lost": auc["lost"].value, "auc:value": auc["roc_auc"].value})
     return figures
 
 

@@ -246,8 +246,10 @@ class Lead(models.Model):
             ),
             # The reports' refresh finds the leads changed since its last run.
             models.Index(fields=["updated_at"], name="lead_updated_idx"),
-            models.Index(fields=["email_normalized"], name="lead_email_norm_idx"),
-            models.Index(fields=["phone_normalized"], name="lead_phone_norm_idx"),
+            # Duplicate checks, and the duplicates page's GROUP BY in index order (index-only, with the columns
+            # a manager's view filters on).
+            models.Index(fields=["email_normalized"], include=["owner", "team"], name="lead_email_norm_idx"),
+            models.Index(fields=["phone_normalized"], include=["owner", "team"], name="lead_phone_norm_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -596,3 +598,33 @@ class ResponseClock(models.Model):
 
     def __str__(self) -> str:
         return f"Clock of lead {self.lead_id}: due {self.due_at}"
+
+
+class LeadMerge(models.Model):
+    """The audit entry of a merge: which leads were merged into the survivor, what they held, who did it.
+
+    `snapshot` keeps each merged lead's facts as they were (the leads themselves are deleted), so nothing a
+    merge removes is beyond recall. Written by `leads.dedupe.leads_merge`.
+    """
+
+    survivor = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merges")
+    merged_lead_ids = models.JSONField(default=list)
+    snapshot = models.JSONField(default=list, help_text="The merged leads' facts, one object per lead")
+    moved = models.JSONField(default=dict, help_text="How many interactions, tasks, stage changes moved")
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_at = models.DateTimeField(default=clock.now)
+    # The survivor's arrival before the merge (it becomes the earliest of the leads): with the merged leads'
+    # arrivals in `snapshot`, the days whose report figures the merge changed.
+    survivor_arrived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+        indexes = [
+            models.Index(F("survivor"), F("merged_at").desc(), name="leadmerge_survivor_idx"),
+            models.Index(F("merged_at"), name="leadmerge_merged_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{len(self.merged_lead_ids)} lead(s) merged into {self.survivor_id}"

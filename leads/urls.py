@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import sla_views, views
+from leads import dedupe_views, sla_views, views
 
 app_name = "leads"
 
@@ -28,4 +28,7 @@ urlpatterns = [
     path("sla/calendars/new/", sla_views.calendar_edit, name="sla_calendar_create"),
     path("sla/calendars/<int:calendar_id>/", sla_views.calendar_edit, name="sla_calendar_edit"),
     path("sla/calendars/<int:calendar_id>/delete/", sla_views.calendar_delete, name="sla_calendar_delete"),
+    # Duplicates and merge (managers and admins).
+    path("duplicates/", dedupe_views.duplicates, name="duplicates"),
+    path("duplicates/merge/", dedupe_views.merge, name="merge"),
 ]

@@ -79,7 +79,12 @@ REPORTS: dict[str, Report] = {
         Report(
             "completeness", "Data completeness", "Share of leads with each key field filled in.", completeness_report
         ),
-        Report("grades", "Grades", "Grade distribution and conversion per grade.", grades_report),
+        Report(
+            "grades",
+            "Scoring health",
+            "Conversion per grade for closed leads, ROC AUC of the published model, grades by month.",
+            grades_report,
+        ),
     )
 }
 

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from crm import clock
 from leads.filters import RESPONSE_BUCKETS, SIZE_BANDS, response_bucket_condition, size_band_condition
-from leads.models import FUNNEL, OPEN_STAGES, Lead, LostReason, Stage, StageChange
+from leads.models import FUNNEL, OPEN_STAGES, Lead, LeadMerge, LostReason, Stage, StageChange
 from reports.models import DailyAttributeStats, DailyLeadStats, StatsRefresh
 from reports.periods import day_start, local_tz
 
@@ -192,9 +192,21 @@ def stats_rebuild_days(*, days: Iterable[dt.date] | None) -> int:
 
 
 def _changed_days(since: dt.datetime) -> list[dt.date]:
-    return list(
-        Lead.objects.filter(updated_at__gte=since).annotate(day=_day()).values_list("day", flat=True).distinct()
-    )
+    days = set(Lead.objects.filter(updated_at__gte=since).annotate(day=_day()).values_list("day", flat=True).distinct())
+    return sorted(days | _merged_days(since))
+
+
+def _merged_days(since: dt.datetime) -> set[dt.date]:
+    """Days that lost leads to a merge (the merged leads are deleted, so no changed row points to them), and the
+    survivor's day before the merge moved its arrival. Merges are few: their records are read, not aggregated."""
+    days: set[dt.date] = set()
+    merges = LeadMerge.objects.filter(merged_at__gte=since).values_list("snapshot", "survivor_arrived_at")
+    for snapshot, survivor_arrived_at in merges:
+        arrivals = [dt.datetime.fromisoformat(facts["created_at"]) for facts in snapshot if facts.get("created_at")]
+        if survivor_arrived_at:
+            arrivals.append(survivor_arrived_at)
+        days.update(arrival.astimezone(local_tz()).date() for arrival in arrivals)
+    return days
 
 
 def stats_refresh(*, full: bool = False) -> int:

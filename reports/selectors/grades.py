@@ -1,4 +1,5 @@
-"""Grades: how the leads created in the period are graded, and how each grade converts.
+"""Scoring health: how the leads created in the period are graded, how each grade converts, and how well the
+published model ranks the closed leads (ROC AUC, `reports.selectors.scoring_health`).
 
 Conversion of closed leads = won ÷ (won + lost): the figure that says whether grades rank leads well, since open
 leads have no outcome yet. Grades come from the lead's current grade (set by the scoring engine).
@@ -15,6 +16,7 @@ from reports.models import DailyAttributeStats
 from reports.periods import months_between
 from reports.scope import ReportScope
 from reports.selectors.common import linker, stats_by, stats_total
+from reports.selectors.scoring_health import auc_headlines, auc_table, published_model_auc
 from reports.tables import Column, ReportResult, Table, count, rate, text
 
 MEASURES = ("leads", "won", "lost")
@@ -72,7 +74,8 @@ def grades_report(scope: ReportScope) -> ReportResult:
         ],
         unit="%",
     )
-    return ReportResult(tables=[table, grades_by_month(scope)])
+    auc = published_model_auc(scope)
+    return ReportResult(headlines=auc_headlines(auc), tables=[table, auc_table(auc), grades_by_month(scope)])
 
 
 def _month_bounds(scope: ReportScope, month: dt.date) -> dict:

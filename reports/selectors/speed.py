@@ -1,5 +1,6 @@
 """Speed to lead: first response time (creation → first outbound interaction by a person) of the leads created in
-the period; average, median and 90th percentile over the answered leads, and conversion by response bucket."""
+the period; average, median and 90th percentile over the answered leads, conversion by response bucket, and the
+share answered within the response target with the breaches by owner (`reports.selectors.speed_sla`)."""
 
 from crm.models import User
 from leads.filters import RESPONSE_BUCKETS
@@ -7,6 +8,7 @@ from leads.models import Lead, Stage
 from reports import charts
 from reports.scope import ReportScope, owners_in_scope
 from reports.selectors.common import names_of, percentiles, stats_by, stats_total
+from reports.selectors.speed_sla import sla_by_owner, sla_by_owner_table, sla_headlines, sla_totals
 from reports.tables import Column, Headline, ReportResult, Table, count, rate, seconds, text
 
 
@@ -27,6 +29,9 @@ def speed_report(scope: ReportScope) -> ReportResult:
         Headline("Average", seconds(average)),
         Headline("Never answered", rate(never, totals["leads"]), href=scope.leads_url(response="never")),
     ]
+    sla = sla_by_owner(scope)
+    sla_total = sla_totals(sla)
+    headlines += sla_headlines(sla_total)
 
     by_bucket = stats_by(scope, "value", dimension="response", measures=("leads", "won"))
     buckets = Table(
@@ -105,4 +110,4 @@ def speed_report(scope: ReportScope) -> ReportResult:
                 "never": count(data["leads"] - data["responded"], scope.leads_url(**owner_filter, response="never")),
             }
         )
-    return ReportResult(headlines=headlines, tables=[buckets, people])
+    return ReportResult(headlines=headlines, tables=[buckets, people, sla_by_owner_table(scope, sla, sla_total)])

@@ -1,0 +1,107 @@
+"""Speed to lead against the response targets: share answered within SLA, and breaches by rep.
+
+A lead's response clock (`leads.models.ResponseClock`) has a deadline, `due_at`, set from its policy's target.
+Over the leads created in the period whose clock was timed (a deadline was set):
+- **within SLA**: the first response came at or before the deadline;
+- **breached**: the first response came after it, or the lead is still open and unanswered past it (the same
+  definition as `Lead.sla_breached` and the leads list's "SLA breached" filter for the unanswered ones);
+- neither: still running (deadline ahead), or closed without an answer before the deadline passed.
+Share within SLA = within ÷ (within + breached): the clocks whose outcome is known. Live figures: one grouped query
+over the leads of the period joined to their clocks (`clock_due_idx`, `lead_created_idx`).
+"""
+
+from django.db.models import Count, F, Q
+
+from crm import clock
+from crm.models import User
+from leads.models import OPEN_STAGES, Lead
+from reports.scope import ReportScope, owners_in_scope
+from reports.selectors.common import names_of
+from reports.tables import Column, Headline, Table, count, rate, text
+
+EMPTY = {"within": 0, "breached": 0, "timed": 0}
+
+
+def sla_outcomes() -> tuple[Q, Q]:
+    """(within SLA, breached) as conditions on a lead joined to its clock."""
+    due = F("response_clock__due_at")
+    within = Q(first_response_at__isnull=False, first_response_at__lte=due)
+    breached = Q(first_response_at__gt=due) | Q(
+        first_response_at__isnull=True, stage__in=OPEN_STAGES, response_clock__due_at__lte=clock.now()
+    )
+    return within, breached
+
+
+def sla_by_owner(scope: ReportScope) -> dict[int | None, dict]:
+    """Per owner (None: the pool): clocks timed, answered within SLA, breached. One grouped query."""
+    within, breached = sla_outcomes()
+    rows = (
+        Lead.objects.filter(scope.leads_q(), response_clock__due_at__isnull=False)
+        .values("owner")
+        .annotate(timed=Count("pk"), within=Count("pk", filter=within), breached=Count("pk", filter=breached))
+        .order_by()
+    )
+    return {row.pop("owner"): row for row in rows}
+
+
+def sla_totals(by_owner: dict[int | None, dict]) -> dict:
+    """The company-wide (scope-wide) figures: the sum of the owners' rows, already aggregated by the database."""
+    return {key: sum(row[key] for row in by_owner.values()) for key in EMPTY}
+
+
+def sla_headlines(totals: dict) -> list[Headline]:
+    decided = totals["within"] + totals["breached"]
+    return [
+        Headline(
+            "Within SLA",
+            rate(totals["within"], decided),
+            detail=f"{totals['within']:,} of {decided:,} leads whose response target is decided",
+        ),
+        Headline("SLA breaches", count(totals["breached"]), detail=f"of {totals['timed']:,} timed leads"),
+    ]
+
+
+def sla_by_owner_table(scope: ReportScope, by_owner: dict[int | None, dict], totals: dict) -> Table:
+    table = Table(
+        key="sla_by_owner",
+        title="Response targets by owner",
+        columns=[
+            Column("group", "Owner", "text"),
+            Column("timed", "Timed leads"),
+            Column("within", "Within SLA"),
+            Column("breached", "Breached"),
+            Column("within_sla_rate", "Share within SLA", "rate"),
+            Column("breach_rate", "Breach rate", "rate"),
+        ],
+        note=(
+            "Of the leads created in the period with a response target. Within SLA: first response at or before "
+            "the deadline; breached: after it, or still open and unanswered past it. Rates are over the leads whose "
+            "outcome is known (within + breached); still-running clocks and leads closed unanswered in time count "
+            "in neither."
+        ),
+    )
+    owners = list(owners_in_scope(scope.user).order_by("first_name", "last_name", "username"))
+    if scope.owner:
+        owners = [u for u in owners if u.pk == scope.owner.pk]
+    elif scope.team:
+        owners = [u for u in owners if u.team_id == scope.team.pk]
+    known = {u.pk for u in owners}
+    keys = [u.pk for u in owners] + sorted((k for k in by_owner if k not in known), key=lambda k: (k is None, k or 0))
+    labels = {u.pk: str(u) for u in owners} | names_of(User, [k for k in keys if k and k not in known])
+    for key in keys:
+        data = by_owner.get(key, EMPTY)
+        table.rows.append(_row(labels.get(key, "Pool (no owner)"), data))
+    table.total = _row("All", totals)
+    return table
+
+
+def _row(label: str, data: dict) -> dict:
+    decided = data["within"] + data["breached"]
+    return {
+        "group": text(label),
+        "timed": count(data["timed"]),
+        "within": count(data["within"]),
+        "breached": count(data["breached"]),
+        "within_sla_rate": rate(data["within"], decided),
+        "breach_rate": rate(data["breached"], decided),
+    }

@@ -1,0 +1,65 @@
+"""Two people merging overlapping groups at the same moment, in two real PostgreSQL transactions: the leads are
+locked, so one merge wins and the other finds the lead gone (404); nothing is lost or merged twice."""
+
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connections
+from django.http import Http404
+
+from leads import dedupe
+from leads.models import Interaction, Lead, LeadMerge
+from tests.factories import InteractionFactory, LeadFactory
+
+postgresql_only = pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"], reason="row locks need PostgreSQL"
+)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_merges_of_the_same_lead_at_once_one_wins(admin_user, manager, rep, teammate, monkeypatch):
+    first = LeadFactory(owner=rep, email="x@example.com")
+    contested = LeadFactory(owner=teammate, email="x@example.com")
+    third = LeadFactory(owner=rep, email="x@example.com")
+    for lead in (first, contested, third):
+        InteractionFactory.create_batch(2, lead=lead, user=lead.owner)
+
+    recompute = dedupe.leads_response_recompute
+
+    def slow_recompute(**kwargs):
+        time.sleep(0.5)  # hold the locks, so the other merge surely waits on them
+        return recompute(**kwargs)
+
+    monkeypatch.setattr(dedupe, "leads_response_recompute", slow_recompute)
+    barrier = threading.Barrier(2)
+    results = [None, None]
+
+    def merge(index, user, survivor):
+        try:
+            barrier.wait()
+            results[index] = dedupe.leads_merge(user=user, survivor_id=survivor.pk, merged_ids=[contested.pk])
+        except Http404 as error:
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=merge, args=(0, admin_user, first)),
+        threading.Thread(target=merge, args=(1, manager, third)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    merges = [r for r in results if isinstance(r, LeadMerge)]
+    refused = [r for r in results if isinstance(r, Http404)]
+    assert len(merges) == 1 and len(refused) == 1
+    winner = merges[0].survivor_id
+    assert not Lead.objects.filter(pk=contested.pk).exists()
+    assert Interaction.objects.count() == 6
+    assert Interaction.objects.filter(lead_id=winner).count() == 4
+    assert LeadMerge.objects.count() == 1
