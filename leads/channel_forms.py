@@ -1,10 +1,10 @@
 """Forms of the channel set-up pages (admins) and of the public web-to-lead form."""
 
 import re
+from functools import partial
 from urllib.parse import parse_qs, urlsplit
 
 from django import forms
-from django.core.validators import RegexValidator
 
 from leads.models import ApiToken, Channel, ChannelSpend, WebForm
 from leads.normalize import normalize_email, normalize_phone
@@ -44,17 +44,18 @@ class ChannelSpendForm(forms.ModelForm):
             "period_start": {"required": "When did the period start?", "invalid": "Enter a date as YYYY-MM-DD."},
             "period_end": {"required": "When did the period end?", "invalid": "Enter a date as YYYY-MM-DD."},
             "amount": {"required": "How much was spent?", "invalid": "Enter an amount, e.g. 1250.00."},
+            "currency": {"max_length": "A three-letter currency code, e.g. USD or EUR."},
         }
 
     def __init__(self, *args, channel: Channel, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.channel = channel
-        self.fields["currency"].validators.append(
-            RegexValidator(r"^[A-Z]{3}$", "A three-letter currency code, e.g. USD or EUR.")
-        )
 
     def clean_currency(self) -> str:
-        return self.cleaned_data["currency"].strip().upper()
+        currency = self.cleaned_data["currency"].strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            raise forms.ValidationError("A three-letter currency code, e.g. USD or EUR.")
+        return currency
 
     def clean_amount(self):
         amount = self.cleaned_data["amount"]
@@ -112,6 +113,7 @@ class WebFormSettingsForm(forms.ModelForm):
             "ask_message": "Ask for a message",
         }
         widgets = {"intro": forms.Textarea(attrs={"rows": 2}), "thank_you_message": forms.Textarea(attrs={"rows": 2})}
+        field_classes = {"redirect_url": partial(forms.URLField, assume_scheme="https")}
         error_messages = {
             "slug": {
                 "required": "Give the form an address.",
