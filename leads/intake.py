@@ -193,7 +193,7 @@ def lead_matching(*, email: str = "", phone: str = "") -> Lead | None:
     return Lead.objects.filter(match).order_by("-created_at", "-id").first()
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no savepoint of its own: a failure rolls back the caller's transaction
 def lead_arrive(
     *,
     channel: Channel,
@@ -238,7 +238,7 @@ def lead_arrive(
     return Arrival(lead=lead, created=True, interaction=interaction)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def event_record(
     *,
     lead: Lead,
