@@ -178,6 +178,20 @@ class LeadIn(Schema):
         return self
 
 
+class ErrorsOut(Schema):
+    errors: dict[str, list[str]] = Field(description="Each bad field (or header, or `body`) with its messages.")
+
+
+ERRORS = {
+    400: ErrorsOut,
+    401: ErrorsOut,
+    403: ErrorsOut,
+    404: ErrorsOut,
+    422: ErrorsOut,
+    429: ErrorsOut,
+}
+
+
 class OwnerOut(Schema):
     id: int
     username: str
@@ -302,7 +316,7 @@ def _idempotent(request: HttpRequest, produce) -> HttpResponse:
 
 @api.post(
     "/leads/",
-    response={201: LeadCreated, 200: LeadCreated},
+    response={201: LeadCreated, 200: LeadCreated, **ERRORS},
     summary="Create a lead in the token's channel",
     description="A lead whose email or phone already exists is not created again: the submission is recorded on "
     "that lead as a form-submission interaction and the answer is 200 with `created: false`.",
@@ -332,7 +346,7 @@ def create_lead(request: HttpRequest, payload: LeadIn):
     return _idempotent(request, produce)
 
 
-@api.get("/leads/{lead_id}/", response=LeadOut, summary="Read a lead of the token's channel")
+@api.get("/leads/{lead_id}/", response={200: LeadOut, **ERRORS}, summary="Read a lead of the token's channel")
 def read_lead(request: HttpRequest, lead_id: int):
     token: ApiToken = request.auth
     lead = Lead.objects.select_related("channel", "owner").filter(pk=lead_id, channel_id=token.channel_id).first()
@@ -341,7 +355,7 @@ def read_lead(request: HttpRequest, lead_id: int):
     return _lead_out(request, lead)
 
 
-@api.post("/events/", response={201: EventOut}, summary="Record a behavioural event on a lead")
+@api.post("/events/", response={201: EventOut, **ERRORS}, summary="Record a behavioural event on a lead")
 def create_event(request: HttpRequest, payload: EventIn):
     def produce() -> tuple[int, dict]:
         leads = Lead.objects.all()

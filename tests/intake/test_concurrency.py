@@ -43,7 +43,8 @@ def _post(raw_token, body, **headers):
 def test_two_concurrent_retries_with_one_key_create_one_lead(token):
     body = {"name": "Ada", "email": "ada@example.com"}
     first, second = _together(
-        lambda: _post(token[1], body, idempotency_key="retry-1"), lambda: _post(token[1], body, idempotency_key="retry-1")
+        lambda: _post(token[1], body, idempotency_key="retry-1"),
+        lambda: _post(token[1], body, idempotency_key="retry-1"),
     )
     assert sorted([first.status_code, second.status_code]) == [201, 201]
     assert first.json() == second.json()
