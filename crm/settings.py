@@ -182,6 +182,8 @@ WEBFORM_DUPLICATE_WINDOW = env.int("WEBFORM_DUPLICATE_WINDOW", default=600)
 WEBFORM_TRUST_X_FORWARDED_FOR = env.bool("WEBFORM_TRUST_X_FORWARDED_FOR", default=False)
 # API requests per token per minute.
 API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
+# How long an Idempotency-Key is remembered (an hourly Celery beat task forgets older ones).
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 
 # Follow-up tasks: the "due soon" reminder goes out this many minutes before the due time.
 TASK_REMINDER_MINUTES = env.int("TASK_REMINDER_MINUTES", default=15)
