@@ -51,10 +51,17 @@ def channel_list(request: HttpRequest) -> HttpResponse:
         .annotate(n=Count("id"))
         .values_list("channel", "n")
     )
-    spend = dict(ChannelSpend.objects.values("channel").annotate(total=Sum("amount")).values_list("channel", "total"))
+    spend: dict[int, list[tuple]] = {}
+    for channel_id, currency, total in (
+        ChannelSpend.objects.values("channel", "currency")
+        .annotate(total=Sum("amount"))
+        .order_by("channel", "currency")
+        .values_list("channel", "currency", "total")
+    ):
+        spend.setdefault(channel_id, []).append((total, currency))  # never adds up different currencies
     for channel in channels:
         channel.live_tokens = live_tokens.get(channel.pk, 0)
-        channel.spend_total = spend.get(channel.pk)
+        channel.spend_totals = spend.get(channel.pk, [])
     return render(request, "leads/channels/list.html", {"channels": channels})
 
 

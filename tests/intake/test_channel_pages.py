@@ -74,6 +74,7 @@ def test_admins_see_the_nav_link_and_the_channel_list_in_few_queries(
     html = response.content.decode()
     assert response.status_code == 200
     assert "Google Ads" in html and "Channel 4" in html and "/f/form-1/" in html and "not published" in html
+    assert "10.00 USD" in html
 
 
 def test_an_admin_adds_and_edits_a_channel(admin_client):
