@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_filters",
     "django_celery_beat",
+    "ninja",
     "crm",
     "leads",
     "scoring",
@@ -171,6 +172,18 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 # Reports: customer lifetime value = average recorded deal value × purchases per year × years of relationship.
 REPORTS_CLV_PURCHASES_PER_YEAR = env.float("REPORTS_CLV_PURCHASES_PER_YEAR", default=1.0)
 REPORTS_CLV_YEARS = env.float("REPORTS_CLV_YEARS", default=1.0)
+
+# Ways in (web forms, JSON API): abuse limits, counted in the cache (Redis in production, shared by all workers).
+# Web form submissions per client address per window; a double submission within the window creates one lead.
+WEBFORM_RATE_LIMIT = env.int("WEBFORM_RATE_LIMIT", default=10)
+WEBFORM_RATE_WINDOW = env.int("WEBFORM_RATE_WINDOW", default=600)
+WEBFORM_DUPLICATE_WINDOW = env.int("WEBFORM_DUPLICATE_WINDOW", default=600)
+# Behind a proxy every visitor has the proxy's address: take the client's from the last X-Forwarded-For entry.
+WEBFORM_TRUST_X_FORWARDED_FOR = env.bool("WEBFORM_TRUST_X_FORWARDED_FOR", default=False)
+# API requests per token per minute.
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
+# How long an Idempotency-Key is remembered (an hourly Celery beat task forgets older ones).
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 
 # Follow-up tasks: the "due soon" reminder goes out this many minutes before the due time.
 TASK_REMINDER_MINUTES = env.int("TASK_REMINDER_MINUTES", default=15)

@@ -3,7 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from crm import views as crm_views
+from leads import api as leads_api
 from leads import views as lead_views
+from leads import webform_views
 from reports import views as report_views
 
 admin.site.site_header = "Mini CRM administration"
@@ -21,4 +23,7 @@ urlpatterns = [
     path("notifications/", include("crm.urls_app")),
     path("scoring/", include("scoring.urls")),
     path("admin/", admin.site.urls),
+    # Ways in from outside: the public web-to-lead forms and the JSON API (token-authenticated).
+    path("f/<slug:slug>/", webform_views.web_form, name="webform"),
+    *leads_api.urls(),
 ]

@@ -628,3 +628,85 @@ class LeadMerge(models.Model):
 
     def __str__(self) -> str:
         return f"{len(self.merged_lead_ids)} lead(s) merged into {self.survivor_id}"
+
+
+# --- Ways in: web-to-lead forms and the JSON API (leads/intake.py, webform_views.py, api.py) --------------------
+
+
+class WebForm(models.Model):
+    """A channel's web-to-lead form: published at /f/<slug>/ and embeddable as a plain HTML <form> snippet."""
+
+    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="web_form")
+    slug = models.SlugField(
+        max_length=60, unique=True, help_text="The form's address: /f/<slug>/ (letters, digits, hyphens)."
+    )
+    published = models.BooleanField(default=False, help_text="Unpublished forms answer 404 and accept nothing.")
+    title = models.CharField(max_length=200, default="Talk to our team")
+    intro = models.TextField(blank=True, help_text="A line or two above the fields.")
+    submit_label = models.CharField(max_length=60, default="Send")
+    thank_you_message = models.TextField(default="Thank you! Someone from our team will be in touch shortly.")
+    redirect_url = models.URLField(
+        blank=True, help_text="After a submission, send the visitor here instead of the thank-you page."
+    )
+    ask_phone = models.BooleanField(default=True)
+    ask_company = models.BooleanField(default=True)
+    ask_job_title = models.BooleanField(default=False)
+    ask_country = models.BooleanField(default=False)
+    ask_message = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"Form /f/{self.slug}/ ({self.channel})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("webform", args=[self.slug])
+
+
+class ApiToken(models.Model):
+    """A per-channel API key. Only its SHA-256 is stored; the token itself is shown once, when created."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="Who uses it, e.g. “Landing page backend”.")
+    prefix = models.CharField(max_length=16, help_text="The token's first characters, to recognise it.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=clock.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["channel", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyKey(models.Model):
+    """A POST made with an `Idempotency-Key` header, and the response it got.
+
+    Inserted first, inside the request's transaction: of two concurrent retries the second waits on the unique
+    index until the first commits, then replays its stored response instead of creating anything again.
+    """
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token", "key"], name="idempotency_key_once_per_token")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.token_id})"

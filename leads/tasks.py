@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from leads import sla_services
+from leads import intake, sla_services
 
 
 @shared_task(
@@ -36,3 +36,9 @@ def retime_response_clocks() -> int:
     """Queued on commit when a response target or a business-hours calendar changes: re-times every running
     clock, set-based. Idempotent: running it twice gives the same deadlines."""
     return sla_services.response_clocks_recompute()
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError, InterfaceError), max_retries=3, ignore_result=True)
+def purge_idempotency_keys() -> int:
+    """Run hourly by Celery beat (leads/migrations/0007): forget API idempotency keys past their retention."""
+    return intake.idempotency_keys_purge()

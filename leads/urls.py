@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import dedupe_views, sla_views, views
+from leads import channel_views, dedupe_views, sla_views, views
 
 app_name = "leads"
 
@@ -31,4 +31,22 @@ urlpatterns = [
     # Duplicates and merge (managers and admins).
     path("duplicates/", dedupe_views.duplicates, name="duplicates"),
     path("duplicates/merge/", dedupe_views.merge, name="merge"),
+    # Channels, their spend, web form and API tokens (admins).
+    path("channels/", channel_views.channel_list, name="channels"),
+    path("channels/new/", channel_views.channel_edit, name="channel_create"),
+    path("channels/<int:channel_id>/", channel_views.channel_edit, name="channel_edit"),
+    path("channels/<int:channel_id>/spend/new/", channel_views.spend_edit, name="channel_spend_create"),
+    path("channels/<int:channel_id>/spend/<int:spend_id>/", channel_views.spend_edit, name="channel_spend_edit"),
+    path(
+        "channels/<int:channel_id>/spend/<int:spend_id>/delete/",
+        channel_views.spend_delete,
+        name="channel_spend_delete",
+    ),
+    path("channels/<int:channel_id>/form/", channel_views.web_form_edit, name="channel_web_form"),
+    path("channels/<int:channel_id>/tokens/", channel_views.token_create, name="channel_token_create"),
+    path(
+        "channels/<int:channel_id>/tokens/<int:token_id>/revoke/",
+        channel_views.token_revoke,
+        name="channel_token_revoke",
+    ),
 ]

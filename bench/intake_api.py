@@ -1,0 +1,313 @@
+"""Intake API throughput: POST /api/v1/leads/ through gunicorn (2 workers) on PostgreSQL and Redis.
+
+What it measures, against a server it starts and stops itself (`gunicorn crm.wsgi --workers 2`, DEBUG off):
+
+1. **Intake**: requests per second of `POST /api/v1/leads/` with a channel token and an `Idempotency-Key`, every
+   request a new person (so each one creates a lead: token check, rate-limit counter in Redis, idempotency
+   record, duplicate check, `lead_create` with assignment and the response clock, the scoring signal queued to
+   the broker on commit).
+2. **Baselines, measured in the same run**: the same server answering `GET /health/` (Django plus one `SELECT 1`:
+   the floor of any request through this stack), and the same number of plain `INSERT`s of lead rows with raw
+   SQL over one connection (the floor of writing the lead alone). The ratios say what intake costs on top.
+
+    python -m bench intake_api        (with the others: make bench)        python -m bench.intake_api  (alone)
+
+Settings (environment): BENCH_INTAKE_DB (default crm_bench_intake, created and migrated if missing),
+BENCH_INTAKE_REQUESTS (default 1000 per scenario), BENCH_INTAKE_CLIENTS (concurrent client threads, default 4),
+BENCH_REDIS_URL (default redis://127.0.0.1:6379; the cache uses database 5, the Celery broker database 4, whose
+queued scoring tasks are purged afterwards), BENCH_INTAKE_PORT (default 8765).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from bench._harness import (
+    Context,
+    Verdict,
+    create_database,
+    database_exists,
+    django_env,
+    log,
+    manage,
+    run_django_json,
+    table,
+    times,
+)
+
+BENCH_DB = os.environ.get("BENCH_INTAKE_DB", "crm_bench_intake")
+REQUESTS = int(os.environ.get("BENCH_INTAKE_REQUESTS", 1000))
+CLIENTS = int(os.environ.get("BENCH_INTAKE_CLIENTS", 4))
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+PORT = int(os.environ.get("BENCH_INTAKE_PORT", 8765))
+WORKERS = 2
+TARGET_RPS = 100  # 360,000 leads an hour: more than any web form or ad platform sends a small team
+
+
+def _server_env(ctx: Context, url: str) -> dict[str, str]:
+    return django_env(
+        ctx,
+        url,
+        DEBUG="False",
+        SECRET_KEY="bench-intake-" + "x" * 50,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="False",
+        CACHE_URL=f"{REDIS_URL}/5",
+        CELERY_BROKER_URL=f"{REDIS_URL}/4",
+        API_RATE_LIMIT="1000000000",
+        LOG_LEVEL="WARNING",
+        CONN_MAX_AGE="600",
+    )
+
+
+def ensure_database(ctx: Context) -> str:
+    if not database_exists(ctx, BENCH_DB):
+        log(f"intake_api: creating {BENCH_DB}")
+        create_database(ctx, BENCH_DB)
+    url = ctx.database_url(BENCH_DB)
+    log(f"intake_api: migrating {BENCH_DB}")
+    manage(ctx, url, "migrate", "--noinput", "--verbosity", "0")
+    return url
+
+
+class Server:
+    """gunicorn with two sync workers, started for the run and stopped (with its workers) afterwards."""
+
+    def __init__(self, ctx: Context, url: str) -> None:
+        gunicorn = str(Path(ctx.python).with_name("gunicorn"))
+        self.process = subprocess.Popen(
+            [gunicorn, "crm.wsgi", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
+            cwd=ctx.project_dir,
+            env=_server_env(ctx, url),
+            stdout=sys.stderr,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with status {self.process.returncode}; see stderr")
+            try:
+                if _request("GET", "/health/")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer /health/ within 60 s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def _request(method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _load(make_request, count: int, clients: int) -> dict:
+    """`count` requests from `clients` threads as fast as the server answers; req/s and status counts."""
+    lock = threading.Lock()
+    next_index = iter(range(count))
+    statuses: dict[int, int] = {}
+
+    def worker() -> None:
+        while True:
+            with lock:
+                index = next(next_index, None)
+            if index is None:
+                return
+            status, _ = make_request(index)
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    return {"requests": count, "seconds": seconds, "rps": count / seconds, "statuses": statuses}
+
+
+def _raw_inserts(url: str, count: int, run_id: str) -> dict:
+    """The floor of writing a lead: one INSERT per lead (autocommit, as each API call commits), one connection."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        started = time.perf_counter()
+        for index in range(count):
+            conn.execute(
+                "INSERT INTO leads_lead (name, email, phone, email_normalized, phone_normalized, company, job_title,"
+                " industry, country, region, city, utm_source, utm_medium, utm_campaign, stage, stage_changed_at,"
+                " lost_reason, budget, authority, need, timeline, attributes, grade, last_activity_at, created_at,"
+                " updated_at) VALUES (%s, %s, '', %s, '', 'Bench', '', '', '', '', '', '', '', '', 'new', now(), '',"
+                " 'unknown', 'unknown', '', 'unknown', '{}', '', now(), now(), now())",
+                [f"Raw {index}", f"raw-{run_id}-{index}@bench.example", f"raw-{run_id}-{index}@bench.example"],
+            )
+        seconds = time.perf_counter() - started
+    return {"requests": count, "seconds": seconds, "rps": count / seconds}
+
+
+def run(ctx: Context | None = None) -> list[Verdict]:
+    """Entry point for `make bench` (`python -m bench intake_api`)."""
+    ctx = ctx or Context.from_env()
+    url = ensure_database(ctx)
+    setup = run_django_json(ctx, url, "bench.intake_api", "--setup")
+    token, run_id = setup["token"], uuid.uuid4().hex[:8]
+    before = _lead_count(url)
+    log(f"intake_api: starting gunicorn ({WORKERS} workers) on 127.0.0.1:{PORT}")
+    server = Server(ctx, url)
+    try:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+        def create(index: int) -> tuple[int, bytes]:
+            body = json.dumps(
+                {
+                    "name": f"Bench Person {index}",
+                    "email": f"api-{run_id}-{index}@bench.example",
+                    "company": "Bench Inc",
+                    "country": "DE",
+                    "utm_source": "bench",
+                }
+            ).encode()
+            return _request("POST", "/api/v1/leads/", body, {**headers, "Idempotency-Key": f"{run_id}-{index}"})
+
+        def health(index: int) -> tuple[int, bytes]:
+            return _request("GET", "/health/")
+
+        log("intake_api: warming up")
+        _load(lambda i: create(REQUESTS + i), 40, CLIENTS)
+        _load(health, 40, CLIENTS)
+        log(f"intake_api: {REQUESTS} × GET /health/, {CLIENTS} clients")
+        health_figures = _load(health, REQUESTS, CLIENTS)
+        log(f"intake_api: {REQUESTS} × POST /api/v1/leads/, {CLIENTS} clients")
+        intake_figures = _load(create, REQUESTS, CLIENTS)
+    finally:
+        server.stop()
+    created = _lead_count(url) - before
+    log(f"intake_api: {REQUESTS} raw INSERTs over one connection")
+    raw_figures = _raw_inserts(url, REQUESTS, run_id)
+    run_django_json(ctx, url, "bench.intake_api", "--cleanup")
+
+    rows = [
+        ("POST /api/v1/leads/ (intake)", f"{intake_figures['rps']:.1f}", "1.00×", _statuses(intake_figures)),
+        (
+            "GET /health/ (same server)",
+            f"{health_figures['rps']:.1f}",
+            times(health_figures["rps"] / intake_figures["rps"]),
+            _statuses(health_figures),
+        ),
+        (
+            "raw INSERT, one connection",
+            f"{raw_figures['rps']:.1f}",
+            times(raw_figures["rps"] / intake_figures["rps"]),
+            "",
+        ),
+    ]
+    print(
+        table(
+            f"Intake API, gunicorn {WORKERS} workers, {CLIENTS} client threads, {REQUESTS} requests each",
+            ["scenario", "req/s", "baseline ÷ intake", "answers"],
+            rows,
+            notes=[
+                f"intake costs {health_figures['rps'] / intake_figures['rps']:.1f}× a health check and "
+                f"{raw_figures['rps'] / intake_figures['rps']:.1f}× a bare INSERT of the lead row",
+                f"leads created by the intake run: {created:,} (expected {REQUESTS + 40:,} with the warm-up)",
+            ],
+        )
+    )
+    result = [
+        Verdict(
+            f"Intake API ≥ {TARGET_RPS} leads/s through gunicorn with 2 workers",
+            intake_figures["rps"] >= TARGET_RPS,
+            f"{intake_figures['rps']:.0f} req/s; /health/ {health_figures['rps']:.0f} req/s on the same server",
+        ),
+        Verdict(
+            "Every intake request created its lead (201), none lost or doubled",
+            intake_figures["statuses"] == {201: REQUESTS} and created == REQUESTS + 40,
+            f"answers {_statuses(intake_figures)}, {created:,} leads for {REQUESTS + 40:,} requests",
+        ),
+    ]
+    for verdict in result:
+        print(verdict.line())
+    print()
+    return result
+
+
+def _statuses(figures: dict) -> str:
+    return ", ".join(f"{count}×{status}" for status, count in sorted(figures["statuses"].items()))
+
+
+def _lead_count(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM leads_lead").fetchone()[0]
+
+
+# --- The child process: set-up and clean-up inside Django ------------------------------------------------------
+
+
+def _setup() -> dict:
+    import django
+
+    django.setup()
+    from crm.models import User
+    from crm.roles import Role
+    from crm.services import user_set_role
+    from leads import intake
+    from leads.models import Channel, ResponsePolicy
+
+    admin, created = User.objects.get_or_create(username="bench-intake-admin")
+    if created:
+        user_set_role(user=admin, role=Role.ADMIN)
+    channel, _ = Channel.objects.get_or_create(name="Bench API", defaults={"kind": Channel.Kind.PAID_SEARCH})
+    # A response target, so each lead's clock is timed as in a real installation.
+    ResponsePolicy.objects.get_or_create(grade="", channel=None, defaults={"name": "Everyone", "target_minutes": 60})
+    _token, raw = intake.api_token_create(user=admin, channel=channel, name=f"bench {time.strftime('%H:%M:%S')}")
+    return {"token": raw}
+
+
+def _cleanup() -> dict:
+    """Drop the scoring tasks the run queued (no worker consumes them here)."""
+    import django
+
+    django.setup()
+    from crm.celery import app
+
+    return {"purged": app.control.purge()}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.intake_api")
+    parser.add_argument("--setup", action="store_true", help="(internal) create the channel and a token")
+    parser.add_argument("--cleanup", action="store_true", help="(internal) purge the queued tasks")
+    parser.add_argument("--out", type=Path, help="(internal) where the child writes its JSON")
+    args = parser.parse_args()
+    if args.setup or args.cleanup:
+        # The child runs with the same Redis as the server, so its purge empties the server's queue.
+        os.environ.setdefault("CELERY_BROKER_URL", f"{REDIS_URL}/4")
+        os.environ.setdefault("CACHE_URL", f"{REDIS_URL}/5")
+        figures = _setup() if args.setup else _cleanup()
+        if args.out:
+            args.out.write_text(json.dumps(figures))
+    else:
+        run()

@@ -1,0 +1,403 @@
+"""The JSON API, /api/v1/ (django-ninja): create and read leads, record behavioural events.
+
+Authentication: `Authorization: Bearer <token>`, a per-channel token admins create and revoke on the channel's
+set-up page. A token creates leads in its channel and reads only its channel's leads. Errors are JSON:
+`{"errors": {"field": ["message", ...]}}` with 400 (bad input, malformed JSON), 401 (no, unknown or revoked
+token), 403 (channel switched off), 404, 422 (an Idempotency-Key reused with another request), 429 (over
+API_RATE_LIMIT requests per minute; Retry-After says when to come back).
+
+Schema: /api/v1/openapi.json; documentation page: /api/v1/docs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, path
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from crm import clock
+from leads import intake
+from leads.models import ApiToken, Lead
+from leads.normalize import normalize_email, normalize_phone
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, errors: dict[str, list[str]], headers: dict[str, str] | None = None):
+        super().__init__(status, errors)
+        self.status, self.errors, self.headers = status, errors, headers or {}
+
+
+class TokenAuth(HttpBearer):
+    """A live channel token; then the token's rate limit (so a flood of bad tokens costs one query each)."""
+
+    openapi_description = "A channel's API token: `Authorization: Bearer crm_…`"
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        api_token = intake.api_token_authenticate(raw=token)
+        if api_token is None:
+            return None
+        if not api_token.channel.active:
+            raise ApiError(403, {"Authorization": [f"The channel “{api_token.channel}” is switched off."]})
+        retry_after = intake.rate_limit_hit(bucket=f"api:{api_token.pk}", limit=settings.API_RATE_LIMIT, window=60)
+        if retry_after is not None:
+            raise ApiError(
+                429,
+                {"Authorization": [f"Over {settings.API_RATE_LIMIT} requests a minute; retry in {retry_after} s."]},
+                headers={"Retry-After": str(retry_after)},
+            )
+        return api_token
+
+
+api = NinjaAPI(
+    title="Mini CRM API",
+    version="1",
+    description=__doc__,
+    auth=TokenAuth(),
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def _errors_response(request: HttpRequest, status: int, errors: dict, headers: dict | None = None) -> HttpResponse:
+    response = api.create_response(request, {"errors": errors}, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+@api.exception_handler(ApiError)
+def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return _errors_response(request, exc.status, exc.errors, exc.headers)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    """400 with each bad field named: {"errors": {"email": ["..."]}} (not ninja's 422 list)."""
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        # ("body", "payload", "email") → "email"; ("body", "payload") → "body" (the body as a whole).
+        if loc[:1] == ["body"]:
+            loc = loc[2:]
+        field = ".".join(loc) or "body"
+        message = re.sub(r"^(Value error|Assertion failed), ", "", error.get("msg", "Invalid value."))
+        # A rule across fields names its field first ("email: Give an email or a phone number.").
+        named = re.fullmatch(r"([a-z_]+): (.+)", message, flags=re.DOTALL)
+        if field == "body" and named:
+            field, message = named.groups()
+        errors.setdefault(field, []).append(message)
+    return _errors_response(request, 400, errors)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    message = "Send a live API token: Authorization: Bearer <token>. This one is missing, unknown or revoked."
+    return _errors_response(request, 401, {"Authorization": [message]}, {"WWW-Authenticate": "Bearer"})
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:  # ninja's "Cannot parse request body"
+        return _errors_response(request, 400, {"body": ["The body is not valid JSON."]})
+    return _errors_response(request, exc.status_code, {"detail": [str(exc)]})
+
+
+# --- Schemas ---------------------------------------------------------------------------------------------------
+
+Text200 = Annotated[str, Field(max_length=200)]
+
+
+class LeadIn(Schema):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Text200 = Field("", description="Full name; or give first_name and last_name.")
+    first_name: Annotated[str, Field(max_length=100)] = ""
+    last_name: Annotated[str, Field(max_length=100)] = ""
+    email: Annotated[str, Field(max_length=254)] = ""
+    phone: Annotated[str, Field(max_length=40)] = ""
+    company: Text200 = ""
+    job_title: Text200 = ""
+    industry: Annotated[str, Field(max_length=100)] = ""
+    company_size: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    country: Annotated[str, Field(max_length=2, description="ISO 3166 code, e.g. DE")] = ""
+    region: Annotated[str, Field(max_length=100)] = ""
+    city: Annotated[str, Field(max_length=100)] = ""
+    utm_source: Text200 = ""
+    utm_medium: Text200 = ""
+    utm_campaign: Text200 = ""
+    attributes: dict[str, Any] = Field(default_factory=dict, description="Custom attributes (JSON object).")
+    message: Annotated[str, Field(max_length=5000)] = ""
+    page_url: Annotated[str, Field(max_length=2000)] = ""
+    referrer: Annotated[str, Field(max_length=2000)] = ""
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if value:
+            try:
+                validate_email(value)
+            except DjangoValidationError:
+                raise ValueError("Enter a valid email address.") from None
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        if value and not normalize_phone(value):
+            raise ValueError("Not a phone number; include the country code, e.g. +49 30 1234567.")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise ValueError("Two letters (ISO 3166), e.g. DE.")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _contactable(self) -> LeadIn:
+        if not self.name:
+            self.name = f"{self.first_name} {self.last_name}".strip()
+        if not self.name:
+            raise ValueError("name: Give a name (or first_name and last_name).")
+        if not self.email and not self.phone:
+            raise ValueError("email: Give an email or a phone number.")
+        return self
+
+
+class ErrorsOut(Schema):
+    errors: dict[str, list[str]] = Field(description="Each bad field (or header, or `body`) with its messages.")
+
+
+ERRORS = {
+    400: ErrorsOut,
+    401: ErrorsOut,
+    403: ErrorsOut,
+    404: ErrorsOut,
+    422: ErrorsOut,
+    429: ErrorsOut,
+}
+
+
+class OwnerOut(Schema):
+    id: int
+    username: str
+    name: str
+
+
+class LeadOut(Schema):
+    id: int
+    name: str
+    email: str
+    phone: str
+    company: str
+    channel: str | None
+    owner: OwnerOut | None
+    in_pool: bool
+    stage: str
+    score: int | None
+    grade: str | None
+    created_at: dt.datetime
+    first_response_at: dt.datetime | None
+    url: str
+
+
+class LeadCreated(Schema):
+    created: bool = Field(description="False when a lead with this email or phone already existed.")
+    lead: LeadOut
+
+
+EventKind = Literal["web_visit", "form_submission", "download", "email_open", "email_click", "event_attended"]
+
+
+class EventIn(Schema):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: EventKind
+    lead_id: int | None = Field(None, description="The lead, by id…")
+    email: Annotated[str, Field(max_length=254)] = Field("", description="…or by email (the latest such lead).")
+    occurred_at: dt.datetime | None = Field(None, description="When it happened (ISO 8601); default now.")
+    url: Annotated[str, Field(max_length=2000)] = Field("", description="The page, link or asset.")
+    pages: Annotated[int, Field(ge=0, le=10_000)] | None = Field(None, description="Web visits: pages viewed.")
+    seconds: Annotated[int, Field(ge=0, le=86_400 * 7)] | None = Field(None, description="Web visits: time on site.")
+    subject: Annotated[str, Field(max_length=200)] = Field("", description="e.g. the email's subject, the event.")
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _not_future(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("Give a time zone, e.g. 2026-05-01T10:00:00Z.")
+        if value > clock.now() + dt.timedelta(minutes=5):
+            raise ValueError("Cannot be in the future.")
+        return value
+
+    @model_validator(mode="after")
+    def _one_lead(self) -> EventIn:
+        if self.lead_id is None and not self.email:
+            raise ValueError("lead_id: Give lead_id or email.")
+        if self.kind != "web_visit" and (self.pages is not None or self.seconds is not None):
+            raise ValueError("pages: Pages and seconds belong to web_visit events only.")
+        return self
+
+
+class EventOut(Schema):
+    id: int
+    lead_id: int
+    kind: str
+    direction: str
+    occurred_at: dt.datetime
+
+
+# --- Endpoints ------------------------------------------------------------------------------------------------
+
+
+def _lead_out(request: HttpRequest, lead: Lead) -> dict:
+    owner = lead.owner
+    return {
+        "id": lead.pk,
+        "name": lead.name,
+        "email": lead.email,
+        "phone": lead.phone,
+        "company": lead.company,
+        "channel": lead.channel.name if lead.channel_id else None,
+        "owner": {"id": owner.pk, "username": owner.username, "name": owner.get_full_name() or owner.username}
+        if owner
+        else None,
+        "in_pool": owner is None,
+        "stage": lead.stage,
+        "score": lead.score,
+        "grade": lead.grade or None,
+        "created_at": lead.created_at.isoformat(),
+        "first_response_at": lead.first_response_at.isoformat() if lead.first_response_at else None,
+        "url": request.build_absolute_uri(lead.get_absolute_url()),
+    }
+
+
+def _idempotent(request: HttpRequest, produce) -> HttpResponse:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        key = key.strip()
+        if not key or len(key) > 255:
+            raise ApiError(400, {"Idempotency-Key": ["Give 1 to 255 characters, e.g. a UUID."]})
+    token: ApiToken = request.auth
+    try:
+        status, body, replayed = intake.idempotent(
+            token=token,
+            key=key,
+            request_hash=intake.fingerprint(request.method, request.path, request.body.decode("utf-8", "replace")),
+            produce=produce,
+        )
+    except intake.IdempotencyMismatch:
+        raise ApiError(
+            422, {"Idempotency-Key": ["This key was used with a different request; use a new key."]}
+        ) from None
+    except intake.IdempotencyInFlight:
+        raise ApiError(409, {"Idempotency-Key": ["The first request with this key is still running."]}) from None
+    response = api.create_response(request, body, status=status)
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+@api.post(
+    "/leads/",
+    response={201: LeadCreated, 200: LeadCreated, **ERRORS},
+    summary="Create a lead in the token's channel",
+    description="A lead whose email or phone already exists is not created again: the submission is recorded on "
+    "that lead as a form-submission interaction and the answer is 200 with `created: false`.",
+)
+def create_lead(request: HttpRequest, payload: LeadIn):
+    token: ApiToken = request.auth
+
+    def produce() -> tuple[int, dict]:
+        data = payload.model_dump()
+        message, page_url, referrer = data.pop("message"), data.pop("page_url"), data.pop("referrer")
+        data.pop("first_name"), data.pop("last_name")
+        facts = {name: value for name, value in data.items() if value not in ("", None, {})}
+        try:
+            arrival = intake.lead_arrive(
+                channel=token.channel,
+                facts=facts,
+                submission={"via": "api", "token": token.name, "url": page_url, "referrer": referrer},
+                message=message,
+                record_new=False,
+            )
+        except DjangoValidationError as error:
+            errors = error.message_dict if hasattr(error, "error_dict") else {"body": error.messages}
+            raise ApiError(400, errors) from None
+        lead = Lead.objects.select_related("channel", "owner").get(pk=arrival.lead.pk)
+        return (201 if arrival.created else 200), {"created": arrival.created, "lead": _lead_out(request, lead)}
+
+    return _idempotent(request, produce)
+
+
+@api.get("/leads/{lead_id}/", response={200: LeadOut, **ERRORS}, summary="Read a lead of the token's channel")
+def read_lead(request: HttpRequest, lead_id: int):
+    token: ApiToken = request.auth
+    lead = Lead.objects.select_related("channel", "owner").filter(pk=lead_id, channel_id=token.channel_id).first()
+    if lead is None:
+        raise ApiError(404, {"lead_id": [f"No lead {lead_id} in the channel “{token.channel}”."]})
+    return _lead_out(request, lead)
+
+
+@api.post("/events/", response={201: EventOut, **ERRORS}, summary="Record a behavioural event on a lead")
+def create_event(request: HttpRequest, payload: EventIn):
+    def produce() -> tuple[int, dict]:
+        leads = Lead.objects.all()
+        if payload.lead_id is not None:
+            lead = leads.filter(pk=payload.lead_id).first()
+            if lead is None:
+                raise ApiError(404, {"lead_id": [f"No lead {payload.lead_id}."]})
+            if payload.email and lead.email_normalized != normalize_email(payload.email):
+                raise ApiError(400, {"email": [f"Lead {lead.pk} has another email."]})
+        else:
+            lead = leads.filter(email_normalized=normalize_email(payload.email)).order_by("-created_at", "-id").first()
+            if lead is None:
+                raise ApiError(404, {"email": ["No lead has this email."]})
+        details = {"via": "api", "token": request.auth.name}
+        for name in ("url", "pages", "seconds"):
+            value = getattr(payload, name)
+            if value not in ("", None):
+                details[name] = value
+        interaction = intake.event_record(
+            lead=lead, kind=payload.kind, occurred_at=payload.occurred_at, subject=payload.subject, details=details
+        )
+        return 201, {
+            "id": interaction.pk,
+            "lead_id": lead.pk,
+            "kind": interaction.kind,
+            "direction": interaction.direction,
+            "occurred_at": interaction.occurred_at.isoformat(),
+        }
+
+    return _idempotent(request, produce)
+
+
+def urls() -> list[URLPattern | URLResolver]:
+    """The API's URL patterns for crm/urls.py: token-authenticated, so outside the login requirement."""
+    patterns, app_name, namespace = api.urls
+
+    def exempt(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                exempt(pattern.url_patterns)
+            else:
+                login_not_required(pattern.callback)
+
+    exempt(patterns)
+    return [path("api/v1/", (patterns, app_name, namespace))]

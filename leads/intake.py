@@ -1,0 +1,317 @@
+"""Ways in: leads from web forms and the JSON API, and the channel set-up behind them (forms, tokens, spend).
+
+Every lead is created by `leads.services.lead_create(user=None, ...)`, so the same normalisation, assignment
+and response clock apply as to a lead typed by a rep. A submission whose email or phone an existing lead
+already has creates nothing new: it is recorded as an inbound form-submission interaction on that lead.
+
+Abuse limits live in the Django cache (Redis in production, shared by every worker): counters are created
+with `cache.add` (atomic "set if absent") and bumped with `cache.incr`, so two workers never lose a count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+
+from crm import clock
+from crm.models import User
+from leads.models import ApiToken, Channel, ChannelSpend, IdempotencyKey, Interaction, Lead, WebForm
+from leads.normalize import normalize_email, normalize_phone
+from leads.services import interaction_log, lead_create
+
+TOKEN_PREFIX = "crm_"
+
+# Behavioural kinds the events API records, and the direction each is logged with: the lead did something
+# (inbound) or a system observed it (system). Neither stops a response clock: only a person's outbound does.
+EVENT_DIRECTIONS = {
+    Interaction.Kind.WEB_VISIT: Interaction.Direction.SYSTEM,
+    Interaction.Kind.FORM_SUBMISSION: Interaction.Direction.INBOUND,
+    Interaction.Kind.DOWNLOAD: Interaction.Direction.INBOUND,
+    Interaction.Kind.EMAIL_OPEN: Interaction.Direction.SYSTEM,
+    Interaction.Kind.EMAIL_CLICK: Interaction.Direction.SYSTEM,
+    Interaction.Kind.EVENT_ATTENDED: Interaction.Direction.INBOUND,
+}
+
+
+def _require_admin(user: User) -> None:
+    if not user.is_crm_admin:
+        raise PermissionDenied("Only admins set up channels.")
+
+
+# --- Channel set-up -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def channel_save(*, user: User, channel: Channel) -> Channel:
+    _require_admin(user)
+    channel.full_clean()
+    channel.save()
+    return channel
+
+
+@transaction.atomic
+def channel_spend_save(*, user: User, spend: ChannelSpend) -> ChannelSpend:
+    _require_admin(user)
+    spend.full_clean()
+    spend.save()
+    return spend
+
+
+@transaction.atomic
+def channel_spend_delete(*, user: User, spend: ChannelSpend) -> None:
+    _require_admin(user)
+    spend.delete()
+
+
+@transaction.atomic
+def web_form_save(*, user: User, form: WebForm) -> WebForm:
+    _require_admin(user)
+    form.full_clean()
+    form.save()
+    return form
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, user: User, channel: Channel, name: str) -> tuple[ApiToken, str]:
+    """A new token for a channel. Returns the row and the token itself, which is never stored nor shown again."""
+    _require_admin(user)
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(channel=channel, name=name.strip(), prefix=raw[:12], token_hash=_token_hash(raw), created_by=user)
+    token.full_clean()
+    token.save()
+    return token, raw
+
+
+def api_token_revoke(*, user: User, token: ApiToken) -> ApiToken:
+    """Revoke a token at once (idempotent: a revoked token keeps its first revocation time)."""
+    _require_admin(user)
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=clock.now())
+    token.refresh_from_db(fields=["revoked_at"])
+    return token
+
+
+def api_token_authenticate(*, raw: str) -> ApiToken | None:
+    """The live token a bearer string belongs to (with its channel), or None for an unknown or revoked one."""
+    if not raw or len(raw) > 200:
+        return None
+    token = (
+        ApiToken.objects.select_related("channel").filter(token_hash=_token_hash(raw), revoked_at__isnull=True).first()
+    )
+    if token is not None:
+        now = clock.now()
+        # Written at most once a minute per token, so a busy integration does not rewrite the row per request.
+        ApiToken.objects.filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - dt.timedelta(minutes=1)), pk=token.pk
+        ).update(last_used_at=now)
+    return token
+
+
+# --- Limits in the cache ----------------------------------------------------------------------------------------
+
+
+def rate_limit_hit(*, bucket: str, limit: int, window: int) -> int | None:
+    """Count one request in a fixed window; None while within `limit`, else the seconds until the window ends.
+
+    `cache.add` creates the window's counter only if absent and `cache.incr` is atomic in Redis, so concurrent
+    requests on different workers each get their own count.
+    """
+    now = int(clock.now().timestamp())
+    window_start = now - now % window
+    key = f"ratelimit:{bucket}:{window_start}"
+    cache.add(key, 0, timeout=window + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the counter expired between add and incr: this request opens a new one
+        cache.add(key, 1, timeout=window + 5)
+        count = 1
+    if count > limit:
+        return max(1, window_start + window - now)
+    return None
+
+
+def claim_once(*, key: str, timeout: int) -> bool:
+    """True for the first caller of `key` within `timeout` seconds, False for every later one (cache.add)."""
+    return cache.add(f"once:{key}", 1, timeout=timeout)
+
+
+def release_claim(*, key: str) -> None:
+    cache.delete(f"once:{key}")
+
+
+def fingerprint(*parts: Any) -> str:
+    """A stable SHA-256 of JSON-able parts (dict keys sorted)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# --- Leads arriving ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What became of a submission: a new lead, or an existing one it was recorded on."""
+
+    lead: Lead
+    created: bool
+    interaction: Interaction | None
+
+
+def _lock_identity(email_normalized: str, phone_normalized: str) -> None:
+    """Serialise arrivals with the same email or phone until commit, so two at once cannot both create a lead.
+
+    A transaction-scoped advisory lock on PostgreSQL; SQLite's IMMEDIATE transactions are serial anyway.
+    """
+    if connection.vendor != "postgresql":
+        return
+    for value in sorted(v for v in (email_normalized, phone_normalized) if v):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", [f"lead-identity:{value}"])
+
+
+def lead_matching(*, email: str = "", phone: str = "") -> Lead | None:
+    """The most recent lead with this email or phone (normalised), or None."""
+    email_normalized, phone_normalized = normalize_email(email), normalize_phone(phone)
+    match = Q(pk__in=[])
+    if email_normalized:
+        match |= Q(email_normalized=email_normalized)
+    if phone_normalized:
+        match |= Q(phone_normalized=phone_normalized)
+    return Lead.objects.filter(match).order_by("-created_at", "-id").first()
+
+
+@transaction.atomic(savepoint=False)  # no savepoint of its own: a failure rolls back the caller's transaction
+def lead_arrive(
+    *,
+    channel: Channel,
+    facts: dict,
+    submission: dict | None = None,
+    message: str = "",
+    record_new: bool = True,
+) -> Arrival:
+    """A lead arriving from outside (web form, API): created, or recorded on the lead that has its email/phone.
+
+    `facts` are lead fields (EDITABLE_FIELDS); the channel is the form's or token's. `submission` holds what
+    the form-submission interaction records (page, referrer, UTM, form). A new lead gets that interaction when
+    `record_new` (a web form: the submission is an engagement scoring counts); an existing lead always does.
+    """
+    email, phone = facts.get("email", ""), facts.get("phone", "")
+    _lock_identity(normalize_email(email), normalize_phone(phone))
+    existing = lead_matching(email=email, phone=phone)
+    details = {k: v for k, v in (submission or {}).items() if v not in ("", None, {})}
+    if existing is not None:
+        interaction = interaction_log(
+            lead=existing,
+            user=None,
+            kind=Interaction.Kind.FORM_SUBMISSION,
+            direction=Interaction.Direction.INBOUND,
+            subject=f"Submitted again via {channel.name}",
+            body=message,
+            details={**details, "repeat": True},
+        )
+        return Arrival(lead=existing, created=False, interaction=interaction)
+    lead = lead_create(user=None, channel=channel, **facts)
+    interaction = None
+    if record_new:
+        interaction = interaction_log(
+            lead=lead,
+            user=None,
+            kind=Interaction.Kind.FORM_SUBMISSION,
+            direction=Interaction.Direction.INBOUND,
+            subject=f"Form submitted via {channel.name}",
+            body=message,
+            details=details,
+        )
+    return Arrival(lead=lead, created=True, interaction=interaction)
+
+
+@transaction.atomic(savepoint=False)
+def event_record(
+    *,
+    lead: Lead,
+    kind: str,
+    occurred_at: dt.datetime | None = None,
+    subject: str = "",
+    details: dict | None = None,
+) -> Interaction:
+    """A behavioural event (visit, download, email open…) on a lead; scoring hears of it on commit."""
+    if kind not in EVENT_DIRECTIONS:
+        raise ValueError(f"Not a behavioural event kind: {kind}")
+    return interaction_log(
+        lead=lead,
+        user=None,
+        kind=kind,
+        direction=EVENT_DIRECTIONS[kind],
+        occurred_at=occurred_at,
+        subject=subject,
+        details=details or {},
+    )
+
+
+# --- Idempotent API calls ------------------------------------------------------------------------------------
+
+
+class IdempotencyMismatch(Exception):
+    """The key was used before with another request."""
+
+
+class IdempotencyInFlight(Exception):
+    """The key's first request has not finished (never on PostgreSQL, where the insert waits for it)."""
+
+
+@transaction.atomic
+def idempotent(
+    *, token: ApiToken, key: str | None, request_hash: str, produce: Callable[[], tuple[int, dict]]
+) -> tuple[int, dict, bool]:
+    """Run `produce` once per (token, key): returns (status, body, replayed).
+
+    The key is inserted first, in this transaction and a savepoint: a concurrent retry blocks on the unique
+    index until this transaction ends, then finds the stored response. If `produce` fails, everything rolls
+    back, the key included, so a corrected retry may use the same key.
+    """
+    if not key:
+        status, body = produce()
+        return status, body, False
+    try:
+        with transaction.atomic():
+            record = IdempotencyKey.objects.create(token=token, key=key, request_hash=request_hash)
+    except IntegrityError:
+        record = IdempotencyKey.objects.get(token=token, key=key)
+        if record.request_hash != request_hash:
+            raise IdempotencyMismatch from None
+        if record.status_code is None:
+            raise IdempotencyInFlight from None
+        return record.status_code, record.response, True
+    status, body = produce()
+    record.status_code, record.response = status, body
+    record.save(update_fields=["status_code", "response"])
+    return status, body, False
+
+
+def idempotency_keys_purge(*, now: dt.datetime | None = None) -> int:
+    """Forget keys older than API_IDEMPOTENCY_HOURS: one indexed DELETE (run hourly by Celery beat)."""
+    cutoff = (now or clock.now()) - dt.timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+def client_ip(request) -> str:
+    """The visitor's address; behind a proxy (WEBFORM_TRUST_X_FORWARDED_FOR) the one the proxy appended."""
+    if settings.WEBFORM_TRUST_X_FORWARDED_FOR:
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return request.META.get("REMOTE_ADDR", "") or "unknown"

@@ -1,0 +1,63 @@
+"""Two requests at the same moment, in real concurrent PostgreSQL transactions (threads, own connections)."""
+
+import json
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from leads.models import IdempotencyKey, Interaction, Lead
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _together(*calls):
+    """Run the calls in threads released at the same instant; return their responses in order."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            results[index] = call()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def _post(raw_token, body, **headers):
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    return Client().post(
+        "/api/v1/leads/", json.dumps(body), "application/json", HTTP_AUTHORIZATION=f"Bearer {raw_token}", **extra
+    )
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_two_concurrent_retries_with_one_key_create_one_lead(token):
+    body = {"name": "Ada", "email": "ada@example.com"}
+    first, second = _together(
+        lambda: _post(token[1], body, idempotency_key="retry-1"),
+        lambda: _post(token[1], body, idempotency_key="retry-1"),
+    )
+    assert sorted([first.status_code, second.status_code]) == [201, 201]
+    assert first.json() == second.json()
+    assert Lead.objects.count() == 1 and IdempotencyKey.objects.count() == 1
+    assert not Interaction.objects.exists()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_two_concurrent_arrivals_of_one_person_create_one_lead(token):
+    first, second = _together(
+        lambda: _post(token[1], {"name": "Ada", "email": "ada@example.com", "message": "one"}),
+        lambda: _post(token[1], {"name": "Ada L.", "email": "ADA@example.com", "message": "two"}),
+    )
+    assert sorted([first.status_code, second.status_code]) == [200, 201]
+    lead = Lead.objects.get()
+    assert Interaction.objects.get().lead == lead  # the second arrival is recorded on the first's lead

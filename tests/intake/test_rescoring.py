@@ -1,0 +1,58 @@
+"""An event sent to the API rescores its lead within seconds, with a real Celery worker on Redis."""
+
+import json
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from crm.celery import app
+from leads import intake
+from leads.models import Lead
+from scoring import services
+from scoring.models import ScoringRun
+from tests.factories import LeadFactory
+from tests.scoring.conftest import make_model
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def worker(settings):
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        pytest.skip("needs a Redis broker (CELERY_BROKER_URL)")
+    app.control.purge()
+    with start_worker(app, perform_ping_check=False, concurrency=1, pool="threads"):
+        yield
+
+
+def _wait_for(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout} s")
+
+
+def test_a_pricing_page_visit_sent_to_the_api_rescores_the_lead(worker, client, admin_user, channel):
+    pricing = {
+        "kind": "has_done",
+        "interaction_kind": "web_visit",
+        "detail_key": "url",
+        "detail_contains": "/pricing",
+        "points": 15,
+        "decays": False,
+    }
+    run = services.scoring_model_publish(model=make_model(rules=[pricing]), user=None)
+    _wait_for(lambda: ScoringRun.objects.get(pk=run.pk).status == "done", 15)
+    lead = LeadFactory(channel=channel, email="ada@example.com")
+    _token, raw = intake.api_token_create(user=admin_user, channel=channel, name="Site tracker")
+    response = client.post(
+        "/api/v1/events/",
+        json.dumps({"kind": "web_visit", "email": "ada@example.com", "url": "https://example.com/pricing", "pages": 3}),
+        "application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+    assert response.status_code == 201
+    _wait_for(lambda: Lead.objects.get(pk=lead.pk).score == 15, 10)
