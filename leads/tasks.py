@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from leads import sla_services
+from leads import imports, sla_services
 
 
 @shared_task(
@@ -36,3 +36,17 @@ def retime_response_clocks() -> int:
     """Queued on commit when a response target or a business-hours calendar changes: re-times every running
     clock, set-based. Idempotent: running it twice gives the same deadlines."""
     return sla_services.response_clocks_recompute()
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    max_retries=3,
+    ignore_result=True,
+)
+def run_import(job_id: int) -> None:
+    """Queued on commit when a person starts a CSV import. A redelivered or retried task carries on after the last
+    committed chunk (see `leads.imports.import_job_run`); a finished job is left alone."""
+    imports.import_job_run(job_id=job_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import sla_views, views
+from leads import import_views, sla_views, views
 
 app_name = "leads"
 
@@ -28,4 +28,13 @@ urlpatterns = [
     path("sla/calendars/new/", sla_views.calendar_edit, name="sla_calendar_create"),
     path("sla/calendars/<int:calendar_id>/", sla_views.calendar_edit, name="sla_calendar_edit"),
     path("sla/calendars/<int:calendar_id>/delete/", sla_views.calendar_delete, name="sla_calendar_delete"),
+]
+
+urlpatterns += [
+    # CSV import (managers and admins) and export (anyone, within what they may see).
+    path("imports/", import_views.import_list, name="imports"),
+    path("imports/<int:job_id>/", import_views.import_detail, name="import_detail"),
+    path("imports/<int:job_id>/map/", import_views.import_map, name="import_map"),
+    path("imports/<int:job_id>/rejected.csv", import_views.import_rejects, name="import_rejects"),
+    path("export.csv", import_views.lead_export, name="export"),
 ]

@@ -1,0 +1,939 @@
+"""CSV import of leads: decode and check the file, map columns to lead fields, validate each row, dedupe, and
+write in chunks, each chunk one transaction.
+
+The same service runs for the browser (a Celery task over an `ImportJob`) and the command line
+(`manage.py import_leads`). The rules, in one place:
+
+* **File**: at most `IMPORT_MAX_BYTES`; UTF-8 (a byte-order mark is fine) unless an encoding is chosen
+  (`latin-1`, `cp1252`); a header line naming the columns; `name` (or `first_name`/`last_name`) mapped.
+  Anything else is an `ImportFileError` with a sentence a person can act on.
+* **Rows** are validated one by one in Python (`RowReader`); a bad row is *rejected* with its line number and
+  reason and the good rows are kept. Rejected rows are kept as CSV (the file's columns + `line` + `reason`).
+* **Duplicates** by normalised email or phone, against the database and within the file; the policy decides:
+  `skip` the row, `update` the existing lead's facts (non-empty mapped values; attributes merged), or `create`
+  a new lead anyway.
+* **Writes** go per chunk (`IMPORT_CHUNK_SIZE` rows, 5,000): one query finds the chunk's duplicates, then
+  `bulk_create` writes the leads and their stage history (created, and the historical move to the imported
+  stage), response clocks are timed set-based, and the job's counters move, all in one transaction. A failure
+  rolls the chunk back whole; a retry carries on after the last committed chunk. `leads_bulk_created` is sent
+  on commit per chunk so routing and scoring can react (the unowned leads are for routing to take).
+* **Dry run**: everything above but the writes; nothing is stored (not even channels it would create).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from crm import clock
+from crm.models import User
+from leads.models import OPEN_STAGES, Channel, ImportJob, Lead, LostReason, Stage, StageChange
+from leads.normalize import normalize_email, normalize_phone
+from leads.selectors import teams_managed_by, users_assignable_by
+from leads.signals import leads_bulk_created, leads_bulk_updated
+from leads.sla_services import response_clocks_recompute
+
+# Lead fields a column can be mapped to, with what a person reads in the mapping form.
+FIELDS: dict[str, str] = {
+    "name": "Name",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "phone": "Phone",
+    "company": "Company",
+    "job_title": "Job title",
+    "industry": "Industry",
+    "company_size": "Company size (employees)",
+    "country": "Country (ISO code)",
+    "region": "Region",
+    "city": "City",
+    "channel": "Channel",
+    "owner": "Owner (username or email)",
+    "created_at": "Created date",
+    "stage": "Stage",
+    "won_at": "Won date",
+    "deal_value": "Deal value",
+    "lost_reason": "Lost reason",
+    "utm_source": "UTM source",
+    "utm_medium": "UTM medium",
+    "utm_campaign": "UTM campaign",
+}
+ATTRIBUTE_PREFIX = "attributes."
+DUPLICATE_POLICIES = ("skip", "update", "create")
+ENCODINGS = {"utf-8": "UTF-8", "latin-1": "Latin-1 (ISO 8859-1)", "cp1252": "Windows-1252"}
+# Facts an `update` may change on an existing lead (stage, owner and dates have services and history of their own).
+UPDATABLE_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "industry",
+    "company_size",
+    "country",
+    "region",
+    "city",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+)
+# Header names recognised when guessing the mapping (compared lower-cased, without spaces, dashes, underscores).
+_SYNONYMS = {
+    "name": ["name", "fullname", "contact", "contactname", "leadname"],
+    "first_name": ["firstname", "first", "givenname", "forename"],
+    "last_name": ["lastname", "last", "surname", "familyname"],
+    "email": ["email", "emailaddress", "mail", "email1"],
+    "phone": ["phone", "phonenumber", "telephone", "tel", "mobile", "cell"],
+    "company": ["company", "companyname", "organisation", "organization", "account", "business"],
+    "job_title": ["jobtitle", "title", "position", "role"],
+    "industry": ["industry", "sector", "vertical"],
+    "company_size": ["companysize", "employees", "size", "headcount", "numberofemployees"],
+    "country": ["country", "countrycode"],
+    "region": ["region", "state", "province"],
+    "city": ["city", "town"],
+    "channel": ["channel", "source", "leadsource"],
+    "owner": ["owner", "rep", "salesrep", "assignedto", "leadowner"],
+    "created_at": ["createdat", "created", "createddate", "date", "datecreated"],
+    "stage": ["stage", "status", "leadstatus"],
+    "won_at": ["wonat", "wondate", "closedate", "closedat", "datewon"],
+    "deal_value": ["dealvalue", "value", "amount", "dealamount", "revenue"],
+    "lost_reason": ["lostreason", "reasonlost", "lossreason"],
+    "utm_source": ["utmsource"],
+    "utm_medium": ["utmmedium"],
+    "utm_campaign": ["utmcampaign", "campaign"],
+}
+_MAX_LENGTHS = {
+    f.name: f.max_length
+    for f in Lead._meta.get_fields()
+    if getattr(f, "max_length", None) and f.name in FIELDS and f.name not in ("country",)
+}
+_DATE_FORMATS = ("%d.%m.%Y", "%Y/%m/%d", "%d.%m.%Y %H:%M", "%Y/%m/%d %H:%M")
+
+
+class ImportFileError(ValueError):
+    """The file or the mapping cannot be imported at all (as opposed to a rejected row)."""
+
+
+def _chunk_size() -> int:
+    return settings.IMPORT_CHUNK_SIZE
+
+
+# --- The file ---------------------------------------------------------------------------------------------------
+
+
+def decode_upload(data: bytes, *, encoding: str = "") -> tuple[str, str]:
+    """The text of an uploaded CSV and the encoding it was read with; ImportFileError when it cannot be read.
+
+    Without an `encoding`, UTF-8 is required (Excel's byte-order mark is dropped): guessing a legacy encoding
+    would silently garble names, so the person is asked to choose one instead.
+    """
+    limit = settings.IMPORT_MAX_BYTES
+    if len(data) > limit:
+        raise ImportFileError(
+            f"The file is {_size(len(data))}; the largest file accepted is {_size(limit)}. Split it into parts."
+        )
+    if not data.strip():
+        raise ImportFileError("The file is empty.")
+    if encoding and encoding not in ENCODINGS:
+        raise ImportFileError(f"Unknown encoding “{encoding}”: choose one of {', '.join(ENCODINGS)}.")
+    if not encoding or encoding == "utf-8":
+        try:
+            return data.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError as error:
+            raise ImportFileError(
+                f"The file is not UTF-8 (byte {error.start + 1} cannot be read). Save it as “CSV UTF-8”, or "
+                "choose its encoding (Latin-1 or Windows-1252 for older Excel files)."
+            ) from None
+    return data.decode(encoding), encoding
+
+
+def _size(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
+def _reader(text: str) -> Iterator[list[str]]:
+    return csv.reader(io.StringIO(text, newline=""))
+
+
+def read_header(text: str) -> list[str]:
+    """The column names of the file's first line; ImportFileError when there is no usable header."""
+    try:
+        header = next(_reader(text), None)
+    except csv.Error as error:
+        raise ImportFileError(f"Line 1 cannot be read as CSV: {error}.") from None
+    if header is None or not any(cell.strip() for cell in header):
+        raise ImportFileError("The file has no header line: its first line must name the columns.")
+    header = [cell.strip() for cell in header]
+    if any(not cell for cell in header):
+        raise ImportFileError("The header line has an empty column name: every column needs one.")
+    if any(_looks_like_data(cell) for cell in header):
+        raise ImportFileError(
+            "The first line looks like data, not column names (it holds an email address, a number or a date). "
+            "Add a header line naming the columns."
+        )
+    duplicates = sorted({cell for cell in header if header.count(cell) > 1})
+    if duplicates:
+        raise ImportFileError(f"The header names a column twice: {', '.join(duplicates)}.")
+    return header
+
+
+def _looks_like_data(cell: str) -> bool:
+    return "@" in cell or bool(re.fullmatch(r"[\d\s.,:/+()\-]+", cell))
+
+
+def count_rows(text: str) -> int:
+    """Data rows of the file (blank lines are not rows)."""
+    rows = _reader(text)
+    next(rows, None)
+    return sum(1 for row in rows if any(cell.strip() for cell in row))
+
+
+def guess_mapping(header: list[str]) -> dict[str, str]:
+    """Lead field → column for the columns whose names are obvious; each field and column used once."""
+    mapping: dict[str, str] = {}
+    for column in header:
+        key = re.sub(r"[\s_\-.]", "", column.lower())
+        if column.lower().startswith(ATTRIBUTE_PREFIX):
+            mapping.setdefault(column, column)
+            continue
+        for name, synonyms in _SYNONYMS.items():
+            if key in synonyms and name not in mapping:
+                mapping[name] = column
+                break
+    if "name" in mapping and ("first_name" in mapping or "last_name" in mapping):
+        mapping.pop("first_name", None), mapping.pop("last_name", None)
+    return mapping
+
+
+def validate_mapping(mapping: dict[str, str], header: list[str]) -> dict[str, str]:
+    """The mapping, checked against the header: known fields, existing columns, a name."""
+    problems = []
+    clean = {}
+    for name, column in mapping.items():
+        name = name.strip()
+        if not column:
+            continue
+        if name not in FIELDS and not (name.startswith(ATTRIBUTE_PREFIX) and len(name) > len(ATTRIBUTE_PREFIX)):
+            problems.append(f"unknown field “{name}” (fields: {', '.join(FIELDS)}, or attributes.KEY)")
+        elif column not in header:
+            problems.append(f"{name}: the file has no column “{column}” (columns: {', '.join(header)})")
+        else:
+            clean[name] = column
+    if problems:
+        raise ImportFileError("Mapping: " + "; ".join(problems) + ".")
+    if "name" not in clean and "first_name" not in clean and "last_name" not in clean:
+        raise ImportFileError("Map a column to the lead's name (name, or first_name and last_name).")
+    return clean
+
+
+def parse_stage_values(text: str) -> dict[str, str]:
+    """`won=1,lost=0,won=yes` → {"1": "won", "0": "lost", "yes": "won"}: extra spellings of stages."""
+    values = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        stage, sep, value = part.partition("=")
+        stage, value = stage.strip().lower(), value.strip().lower()
+        if not sep or not value:
+            raise ImportFileError(f"Stage values: “{part.strip()}” is not STAGE=VALUE (e.g. won=1,lost=0).")
+        if stage not in Stage.values:
+            raise ImportFileError(f"Stage values: unknown stage “{stage}” (stages: {', '.join(Stage.values)}).")
+        values[value] = stage
+    return values
+
+
+# --- Options ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportOptions:
+    channel: str = ""  # the channel of rows without one (a name)
+    owner: str = ""  # the owner of rows without one (a username)
+    on_duplicate: str = "skip"
+    create_channels: bool = False
+    stage_values: dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ImportOptions:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass
+class Rejection:
+    line: int
+    row: list[str]
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+class _Resolver:
+    """Channels and owners by name, read once per import; channels created on the fly when allowed."""
+
+    def __init__(self, *, user: User | None, options: ImportOptions):
+        self.options = options
+        self.channels = {c.name.lower(): c for c in Channel.objects.all()}
+        owners = users_assignable_by(user=user) if user is not None else User.objects.filter(is_active=True)
+        self.owners: dict[str, User] = {}
+        for owner in owners.only("pk", "username", "email", "team_id"):
+            self.owners[owner.username.lower()] = owner
+            if owner.email:
+                self.owners.setdefault(owner.email.lower(), owner)
+        self.unknown_owners = {
+            u.lower()
+            for u in User.objects.exclude(pk__in=[o.pk for o in self.owners.values()]).values_list(
+                "username", flat=True
+            )
+        }
+        self.new_channels: dict[str, Channel] = {}
+        self.default_channel = self.channel(options.channel, default=True) if options.channel else None
+        self.default_owner = self.owner(options.owner) if options.owner else None
+
+    def channel(self, name: str, *, default: bool = False) -> Channel:
+        key = name.strip().lower()
+        found = self.channels.get(key)
+        if found is not None:
+            return found
+        if not self.options.create_channels:
+            hint = "" if default else " (use --create-channels / “Create missing channels” to add it)"
+            raise ValueError(f"unknown channel “{name.strip()}”{hint}")
+        created = Channel(name=name.strip()[:100], kind=Channel.Kind.IMPORT)
+        self.channels[key] = self.new_channels[key] = created
+        return created
+
+    def owner(self, name: str) -> User:
+        key = name.strip().lower()
+        found = self.owners.get(key)
+        if found is None:
+            if key in self.unknown_owners:
+                raise ValueError(f"owner “{name.strip()}” is not someone you may give leads to")
+            raise ValueError(f"unknown owner “{name.strip()}”")
+        return found
+
+    def save_new_channels(self) -> None:
+        """Store the channels this chunk introduced (inside the chunk's transaction)."""
+        fresh = [c for c in self.new_channels.values() if c.pk is None]
+        for channel in fresh:
+            # get_or_create: another import may have added it meanwhile.
+            saved, _ = Channel.objects.get_or_create(name=channel.name, defaults={"kind": Channel.Kind.IMPORT})
+            channel.pk = saved.pk
+            channel.id = saved.pk
+
+
+def _parse_when(value: str, label: str) -> dt.datetime:
+    value = value.strip()
+    parsed = None
+    try:
+        parsed = parse_datetime(value.replace("/", "-", 2) if re.match(r"^\d{4}/", value) else value)
+        if parsed is None:
+            day = parse_date(value)
+            if day is not None:
+                parsed = dt.datetime.combine(day, dt.time())
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        for fmt in _DATE_FORMATS:
+            try:
+                parsed = dt.datetime.strptime(value, fmt)
+                break
+            except ValueError:
+                continue
+    if parsed is None:
+        raise ValueError(f"{label} “{value}” is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM)")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+_STAGES = {**{s.value: s.value for s in Stage}, **{s.label.lower(): s.value for s in Stage}}
+_LOST_REASONS = {
+    **{r.value: r.value for r in LostReason},
+    **{r.label.lower(): r.value for r in LostReason},
+    **{r.value.replace("_", " "): r.value for r in LostReason},
+}
+
+
+class RowReader:
+    """Turns one CSV row into the facts of a lead, or raises ValueError with the reason it is rejected."""
+
+    def __init__(self, *, mapping: dict[str, str], header: list[str], options: ImportOptions, resolver: _Resolver):
+        self.index = {name: header.index(column) for name, column in mapping.items()}
+        self.attributes = {
+            name[len(ATTRIBUTE_PREFIX) :]: i for name, i in self.index.items() if name.startswith(ATTRIBUTE_PREFIX)
+        }
+        self.options = options
+        self.stage_values = {**_STAGES, **options.stage_values}
+        self.resolver = resolver
+        self.now = clock.now()
+
+    def value(self, row: list[str], name: str) -> str:
+        i = self.index.get(name)
+        if i is None or i >= len(row):
+            return ""
+        return row[i].strip()
+
+    def read(self, row: list[str]) -> dict:
+        v = partial(self.value, row)
+        facts: dict = {}
+        name = v("name") or " ".join(part for part in (v("first_name"), v("last_name")) if part)
+        if not name:
+            raise ValueError("no name")
+        facts["name"] = name
+        for text_field in ("company", "job_title", "industry", "region", "city", "utm_source", "utm_medium",
+                           "utm_campaign", "phone"):  # fmt: skip
+            facts[text_field] = v(text_field)
+        for text_field, limit in _MAX_LENGTHS.items():
+            if len(facts.get(text_field, "")) > limit:
+                raise ValueError(f"{FIELDS[text_field].lower()} longer than {limit} characters")
+
+        email = v("email")
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                raise ValueError(f"bad email “{email}”") from None
+            if len(email) > 254:
+                raise ValueError("email longer than 254 characters")
+        facts["email"] = email
+        facts["email_normalized"] = normalize_email(email)
+        facts["phone_normalized"] = normalize_phone(facts["phone"])
+
+        size = v("company_size").replace(",", "").replace(" ", "")
+        if size:
+            if not size.isdigit():
+                raise ValueError(f"company size “{v('company_size')}” is not a whole number")
+            facts["company_size"] = int(size)
+        country = v("country").upper()
+        if country and not re.fullmatch(r"[A-Z]{2}", country):
+            raise ValueError(f"country “{v('country')}” is not a 2-letter ISO code (e.g. DE)")
+        facts["country"] = country
+
+        channel_name = v("channel")
+        facts["channel"] = self.resolver.channel(channel_name) if channel_name else self.resolver.default_channel
+        owner_name = v("owner")
+        facts["owner"] = self.resolver.owner(owner_name) if owner_name else self.resolver.default_owner
+
+        created_at = self.now
+        if v("created_at"):
+            created_at = _parse_when(v("created_at"), "created date")
+            if created_at > self.now:
+                raise ValueError(f"created date “{v('created_at')}” is in the future")
+        facts["created_at"] = created_at
+
+        raw_stage = v("stage")
+        stage = Stage.NEW
+        if raw_stage:
+            stage = self.stage_values.get(raw_stage.lower())
+            if stage is None:
+                raise ValueError(f"unknown stage “{raw_stage}”")
+        facts["stage"] = stage
+
+        deal_value = None
+        if v("deal_value"):
+            cleaned = re.sub(r"[\s,$€£]", "", v("deal_value"))
+            try:
+                deal_value = Decimal(cleaned)
+            except InvalidOperation:
+                raise ValueError(f"deal value “{v('deal_value')}” is not a number") from None
+            if not deal_value.is_finite() or deal_value < 0 or deal_value >= Decimal(10) ** 12:
+                raise ValueError(f"deal value “{v('deal_value')}” is out of range")
+            deal_value = deal_value.quantize(Decimal("0.01"))
+        won_at = None
+        if stage == Stage.WON:
+            if deal_value is None:
+                raise ValueError("won without a deal value")
+            won_at = _parse_when(v("won_at"), "won date") if v("won_at") else self.now
+            if won_at > self.now:
+                raise ValueError(f"won date “{v('won_at')}” is in the future")
+            if won_at < created_at:
+                raise ValueError("won date before the created date")
+        facts["deal_value"] = deal_value if stage == Stage.WON else None
+        facts["won_at"] = won_at
+
+        lost_reason = ""
+        if stage == Stage.LOST:
+            raw_reason = v("lost_reason")
+            lost_reason = _LOST_REASONS.get(raw_reason.lower()) if raw_reason else LostReason.OTHER
+            if lost_reason is None:
+                raise ValueError(f"unknown lost reason “{raw_reason}” (one of: {', '.join(LostReason.values)})")
+        facts["lost_reason"] = lost_reason
+
+        attributes = {key: row[i].strip() for key, i in self.attributes.items() if i < len(row) and row[i].strip()}
+        facts["attributes"] = attributes
+        return facts
+
+
+def _new_lead(facts: dict, *, now: dt.datetime) -> Lead:
+    owner = facts["owner"]
+    created_at = facts["created_at"]
+    stage = facts["stage"]
+    return Lead(
+        name=facts["name"],
+        email=facts["email"],
+        email_normalized=facts["email_normalized"],
+        phone=facts["phone"],
+        phone_normalized=facts["phone_normalized"],
+        company=facts["company"],
+        job_title=facts["job_title"],
+        industry=facts["industry"],
+        company_size=facts.get("company_size"),
+        country=facts["country"],
+        region=facts["region"],
+        city=facts["city"],
+        channel=facts["channel"],
+        utm_source=facts["utm_source"],
+        utm_medium=facts["utm_medium"],
+        utm_campaign=facts["utm_campaign"],
+        owner=owner,
+        team_id=owner.team_id if owner else None,
+        assigned_at=now if owner else None,
+        stage=stage,
+        stage_changed_at=facts["won_at"] or created_at,
+        lost_reason=facts["lost_reason"],
+        deal_value=facts["deal_value"],
+        won_at=facts["won_at"],
+        attributes=facts["attributes"],
+        created_at=created_at,
+        last_activity_at=created_at,
+        updated_at=now,
+    )
+
+
+def _apply_update(lead: Lead, facts: dict, mapped: set[str]) -> list[str]:
+    """Copy the mapped, non-empty facts of a row onto an existing lead; the names of the fields changed."""
+    changed = []
+    for name in UPDATABLE_FIELDS:
+        if name not in mapped and not (name == "name" and mapped & {"first_name", "last_name"}):
+            continue
+        value = facts.get(name)
+        if value in (None, ""):
+            continue
+        if getattr(lead, name) != value:
+            setattr(lead, name, value)
+            changed.append(name)
+    if "email" in changed:
+        lead.email_normalized = facts["email_normalized"]
+    if "phone" in changed:
+        lead.phone_normalized = facts["phone_normalized"]
+    if facts["attributes"]:
+        merged = {**(lead.attributes or {}), **facts["attributes"]}
+        if merged != lead.attributes:
+            lead.attributes = merged
+            changed.append("attributes")
+    return changed
+
+
+@dataclass
+class _Progress:
+    """What a chunk adds to the job's figures."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+class LeadImporter:
+    """One import run over a file's text. `run()` goes chunk by chunk from `start_row` (rows already done)."""
+
+    def __init__(
+        self,
+        *,
+        text: str,
+        mapping: dict[str, str],
+        options: ImportOptions,
+        user: User | None,
+        on_chunk: Callable[[_Progress, int], None] | None = None,
+    ):
+        if options.on_duplicate not in DUPLICATE_POLICIES:
+            raise ImportFileError(
+                f"Unknown duplicate policy “{options.on_duplicate}”: one of {', '.join(DUPLICATE_POLICIES)}."
+            )
+        self.text = text
+        self.header = read_header(text)
+        self.mapping = validate_mapping(mapping, self.header)
+        self.options = options
+        self.user = user
+        self.on_chunk = on_chunk
+        try:
+            self.resolver = _Resolver(user=user, options=options)
+        except ValueError as error:
+            raise ImportFileError(f"{str(error)[0].upper()}{str(error)[1:]}.") from None
+        self.reader = RowReader(mapping=self.mapping, header=self.header, options=options, resolver=self.resolver)
+        self.mapped = set(self.mapping)
+        # Keys (normalised emails and phones) of the rows already taken in this file: key → lead id (None in a dry
+        # run, or until written), so a later row of the same person is a duplicate within the file.
+        self.seen: dict[str, int | None] = {}
+        self.editable = self._editable_condition()
+
+    def _editable_condition(self) -> Callable[[int | None, int | None], bool]:
+        """Whether the importing person may update an existing lead (owner id, team id) under `update`."""
+        user = self.user
+        if user is None or user.is_crm_admin:
+            return lambda owner_id, team_id: True
+        managed = set(teams_managed_by(user=user).values_list("pk", flat=True)) if user.is_manager else set()
+        return lambda owner_id, team_id: (
+            owner_id == user.pk or (user.is_manager and (owner_id is None or team_id in managed))
+        )
+
+    def rows(self, start_row: int = 0) -> Iterator[list[tuple[int, list[str]]]]:
+        """Chunks of (line number, cells) of the data rows after the first `start_row`, blank lines left out."""
+        reader = _reader(self.text)
+        next(reader, None)
+        chunk: list[tuple[int, list[str]]] = []
+        index = 0
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:
+                # A broken quote swallows the rest of the file: report it on the line where it starts.
+                raise ImportFileError(f"Line {reader.line_num}: the CSV cannot be read ({error}).") from None
+            if not any(cell.strip() for cell in row):
+                continue
+            index += 1
+            if index <= start_row:
+                continue
+            chunk.append((reader.line_num, row))
+            if len(chunk) >= _chunk_size():
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def run(self, *, start_row: int = 0) -> ImportResult:
+        result = ImportResult()
+        for chunk in self.rows(start_row):
+            progress = self._chunk(chunk) if self.options.dry_run else self._write_chunk(chunk)
+            result.rows += progress.rows
+            result.created += progress.created
+            result.updated += progress.updated
+            result.skipped += progress.skipped
+            result.rejected += len(progress.rejections)
+            result.rejections += progress.rejections
+        return result
+
+    def _write_chunk(self, chunk) -> _Progress:
+        with transaction.atomic():
+            progress = self._chunk(chunk)
+            if self.on_chunk is not None:
+                self.on_chunk(progress, len(chunk))
+        return progress
+
+    def _chunk(self, chunk: list[tuple[int, list[str]]]) -> _Progress:
+        progress = _Progress(rows=len(chunk))
+        prepared: list[tuple[int, list[str], dict]] = []
+        for line, row in chunk:
+            try:
+                facts = self.reader.read(row)
+            except ValueError as error:
+                progress.rejections.append(Rejection(line, row, str(error)))
+                continue
+            prepared.append((line, row, facts))
+
+        policy = self.options.on_duplicate
+        existing = self._existing(prepared) if policy != "create" else {}
+        new_leads: list[Lead] = []
+        pending: dict[str, Lead] = {}  # keys of leads created in this chunk, not yet written
+        updates: dict[int, Lead] = {}
+        updated_fields: set[str] = set()
+        now = clock.now()
+        for line, row, facts in prepared:
+            keys = [k for k in (facts["email_normalized"], "tel:" + facts["phone_normalized"]) if k != "tel:"]
+            if policy == "create":
+                new_leads.append(_new_lead(facts, now=now))
+                continue
+            in_file = next((k for k in keys if k in pending or k in self.seen), None)
+            match = next((existing[k] for k in keys if k in existing), None)
+            if in_file is None and match is None:
+                lead = _new_lead(facts, now=now)
+                new_leads.append(lead)
+                for key in keys:
+                    pending[key] = lead
+                    self.seen.setdefault(key, None)
+                continue
+            if policy == "skip":
+                progress.skipped += 1
+                continue
+            # update: an earlier row of this chunk, or a lead already stored (possibly by an earlier chunk).
+            if in_file is not None and in_file in pending:
+                target = pending[in_file]
+                _apply_update(target, facts, self.mapped)
+                progress.updated += 1
+                continue
+            if match is None:  # a duplicate of a row of an earlier chunk in a dry run: nothing stored to look at
+                progress.updated += 1
+                continue
+            if not self.editable(match.owner_id, match.team_id):
+                progress.rejections.append(Rejection(line, row, "duplicate of a lead you may not change"))
+                continue
+            target = updates.get(match.pk, match)
+            changed = _apply_update(target, facts, self.mapped)
+            if changed:
+                updates[match.pk] = target
+                updated_fields.update(changed)
+            progress.updated += 1
+        progress.created = len(new_leads)
+        progress.rejections.sort(key=lambda r: r.line)
+        if self.options.dry_run:
+            return progress
+
+        self.resolver.save_new_channels()
+        for lead in new_leads:
+            if lead.channel is not None and lead.channel_id is None:
+                lead.channel = lead.channel  # the channel was saved above: take its id
+        Lead.objects.bulk_create(new_leads, batch_size=1000)
+        for key, lead in pending.items():
+            self.seen[key] = lead.pk
+        StageChange.objects.bulk_create(_history(new_leads, user=self.user), batch_size=2000)
+        if updates:
+            fields = sorted(updated_fields | {"updated_at"})
+            for lead in updates.values():
+                lead.updated_at = now
+            Lead.objects.bulk_update(list(updates.values()), fields, batch_size=1000)
+        created_ids = [lead.pk for lead in new_leads]
+        clocked = [lead.pk for lead in new_leads if lead.stage in OPEN_STAGES]
+        if clocked:
+            response_clocks_recompute(lead_ids=clocked)
+        if "channel" in updated_fields:
+            response_clocks_recompute(lead_ids=list(updates))
+        if created_ids:
+            transaction.on_commit(partial(leads_bulk_created.send, sender=Lead, lead_ids=created_ids))
+        if updates:
+            transaction.on_commit(
+                partial(leads_bulk_updated.send, sender=Lead, lead_ids=list(updates), fields=sorted(updated_fields))
+            )
+        return progress
+
+    def _existing(self, prepared) -> dict[str, Lead]:
+        """The stored leads sharing a normalised email or phone with the chunk's rows: one query, oldest first."""
+        emails = {facts["email_normalized"] for _, _, facts in prepared if facts["email_normalized"]}
+        phones = {facts["phone_normalized"] for _, _, facts in prepared if facts["phone_normalized"]}
+        if not emails and not phones:
+            return {}
+        found: dict[str, Lead] = {}
+        condition = Q(email_normalized__in=emails) | Q(phone_normalized__in=phones)
+        need_whole = self.options.on_duplicate == "update"
+        leads = Lead.objects.filter(condition).order_by("created_at", "pk")
+        if not need_whole:
+            leads = leads.only("pk", "email_normalized", "phone_normalized", "owner_id", "team_id")
+        for lead in leads:
+            if lead.email_normalized in emails:
+                found.setdefault(lead.email_normalized, lead)
+            if lead.phone_normalized in phones:
+                found.setdefault("tel:" + lead.phone_normalized, lead)
+        return found
+
+
+def _history(leads: list[Lead], *, user: User | None) -> Iterator[StageChange]:
+    """Each imported lead's stage history: created as New, then (historical rows) its move to the stage it has.
+
+    A won lead moves at its won date; other stages at the created date, the only date the file gives.
+    """
+    for lead in leads:
+        yield StageChange(lead_id=lead.pk, from_stage="", to_stage=Stage.NEW, changed_at=lead.created_at, user=user)
+        if lead.stage != Stage.NEW:
+            yield StageChange(
+                lead_id=lead.pk,
+                from_stage=Stage.NEW,
+                to_stage=lead.stage,
+                changed_at=lead.won_at or lead.created_at,
+                user=user,
+            )
+
+
+def rejections_csv(header: list[str], rejections: list[Rejection], *, with_header: bool) -> str:
+    """Rejected rows as CSV: the file's own columns, then `line` and `reason`."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    if with_header:
+        writer.writerow([*header, "line", "reason"])
+    width = len(header)
+    for rejection in rejections:
+        cells = (rejection.row + [""] * width)[:width]
+        writer.writerow([*cells, rejection.line, rejection.reason])
+    return out.getvalue()
+
+
+# --- Jobs (browser and Celery) --------------------------------------------------------------------------------------
+
+
+def _require_importer(user: User) -> None:
+    if not (user.is_crm_admin or user.is_manager):
+        raise PermissionDenied("Only managers and admins import leads.")
+
+
+@transaction.atomic
+def import_job_create(*, user: User | None, file_name: str, data: bytes, encoding: str = "") -> ImportJob:
+    """Store an uploaded file as a draft job, with its header and a guessed mapping; ImportFileError if unusable."""
+    if user is not None:
+        _require_importer(user)
+    text, used = decode_upload(data, encoding=encoding)
+    header = read_header(text)
+    rows = count_rows(text)
+    if rows == 0:
+        raise ImportFileError("The file has a header line but no rows.")
+    return ImportJob.objects.create(
+        created_by=user,
+        file_name=file_name[:255],
+        encoding=used,
+        content=text,
+        header=header,
+        mapping=guess_mapping(header),
+        rows_total=rows,
+        options=ImportOptions().as_dict(),
+    )
+
+
+def import_job_configure(*, job: ImportJob, user: User | None, mapping: dict[str, str], options: ImportOptions) -> None:
+    """Check and store the mapping and options of a draft job (ImportFileError when they cannot work)."""
+    if job.status != ImportJob.Status.DRAFT:
+        raise ImportFileError("This import has already started.")
+    clean = validate_mapping(mapping, job.header)
+    # Building an importer checks the options (default channel and owner) as the run will.
+    LeadImporter(text=job.content, mapping=clean, options=options, user=user)
+    job.mapping, job.options, job.dry_run = clean, options.as_dict(), options.dry_run
+    job.save(update_fields=["mapping", "options", "dry_run"])
+
+
+def import_job_preview(*, job: ImportJob, user: User | None, mapping: dict[str, str], options: ImportOptions, rows=20):
+    """The first rows read with this mapping: (line, cells, facts or None, problem or "") for each."""
+    importer = LeadImporter(text=job.content, mapping=mapping, options=options, user=user)
+    preview = []
+    for chunk in importer.rows():
+        for line, row in chunk[:rows]:
+            try:
+                facts, problem = importer.reader.read(row), ""
+            except ValueError as error:
+                facts, problem = None, str(error)
+            preview.append({"line": line, "cells": row, "facts": facts, "problem": problem})
+        break
+    return preview
+
+
+def import_job_start(*, job: ImportJob, user: User | None) -> ImportJob:
+    """Queue a configured draft job for the Celery worker (on commit)."""
+    from leads.tasks import run_import  # the task module imports this one
+
+    updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(status=ImportJob.Status.QUEUED)
+    if not updated:
+        raise ImportFileError("This import has already started.")
+    job.status = ImportJob.Status.QUEUED
+    transaction.on_commit(partial(run_import.delay, job.pk))
+    return job
+
+
+def import_job_run(*, job_id: int) -> ImportJob:
+    """Run (or carry on with) a queued job, chunk by chunk; idempotent for a redelivered task.
+
+    Each chunk's transaction locks the job row and checks that `rows_done` is still where this run left it, so
+    two workers given the same job never write a chunk twice: the second one stops.
+    """
+    now = clock.now()
+    claimed = ImportJob.objects.filter(
+        pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+    ).update(status=ImportJob.Status.RUNNING, started_at=now)
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    if not claimed:
+        return job
+    # A resumed run starts after the last committed chunk; earlier chunks' leads are found as stored duplicates.
+    state = {"done": job.rows_done, "has_rejects": bool(job.rejected_csv)}
+
+    def on_chunk(progress: _Progress, rows: int) -> None:
+        locked = ImportJob.objects.select_for_update().only("rows_done").get(pk=job_id)
+        if locked.rows_done != state["done"]:
+            raise _Superseded
+        extra = rejections_csv(job.header, progress.rejections, with_header=not state["has_rejects"])
+        state["has_rejects"] = state["has_rejects"] or bool(extra)
+        ImportJob.objects.filter(pk=job_id).update(
+            rows_done=F("rows_done") + rows,
+            created=F("created") + progress.created,
+            updated=F("updated") + progress.updated,
+            skipped=F("skipped") + progress.skipped,
+            rejected=F("rejected") + len(progress.rejections),
+            rejected_csv=Concat(F("rejected_csv"), Value(extra)) if extra else F("rejected_csv"),
+        )
+        state["done"] += rows
+
+    try:
+        options = ImportOptions.from_dict(job.options)
+        importer = LeadImporter(
+            text=job.content, mapping=job.mapping, options=options, user=job.created_by, on_chunk=on_chunk
+        )
+        if options.dry_run:
+            result = importer.run()
+            ImportJob.objects.filter(pk=job_id).update(
+                rows_done=result.rows,
+                created=result.created,
+                updated=result.updated,
+                skipped=result.skipped,
+                rejected=result.rejected,
+                rejected_csv=rejections_csv(job.header, result.rejections, with_header=True)
+                if result.rejections
+                else "",
+            )
+        else:
+            importer.run(start_row=job.rows_done)
+    except _Superseded:
+        return ImportJob.objects.get(pk=job_id)
+    except ImportFileError as error:
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED, error=str(error), finished_at=clock.now()
+        )
+        return ImportJob.objects.get(pk=job_id)
+    except (OperationalError, InterfaceError) as error:
+        # Transient (the database went away): the task retries and carries on after the last committed chunk.
+        ImportJob.objects.filter(pk=job_id).update(error=f"Interrupted, retrying: {error}")
+        raise
+    except Exception as error:
+        # The chunk under way was rolled back whole; the committed ones stay, and the job says where it stopped.
+        done = ImportJob.objects.get(pk=job_id).rows_done
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED,
+            error=f"Stopped after {done:,} rows (the chunk under way was not written): {error}",
+            finished_at=clock.now(),
+        )
+        raise
+    ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.DONE, finished_at=clock.now())
+    return ImportJob.objects.get(pk=job_id)
+
+
+class _Superseded(Exception):
+    """Another run of the same job wrote the chunk first."""
+
+
+def import_file(
+    *, text: str, mapping: dict[str, str], options: ImportOptions, user: User | None = None
+) -> ImportResult:
+    """Import a decoded CSV in this process (the command line): chunks committed one by one."""
+    return LeadImporter(text=text, mapping=mapping, options=options, user=user).run()
