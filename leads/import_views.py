@@ -154,7 +154,7 @@ def lead_export(request: HttpRequest) -> StreamingHttpResponse:
     """The leads list's current filter as CSV, streamed (see `leads.exports`)."""
     user = request.user
     lead_filter = LeadFilter(request.GET or None, queryset=leads_exportable_by(user=user), user=user)
-    if not lead_filter.is_valid():
+    if lead_filter.is_bound and not lead_filter.is_valid():
         # The same filter the list shows its errors with; a hand-edited link gets a plain 400, not every lead.
         return HttpResponse("Bad filter: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in lead_filter.errors.items()),
                             status=400, content_type="text/plain")  # fmt: skip
