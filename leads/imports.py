@@ -564,8 +564,10 @@ def _apply_update(lead: Lead, facts: dict, mapped: set[str]) -> list[str]:
             changed.append(name)
     if "email" in changed:
         lead.email_normalized = facts["email_normalized"]
+        changed.append("email_normalized")
     if "phone" in changed:
         lead.phone_normalized = facts["phone_normalized"]
+        changed.append("phone_normalized")
     if facts["attributes"]:
         merged = {**(lead.attributes or {}), **facts["attributes"]}
         if merged != lead.attributes:

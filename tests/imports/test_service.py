@@ -395,3 +395,11 @@ def test_a_won_row_without_a_created_date_is_created_at_its_won_date(db):
     run_import(csv_text("name,stage,deal_value,won_at", "A,won,100,2024-05-01"))
     lead = Lead.objects.get()
     assert lead.created_at == lead.won_at == dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+
+
+def test_an_update_by_phone_stores_the_new_email_normalised(db):
+    stored = LeadFactory(email="", email_normalized="", phone="+1 415 555 0100")
+    Lead.objects.filter(pk=stored.pk).update(phone_normalized="+14155550100")
+    run_import(csv_text("name,email,phone", "Ada,ADA@Example.com,(415) 555-0100"), on_duplicate="update")
+    stored.refresh_from_db()
+    assert (stored.email, stored.email_normalized) == ("ADA@Example.com", "ada@example.com")
