@@ -31,7 +31,7 @@ class UploadForm(forms.Form):
         if upload.size > limit:
             # Checked before reading: an oversized upload is never loaded into memory.
             raise forms.ValidationError(
-                f"The file is {imports._size(upload.size)}; the largest file accepted is {imports._size(limit)}. "
+                f"The file is {imports.human_size(upload.size)}; the largest file accepted is {imports.human_size(limit)}. "
                 "Split it into parts."
             )
         return upload
