@@ -35,7 +35,7 @@ from bench._harness import Context, Verdict, database_exists, log, manage, run_d
 
 BENCH_DB = os.environ.get("BENCH_IMPORTS_DB", "crm_bench_imports")
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", 100_000))
-NAIVE_SAMPLE = 2_000
+NAIVE_SAMPLE = int(os.environ.get("BENCH_IMPORT_NAIVE_SAMPLE", 2_000))
 TARGET_SECONDS = 60.0
 
 HEADER = [

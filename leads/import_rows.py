@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -326,13 +328,19 @@ class NameResolver:
 _ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
+@functools.cache
+def _zone(name: str) -> dt.tzinfo:
+    """The time zone of dates given without one (TIME_ZONE), made once, not per row."""
+    return zoneinfo.ZoneInfo(name)
+
+
 def _parse_when(value: str, label: str) -> dt.datetime:
     value = value.strip()
     parsed = None
     day = _ISO_DAY.match(value)
     if day:  # the common case, without the general parser's cost
         try:
-            return timezone.make_aware(dt.datetime(int(day[1]), int(day[2]), int(day[3])))
+            return dt.datetime(int(day[1]), int(day[2]), int(day[3]), tzinfo=_zone(settings.TIME_ZONE))
         except ValueError:
             raise ValueError(f"{label} “{value}” is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM)") from None
     try:
@@ -353,7 +361,7 @@ def _parse_when(value: str, label: str) -> dt.datetime:
     if parsed is None:
         raise ValueError(f"{label} “{value}” is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM)")
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
+        parsed = parsed.replace(tzinfo=_zone(settings.TIME_ZONE))
     return parsed
 
 
