@@ -1,8 +1,9 @@
 """CSV export of leads: whatever queryset the caller built (from `leads_visible_to` and `LeadFilter`), streamed.
 
-One query, read through a server-side cursor in batches (`.values_list().iterator(chunk_size=...)`): memory
-stays flat and the first bytes leave at once, whether the filter matches ten leads or a million. No per-row
-query: channel and owner names come in by join.
+One query, streamed: on PostgreSQL as `COPY (query) TO STDOUT` (the database formats the CSV), elsewhere through
+a server-side cursor in batches (`.values_list().iterator(chunk_size=...)`). Memory stays flat and the first
+bytes leave at once, whether the filter matches ten leads or a million. No per-row query: channel and owner
+names come in by join.
 
 The columns are the import's field names, so an exported file imports again with its mapping guessed. The
 custom attributes travel as one `attributes` column holding a JSON object: flattening them into one column per
@@ -16,6 +17,7 @@ import json
 from collections.abc import Iterable, Iterator
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 
 from crm.models import User
@@ -101,9 +103,28 @@ def export_rows(leads: QuerySet[Lead]) -> Iterator[tuple]:
         yield row
 
 
-def export_csv_lines(leads: QuerySet[Lead]) -> Iterable[str]:
-    """The export as CSV text, line by line: the header, then a line per lead."""
+def export_csv_lines(leads: QuerySet[Lead]) -> Iterable[str | bytes]:
+    """The export as CSV: the header, then the leads (on PostgreSQL in blocks of lines, elsewhere line by line).
+
+    On PostgreSQL the same query (the ORM's SQL, parameters merged by psycopg) runs as `COPY (...) TO STDOUT`:
+    the database writes the CSV and Python only passes blocks on, several times faster than formatting each row
+    (see `python -m bench imports`). Dates then read `2024-03-01 10:30:00+00` (ISO 8601 with a space), which the
+    import reads back; empty attributes are `{}`.
+    """
     writer = csv.writer(_Echo())
     yield writer.writerow(COLUMNS)
+    if connection.vendor == "postgresql":
+        yield from _copy_csv(leads)
+        return
     for row in export_rows(leads):
         yield writer.writerow(row)
+
+
+def _copy_csv(leads: QuerySet[Lead]) -> Iterator[bytes]:
+    query, params = leads.order_by("id").values_list(*_SOURCES).query.sql_with_params()
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", params) as copy,
+    ):
+        for block in copy:
+            yield bytes(block)

@@ -36,5 +36,5 @@ class Command(BaseCommand):
                 if owner is None:
                     raise CommandError(f"No user named {options['owner']!r}.")
                 leads = leads.filter(owner=owner)
-        for line in export_csv_lines(leads):
-            self.stdout.write(line, ending="")
+        for chunk in export_csv_lines(leads):
+            self.stdout.write(chunk if isinstance(chunk, str) else chunk.decode(), ending="")
