@@ -13,8 +13,8 @@ The same service runs for the browser (a Celery task over an `ImportJob`) and th
   `skip` the row, `update` the existing lead's facts (non-empty mapped values; attributes merged), or `create`
   a new lead anyway.
 * **Writes** go per chunk (`IMPORT_CHUNK_SIZE` rows, 5,000): one query finds the chunk's duplicates, then
-  `bulk_create` writes the leads and their stage history (created, and the historical move to the imported
-  stage), response clocks are timed set-based, and the job's counters move, all in one transaction. A failure
+  `bulk_insert` writes the leads and their stage history (created, and the historical move to the imported
+  stage) with COPY on PostgreSQL (`bulk_create` elsewhere), response clocks are timed set-based, and the job's counters move, all in one transaction. A failure
   rolls the chunk back whole; a retry carries on after the last committed chunk. `leads_bulk_created` is sent
   on commit per chunk so routing and scoring can react (the unowned leads are for routing to take).
 * **Dry run**: everything above but the writes; nothing is stored (not even channels it would create).
