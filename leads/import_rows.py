@@ -129,6 +129,11 @@ def decode_upload(data: bytes, *, encoding: str = "") -> tuple[str, str]:
         raise ImportFileError("The file is empty.")
     if encoding and encoding not in ENCODINGS:
         raise ImportFileError(f"Unknown encoding “{encoding}”: choose one of {', '.join(ENCODINGS)}.")
+    if b"\x00" in data:
+        # A text CSV never holds NUL bytes; a spreadsheet (.xlsx) or a UTF-16 export does.
+        raise ImportFileError(
+            "The file is not a text CSV (it holds binary data: a spreadsheet, or UTF-16). Save it as “CSV UTF-8”."
+        )
     if not encoding or encoding == "utf-8":
         try:
             return data.decode("utf-8-sig"), "utf-8"
@@ -137,7 +142,12 @@ def decode_upload(data: bytes, *, encoding: str = "") -> tuple[str, str]:
                 f"The file is not UTF-8 (byte {error.start + 1} cannot be read). Save it as “CSV UTF-8”, or "
                 "choose its encoding (Latin-1 or Windows-1252 for older Excel files)."
             ) from None
-    return data.decode(encoding), encoding
+    try:
+        return data.decode(encoding), encoding
+    except UnicodeDecodeError as error:  # cp1252 leaves a few bytes undefined
+        raise ImportFileError(
+            f"The file is not {ENCODINGS[encoding]} (byte {error.start + 1} cannot be read)."
+        ) from None
 
 
 def human_size(n: int) -> str:

@@ -403,3 +403,16 @@ def test_an_update_by_phone_stores_the_new_email_normalised(db):
     run_import(csv_text("name,email,phone", "Ada,ADA@Example.com,(415) 555-0100"), on_duplicate="update")
     stored.refresh_from_db()
     assert (stored.email, stored.email_normalized) == ("ADA@Example.com", "ada@example.com")
+
+
+@pytest.mark.parametrize("encoding", ["", "latin-1"])
+def test_a_binary_file_is_refused_whatever_the_encoding(encoding):
+    with pytest.raises(ImportFileError, match="not a text CSV"):
+        decode_upload("name\nAda\n".encode("utf-16"), encoding=encoding)
+    with pytest.raises(ImportFileError, match="not a text CSV"):
+        decode_upload(b"PK\x03\x04\x14\x00\x06\x00", encoding=encoding)
+
+
+def test_bytes_undefined_in_windows_1252_are_a_clear_error():
+    with pytest.raises(ImportFileError, match="not Windows-1252"):
+        decode_upload(b"name\nA\x81\n", encoding="cp1252")
