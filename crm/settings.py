@@ -165,6 +165,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # (counting further costs time on every filter change and tells a rep nothing they can act on).
 LEADS_PAGE_SIZE = env.int("LEADS_PAGE_SIZE", default=50)
 LEADS_COUNT_CAP = env.int("LEADS_COUNT_CAP", default=1_000)
+# CSV import: the largest file accepted (bytes; 50 MB holds some 300,000 rows), rows written per transaction.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50_000_000)
+IMPORT_CHUNK_SIZE = env.int("IMPORT_CHUNK_SIZE", default=5_000)
+# Rows fetched per round trip while streaming a CSV export.
+EXPORT_FETCH_SIZE = env.int("EXPORT_FETCH_SIZE", default=5_000)
 
 # Covering indexes (INCLUDE columns) speed up reports on PostgreSQL; SQLite builds them without those columns.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]

@@ -710,3 +710,68 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.token_id})"
+
+
+class ImportJob(models.Model):
+    """A CSV import: the uploaded file (its decoded text, so any web or Celery machine can read it), the
+    column mapping and options chosen, and its progress and outcome, which the page polls.
+
+    The CSV text lives in the database rather than under MEDIA_ROOT: a Celery worker on another machine reads
+    it without a shared disk, and a job's file goes when the job is deleted. `IMPORT_MAX_BYTES` bounds it.
+    Rows are written in chunks, each in one transaction together with the counters and `rows_done`, so the
+    figures always describe what is committed and a retried task carries on after the last whole chunk.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Not started"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    encoding = models.CharField(max_length=20, default="utf-8")
+    content = models.TextField(help_text="The uploaded CSV, decoded")
+    header = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict, help_text="Lead field → CSV column")
+    options = models.JSONField(default=dict)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    # The rejected rows as CSV: the file's own columns, then "line" and "reason"; appended chunk by chunk.
+    rejected_csv = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(F("created_by"), F("created_at").desc(), name="importjob_by_user_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(rows_done__lte=F("rows_total")), name="importjob_done_within_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import of {self.file_name} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("leads:import_detail", args=[self.pk])
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from leads import intake, sla_services
+from leads import imports, intake, sla_services
 
 
 @shared_task(
@@ -40,5 +40,19 @@ def retime_response_clocks() -> int:
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError, InterfaceError), max_retries=3, ignore_result=True)
 def purge_idempotency_keys() -> int:
-    """Run hourly by Celery beat (leads/migrations/0007): forget API idempotency keys past their retention."""
+    """Run hourly by Celery beat (leads/migrations/0008_intake): forget API idempotency keys past their retention."""
     return intake.idempotency_keys_purge()
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    max_retries=3,
+    ignore_result=True,
+)
+def run_import(job_id: int) -> None:
+    """Queued on commit when a person starts a CSV import. A redelivered or retried task carries on after the last
+    committed chunk (see `leads.imports.import_job_run`); a finished job is left alone."""
+    imports.import_job_run(job_id=job_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import channel_views, dedupe_views, sla_views, views
+from leads import channel_views, dedupe_views, import_views, sla_views, views
 
 app_name = "leads"
 
@@ -49,4 +49,13 @@ urlpatterns = [
         channel_views.token_revoke,
         name="channel_token_revoke",
     ),
+]
+
+urlpatterns += [
+    # CSV import (managers and admins) and export (anyone, within what they may see).
+    path("imports/", import_views.import_list, name="imports"),
+    path("imports/<int:job_id>/", import_views.import_detail, name="import_detail"),
+    path("imports/<int:job_id>/map/", import_views.import_map, name="import_map"),
+    path("imports/<int:job_id>/rejected.csv", import_views.import_rejects, name="import_rejects"),
+    path("export.csv", import_views.lead_export, name="export"),
 ]

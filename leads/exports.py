@@ -1,0 +1,130 @@
+"""CSV export of leads: whatever queryset the caller built (from `leads_visible_to` and `LeadFilter`), streamed.
+
+One query, streamed: on PostgreSQL as `COPY (query) TO STDOUT` (the database formats the CSV), elsewhere through
+a server-side cursor in batches (`.values_list().iterator(chunk_size=...)`). Memory stays flat and the first
+bytes leave at once, whether the filter matches ten leads or a million. No per-row query: channel and owner
+names come in by join.
+
+The columns are the import's field names, so an exported file imports again with its mapping guessed. The
+custom attributes travel as one `attributes` column holding a JSON object: flattening them into one column per
+key would need a first pass over every row to learn the keys before the header could be written.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
+
+from crm.models import User
+from leads.models import Lead
+from leads.selectors import leads_visible_to
+
+COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "industry",
+    "company_size",
+    "country",
+    "region",
+    "city",
+    "channel",
+    "owner",
+    "stage",
+    "lost_reason",
+    "score",
+    "grade",
+    "created_at",
+    "won_at",
+    "deal_value",
+    "attributes",
+)
+_SOURCES = (
+    "id",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "industry",
+    "company_size",
+    "country",
+    "region",
+    "city",
+    "channel__name",
+    "owner__username",
+    "stage",
+    "lost_reason",
+    "score",
+    "grade",
+    "created_at",
+    "won_at",
+    "deal_value",
+    "attributes",
+)
+_CREATED, _WON, _ATTRIBUTES = COLUMNS.index("created_at"), COLUMNS.index("won_at"), COLUMNS.index("attributes")
+
+
+def leads_exportable_by(*, user: User) -> QuerySet[Lead]:
+    """What a person may export: what they may see, except that reps export only their own leads.
+
+    The pool is there for reps to claim, one lead at a time, within their holding limit; downloading all of it is
+    not part of a rep's job, so it is left out of their exports.
+    """
+    leads = leads_visible_to(user=user)
+    if user.is_rep:
+        leads = leads.filter(owner=user)
+    return leads
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer feeding a streaming response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def export_rows(leads: QuerySet[Lead]) -> Iterator[tuple]:
+    """The export's rows (without the header), ordered by id, read in batches from a server-side cursor."""
+    rows = leads.order_by("id").values_list(*_SOURCES).iterator(chunk_size=settings.EXPORT_FETCH_SIZE)
+    for row in rows:
+        row = list(row)
+        row[_CREATED] = row[_CREATED].isoformat() if row[_CREATED] else ""
+        row[_WON] = row[_WON].isoformat() if row[_WON] else ""
+        row[_ATTRIBUTES] = json.dumps(row[_ATTRIBUTES], ensure_ascii=False, sort_keys=True) if row[_ATTRIBUTES] else ""
+        yield row
+
+
+def export_csv_lines(leads: QuerySet[Lead]) -> Iterable[str | bytes]:
+    """The export as CSV: the header, then the leads (on PostgreSQL in blocks of lines, elsewhere line by line).
+
+    On PostgreSQL the same query (the ORM's SQL, parameters merged by psycopg) runs as `COPY (...) TO STDOUT`:
+    the database writes the CSV and Python only passes blocks on, several times faster than formatting each row
+    (see `python -m bench imports`). Dates then read `2024-03-01 10:30:00+00` (ISO 8601 with a space), which the
+    import reads back; empty attributes are `{}`.
+    """
+    writer = csv.writer(_Echo())
+    yield writer.writerow(COLUMNS)
+    if connection.vendor == "postgresql":
+        yield from _copy_csv(leads)
+        return
+    for row in export_rows(leads):
+        yield writer.writerow(row)
+
+
+def _copy_csv(leads: QuerySet[Lead]) -> Iterator[bytes]:
+    query, params = leads.order_by("id").values_list(*_SOURCES).query.sql_with_params()
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", params) as copy,
+    ):
+        for block in copy:
+            yield bytes(block)

@@ -1,0 +1,46 @@
+"""The import runs in the background on a real Celery worker (Redis broker), the page's figures moving."""
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.db import transaction
+
+from crm.celery import app
+from leads import imports
+from leads.models import ImportJob, Lead
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def worker(settings):
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        pytest.skip("needs a Redis broker (CELERY_BROKER_URL)")
+    app.control.purge()
+    with start_worker(app, perform_ping_check=False, concurrency=1, pool="threads"):
+        yield
+
+
+def wait_for(condition, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout} s")
+
+
+def test_a_started_import_is_run_by_the_worker_chunk_by_chunk(worker, admin_user, settings):
+    settings.IMPORT_CHUNK_SIZE = 50
+    lines = ["name,email"] + [f"Person {i},p{i}@example.com" for i in range(240)] + ["Bad,bad@"]
+    job = imports.import_job_create(user=admin_user, file_name="big.csv", data="\n".join(lines).encode())
+    with transaction.atomic():
+        imports.import_job_configure(
+            job=job, user=admin_user, mapping=job.mapping, options=imports.ImportOptions.from_dict(job.options)
+        )
+        imports.import_job_start(job=job, user=admin_user)
+    wait_for(lambda: ImportJob.objects.get(pk=job.pk).is_finished, 30)
+    job.refresh_from_db()
+    assert (job.status, job.rows_done, job.created, job.rejected, job.percent) == ("done", 241, 240, 1, 100)
+    assert Lead.objects.count() == 240
