@@ -25,3 +25,11 @@ def lead_changed_receiver(sender, lead_id: int, fields=(), **kwargs) -> None:
 def interaction_logged_receiver(sender, lead_id: int, **kwargs) -> None:
     if services.lead_mark_dirty(lead_id=lead_id):
         transaction.on_commit(_queue_sweep)
+
+
+def leads_bulk_receiver(sender, lead_ids=(), fields=(), **kwargs) -> None:
+    """A CSV import chunk created (or updated) many leads: mark them all in one statement, queue one sweep."""
+    if fields and set(fields) <= IGNORED_FIELDS:
+        return
+    if lead_ids and services.leads_mark_dirty(lead_ids=list(lead_ids)):
+        transaction.on_commit(_queue_sweep)

@@ -171,6 +171,15 @@ def lead_mark_dirty(*, lead_id: int) -> bool:
     return created
 
 
+def leads_mark_dirty(*, lead_ids: list[int]) -> int:
+    """Note that many leads need rescoring (one INSERT; leads already waiting are left as they are). Returns how
+    many were newly marked (when any, a sweep must be queued)."""
+    now = clock.now()
+    before = DirtyLead.objects.filter(lead_id__in=lead_ids).count()
+    DirtyLead.objects.bulk_create([DirtyLead(lead_id=i, marked_at=now) for i in lead_ids], ignore_conflicts=True)
+    return len(set(lead_ids)) - before
+
+
 def dirty_leads_rescore(*, limit: int = 10_000) -> int:
     """Rescore every lead marked dirty. The claim commits first, so an event arriving while we score marks the
     lead again (and queues another sweep) instead of being lost; if scoring fails the claim is put back."""
