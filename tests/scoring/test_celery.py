@@ -45,7 +45,8 @@ def test_logging_an_interaction_rescores_the_lead_within_two_seconds(worker, rep
     lead_services.interaction_log(lead=lead, user=None, kind="form_submission", direction="inbound")
     finished = wait_for(lambda: Lead.objects.get(pk=lead.pk).score == 30, 10)
     assert finished - started < 2.0
-    assert not DirtyLead.objects.exists()
+    # Nothing is left waiting (a sweep queued by the lead's creation may still be finishing its pass).
+    wait_for(lambda: not DirtyLead.objects.exists(), 10)
 
 
 def test_a_burst_of_events_is_swept_in_one_pass(worker, admin_user):
