@@ -562,3 +562,58 @@ def lead_release(*, lead: Lead, user: User) -> bool:
         lead.owner, lead.assigned_at = None, None
         transaction.on_commit(partial(_send_owner_changed, [lead.pk]))
     return released == 1
+
+
+# --- Rules (admins) ---------------------------------------------------------------------------------------------
+
+
+def _require_admin(user: User) -> None:
+    if not user.is_crm_admin:
+        raise PermissionDenied("Only admins change assignment rules.")
+
+
+@transaction.atomic
+def assignment_rule_save(
+    *, user: User, rule: AssignmentRule, channels: Iterable | None = None, weights: dict[int, int] | None = None
+) -> AssignmentRule:
+    """Create or change a rule (a new one goes last), its channels, and its reps' weights."""
+    _require_admin(user)
+    if rule.pk is None:
+        last = AssignmentRule.objects.order_by("-position").values_list("position", flat=True).first()
+        rule.position = (last or 0) + 1
+    rule.full_clean()
+    rule.save()
+    if channels is not None:
+        rule.channels.set(channels)
+    if weights:
+        AssignmentRuleMember.objects.bulk_create(
+            [AssignmentRuleMember(rule=rule, user_id=user_id, weight=weight) for user_id, weight in weights.items()],
+            update_conflicts=True,
+            unique_fields=["rule", "user"],
+            update_fields=["weight"],
+        )
+    return rule
+
+
+@transaction.atomic
+def assignment_rule_delete(*, user: User, rule: AssignmentRule) -> None:
+    _require_admin(user)
+    rule.delete()
+    _renumber(list(AssignmentRule.objects.select_for_update().order_by("position", "pk")))
+
+
+@transaction.atomic
+def assignment_rule_move(*, user: User, rule: AssignmentRule, offset: int) -> None:
+    """Move a rule up (offset -1) or down (+1) in the order; the order is renumbered 1, 2, 3..."""
+    _require_admin(user)
+    rules = list(AssignmentRule.objects.select_for_update().order_by("position", "pk"))
+    index = next(i for i, r in enumerate(rules) if r.pk == rule.pk)
+    target = max(0, min(len(rules) - 1, index + offset))
+    rules.insert(target, rules.pop(index))
+    _renumber(rules)
+
+
+def _renumber(rules: list[AssignmentRule]) -> None:
+    for number, rule in enumerate(rules, start=1):
+        rule.position = number
+    AssignmentRule.objects.bulk_update(rules, ["position"])

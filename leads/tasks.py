@@ -36,3 +36,23 @@ def retime_response_clocks() -> int:
     """Queued on commit when a response target or a business-hours calendar changes: re-times every running
     clock, set-based. Idempotent: running it twice gives the same deadlines."""
     return sla_services.response_clocks_recompute()
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    max_retries=3,
+    ignore_result=True,
+)
+def reclaim_sweep() -> dict:
+    """Run by Celery beat every 15 minutes (a django-celery-beat PeriodicTask, see leads/migrations/0007).
+
+    Safe to run twice at once or to redeliver: warnings are unique per (lead, rule, anchor), and due leads are
+    locked (SKIP LOCKED) and taken with a conditional UPDATE, so each is reclaimed once.
+    """
+    from leads import reclaim
+
+    result = reclaim.reclaim_sweep()
+    return {"warned": result.warned, "reclaimed": result.reclaimed, "rerouted": result.rerouted}
