@@ -323,7 +323,9 @@ def lead_claim(request: HttpRequest, lead_id: int) -> HttpResponse:
         if claimed:
             messages.success(request, "The lead is yours now.")
         else:
+            # The lead is no longer in the pool (and may be out of sight): back to the pool, with the news.
             messages.error(request, "Someone else claimed this lead a moment ago.")
+            return redirect(f"{reverse('leads:list')}?pool=on")
     return redirect(lead)
 
 
