@@ -47,7 +47,7 @@ def team_reps(team_id) -> list[User]:
 
 class AssignmentRuleForm(forms.ModelForm):
     regions = ListField(help_text="Comma-separated, e.g. EMEA, DACH. Empty: any region.")
-    countries = ListField(upper=True, max_item=2, help_text="ISO codes, comma-separated, e.g. DE, AT, CH. Empty: any.")
+    countries = ListField(upper=True, help_text="ISO codes, comma-separated, e.g. DE, AT, CH. Empty: any.")
     industries = ListField(help_text="Comma-separated, e.g. SaaS, Retail. Empty: any industry.")
 
     class Meta:
