@@ -751,9 +751,7 @@ class ReclaimRecord(models.Model):
     reached Qualified or Won) from the lead's stage history after `reclaimed_at`."""
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="reclaims")
-    from_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     to_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

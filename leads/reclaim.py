@@ -269,7 +269,7 @@ def _reclaimed_notices(rule: ReclaimRule, taken: list[int], owner_of: dict, to_u
 def reclaim_history(*, lead: Lead, limit: int = 20) -> list[ReclaimRecord]:
     """The lead's reclaims, newest first (one query)."""
     return list(
-        ReclaimRecord.objects.filter(lead=lead).select_related("from_user", "to_user").order_by("-reclaimed_at", "-id")[
-            :limit
-        ]
+        ReclaimRecord.objects.filter(lead=lead)
+        .select_related("from_user", "to_user")
+        .order_by("-reclaimed_at", "-id")[:limit]
     )

@@ -381,9 +381,7 @@ def _send_owner_changed(lead_ids: list[int]) -> None:
 
 def _all_managers() -> list[int]:
     return sorted(
-        set(
-            Team.objects.filter(manager__isnull=False, manager__is_active=True).values_list("manager_id", flat=True)
-        )
+        set(Team.objects.filter(manager__isnull=False, manager__is_active=True).values_list("manager_id", flat=True))
     )
 
 
@@ -401,7 +399,9 @@ def _pool_notices(result: RouteResult, names: dict[int, str], *, per_lead: bool,
             notices += [Notice(m, f"routing-pool:lead:{lead_id}", text, url) for m in everyone]
         for lead_id, team_ids in result.unavailable.items():
             team_names = ", ".join(teams[t].name for t in team_ids)
-            text = f"New lead {names[lead_id]} is in the pool: nobody in {team_names} is available (away or at capacity)."
+            text = (
+                f"New lead {names[lead_id]} is in the pool: nobody in {team_names} is available (away or at capacity)."
+            )
             url = reverse("leads:detail", args=[lead_id])
             managers = {teams[t].manager_id for t in team_ids if teams[t].manager_id} or set(everyone)
             notices += [Notice(m, f"routing-pool:lead:{lead_id}", text, url) for m in sorted(managers)]
@@ -425,7 +425,9 @@ def _pool_notices(result: RouteResult, names: dict[int, str], *, per_lead: bool,
             parts.append(f"{n:,} found nobody available in {team_name}")
         total = unmatched[m] + sum(unavailable[m].values())
         what = f"{total:,} new lead{'s' if total != 1 else ''}{f' ({label})' if label else ''}"
-        notices.append(Notice(m, f"routing-pool:batch:{token}", f"{what} went to the pool: {'; '.join(parts)}.", list_url))
+        notices.append(
+            Notice(m, f"routing-pool:batch:{token}", f"{what} went to the pool: {'; '.join(parts)}.", list_url)
+        )
     return notices
 
 
@@ -520,9 +522,7 @@ def pool_holding_limit(user: User) -> int:
 
 def pool_leads_held(user: User) -> int:
     """Open leads the user claimed from the pool and still owns."""
-    return PoolClaim.objects.filter(
-        user=user, lead__owner=user, lead__stage__in=OPEN_STAGES
-    ).count()
+    return PoolClaim.objects.filter(user=user, lead__owner=user, lead__stage__in=OPEN_STAGES).count()
 
 
 def pool_claim_check(*, user: User) -> None:

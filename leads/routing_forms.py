@@ -136,10 +136,8 @@ class AssignmentRuleForm(forms.ModelForm):
         return cleaned
 
     def weights(self) -> dict[int, int]:
-        return {
-            rep.pk: (self.cleaned_data.get(f"weight_{rep.pk}") if self.cleaned_data.get(f"weight_{rep.pk}") is not None else 1)
-            for rep in self.reps
-        }
+        weights = {rep.pk: self.cleaned_data.get(f"weight_{rep.pk}") for rep in self.reps}
+        return {pk: 1 if weight is None else weight for pk, weight in weights.items()}
 
 
 class ReclaimRuleForm(forms.ModelForm):

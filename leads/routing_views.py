@@ -166,7 +166,8 @@ def _rows(request: HttpRequest, people: list[User]) -> list[dict]:
                 "open_leads": open_leads.get(person.pk, 0),
                 "held": held.get(person.pk, 0),
                 "holding_limit": routing.pool_holding_limit(person),
-                "at_capacity": person.max_open_leads is not None and open_leads.get(person.pk, 0) >= person.max_open_leads,
+                "at_capacity": person.max_open_leads is not None
+                and open_leads.get(person.pk, 0) >= person.max_open_leads,
                 "can_edit": user.is_crm_admin or user.pk == person.pk or can_limits,
                 "can_limits": can_limits,
             }

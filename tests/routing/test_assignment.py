@@ -215,7 +215,6 @@ def test_bulk_round_robin_continues_where_single_routing_left_off(catch_all, rep
     (first,) = _intake()
     leads = LeadFactory.create_batch(4)
     routing.leads_route(lead_ids=[x.pk for x in leads])
-    owners = [first.owner_id] + list(
-        Lead.objects.filter(pk__in=[x.pk for x in leads]).order_by("pk").values_list("owner_id", flat=True)
-    )
+    later = Lead.objects.filter(pk__in=[x.pk for x in leads]).order_by("pk").values_list("owner_id", flat=True)
+    owners = [first.owner_id, *later]
     assert owners == [rep.pk, teammate.pk, rep.pk, teammate.pk, rep.pk]

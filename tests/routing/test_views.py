@@ -133,7 +133,7 @@ def test_bad_rule_input_is_explained_next_to_the_fields(admin_client, team, rep)
 
 
 def test_rules_are_reordered_up_and_down(admin_client, admin_user, team):
-    first, second, third = (make_rule(admin_user, team, name=n) for n in ("A", "B", "C"))
+    first, _second, third = (make_rule(admin_user, team, name=n) for n in ("A", "B", "C"))
     admin_client.post(reverse("leads:routing_rule_move", args=[third.pk]), {"direction": "up"})
     assert list(AssignmentRule.objects.values_list("name", flat=True)) == ["A", "C", "B"]
     response = admin_client.post(
