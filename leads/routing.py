@@ -288,6 +288,7 @@ class RouteResult:
     no_rule: list[int] = field(default_factory=list)  # lead ids no rule matched
     unavailable: dict[int, list[int]] = field(default_factory=dict)  # lead id → teams tried, nobody available
     enabled: bool = True
+    at: dt.datetime | None = None  # the assignment time written
 
     @property
     def pooled(self) -> int:
@@ -346,6 +347,7 @@ def route(
     router = Router.prepare([r for r in rules if r.pk in used], today=clock.today())
     router.rules = rules  # match against all rules; only the used ones have reps loaded and locks taken
     result = leads_route_in_memory(facts, router, avoid=avoid)
+    result.at = now
     router.save_state()
 
     by_owner = defaultdict(list)
@@ -445,7 +447,7 @@ def lead_route(lead: Lead) -> User | None:
             lead.team_id = result.unavailable[lead.pk][0]
         return None
     owner = User.objects.get(pk=owner_id)
-    lead.owner, lead.team_id, lead.assigned_at = owner, owner.team_id, clock.now()
+    lead.owner, lead.team_id, lead.assigned_at = owner, owner.team_id, result.at
     return owner
 
 

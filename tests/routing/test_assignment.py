@@ -218,3 +218,31 @@ def test_bulk_round_robin_continues_where_single_routing_left_off(catch_all, rep
     later = Lead.objects.filter(pk__in=[x.pk for x in leads]).order_by("pk").values_list("owner_id", flat=True)
     owners = [first.owner_id, *later]
     assert owners == [rep.pk, teammate.pk, rep.pk, teammate.pk, rep.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_routing_keeps_round_robin_exact(admin_user, team, rep, teammate):
+    """Two intake streams at once: the rule's row lock makes them take turns, so the split stays exactly even."""
+    import threading
+
+    from django.db import connections
+
+    if connections["default"].vendor != "postgresql":
+        pytest.skip("concurrent transactions need PostgreSQL")
+    make_rule(admin_user, team)
+    barrier = threading.Barrier(2)
+
+    def stream(prefix):
+        try:
+            barrier.wait()
+            for i in range(10):
+                services.lead_create(user=None, name=f"{prefix} {i}")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=stream, args=(p,)) for p in ("A", "B")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert Counter(Lead.objects.values_list("owner__username", flat=True)) == {"rep": 10, "teammate": 10}
