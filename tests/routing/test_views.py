@@ -230,3 +230,19 @@ def test_the_team_page_costs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(8):
         page = client.get(reverse("leads:team")).content.decode()
     assert all(str(person) in page for person in (rep, teammate, other_rep))
+
+
+def test_the_rule_pages_render_in_full_for_an_admin(admin_client, rule, reclaim_rule, rep):
+    for url in (
+        reverse("leads:routing_rule_create"),
+        reverse("leads:routing_rule_edit", args=[rule.pk]),
+        reverse("leads:reclaim_rule_create"),
+        reverse("leads:reclaim_rule_edit", args=[reclaim_rule.pk]),
+        reverse("leads:availability_edit", args=[rep.pk]),
+    ):
+        response = admin_client.get(url)
+        assert response.status_code == 200 and "<html" in response.content.decode(), url
+    assert (
+        f'name="weight_{rep.pk}"'
+        in admin_client.get(reverse("leads:routing_rule_edit", args=[rule.pk])).content.decode()
+    )
