@@ -169,7 +169,7 @@ def _warn(rule: ReclaimRule, now: dt.datetime) -> int:
             f"INSERT INTO {table} (lead_id, owner_id, anchor_at, rule_id, warned_at) "
             f"SELECT due.*, %s, %s FROM ({select_sql}) AS due WHERE true "
             "ON CONFLICT (lead_id, rule_id, anchor_at) DO NOTHING RETURNING id, lead_id, owner_id, anchor_at",
-            [rule.pk, now, *params],
+            [rule.pk, connection.ops.adapt_datetimefield_value(now), *params],
         )
         inserted = cursor.fetchall()
     if not inserted:
@@ -218,7 +218,7 @@ def _reclaim_batch(rule: ReclaimRule, now: dt.datetime, batch_size: int) -> tupl
         cursor.execute(
             f"UPDATE {table} SET owner_id = NULL, assigned_at = NULL, updated_at = %s "
             f"WHERE id IN ({placeholders}) AND owner_id IS NOT NULL RETURNING id",
-            [now, *owner_of],
+            [connection.ops.adapt_datetimefield_value(now), *owner_of],
         )
         taken = sorted(row[0] for row in cursor.fetchall())
     if not taken:
