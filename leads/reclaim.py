@@ -12,8 +12,8 @@ The rules, in one place:
   reclaimed `warn_hours` after its warning, so a new rule never takes a lead without telling its owner first.
   Logging an outbound interaction (or moving the stage) before then keeps it.
 * The **sweep** (`reclaim_sweep`, Celery beat every 15 minutes) works rule by rule, set-based: one INSERT ...
-  SELECT ... RETURNING for the warnings, then batches of due leads locked with FOR UPDATE SKIP LOCKED, taken with
-  one `UPDATE ... RETURNING`, recorded with one bulk insert (`ReclaimRecord`) and, for a re-routing rule, routed by
+  SELECT ... RETURNING for the warnings, one query for the due leads, then batches of them locked with FOR UPDATE
+  SKIP LOCKED (and checked again), taken with one `UPDATE ... RETURNING`, recorded with one bulk insert (`ReclaimRecord`) and, for a re-routing rule, routed by
   the assignment rules in one pass (never back to the rep who lost it). Two sweeps at once never reclaim a lead
   twice: the second skips the rows the first holds, and finds them no longer due once it commits.
 """
@@ -44,8 +44,8 @@ logger = logging.getLogger(__name__)
 
 # Leads a sweep locks and takes per transaction; warnings inserted per statement.
 RECLAIM_BATCH_SIZE = 5_000
-# A sweep stops after this many batches per rule (250,000 leads); the next sweep carries on.
-RECLAIM_MAX_BATCHES = 50
+# A sweep takes at most this many leads per rule; the next sweep carries on.
+RECLAIM_MAX_LEADS_PER_RULE = 250_000
 
 
 def _require_admin(user: User) -> None:
@@ -141,11 +141,11 @@ def reclaim_sweep(*, now: dt.datetime | None = None) -> ReclaimSweepResult:
     for rule in ReclaimRule.objects.filter(active=True).order_by("days", "pk"):
         if rule.warn_hours:
             warned += _warn(rule, now)
-        for _ in range(RECLAIM_MAX_BATCHES):
-            taken, moved = _reclaim_batch(rule, now, RECLAIM_BATCH_SIZE)
+        # One query finds every due lead of the rule; each batch then locks its share and checks it again.
+        due = list(leads_due(rule, now).order_by("pk").values_list("pk", flat=True)[: RECLAIM_MAX_LEADS_PER_RULE])
+        for start in range(0, len(due), RECLAIM_BATCH_SIZE):
+            taken, moved = _reclaim_batch(rule, now, due[start : start + RECLAIM_BATCH_SIZE])
             reclaimed, rerouted = reclaimed + taken, rerouted + moved
-            if taken < RECLAIM_BATCH_SIZE:
-                break
     result = ReclaimSweepResult(warned=warned, reclaimed=reclaimed, rerouted=rerouted)
     if warned or reclaimed:
         logger.info("Reclaim sweep: %s", result)
@@ -201,13 +201,15 @@ def _aware(value) -> dt.datetime:
 
 
 @transaction.atomic
-def _reclaim_batch(rule: ReclaimRule, now: dt.datetime, batch_size: int) -> tuple[int, int]:
-    """Take up to `batch_size` due leads from their owners: lock, UPDATE ... RETURNING, record, re-route."""
+def _reclaim_batch(rule: ReclaimRule, now: dt.datetime, lead_ids: list[int]) -> tuple[int, int]:
+    """Take these due leads from their owners: lock the ones still due (a concurrent sweep's are skipped, and
+    found no longer due once it commits), UPDATE ... RETURNING, record, re-route."""
     rows = list(
         leads_due(rule, now)
+        .filter(pk__in=lead_ids)
         .order_by()
         .select_for_update(skip_locked=True, of=("self",), no_key=True)
-        .values_list("pk", "owner_id")[:batch_size]
+        .values_list("pk", "owner_id")
     )
     if not rows:
         return 0, 0
