@@ -21,6 +21,10 @@ from leads.models import OPEN_STAGES, AssignmentRule, Lead, PoolClaim, ReclaimRu
 from leads.routing_forms import AssignmentRuleForm, AvailabilityForm, ReclaimRuleForm
 
 
+def rules_queryset():
+    return AssignmentRule.objects.select_related("team", "team__manager").prefetch_related("channels")
+
+
 def _require_admin(request: HttpRequest) -> None:
     if not request.user.is_crm_admin:
         raise PermissionDenied("Only admins change routing and reclaim rules.")
@@ -34,10 +38,7 @@ def _back_to_rules(request: HttpRequest) -> HttpResponse:
 @require_GET
 def rules(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
-    context = {
-        "rules": AssignmentRule.objects.select_related("team", "team__manager").prefetch_related("channels"),
-        "reclaim_rules": ReclaimRule.objects.all(),
-    }
+    context = {"rules": rules_queryset(), "reclaim_rules": ReclaimRule.objects.all()}
     return render(request, "leads/setup/rules.html", context)
 
 
@@ -92,10 +93,6 @@ def rule_move(request: HttpRequest, rule_id: int) -> HttpResponse:
     if request.htmx:
         return render(request, "leads/setup/rules.html#assignment_rules", {"rules": rules_queryset()})
     return redirect("leads:routing_rules")
-
-
-def rules_queryset():
-    return AssignmentRule.objects.select_related("team", "team__manager").prefetch_related("channels")
 
 
 def reclaim_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
