@@ -142,7 +142,7 @@ def reclaim_sweep(*, now: dt.datetime | None = None) -> ReclaimSweepResult:
         if rule.warn_hours:
             warned += _warn(rule, now)
         # One query finds every due lead of the rule; each batch then locks its share and checks it again.
-        due = list(leads_due(rule, now).order_by("pk").values_list("pk", flat=True)[: RECLAIM_MAX_LEADS_PER_RULE])
+        due = list(leads_due(rule, now).order_by("pk").values_list("pk", flat=True)[:RECLAIM_MAX_LEADS_PER_RULE])
         for start in range(0, len(due), RECLAIM_BATCH_SIZE):
             taken, moved = _reclaim_batch(rule, now, due[start : start + RECLAIM_BATCH_SIZE])
             reclaimed, rerouted = reclaimed + taken, rerouted + moved
