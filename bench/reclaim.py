@@ -98,6 +98,7 @@ WITH due AS (
      WHERE l.owner_id IS NOT NULL
        AND l.stage IN ('new', 'contacted', 'qualified', 'proposal')
        AND (l.assigned_at <= %(cut)s OR (l.assigned_at IS NULL AND l.created_at <= %(cut)s))
+       AND (l.first_response_at IS NULL OR l.first_response_at < COALESCE(l.assigned_at, l.created_at))
        AND NOT EXISTS (
            SELECT 1 FROM leads_interaction i
             WHERE i.lead_id = l.id AND i.direction = 'outbound' AND i.user_id IS NOT NULL
@@ -121,6 +122,7 @@ SELECT l.id, l.owner_id, COALESCE(l.assigned_at, l.created_at), %(rule)s, %(now)
  WHERE l.owner_id IS NOT NULL
    AND l.stage IN ('new', 'contacted', 'qualified', 'proposal')
    AND (l.assigned_at <= %(cut)s OR (l.assigned_at IS NULL AND l.created_at <= %(cut)s))
+   AND (l.first_response_at IS NULL OR l.first_response_at < COALESCE(l.assigned_at, l.created_at))
    AND NOT EXISTS (
        SELECT 1 FROM leads_interaction i
         WHERE i.lead_id = l.id AND i.direction = 'outbound' AND i.user_id IS NOT NULL

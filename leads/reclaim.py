@@ -29,7 +29,7 @@ from functools import partial
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
@@ -93,6 +93,9 @@ def leads_past(rule: ReclaimRule, moment: dt.datetime) -> QuerySet[Lead]:
     leads = Lead.objects.filter(_owned_since(moment)).annotate(anchor=rule_anchor(rule))
     if rule.kind == ReclaimRule.Kind.NO_PROGRESS:
         return leads.filter(stage_changed_at__lte=moment)
+    # The lead's first response (kept by leads.services) settles most leads without reading interactions: one at
+    # or after the anchor means someone followed up. Only the rest are checked against the interactions.
+    leads = leads.filter(Q(first_response_at__isnull=True) | Q(first_response_at__lt=F("anchor")))
     answered = Interaction.objects.filter(
         lead=OuterRef("pk"),
         direction=Interaction.Direction.OUTBOUND,

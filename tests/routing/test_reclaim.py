@@ -197,3 +197,17 @@ def test_reclaim_deadlines_use_dates_not_a_fixed_sweep_time(admin_user, rep):
     with at(2026, 5, 20, 0, 0):
         assert reclaim.reclaim_sweep().reclaimed == 1
     assert ReclaimRecord.objects.get().reclaimed_at == dt.datetime(2026, 5, 20, tzinfo=dt.UTC)
+
+
+def test_a_reassigned_lead_counts_from_its_new_assignment_even_if_answered_before(admin_user, rep, teammate, manager):
+    _rule(admin_user, warn_hours=0)
+    lead = _assigned_lead(rep, 2026, 5, 4, 9, 0)
+    with at(2026, 5, 4, 10, 0):
+        services.interaction_log(lead=lead, user=rep, kind="call", outcome="connected")
+    with at(2026, 5, 5, 9, 0):
+        services.lead_assign(lead=Lead.objects.get(pk=lead.pk), owner=teammate, user=manager)
+    with at(2026, 5, 8, 8, 59):
+        assert reclaim.reclaim_sweep().reclaimed == 0
+    with at(2026, 5, 8, 9, 1):
+        assert reclaim.reclaim_sweep().reclaimed == 1
+    assert ReclaimRecord.objects.get().from_user == teammate
