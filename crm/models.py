@@ -29,9 +29,28 @@ class User(AbstractUser):
     email_notifications = models.BooleanField(
         default=True, help_text="Email me a digest of new notifications (reminders, escalations, follow-ups)."
     )
+    # Availability for lead routing (leads.routing): an away rep, or one at capacity, gets no new leads.
+    away_from = models.DateField(null=True, blank=True, help_text="First day out of office.")
+    away_until = models.DateField(null=True, blank=True, help_text="Last day out of office.")
+    max_open_leads = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Capacity: routing skips the rep at this many open leads. Empty: no limit."
+    )
+    pool_holding_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Open leads claimed from the pool the rep may hold at once. Empty: the default (POOL_HOLDING_LIMIT).",
+    )
 
     class Meta:
         ordering = ["first_name", "last_name", "username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(away_from__isnull=True)
+                | models.Q(away_until__isnull=True)
+                | models.Q(away_until__gte=models.F("away_from")),
+                name="user_away_until_after_from",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
@@ -58,6 +77,12 @@ class User(AbstractUser):
     @property
     def is_rep(self) -> bool:
         return self.role == Role.REP
+
+    def is_away_on(self, day: dt.date) -> bool:
+        """Out of office on that day: from `away_from` (or already) until `away_until` (or further notice)."""
+        if self.away_from is None and self.away_until is None:
+            return False
+        return (self.away_from is None or self.away_from <= day) and (self.away_until is None or day <= self.away_until)
 
     @property
     def initials(self) -> str:

@@ -193,6 +193,9 @@ API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 # Follow-up tasks: the "due soon" reminder goes out this many minutes before the due time.
 TASK_REMINDER_MINUTES = env.int("TASK_REMINDER_MINUTES", default=15)
 
+# The pool: how many open leads claimed from the pool a rep may hold at once (a user's own limit overrides it).
+POOL_HOLDING_LIMIT = env.int("POOL_HOLDING_LIMIT", default=25)
+
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -13,7 +13,9 @@ from leads.selectors import lead_duplicates, users_assignable_by
 class LeadForm(forms.ModelForm):
     """A lead's facts. Managers and admins also choose its owner (empty: the pool)."""
 
-    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Pool (unassigned)")
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="By the assignment rules (or the pool)"
+    )
     # Wider than the stored code, so "Germany" gets the helpful message below rather than a length error.
     country = forms.CharField(
         required=False,

@@ -250,6 +250,15 @@ class Lead(models.Model):
             # a manager's view filters on).
             models.Index(fields=["email_normalized"], include=["owner", "team"], name="lead_email_norm_idx"),
             models.Index(fields=["phone_normalized"], include=["owner", "team"], name="lead_phone_norm_idx"),
+            # Routing: each rep's open leads, counted for capacity and least-loaded (leads.routing).
+            models.Index(F("owner"), name="lead_open_owner_idx", condition=Q(stage__in=OPEN_STAGES)),
+            # The reclaim sweep: owned open leads by assignment time (leads.reclaim).
+            models.Index(
+                F("assigned_at"),
+                name="lead_reclaim_idx",
+                include=["owner", "team", "created_at", "stage_changed_at"],
+                condition=Q(owner__isnull=False, stage__in=OPEN_STAGES),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -775,3 +784,164 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+# --- Assignment, pool and reclaim (leads.routing, leads.reclaim) -------------------------------------------------
+
+
+class AssignmentRule(models.Model):
+    """Where new unowned leads go: the first active rule (by position) whose conditions all match, to a rep of
+    its team chosen by its strategy. Empty conditions match anything. See `leads.routing`."""
+
+    class Strategy(models.TextChoices):
+        ROUND_ROBIN = "round_robin", "Round-robin"
+        WEIGHTED = "weighted", "Weighted round-robin"
+        LEAST_LOADED = "least_loaded", "Least-loaded (fewest open leads)"
+
+    name = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(default=0, db_index=True)
+    active = models.BooleanField(default=True)
+    # Conditions: lists of values (matched case-insensitively), empty = any.
+    regions = models.JSONField(default=list, blank=True)
+    countries = models.JSONField(default=list, blank=True)
+    industries = models.JSONField(default=list, blank=True)
+    channels = models.ManyToManyField(Channel, blank=True, related_name="+")
+    company_size_min = models.PositiveIntegerField(null=True, blank=True)
+    company_size_max = models.PositiveIntegerField(null=True, blank=True)
+
+    team = models.ForeignKey("crm.Team", on_delete=models.PROTECT, related_name="assignment_rules")
+    strategy = models.CharField(max_length=16, choices=Strategy.choices, default=Strategy.ROUND_ROBIN)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(company_size_min__isnull=True)
+                | Q(company_size_max__isnull=True)
+                | Q(company_size_max__gte=F("company_size_min")),
+                name="assignmentrule_size_range_ordered",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AssignmentRuleMember(models.Model):
+    """A rep's weight in a rule (weighted round-robin; 1 when absent, 0 = never) and the rule's round-robin
+    state for that rep (smooth weighted round-robin's running weight). Written under the rule's row lock."""
+
+    rule = models.ForeignKey(AssignmentRule, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    weight = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(100)])
+    current_weight = models.BigIntegerField(default=0, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "user"], name="assignmentrulemember_once"),
+            models.CheckConstraint(condition=Q(weight__lte=100), name="assignmentrulemember_weight_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} · {self.user_id} × {self.weight}"
+
+
+class PoolClaim(models.Model):
+    """Who last claimed a lead from the pool, and when. A rep holds the claimed leads they still own while they
+    are open; the pool holding limit counts those (leads.routing.pool_leads_held)."""
+
+    lead = models.OneToOneField(Lead, primary_key=True, on_delete=models.CASCADE, related_name="pool_claim")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    claimed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user"], name="poolclaim_user_idx")]
+
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id} claimed by {self.user_id}"
+
+
+class ReclaimRule(models.Model):
+    """When an owner neglects a lead it goes back to the pool (or to another rep): no outbound interaction
+    within N days of assignment, or no stage change within N days. Won and lost leads are never reclaimed."""
+
+    class Kind(models.TextChoices):
+        NO_OUTBOUND = "no_outbound", "No outbound call, email, meeting or message since assignment"
+        NO_PROGRESS = "no_progress", "No stage change"
+
+    class Action(models.TextChoices):
+        POOL = "pool", "Return it to the pool"
+        REROUTE = "reroute", "Reassign it by the assignment rules"
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.NO_OUTBOUND)
+    days = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(365)], help_text="Within this many days"
+    )
+    warn_hours = models.PositiveIntegerField(
+        default=24,
+        validators=[MaxValueValidator(24 * 30)],
+        help_text="Warn the owner this many hours before (0: no warning).",
+    )
+    action = models.CharField(max_length=10, choices=Action.choices, default=Action.POOL)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["days", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(days__gte=1, days__lte=365), name="reclaimrule_days_range"),
+            models.CheckConstraint(condition=Q(warn_hours__lte=24 * 30), name="reclaimrule_warn_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def description(self) -> str:
+        what = "no outbound interaction" if self.kind == self.Kind.NO_OUTBOUND else "no stage change"
+        since = "of assignment" if self.kind == self.Kind.NO_OUTBOUND else "(since assignment or the last change)"
+        return f"{what} within {self.days} day{'s' if self.days != 1 else ''} {since}"
+
+
+class ReclaimWarning(models.Model):
+    """The owner was warned that a lead is about to be reclaimed under a rule. One per (lead, rule, anchor): the
+    anchor is the moment the rule counts from (assignment, or the later stage change), so a new assignment or
+    progress starts afresh. Inserted ON CONFLICT DO NOTHING, so concurrent sweeps warn once."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(ReclaimRule, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    anchor_at = models.DateTimeField()
+    warned_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "rule", "anchor_at"], name="reclaimwarning_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id} warned under {self.rule_id}"
+
+
+class ReclaimRecord(models.Model):
+    """A lead taken from its owner by a reclaim rule. Reports compute the outcome (recovered = the lead later
+    reached Qualified or Won) from the lead's stage history after `reclaimed_at`."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="reclaims")
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rule = models.ForeignKey(ReclaimRule, null=True, on_delete=models.SET_NULL, related_name="records")
+    rule_name = models.CharField(max_length=100)
+    reclaimed_at = models.DateTimeField(db_index=True)
+    warned = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-reclaimed_at", "-id"]
+        indexes = [models.Index(F("lead"), F("reclaimed_at").desc(), name="reclaimrecord_lead_idx")]
+
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id} reclaimed from {self.from_user_id} at {self.reclaimed_at}"

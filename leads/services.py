@@ -21,6 +21,7 @@ from leads.models import (
     StageChange,
 )
 from leads.normalize import normalize_email, normalize_phone
+from leads.routing import lead_route, pool_claim_check, pool_claim_record
 from leads.selectors import interaction_editable_by, leads_visible_to, users_assignable_by
 from leads.signals import interaction_logged, lead_changed
 from leads.sla_services import leads_response_recompute, response_clocks_recompute, task_reminders_schedule
@@ -90,6 +91,9 @@ def lead_create(*, user: User | None, owner: User | None = None, stage: str = St
     lead.full_clean(exclude=["search_text"])
     lead.save()
     StageChange.objects.create(lead=lead, from_stage="", to_stage=stage, changed_at=lead.created_at, user=user)
+    if owner is None:
+        # Nobody chose an owner (intake, or a manager leaving it blank): the assignment rules route it.
+        lead_route(lead)
     _start_response_clock(lead)
     _send_on_commit(lead_changed, lead_id=lead.pk, fields=["created"])
     return lead
@@ -135,13 +139,19 @@ def lead_assign(*, lead: Lead, owner: User | None, user: User) -> Lead:
     return lead
 
 
+@transaction.atomic
 def lead_claim(*, lead: Lead, user: User) -> bool:
-    """Take a lead from the pool. Of two people claiming at once, exactly one gets it (a conditional UPDATE)."""
+    """Take a lead from the pool. Of two people claiming at once, exactly one gets it (a conditional UPDATE).
+
+    Refused with `PoolLimitReached` when the user already holds their pool holding limit of claimed open leads.
+    """
+    pool_claim_check(user=user)
     now = clock.now()
     claimed = Lead.objects.filter(pk=lead.pk, owner__isnull=True).update(
         owner=user, team_id=user.team_id, assigned_at=now, updated_at=now
     )
     if claimed:
+        pool_claim_record(lead_id=lead.pk, user=user, now=now)
         lead.owner, lead.team_id, lead.assigned_at = user, user.team_id, now
         _send_on_commit(lead_changed, lead_id=lead.pk, fields=["owner"])
     return claimed == 1

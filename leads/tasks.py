@@ -56,3 +56,23 @@ def run_import(job_id: int) -> None:
     """Queued on commit when a person starts a CSV import. A redelivered or retried task carries on after the last
     committed chunk (see `leads.imports.import_job_run`); a finished job is left alone."""
     imports.import_job_run(job_id=job_id)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    max_retries=3,
+    ignore_result=True,
+)
+def reclaim_sweep() -> dict:
+    """Run by Celery beat every 15 minutes (a django-celery-beat PeriodicTask, see leads/migrations/0010_routing).
+
+    Safe to run twice at once or to redeliver: warnings are unique per (lead, rule, anchor), and due leads are
+    locked (SKIP LOCKED) and taken with a conditional UPDATE, so each is reclaimed once.
+    """
+    from leads import reclaim
+
+    result = reclaim.reclaim_sweep()
+    return {"warned": result.warned, "reclaimed": result.reclaimed, "rerouted": result.rerouted}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import channel_views, dedupe_views, import_views, sla_views, views
+from leads import channel_views, dedupe_views, import_views, routing_views, sla_views, views
 
 app_name = "leads"
 
@@ -58,4 +58,16 @@ urlpatterns += [
     path("imports/<int:job_id>/map/", import_views.import_map, name="import_map"),
     path("imports/<int:job_id>/rejected.csv", import_views.import_rejects, name="import_rejects"),
     path("export.csv", import_views.lead_export, name="export"),
+    # Assignment, pool and reclaim: rules (admins), the Team page (availability), release.
+    path("setup/routing/", routing_views.rules, name="routing_rules"),
+    path("setup/routing/rules/new/", routing_views.rule_edit, name="routing_rule_create"),
+    path("setup/routing/rules/<int:rule_id>/", routing_views.rule_edit, name="routing_rule_edit"),
+    path("setup/routing/rules/<int:rule_id>/delete/", routing_views.rule_delete, name="routing_rule_delete"),
+    path("setup/routing/rules/<int:rule_id>/move/", routing_views.rule_move, name="routing_rule_move"),
+    path("setup/routing/reclaim/new/", routing_views.reclaim_edit, name="reclaim_rule_create"),
+    path("setup/routing/reclaim/<int:rule_id>/", routing_views.reclaim_edit, name="reclaim_rule_edit"),
+    path("setup/routing/reclaim/<int:rule_id>/delete/", routing_views.reclaim_delete, name="reclaim_rule_delete"),
+    path("setup/team/", routing_views.team, name="team"),
+    path("setup/team/<int:user_id>/", routing_views.availability_edit, name="availability_edit"),
+    path("<int:lead_id>/release/", routing_views.lead_release, name="release"),
 ]

@@ -315,10 +315,17 @@ def lead_assign(request: HttpRequest, lead_id: int) -> HttpResponse:
 @require_POST
 def lead_claim(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
-    if services.lead_claim(lead=lead, user=request.user):
-        messages.success(request, "The lead is yours now.")
+    try:
+        claimed = services.lead_claim(lead=lead, user=request.user)
+    except ValidationError as error:  # at the pool holding limit
+        messages.error(request, " ".join(error.messages))
     else:
-        messages.error(request, "Someone else claimed this lead a moment ago.")
+        if claimed:
+            messages.success(request, "The lead is yours now.")
+        else:
+            # The lead is no longer in the pool (and may be out of sight): back to the pool, with the news.
+            messages.error(request, "Someone else claimed this lead a moment ago.")
+            return redirect(f"{reverse('leads:list')}?pool=on")
     return redirect(lead)
 
 

@@ -1,0 +1,61 @@
+"""The reclaim sweep as Celery beat runs it: the migration's periodic task, fired at a real worker on Redis."""
+
+import importlib
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.apps import apps as django_apps
+from django.conf import settings
+from django_celery_beat.models import PeriodicTask
+from django_celery_beat.schedulers import DatabaseScheduler
+
+from crm.celery import app as celery_app
+from crm.models import Notification
+from leads import reclaim, services
+from leads.models import Lead, ReclaimRecord, ReclaimRule
+from leads.tasks import reclaim_sweep as reclaim_sweep_task
+from tests.routing.conftest import at
+
+TASK_NAME = "Reclaim: warn owners, then return neglected leads to the pool"
+
+
+def _wait_for(condition, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"Timed out waiting for {what}")
+
+
+@pytest.mark.django_db
+def test_migrations_schedule_the_reclaim_sweep_every_fifteen_minutes():
+    periodic = PeriodicTask.objects.get(name=TASK_NAME)
+    assert periodic.task == "leads.tasks.reclaim_sweep" and periodic.enabled
+    assert (periodic.interval.every, periodic.interval.period) == (15, "minutes")
+    assert reclaim_sweep_task.acks_late and "leads.tasks.reclaim_sweep" in celery_app.tasks
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_sweep_when_beat_fires_and_a_second_run_changes_nothing(admin_user, rep, manager):
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        pytest.skip("needs a Redis broker (CELERY_BROKER_URL)")
+    # Transactional tests empty every table when they end; put the schedule back as `migrate` made it.
+    importlib.import_module("leads.migrations.0007_routing").create_schedule(django_apps, None)
+    reclaim.reclaim_rule_save(
+        user=admin_user, rule=ReclaimRule(name="Untouched a day", kind="no_outbound", days=1, warn_hours=0)
+    )
+    with at(2026, 1, 5, 9, 0):
+        leads = [services.lead_create(user=rep, name=f"Lead {i}") for i in range(5)]
+    celery_app.control.purge()
+    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30):
+        scheduler = DatabaseScheduler(app=celery_app)
+        entry = scheduler.schedule[TASK_NAME]
+        scheduler.apply_entry(entry, producer=scheduler.producer)
+        _wait_for(lambda: ReclaimRecord.objects.count() == 5, what="the worker's reclaims")
+        scheduler.apply_entry(entry, producer=scheduler.producer)  # beat fires again: nothing left to take
+        time.sleep(2)
+    assert ReclaimRecord.objects.count() == 5
+    assert not Lead.objects.filter(pk__in=[x.pk for x in leads], owner__isnull=False).exists()
+    assert Notification.objects.filter(user=rep, key__startswith="reclaimed:").count() == 1
