@@ -61,6 +61,7 @@ from leads.import_rows import (  # noqa: F401 (the import's public names, re-exp
     validate_mapping,
 )
 from leads.models import OPEN_STAGES, ImportJob, Lead, Stage, StageChange
+from leads.routing import leads_route
 from leads.selectors import teams_managed_by
 from leads.signals import leads_bulk_created, leads_bulk_updated
 from leads.sla_services import response_clocks_recompute
@@ -317,6 +318,11 @@ class LeadImporter:
             response_clocks_recompute(lead_ids=clocked)
         if "channel" in updated_fields:
             response_clocks_recompute(lead_ids=list(updates))
+        # Open leads that arrive without an owner go where the assignment rules send them, as on every way in,
+        # inside the chunk's transaction (a chunk is imported and routed, or not at all).
+        unowned = [lead.pk for lead in new_leads if lead.owner_id is None and lead.stage in OPEN_STAGES]
+        if unowned:
+            leads_route(lead_ids=unowned, label="a CSV import")
         if created_ids:
             transaction.on_commit(partial(leads_bulk_created.send, sender=Lead, lead_ids=created_ids))
         if updates:

@@ -10,7 +10,7 @@ lead_changed = Signal()
 # Sent when an interaction was logged on a lead. kwargs: lead_id, interaction_id.
 interaction_logged = Signal()
 # Sent on commit after a bulk write (a CSV import chunk) created many leads at once, instead of one
-# `lead_changed` per lead. kwargs: lead_ids (list of ints). Receivers route the unowned ones and score them all.
+# `lead_changed` per lead (the import has routed its unowned leads already). kwargs: lead_ids (list of ints).
 leads_bulk_created = Signal()
 # Sent on commit after a bulk write changed the facts of existing leads (an import with --on-duplicate update).
 # kwargs: lead_ids (list of ints), fields (list of names).
