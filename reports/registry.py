@@ -15,6 +15,7 @@ from reports.selectors.conversion import DEFAULT_GROUPING, GROUPINGS, conversion
 from reports.selectors.economics import economics_report
 from reports.selectors.funnel import funnel_report
 from reports.selectors.grades import grades_report
+from reports.selectors.pool import pool_report
 from reports.selectors.speed import speed_report
 from reports.selectors.team import team_report
 from reports.selectors.velocity import velocity_report
@@ -78,6 +79,12 @@ REPORTS: dict[str, Report] = {
         ),
         Report(
             "completeness", "Data completeness", "Share of leads with each key field filled in.", completeness_report
+        ),
+        Report(
+            "pool",
+            "Pool and recovery",
+            "Leads waiting in the pool, claims, reclaims by rule and rep, recovery rate and cycle by channel and region.",
+            pool_report,
         ),
         Report(
             "grades",
