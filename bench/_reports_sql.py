@@ -326,6 +326,28 @@ def dashboard(scope, option="") -> dict:
     }
 
 
+def pool(scope, option="") -> dict:
+    """The pool now, and reclaims in the period with their recovery (a later move to Qualified or Won)."""
+    pool_total = _fetch("SELECT count(*) FROM leads_lead WHERE owner_id IS NULL AND stage = ANY(%s)", [list(OPEN)])[0][
+        0
+    ]
+    if scope.own_leads_only:
+        who, params = " AND r.from_user_id = %s", [scope.user.pk]
+    elif scope.allowed_team_ids is not None:
+        who, params = " AND u.team_id = ANY(%s)", [list(scope.allowed_team_ids)]
+    else:
+        who, params = "", []
+    reclaimed, recovered = _fetch(
+        f"""SELECT count(*), count(*) FILTER (WHERE EXISTS (
+                SELECT 1 FROM leads_stagechange sc WHERE sc.lead_id = r.lead_id
+                AND sc.to_stage IN ('qualified', 'won') AND sc.changed_at > r.reclaimed_at))
+            FROM leads_reclaimrecord r LEFT JOIN crm_user u ON u.id = r.from_user_id
+            WHERE r.reclaimed_at >= %s AND r.reclaimed_at < %s {who}""",
+        _period(scope) + params,
+    )[0]
+    return {"pool": pool_total, "reclaimed": reclaimed, "recovered": recovered}
+
+
 BASELINES = {
     "dashboard": dashboard,
     "funnel": funnel,
@@ -336,6 +358,7 @@ BASELINES = {
     "team": team,
     "completeness": completeness,
     "grades": grades,
+    "pool": pool,
 }
 
 
@@ -414,6 +437,11 @@ def report_figures(slug: str, result, option: str = "") -> dict:
         figures["leads"] = rows[0]["filled"].value + rows[0]["missing"].value
         for row, key in zip(rows, keys, strict=True):
             figures[f"{key}:filled"] = row["filled"].value
+    elif slug == "pool":
+        headlines = {h.label: h.cell for h in result.headlines}
+        figures["pool"] = headlines["In the pool now"].value
+        figures["reclaimed"] = headlines["Reclaimed in the period"].value
+        figures["recovered"] = int(headlines["Recovery rate"].sub.split(" / ")[0].replace(",", ""))
     elif slug == "grades":
         for row, key in zip(result.tables[0].rows, ("A", "B", "C", "D", "-"), strict=True):
             if row["leads"].value:
