@@ -42,7 +42,7 @@ def test_a_real_worker_runs_the_sweep_when_beat_fires_and_a_second_run_changes_n
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         pytest.skip("needs a Redis broker (CELERY_BROKER_URL)")
     # Transactional tests empty every table when they end; put the schedule back as `migrate` made it.
-    importlib.import_module("leads.migrations.0007_routing").create_schedule(django_apps, None)
+    importlib.import_module("leads.migrations.0010_routing").create_schedule(django_apps, None)
     reclaim.reclaim_rule_save(
         user=admin_user, rule=ReclaimRule(name="Untouched a day", kind="no_outbound", days=1, warn_hours=0)
     )
