@@ -377,3 +377,16 @@ def seeded_copy(ctx: Context, name: str, *, leads: int = 1_000_000) -> str:
     log(f"{target}: migrating")
     manage(ctx, url, "migrate", "--noinput", "--verbosity", "0")
     return url
+
+
+def migrated_database(ctx: Context, name: str) -> str:
+    """The URL of `crm_bench_<name>`, created empty when missing and migrated to this code: for benchmarks that
+    bring their own data (imports, the intake API)."""
+    target = DATABASE_PREFIX + name
+    if not database_exists(ctx, target):
+        log(f"{target}: creating the database")
+        create_database(ctx, target)
+    url = ctx.database_url(target)
+    log(f"{target}: migrating")
+    manage(ctx, url, "migrate", "--noinput", "--verbosity", "0")
+    return url

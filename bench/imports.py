@@ -1,6 +1,6 @@
 """CSV import of 100,000 rows and export of the whole table, on PostgreSQL.
 
-What it measures, on its own database (`crm_bench_imports`, BENCH_IMPORTS_DB), emptied of leads before each step:
+What it measures, on its own database (`crm_bench_imports`, made empty and migrated on the first run), emptied of leads before each step:
 
 1. **The import service** (`leads.imports`, what `manage.py import_leads` and the Celery task run) over 100,000
    generated rows: every row validated, duplicates looked up per chunk (skip policy), leads and their stage
@@ -29,12 +29,8 @@ import random
 import time
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
+from bench._harness import Context, Verdict, log, migrated_database, run_django_json
 
-from bench._harness import Context, Verdict, database_exists, log, manage, run_django_json
-
-BENCH_DB = os.environ.get("BENCH_IMPORTS_DB", "crm_bench_imports")
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", 100_000))
 NAIVE_SAMPLE = int(os.environ.get("BENCH_IMPORT_NAIVE_SAMPLE", 2_000))
 TARGET_SECONDS = 60.0
@@ -94,14 +90,8 @@ def generate_csv(rows: int, *, seed: int = 7) -> str:
 
 
 def ensure_database(ctx: Context) -> str:
-    if not database_exists(ctx, BENCH_DB):
-        log(f"imports: creating {BENCH_DB}")
-        with psycopg.connect(ctx.database_url("postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-    url = ctx.database_url(BENCH_DB)
-    log(f"imports: migrating {BENCH_DB}")
-    manage(ctx, url, "migrate", "--noinput", "--verbosity", "0")
-    return url
+    """`crm_bench_imports`, empty and migrated: the bench brings its own rows."""
+    return migrated_database(ctx, "imports")
 
 
 def verdicts(f: dict) -> list[Verdict]:

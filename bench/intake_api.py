@@ -12,7 +12,7 @@ What it measures, against a server it starts and stops itself (`gunicorn crm.wsg
 
     python -m bench intake_api        (with the others: make bench)        python -m bench.intake_api  (alone)
 
-Settings (environment): BENCH_INTAKE_DB (default crm_bench_intake, created and migrated if missing),
+Settings (environment): the database is crm_bench_intake (created and migrated if missing);
 BENCH_INTAKE_REQUESTS (default 1000 per scenario), BENCH_INTAKE_CLIENTS (concurrent client threads, default 4),
 BENCH_REDIS_URL (default redis://127.0.0.1:6379; the cache uses database 5, the Celery broker database 4, whose
 queued scoring tasks are purged afterwards), BENCH_INTAKE_PORT (default 8765).
@@ -37,17 +37,14 @@ import psycopg
 from bench._harness import (
     Context,
     Verdict,
-    create_database,
-    database_exists,
     django_env,
     log,
-    manage,
+    migrated_database,
     run_django_json,
     table,
     times,
 )
 
-BENCH_DB = os.environ.get("BENCH_INTAKE_DB", "crm_bench_intake")
 REQUESTS = int(os.environ.get("BENCH_INTAKE_REQUESTS", 1000))
 CLIENTS = int(os.environ.get("BENCH_INTAKE_CLIENTS", 4))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
@@ -73,13 +70,8 @@ def _server_env(ctx: Context, url: str) -> dict[str, str]:
 
 
 def ensure_database(ctx: Context) -> str:
-    if not database_exists(ctx, BENCH_DB):
-        log(f"intake_api: creating {BENCH_DB}")
-        create_database(ctx, BENCH_DB)
-    url = ctx.database_url(BENCH_DB)
-    log(f"intake_api: migrating {BENCH_DB}")
-    manage(ctx, url, "migrate", "--noinput", "--verbosity", "0")
-    return url
+    """`crm_bench_intake`, empty and migrated: the bench brings its own requests."""
+    return migrated_database(ctx, "intake")
 
 
 class Server:

@@ -1,7 +1,6 @@
 """Reclaim at scale: the sweep over 1,000,000 leads against one hand-written SQL statement doing the same work.
 
-On the seeded 1,000,000-lead database (`crm_bench_routing`, BENCH_ROUTING_DB; seeded by `seed_demo --leads
-1000000 --seed 1` when missing), with one reclaim rule "no outbound call, email, meeting or message within 7 days
+On `crm_bench_routing`, a copy of the benchmarks' seeded 1,000,000-lead database (made on the first run), with one reclaim rule "no outbound call, email, meeting or message within 7 days
 of assignment":
 
 1. **Warnings**: the sweep's warning step (one INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING, then the
@@ -28,25 +27,16 @@ import sys
 import time
 from pathlib import Path
 
-from bench._harness import Context, Verdict, create_database, database_exists, log, manage, run_django_json
+from bench._harness import Context, Verdict, run_django_json, seeded_copy
 
-BENCH_DB = os.environ.get("BENCH_ROUTING_DB", "crm_bench_routing")
 LEADS = 1_000_000
 RULE_DAYS = 7
 REPEAT = 3
 
 
 def ensure_database(ctx: Context) -> str:
-    """The seeded 1M-lead database, migrated to this code (seeded here only when missing: that takes minutes)."""
-    url = ctx.database_url(BENCH_DB)
-    if not database_exists(ctx, BENCH_DB):
-        log(f"reclaim: creating and seeding {BENCH_DB} with {LEADS:,} leads (many minutes)")
-        create_database(ctx, BENCH_DB)
-        manage(ctx, url, "migrate", "--noinput", "--verbosity", "0")
-        manage(ctx, url, "seed_demo", "--leads", str(LEADS), "--seed", "1")
-    log(f"reclaim: migrating {BENCH_DB}")
-    manage(ctx, url, "migrate", "--noinput", "--verbosity", "0")
-    return url
+    """`crm_bench_routing`: a copy of the seeded 1M-lead database, migrated (the measurements roll back)."""
+    return seeded_copy(ctx, "routing", leads=LEADS)
 
 
 def verdicts(f: dict) -> list[Verdict]:

@@ -32,6 +32,8 @@ class Report:
     # A report with variants (conversion "by channel", "by owner"...) names them; `?by=` picks one.
     options: dict[str, str] = field(default_factory=dict)
     default_option: str = ""
+    # What the period selects, said under the filters.
+    period_selects: str = "leads created in the period"
 
     def run(self, scope: ReportScope, option: str = "") -> ReportResult:
         if self.options:
@@ -85,6 +87,7 @@ REPORTS: dict[str, Report] = {
             "Pool and recovery",
             "Leads waiting in the pool, claims, reclaims by rule and rep, recovery rate and cycle by channel and region.",
             pool_report,
+            period_selects="claims and reclaims in the period; the pool as it is now",
         ),
         Report(
             "grades",

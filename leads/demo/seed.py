@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from crm import clock
@@ -88,6 +88,8 @@ def demo_seed(
         result.spend_rows = _spend_create(channels, generator)
         say("Response targets and clocks")
         _response_targets_ensure()
+        say("Assignment and reclaim rules, pool history")
+        _routing_ensure(users, channels)
     result.seconds = time.monotonic() - started
     return result
 
@@ -205,3 +207,65 @@ def _response_targets_ensure() -> None:
         defaults={"name": "Everyone", "target_minutes": 60, "reminder_percent": 50, "calendar": office},
     )
     response_clocks_recompute()
+
+
+def _routing_ensure(users: Sequence[User], channels: Sequence[Channel]) -> None:
+    """Demo assignment rules (paid channels to Inside Sales round-robin, the rest to Field Sales least-loaded), a
+    reclaim rule left switched off (an admin turns it on: on a demo database it would warn every idle lead at once),
+    and a past of reclaims and pool claims for the Pool and recovery report: every 50th owned lead was reclaimed
+    eight days after it arrived (when that is in the past), every 70th was claimed from the pool on arrival. A few
+    hundred rows per 10,000 leads, written in bulk from one read of the leads they concern."""
+    from leads.models import AssignmentRule, PoolClaim, ReclaimRecord, ReclaimRule
+    from leads.reclaim import reclaim_rule_save
+    from leads.routing import assignment_rule_save
+
+    admin = next(u for u in users if u.is_crm_admin)
+    teams = {team.name: team for team in Team.objects.all()}
+    if not AssignmentRule.objects.exists() and {"Inside Sales", "Field Sales"} <= set(teams):
+        paid = [c for c in channels if c.kind in (Channel.Kind.PAID_SEARCH, Channel.Kind.SOCIAL)]
+        assignment_rule_save(
+            user=admin,
+            rule=AssignmentRule(name="Paid channels to Inside Sales", team=teams["Inside Sales"]),
+            channels=paid,
+        )
+        assignment_rule_save(
+            user=admin,
+            rule=AssignmentRule(
+                name="Everything else to Field Sales",
+                team=teams["Field Sales"],
+                strategy=AssignmentRule.Strategy.LEAST_LOADED,
+            ),
+        )
+    rule = ReclaimRule.objects.filter(name="No follow-up within 7 days").first()
+    if rule is None:
+        rule = reclaim_rule_save(
+            user=admin,
+            rule=ReclaimRule(
+                name="No follow-up within 7 days", kind=ReclaimRule.Kind.NO_OUTBOUND, days=7, active=False
+            ),
+        )
+    now = clock.now()
+    owned = Lead.objects.filter(owner__isnull=False).annotate(every50=F("id") % 50, every70=F("id") % 70)
+    reclaimed = owned.filter(every50=0, created_at__lt=now - dt.timedelta(days=8)).values_list(
+        "id", "owner_id", "created_at"
+    )
+    ReclaimRecord.objects.bulk_create(
+        (
+            ReclaimRecord(
+                lead_id=pk,
+                from_user_id=owner,
+                rule=rule,
+                rule_name=rule.name,
+                reclaimed_at=created + dt.timedelta(days=8),
+                warned=True,
+            )
+            for pk, owner, created in reclaimed.iterator(chunk_size=5000)
+        ),
+        batch_size=5000,
+    )
+    claims = owned.filter(every70=0).values_list("id", "owner_id", "created_at")
+    PoolClaim.objects.bulk_create(
+        (PoolClaim(lead_id=pk, user_id=owner, claimed_at=created) for pk, owner, created in claims.iterator(5000)),
+        batch_size=5000,
+        ignore_conflicts=True,
+    )
