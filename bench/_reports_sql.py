@@ -327,25 +327,43 @@ def dashboard(scope, option="") -> dict:
 
 
 def pool(scope, option="") -> dict:
-    """The pool now, and reclaims in the period with their recovery (a later move to Qualified or Won)."""
-    pool_total = _fetch("SELECT count(*) FROM leads_lead WHERE owner_id IS NULL AND stage = ANY(%s)", [list(OPEN)])[0][
-        0
-    ]
-    if scope.own_leads_only:
-        who, params = " AND r.from_user_id = %s", [scope.user.pk]
-    elif scope.allowed_team_ids is not None:
-        who, params = " AND u.team_id = ANY(%s)", [list(scope.allowed_team_ids)]
-    else:
-        who, params = "", []
-    reclaimed, recovered = _fetch(
-        f"""SELECT count(*), count(*) FILTER (WHERE EXISTS (
-                SELECT 1 FROM leads_stagechange sc WHERE sc.lead_id = r.lead_id
-                AND sc.to_stage IN ('qualified', 'won') AND sc.changed_at > r.reclaimed_at))
-            FROM leads_reclaimrecord r LEFT JOIN crm_user u ON u.id = r.from_user_id
-            WHERE r.reclaimed_at >= %s AND r.reclaimed_at < %s {who}""",
-        _period(scope) + params,
+    """Everything the Pool and recovery page shows: the pool by age now, claims and reclaims in the period by rep,
+    by rule, and recovery (a later move to Qualified or Won) with its median cycle by channel and by region."""
+    ages = _fetch(
+        """SELECT count(*), count(*) FILTER (WHERE created_at > now() - interval '1 day'),
+                  count(*) FILTER (WHERE created_at <= now() - interval '1 day' AND created_at > now() - interval '7 days'),
+                  count(*) FILTER (WHERE created_at <= now() - interval '7 days' AND created_at > now() - interval '30 days'),
+                  count(*) FILTER (WHERE created_at <= now() - interval '30 days')
+           FROM leads_lead WHERE owner_id IS NULL AND stage = ANY(%s)""",
+        [list(OPEN)],
     )[0]
-    return {"pool": pool_total, "reclaimed": reclaimed, "recovered": recovered}
+    if scope.own_leads_only:
+        who, claim_who, params = " AND r.from_user_id = %s", " AND c.user_id = %s", [scope.user.pk]
+    elif scope.allowed_team_ids is not None:
+        who, claim_who, params = " AND u.team_id = ANY(%s)", " AND u.team_id = ANY(%s)", [list(scope.allowed_team_ids)]
+    else:
+        who, claim_who, params = "", "", []
+    _fetch(
+        f"""SELECT c.user_id, count(*) FROM leads_poolclaim c LEFT JOIN crm_user u ON u.id = c.user_id
+            WHERE c.claimed_at >= %s AND c.claimed_at < %s {claim_who} GROUP BY c.user_id""",
+        _period(scope) + params,
+    )
+    reclaims = f"""WITH r AS (
+            SELECT r.*, l.channel_id, l.region, (SELECT min(sc.changed_at) FROM leads_stagechange sc
+                WHERE sc.lead_id = r.lead_id AND sc.to_stage IN ('qualified', 'won')
+                AND sc.changed_at > r.reclaimed_at) AS recovered_at
+            FROM leads_reclaimrecord r JOIN leads_lead l ON l.id = r.lead_id
+            LEFT JOIN crm_user u ON u.id = r.from_user_id
+            WHERE r.reclaimed_at >= %s AND r.reclaimed_at < %s {who})"""
+    totals = _fetch(f"{reclaims} SELECT count(*), count(recovered_at) FROM r", _period(scope) + params)[0]
+    for group in ("rule_name", "from_user_id", "channel_id", "region"):
+        _fetch(
+            f"""{reclaims} SELECT {group}, count(*), count(recovered_at),
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM recovered_at - reclaimed_at))
+                FROM r GROUP BY {group}""",
+            _period(scope) + params,
+        )
+    return {"pool": ages[0], "reclaimed": totals[0], "recovered": totals[1]}
 
 
 BASELINES = {

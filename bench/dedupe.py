@@ -9,8 +9,8 @@ reads ÷ SQL is the figure to compare (target ≤ 1.5×; the page adds the sessi
 fixed cost); both sides' groups and leads are compared too. Then a merge of a three-lead group is timed (median
 of 3, each rolled back).
 
-Data: a PostgreSQL copy of a demo database with leads (BENCH_DEDUPE_DB, default crm_bench_dedupe, e.g.
-`createdb -T crm_bench_100k crm_bench_dedupe`); the bench migrates it.
+Data: `crm_bench_dedupe`, a copy of the benchmarks' seeded 1M-lead database (made on the first run, migrated on
+every run).
 
     python -m bench dedupe        (with the harness)      python -m bench.dedupe        (on its own)
 """
@@ -37,22 +37,20 @@ def _log(message: str) -> None:
 
 
 def run(ctx=None) -> list[Verdict]:
-    postgres_url = getattr(ctx, "postgres_url", None) or os.environ.get(
-        "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/"
-    )
-    database = os.environ.get("BENCH_DEDUPE_DB", "crm_bench_dedupe")
-    requests = min(10, getattr(ctx, "requests", None) or int(os.environ.get("BENCH_REQUESTS", "5")))
+    from bench._harness import Context, seeded_copy
+
+    ctx = ctx or Context.from_env()
+    database_url = seeded_copy(ctx, "dedupe", leads=1_000_000)  # its own copy; the timed merges roll back
+    requests = min(10, ctx.requests)
     env = {
         **os.environ,
-        "DATABASE_URL": postgres_url.rstrip("/") + "/" + database,
+        "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "crm.settings",
         "ALLOWED_HOSTS": "testserver",
         "DEBUG": "True",
         "BENCH_REQUESTS": str(requests),
     }
-    python = getattr(ctx, "python", None) or sys.executable
-    _log(f"migrating {database}")
-    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=PROJECT_DIR, env=env, check=True)
+    python = ctx.python
     out = subprocess.run(
         [python, "-m", "bench.dedupe", "--worker"], cwd=PROJECT_DIR, env=env, check=True, capture_output=True, text=True
     )
