@@ -4,6 +4,7 @@ Reps work their own leads and the pool; managers see and reassign their team's l
 and configure channels, users and scoring.
 """
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
 
 
@@ -39,3 +40,9 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "leads.view_channelspend",
     ],
 }
+
+
+def require_admin(user, action: str) -> None:
+    """Refuse (403) anyone but an admin; `action` completes the message "Only admins …"."""
+    if not user.is_crm_admin:
+        raise PermissionDenied(f"Only admins {action}.")

@@ -5,7 +5,7 @@ Only admins reach these pages; reps and managers get 403, as on the other settin
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.roles import require_admin
 from leads import intake
 from leads.channel_forms import (
     HONEYPOT_FIELD,
@@ -27,11 +28,6 @@ from leads.channel_forms import (
 from leads.models import ApiToken, Channel, ChannelSpend, WebForm
 
 
-def _require_admin(request: HttpRequest) -> None:
-    if not request.user.is_crm_admin:
-        raise PermissionDenied("Only admins set up channels.")
-
-
 def _form_errors(form, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
         for field, messages_ in error.message_dict.items():
@@ -42,7 +38,7 @@ def _form_errors(form, error: ValidationError) -> None:
 
 @require_GET
 def channel_list(request: HttpRequest) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "set up channels")
     channels = list(Channel.objects.select_related("web_form").order_by("-active", "name"))
     # Tokens and spend are summed in their own grouped queries: joined together they would multiply each other.
     live_tokens = dict(
@@ -66,7 +62,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
 
 
 def channel_edit(request: HttpRequest, channel_id: int | None = None) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "set up channels")
     channel = get_object_or_404(Channel, pk=channel_id) if channel_id else Channel()
     form = ChannelForm(request.POST if request.method == "POST" else None, instance=channel)
     if request.method == "POST" and form.is_valid():
@@ -95,7 +91,7 @@ def _channel_sections(request: HttpRequest, channel: Channel, **forms) -> dict:
 
 
 def spend_edit(request: HttpRequest, channel_id: int, spend_id: int | None = None) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "set up channels")
     channel = get_object_or_404(Channel, pk=channel_id)
     spend = get_object_or_404(ChannelSpend, pk=spend_id, channel=channel) if spend_id else ChannelSpend()
     form = ChannelSpendForm(request.POST if request.method == "POST" else None, instance=spend, channel=channel)
@@ -115,7 +111,7 @@ def spend_edit(request: HttpRequest, channel_id: int, spend_id: int | None = Non
 
 @require_POST
 def spend_delete(request: HttpRequest, channel_id: int, spend_id: int) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "set up channels")
     spend = get_object_or_404(ChannelSpend, pk=spend_id, channel_id=channel_id)
     intake.channel_spend_delete(user=request.user, spend=spend)
     messages.success(request, f"Spend for {spend.period_start:%Y-%m-%d} – {spend.period_end:%Y-%m-%d} deleted.")
@@ -123,7 +119,7 @@ def spend_delete(request: HttpRequest, channel_id: int, spend_id: int) -> HttpRe
 
 
 def web_form_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "set up channels")
     channel = get_object_or_404(Channel, pk=channel_id)
     web_form = WebForm.objects.filter(channel=channel).first() or WebForm(
         channel=channel, slug=slugify(channel.name)[:60] or f"channel-{channel.pk}"
@@ -163,7 +159,7 @@ def web_form_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 @require_POST
 def token_create(request: HttpRequest, channel_id: int) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "set up channels")
     channel = get_object_or_404(Channel, pk=channel_id)
     form = ApiTokenForm(request.POST)
     if not form.is_valid():
@@ -185,7 +181,7 @@ def token_create(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 @require_POST
 def token_revoke(request: HttpRequest, channel_id: int, token_id: int) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "set up channels")
     token = get_object_or_404(ApiToken, pk=token_id, channel_id=channel_id)
     intake.api_token_revoke(user=request.user, token=token)
     messages.success(request, f"Token “{token.name}” revoked: calls with it are refused from now on.")

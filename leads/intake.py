@@ -20,12 +20,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from crm import clock
 from crm.models import User
+from crm.roles import require_admin
 from leads.models import ApiToken, Channel, ChannelSpend, IdempotencyKey, Interaction, Lead, WebForm
 from leads.normalize import normalize_email, normalize_phone
 from leads.services import interaction_log, lead_create
@@ -44,17 +44,12 @@ EVENT_DIRECTIONS = {
 }
 
 
-def _require_admin(user: User) -> None:
-    if not user.is_crm_admin:
-        raise PermissionDenied("Only admins set up channels.")
-
-
 # --- Channel set-up -------------------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def channel_save(*, user: User, channel: Channel) -> Channel:
-    _require_admin(user)
+    require_admin(user, "set up channels")
     channel.full_clean()
     channel.save()
     return channel
@@ -62,7 +57,7 @@ def channel_save(*, user: User, channel: Channel) -> Channel:
 
 @transaction.atomic
 def channel_spend_save(*, user: User, spend: ChannelSpend) -> ChannelSpend:
-    _require_admin(user)
+    require_admin(user, "set up channels")
     spend.full_clean()
     spend.save()
     return spend
@@ -70,13 +65,13 @@ def channel_spend_save(*, user: User, spend: ChannelSpend) -> ChannelSpend:
 
 @transaction.atomic
 def channel_spend_delete(*, user: User, spend: ChannelSpend) -> None:
-    _require_admin(user)
+    require_admin(user, "set up channels")
     spend.delete()
 
 
 @transaction.atomic
 def web_form_save(*, user: User, form: WebForm) -> WebForm:
-    _require_admin(user)
+    require_admin(user, "set up channels")
     form.full_clean()
     form.save()
     return form
@@ -89,7 +84,7 @@ def _token_hash(raw: str) -> str:
 @transaction.atomic
 def api_token_create(*, user: User, channel: Channel, name: str) -> tuple[ApiToken, str]:
     """A new token for a channel. Returns the row and the token itself, which is never stored nor shown again."""
-    _require_admin(user)
+    require_admin(user, "set up channels")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(channel=channel, name=name.strip(), prefix=raw[:12], token_hash=_token_hash(raw), created_by=user)
     token.full_clean()
@@ -99,7 +94,7 @@ def api_token_create(*, user: User, channel: Channel, name: str) -> tuple[ApiTok
 
 def api_token_revoke(*, user: User, token: ApiToken) -> ApiToken:
     """Revoke a token at once (idempotent: a revoked token keeps its first revocation time)."""
-    _require_admin(user)
+    require_admin(user, "set up channels")
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=clock.now())
     token.refresh_from_db(fields=["revoked_at"])
     return token

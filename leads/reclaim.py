@@ -27,7 +27,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
 
-from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
@@ -36,6 +35,7 @@ from django.utils import timezone
 
 from crm import clock
 from crm.models import User
+from crm.roles import require_admin
 from crm.services import Notice, notifications_send
 from leads import routing
 from leads.models import OPEN_STAGES, Interaction, Lead, ReclaimRecord, ReclaimRule, ReclaimWarning
@@ -48,14 +48,9 @@ RECLAIM_BATCH_SIZE = 5_000
 RECLAIM_MAX_LEADS_PER_RULE = 250_000
 
 
-def _require_admin(user: User) -> None:
-    if not user.is_crm_admin:
-        raise PermissionDenied("Only admins change reclaim rules.")
-
-
 @transaction.atomic
 def reclaim_rule_save(*, user: User, rule: ReclaimRule) -> ReclaimRule:
-    _require_admin(user)
+    require_admin(user, "change reclaim rules")
     rule.full_clean()
     rule.save()
     return rule
@@ -64,7 +59,7 @@ def reclaim_rule_save(*, user: User, rule: ReclaimRule) -> ReclaimRule:
 @transaction.atomic
 def reclaim_rule_delete(*, user: User, rule: ReclaimRule) -> None:
     """Delete a rule; its reclaim records keep the rule's name."""
-    _require_admin(user)
+    require_admin(user, "change reclaim rules")
     rule.delete()
 
 

@@ -39,7 +39,7 @@ from django.urls import reverse
 
 from crm import clock
 from crm.models import Team, User
-from crm.roles import Role
+from crm.roles import Role, require_admin
 from crm.services import Notice, notifications_send
 from leads.models import (
     OPEN_STAGES,
@@ -569,17 +569,12 @@ def lead_release(*, lead: Lead, user: User) -> bool:
 # --- Rules (admins) ---------------------------------------------------------------------------------------------
 
 
-def _require_admin(user: User) -> None:
-    if not user.is_crm_admin:
-        raise PermissionDenied("Only admins change assignment rules.")
-
-
 @transaction.atomic
 def assignment_rule_save(
     *, user: User, rule: AssignmentRule, channels: Iterable | None = None, weights: dict[int, int] | None = None
 ) -> AssignmentRule:
     """Create or change a rule (a new one goes last), its channels, and its reps' weights."""
-    _require_admin(user)
+    require_admin(user, "change assignment rules")
     if rule.pk is None:
         last = AssignmentRule.objects.order_by("-position").values_list("position", flat=True).first()
         rule.position = (last or 0) + 1
@@ -599,7 +594,7 @@ def assignment_rule_save(
 
 @transaction.atomic
 def assignment_rule_delete(*, user: User, rule: AssignmentRule) -> None:
-    _require_admin(user)
+    require_admin(user, "change assignment rules")
     rule.delete()
     _renumber(list(AssignmentRule.objects.select_for_update().order_by("position", "pk")))
 
@@ -607,7 +602,7 @@ def assignment_rule_delete(*, user: User, rule: AssignmentRule) -> None:
 @transaction.atomic
 def assignment_rule_move(*, user: User, rule: AssignmentRule, offset: int) -> None:
     """Move a rule up (offset -1) or down (+1) in the order; the order is renumbered 1, 2, 3..."""
-    _require_admin(user)
+    require_admin(user, "change assignment rules")
     rules = list(AssignmentRule.objects.select_for_update().order_by("position", "pk"))
     index = next(i for i, r in enumerate(rules) if r.pk == rule.pk)
     target = max(0, min(len(rules) - 1, index + offset))

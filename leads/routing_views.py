@@ -15,7 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from crm import clock
 from crm.models import Team, User
-from crm.roles import Role
+from crm.roles import Role, require_admin
 from leads import reclaim, routing, selectors
 from leads.models import OPEN_STAGES, AssignmentRule, Lead, PoolClaim, ReclaimRule
 from leads.routing_forms import AssignmentRuleForm, AvailabilityForm, ReclaimRuleForm
@@ -25,11 +25,6 @@ def rules_queryset():
     return AssignmentRule.objects.select_related("team", "team__manager").prefetch_related("channels")
 
 
-def _require_admin(request: HttpRequest) -> None:
-    if not request.user.is_crm_admin:
-        raise PermissionDenied("Only admins change routing and reclaim rules.")
-
-
 def _back_to_rules(request: HttpRequest) -> HttpResponse:
     url = reverse("leads:routing_rules")
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
@@ -37,13 +32,13 @@ def _back_to_rules(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def rules(request: HttpRequest) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "change routing and reclaim rules")
     context = {"rules": rules_queryset(), "reclaim_rules": ReclaimRule.objects.all()}
     return render(request, "leads/setup/rules.html", context)
 
 
 def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "change routing and reclaim rules")
     rule = get_object_or_404(AssignmentRule, pk=rule_id) if rule_id else AssignmentRule()
     if request.method == "POST":
         form = AssignmentRuleForm(request.POST, instance=rule)
@@ -74,7 +69,7 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
 
 @require_POST
 def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "change routing and reclaim rules")
     rule = get_object_or_404(AssignmentRule, pk=rule_id)
     routing.assignment_rule_delete(user=request.user, rule=rule)
     messages.success(request, f"Assignment rule “{rule.name}” deleted.")
@@ -83,7 +78,7 @@ def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
 
 @require_POST
 def rule_move(request: HttpRequest, rule_id: int) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "change routing and reclaim rules")
     rule = get_object_or_404(AssignmentRule, pk=rule_id)
     direction = request.POST.get("direction")
     if direction not in ("up", "down"):
@@ -96,7 +91,7 @@ def rule_move(request: HttpRequest, rule_id: int) -> HttpResponse:
 
 
 def reclaim_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "change routing and reclaim rules")
     rule = get_object_or_404(ReclaimRule, pk=rule_id) if rule_id else ReclaimRule()
     form = ReclaimRuleForm(request.POST if request.method == "POST" else None, instance=rule)
     if request.method == "POST" and form.is_valid():
@@ -113,7 +108,7 @@ def reclaim_edit(request: HttpRequest, rule_id: int | None = None) -> HttpRespon
 
 @require_POST
 def reclaim_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "change routing and reclaim rules")
     rule = get_object_or_404(ReclaimRule, pk=rule_id)
     reclaim.reclaim_rule_delete(user=request.user, rule=rule)
     messages.success(request, f"Reclaim rule “{rule.name}” deleted.")

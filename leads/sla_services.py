@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import (
     Case,
@@ -55,6 +55,7 @@ from crm import clock
 from crm.business_hours import clock_for
 from crm.db import SecondsBetween
 from crm.models import BusinessCalendar, Holiday, User
+from crm.roles import require_admin
 from crm.services import Notice, notifications_email_digest, notifications_send
 from crm.templatetags.crm_tags import duration
 from leads.models import OPEN_STAGES, FollowUpTask, Interaction, Lead, ResponseClock, ResponsePolicy, SentNotice
@@ -67,11 +68,6 @@ SWEEP_BATCH_SIZE = 1000
 # A sweep stops after this many batches (500,000 rows); the next minute's sweep carries on.
 SWEEP_MAX_BATCHES = 500
 NO_TIME = Value(None, output_field=DateTimeField())
-
-
-def _require_admin(user: User) -> None:
-    if not user.is_crm_admin:
-        raise PermissionDenied("Only admins change response targets and business-hours calendars.")
 
 
 # --- Policies --------------------------------------------------------------------------------------------------
@@ -107,7 +103,7 @@ def _retime_all_clocks_on_commit() -> None:
 @transaction.atomic
 def response_policy_save(*, user: User, policy: ResponsePolicy) -> ResponsePolicy:
     """Create or change a policy (admins only); running clocks are re-timed in the background right after."""
-    _require_admin(user)
+    require_admin(user, "change response targets and business-hours calendars")
     policy.full_clean()
     policy.save()
     _retime_all_clocks_on_commit()
@@ -117,7 +113,7 @@ def response_policy_save(*, user: User, policy: ResponsePolicy) -> ResponsePolic
 @transaction.atomic
 def response_policy_delete(*, user: User, policy: ResponsePolicy) -> None:
     """Delete a policy; running clocks it timed fall to the next matching policy (or stop)."""
-    _require_admin(user)
+    require_admin(user, "change response targets and business-hours calendars")
     # Until they are re-timed, nothing may be sent in the name of a target that no longer exists.
     ResponseClock.objects.filter(policy=policy, next_at__isnull=False).update(next_at=None)
     policy.delete()
@@ -132,7 +128,7 @@ def business_calendar_save(
 
     The calendar lives in `crm`; this service is in `leads` because changing it moves response deadlines.
     """
-    _require_admin(user)
+    require_admin(user, "change response targets and business-hours calendars")
     calendar.full_clean()
     calendar.save()
     by_date = dict(holidays)  # one per date: the last name given wins
@@ -144,7 +140,7 @@ def business_calendar_save(
 
 @transaction.atomic
 def business_calendar_delete(*, user: User, calendar: BusinessCalendar) -> None:
-    _require_admin(user)
+    require_admin(user, "change response targets and business-hours calendars")
     in_use = list(ResponsePolicy.objects.filter(calendar=calendar).values_list("name", flat=True))
     if in_use:
         raise ValidationError(f"Response targets use this calendar: {', '.join(in_use)}. Change them first.")

@@ -4,7 +4,7 @@ Only admins reach these pages; reps and managers get 403 (the pages exist for th
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,14 +12,10 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from crm.models import BusinessCalendar
+from crm.roles import require_admin
 from leads import sla_selectors, sla_services
 from leads.models import ResponsePolicy
 from leads.sla_forms import BusinessCalendarForm, ResponsePolicyForm
-
-
-def _require_admin(request: HttpRequest) -> None:
-    if not request.user.is_crm_admin:
-        raise PermissionDenied("Only admins change response targets.")
 
 
 def _back_to_settings(request: HttpRequest) -> HttpResponse:
@@ -29,13 +25,13 @@ def _back_to_settings(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def policy_list(request: HttpRequest) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "change response targets")
     context = {"policies": sla_selectors.response_policies(), "calendars": sla_selectors.business_calendars()}
     return render(request, "leads/sla/settings.html", context)
 
 
 def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "change response targets")
     policy = get_object_or_404(ResponsePolicy, pk=policy_id) if policy_id else ResponsePolicy()
     form = ResponsePolicyForm(request.POST if request.method == "POST" else None, instance=policy)
     if request.method == "POST" and form.is_valid():
@@ -54,7 +50,7 @@ def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpRespo
 
 @require_POST
 def policy_delete(request: HttpRequest, policy_id: int) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "change response targets")
     policy = get_object_or_404(ResponsePolicy, pk=policy_id)
     sla_services.response_policy_delete(user=request.user, policy=policy)
     messages.success(request, f"Response target “{policy.name}” deleted.")
@@ -62,7 +58,7 @@ def policy_delete(request: HttpRequest, policy_id: int) -> HttpResponse:
 
 
 def calendar_edit(request: HttpRequest, calendar_id: int | None = None) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "change response targets")
     calendar = get_object_or_404(BusinessCalendar, pk=calendar_id) if calendar_id else BusinessCalendar()
     form = BusinessCalendarForm(request.POST if request.method == "POST" else None, instance=calendar)
     if request.method == "POST" and form.is_valid():
@@ -81,7 +77,7 @@ def calendar_edit(request: HttpRequest, calendar_id: int | None = None) -> HttpR
 
 @require_POST
 def calendar_delete(request: HttpRequest, calendar_id: int) -> HttpResponse:
-    _require_admin(request)
+    require_admin(request.user, "change response targets")
     calendar = get_object_or_404(BusinessCalendar, pk=calendar_id)
     try:
         sla_services.business_calendar_delete(user=request.user, calendar=calendar)
