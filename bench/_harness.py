@@ -244,6 +244,7 @@ def seeded_database(ctx: Context, leads: int) -> tuple[str, str]:
     found = lead_count(ctx, name)
     if found == leads:
         log(f"{name}: {found:,} leads already there, reusing them")
+        score(ctx, name, url)
         return name, url
     if found:
         log(f"{name}: holds {found:,} leads instead of {leads:,}, dropping it to seed it again")
@@ -254,12 +255,25 @@ def seeded_database(ctx: Context, leads: int) -> tuple[str, str]:
     log(f"{name}: seeding with `manage.py {' '.join(command)}` (minutes for a million leads)")
     started = time.perf_counter()
     manage(ctx, url, *command)
-    log(f"{name}: seeded in {time.perf_counter() - started:.0f} s; VACUUM ANALYZE")
-    vacuum_analyze(ctx, name)
+    log(f"{name}: seeded in {time.perf_counter() - started:.0f} s")
     found = lead_count(ctx, name)
     if found != leads:
         raise RuntimeError(f"{name}: seed_demo --leads {leads} left {found:,} leads.")
+    score(ctx, name, url)
     return name, url
+
+
+def score(ctx: Context, name: str, url: str) -> None:
+    """Score the leads that have no score yet, as `make run` does after seeding, so that pages and reports meet
+    scored leads as in a running CRM; then VACUUM ANALYZE (the visibility map, and statistics for the planner)."""
+    with psycopg.connect(ctx.database_url(name)) as conn:
+        unscored = conn.execute("SELECT EXISTS (SELECT 1 FROM leads_lead WHERE score IS NULL)").fetchone()[0]
+    if unscored:
+        log(f"{name}: scoring the leads (`manage.py recalculate_scores --if-unscored`)")
+        started = time.perf_counter()
+        manage(ctx, url, "recalculate_scores", "--if-unscored", "--verbosity", "0")
+        log(f"{name}: scored in {time.perf_counter() - started:.0f} s; VACUUM ANALYZE")
+        vacuum_analyze(ctx, name)
 
 
 def run_django_json(ctx: Context, database_url: str, module: str, *args: str) -> Any:

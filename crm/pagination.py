@@ -73,19 +73,36 @@ def _decode(cursor: str):
         return None
 
 
-def keyset_page(qs: QuerySet, *, sort: Sort, cursor: str | None, size: int) -> Page:
-    """One page of `qs` in `sort` order after `cursor`; `qs` is already filtered by permission and filters."""
-    ordered = qs.order_by(*sort.order_by())
+def _after(qs: QuerySet, sort: Sort, value, pk: int) -> QuerySet:
+    op = "lt" if sort.descending else "gt"
+    near = "lte" if sort.descending else "gte"
+    # `key <= v AND (key < v OR id < pk)`: the first half bounds the index range scan.
+    return qs.filter(Q(**{f"{sort.key}__{near}": value}) & (Q(**{f"{sort.key}__{op}": value}) | Q(**{f"id__{op}": pk})))
+
+
+def keyset_page(
+    qs: QuerySet, *, sort: Sort, cursor: str | None, size: int, rest: QuerySet | None = None, rest_key=None
+) -> Page:
+    """One page of `qs` in `sort` order after `cursor`; `qs` is already filtered by permission and filters.
+
+    `rest`, when given, holds the rows that have no sort key (they are not in `qs`): they follow every row of
+    `qs`, by id in the sort's direction, as if their key were `rest_key` (annotated on them under `sort.key`).
+    Two indexed queries, so that `qs` can be ordered by an index of another table (a join) and still page
+    through every row.
+    """
     decoded = _decode(cursor) if cursor else None
-    if decoded is not None:
-        value, pk = decoded
-        op = "lt" if sort.descending else "gt"
-        near = "lte" if sort.descending else "gte"
-        # `key <= v AND (key < v OR id < pk)`: the first half bounds the index range scan.
-        ordered = ordered.filter(
-            Q(**{f"{sort.key}__{near}": value}) & (Q(**{f"{sort.key}__{op}": value}) | Q(**{f"id__{op}": pk}))
-        )
-    rows = list(ordered[: size + 1])
+    in_rest = rest is not None and decoded is not None and decoded[0] == rest_key
+    rows = []
+    if not in_rest:
+        ordered = qs.order_by(*sort.order_by())
+        if decoded is not None:
+            ordered = _after(ordered, sort, *decoded)
+        rows = list(ordered[: size + 1])
+    if rest is not None and len(rows) <= size:
+        tail = rest.order_by(*sort.order_by())
+        if in_rest:
+            tail = tail.filter(**{f"id__{'lt' if sort.descending else 'gt'}": decoded[1]})
+        rows += list(tail[: size + 1 - len(rows)])
     has_next = len(rows) > size
     rows = rows[:size]
     next_cursor = _encode(getattr(rows[-1], sort.key), rows[-1].pk) if has_next and rows else None

@@ -5,21 +5,22 @@ import re
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q, Value
 
 from crm import clock
 from crm.models import Team, User
-from crm.pagination import Sort
+from crm.pagination import Page, Sort, keyset_page
 from leads.models import FUNNEL, OPEN_STAGES, Channel, FollowUpTask, Grade, Lead, LostReason, Stage, StageChange
 from leads.selectors import owners_visible_to, teams_managed_by
 from leads.sla_selectors import sla_breached_condition
 
+SCORE_KEY = "score_key"
+UNSCORED = -1  # where leads not scored yet come in the score sort: after every score (0 to 100)
 SORTS = {
     "-created": ("Newest first", Sort("created_at")),
     "created": ("Oldest first", Sort("created_at", descending=False)),
     "-activity": ("Recently active", Sort("last_activity_at")),
-    "-score": ("Highest score", Sort("score_key")),
+    "-score": ("Highest score", Sort(SCORE_KEY)),
 }
 DEFAULT_SORT = "-created"
 _PHONE_LIKE = re.compile(r"^[\d\s()+.\-]{4,}$")
@@ -268,7 +269,21 @@ class LeadFilter(django_filters.FilterSet):
         key = self.form.cleaned_data.get("sort") if self.form.is_valid() else None
         return SORTS.get(key or DEFAULT_SORT, SORTS[DEFAULT_SORT])[1]
 
-    @property
-    def qs(self):
-        # The score sort reads a never-NULL key that matches the `lead_score_idx` expression index.
-        return super().qs.annotate(score_key=Coalesce("score", -1))
+    def page(self, *, cursor: str | None, size: int, related: tuple[str, ...] = ()) -> Page:
+        """One page of the filtered leads in the chosen order (keyset pagination, `crm.pagination`).
+
+        The score sort walks scoring's `leadscore_score_idx` (the lead rows carry no index on their copy of the
+        score, so that rescoring rewrites them in place): first the scored leads, highest first, then the
+        leads not scored yet, newest first, as if their score were -1.
+        """
+        sort, leads = self.sort_order, self.qs.select_related(*related)
+        if sort.key != SCORE_KEY:
+            return keyset_page(leads, sort=sort, cursor=cursor, size=size)
+        return keyset_page(
+            leads.filter(score_record__isnull=False).annotate(**{SCORE_KEY: F("score_record__score")}),
+            sort=sort,
+            cursor=cursor,
+            size=size,
+            rest=leads.filter(score_record__isnull=True).annotate(**{SCORE_KEY: Value(UNSCORED)}),
+            rest_key=UNSCORED,
+        )

@@ -114,11 +114,15 @@ def leads_awaiting_response(*, user: User) -> QuerySet[Lead]:
 
 
 def leads_hot(*, user: User, limit: int = 8) -> QuerySet[Lead]:
-    """The user's open A-grade leads, highest score first: whom to call first."""
+    """The user's open A-grade leads, highest score first: whom to call first.
+
+    Read through scoring's record of the score (`score_record`), whose index gives the order: the lead rows
+    carry no index on their copy of score and grade (see `Lead.Meta.indexes`).
+    """
     return (
-        Lead.objects.filter(owner=user, grade="A", stage__in=OPEN_STAGES)
+        Lead.objects.filter(owner=user, score_record__grade="A", stage__in=OPEN_STAGES)
         .select_related("channel")
-        .order_by("-score", "-last_activity_at", "-id")[:limit]
+        .order_by("-score_record__score", "-last_activity_at", "-id")[:limit]
     )
 
 

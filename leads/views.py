@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from crm import clock
-from crm.pagination import capped_count, keyset_page
+from crm.pagination import capped_count
 from leads import selectors, services
 from leads.filters import LeadFilter
 from leads.forms import BulkActionForm, InteractionForm, LeadForm, OwnerForm, StageForm, TaskForm
@@ -98,11 +98,10 @@ def _lead_filter(request: HttpRequest, params: QueryDict) -> LeadFilter:
 def _list_context(request: HttpRequest, params: QueryDict) -> dict:
     user = request.user
     lead_filter = _lead_filter(request, params)
-    page = keyset_page(
-        lead_filter.qs.select_related("owner", "channel", "response_clock__policy"),
-        sort=lead_filter.sort_order,
+    page = lead_filter.page(
         cursor=params.get("after"),
         size=settings.LEADS_PAGE_SIZE,
+        related=("owner", "channel", "response_clock__policy"),
     )
     first_page = params.copy()
     first_page.pop("after", None)

@@ -230,13 +230,23 @@ class LeadScore(models.Model):
     change (the lead table has many indexes; rewriting a million unchanged rows would cost minutes).
     """
 
-    lead = models.OneToOneField("leads.Lead", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    lead = models.OneToOneField("leads.Lead", primary_key=True, on_delete=models.CASCADE, related_name="score_record")
     # Not indexed: a bulk run rewrites every row's model, and an index on it would make each rewrite a non-HOT
-    # update. Nothing looks leads up by model except the PROTECT check when a version is deleted.
-    model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # update. Nothing looks leads up by model except the PROTECT check when a version is deleted, which Django
+    # makes; no database constraint either, whose check would run once per rewritten row.
+    model = models.ForeignKey(
+        ScoringModel, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     score = models.SmallIntegerField()
     grade = models.CharField(max_length=1, blank=True)
     computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # The leads list's "Highest score" sort and My day's hot leads walk this index (the lead rows carry
+            # no index on their copy of the score; see leads.models.Lead).
+            models.Index(F("score").desc(), F("lead").desc(), name="leadscore_score_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"lead {self.lead_id} by v{self.model_id}"
@@ -251,8 +261,13 @@ class ScoreChange(models.Model):
         DECAY = "decay", "Nightly decay"
         RECALCULATE = "recalculate", "Recalculated"
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="+")
-    model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="+")
+    # A bulk run appends hundreds of thousands of rows at once: without database constraints, no check per row
+    # (each one a lookup that also locks the lead row). Django still cascades and protects (on_delete), and the
+    # rows come from the scoring engine only, with ids it has just read. `scorechange_lead_idx` serves the lead.
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     score = models.SmallIntegerField()
     grade = models.CharField(max_length=1)
     previous_score = models.SmallIntegerField(null=True, blank=True)

@@ -28,9 +28,14 @@ logger = logging.getLogger(__name__)
 
 # Leads per chunk of a bulk run: big enough that the per-statement cost vanishes, small enough that a chunk's
 # transaction stays short and the progress bar moves.
-CHUNK_SIZE = 50_000
+CHUNK_SIZE = 10_000
 # A sweep of dirty leads scores up to this many one by one (the per-lead path); more go through the bulk path.
 PER_LEAD_LIMIT = 20
+
+
+# Each chunk's scores land first in this temporary table (the session's own, never logged): the three writes then
+# read it instead of scoring again or joining the lead rows a second time.
+_CHUNK_TABLE = "scoring_chunk"
 
 
 def _write_scores(
@@ -43,13 +48,16 @@ def _write_scores(
     now: dt.datetime,
     id_range: tuple[int, int] | None = None,
     timings: dict | None = None,
-) -> int:
-    """Score `leads` in the database and store the results; returns how many leads changed score or grade.
+) -> tuple[int, int]:
+    """Score `leads` in the database and store the results; returns how many leads were scored and how many of
+    them changed score or grade.
 
-    `where_sql` selects the same leads on `ls.lead_id` (a range or a list) for the history and copy steps.
+    `where_sql` selects the same leads on `leads_lead.id` (a range or a list), which bounds the copy step.
     `timings`, when given, collects the seconds spent in each step (for the benchmark).
     """
-    inner_sql, inner_params = scored_leads(spec=spec, leads=leads, now=now, id_range=id_range).query.sql_with_params()
+    inner_sql, inner_params = scored_leads(
+        spec=spec, leads=leads, now=now, id_range=id_range, with_current=True
+    ).query.sql_with_params()
     grade_sql, grade_params = grade_case_sql(spec, "s.new_score")
     # Bulk runs leave unchanged records alone; after an event the record says "computed now" (the lead page
     # waits for that to stop showing "Rescoring…").
@@ -59,9 +67,9 @@ def _write_scores(
         else """WHERE scoring_leadscore.model_id <> excluded.model_id OR scoring_leadscore.score <> excluded.score
                     OR scoring_leadscore.grade <> excluded.grade"""
     )
-    changed_history = "l.score IS NULL OR l.grade <> ls.grade"
+    changed_history = "c.current_score IS NULL OR c.current_grade <> c.grade"
     if reason == ScoreChange.Reason.EVENT:
-        changed_history += " OR l.score <> ls.score"
+        changed_history += " OR c.current_score <> c.score"
     clock_started = time.monotonic()
 
     def lap(step: str) -> None:
@@ -75,32 +83,43 @@ def _write_scores(
             # A planner hint, not another code path: compiling this big expression with JIT costs more than
             # it saves on a chunk.
             cursor.execute("SET LOCAL jit = off")
+        cursor.execute(f"DROP TABLE IF EXISTS {_CHUNK_TABLE}")
+        cursor.execute(
+            f"""CREATE TEMPORARY TABLE {_CHUNK_TABLE} AS
+                SELECT s.id, s.new_score AS score, {grade_sql} AS grade, s.current_score, s.current_grade
+                FROM ({inner_sql}) s""",
+            [*grade_params, *inner_params],
+        )
+        cursor.execute(f"SELECT COUNT(*) FROM {_CHUNK_TABLE}")
+        scored = cursor.fetchone()[0]
+        lap("compute")
         cursor.execute(
             f"""INSERT INTO scoring_leadscore (lead_id, model_id, score, grade, computed_at)
-                SELECT s.id, %s, s.new_score, {grade_sql}, %s FROM ({inner_sql}) s WHERE true
+                SELECT c.id, %s, c.score, c.grade, %s FROM {_CHUNK_TABLE} c WHERE true
                 ON CONFLICT (lead_id) DO UPDATE SET model_id = excluded.model_id, score = excluded.score,
                     grade = excluded.grade, computed_at = excluded.computed_at {only_changes}""",
-            [spec.id, *grade_params, now, *inner_params],
+            [spec.id, now],
         )
-        lap("compute and record")
+        lap("record")
         cursor.execute(
             f"""INSERT INTO scoring_scorechange
                     (lead_id, model_id, score, grade, previous_score, previous_grade, reason, recorded_at)
-                SELECT l.id, ls.model_id, ls.score, ls.grade, l.score, l.grade, %s, %s
-                FROM scoring_leadscore ls JOIN leads_lead l ON l.id = ls.lead_id
-                WHERE {where_sql} AND ({changed_history})""",
-            [reason, now, *where_params],
+                SELECT c.id, %s, c.score, c.grade, c.current_score, c.current_grade, %s, %s
+                FROM {_CHUNK_TABLE} c WHERE {changed_history}""",
+            [spec.id, reason, now],
         )
         lap("history")
         cursor.execute(
-            f"""UPDATE leads_lead SET score = ls.score, grade = ls.grade, scored_at = %s
-                FROM scoring_leadscore ls
-                WHERE ls.lead_id = leads_lead.id AND {where_sql}
-                  AND (leads_lead.score IS NULL OR leads_lead.score <> ls.score OR leads_lead.grade <> ls.grade)""",
+            f"""UPDATE leads_lead SET score = c.score, grade = c.grade, scored_at = %s
+                FROM {_CHUNK_TABLE} c
+                WHERE c.id = leads_lead.id AND {where_sql}
+                  AND (leads_lead.score IS NULL OR leads_lead.score <> c.score OR leads_lead.grade <> c.grade)""",
             [now, *where_params],
         )
+        changed = cursor.rowcount
+        cursor.execute(f"DROP TABLE {_CHUNK_TABLE}")
         lap("copy to leads")
-        return cursor.rowcount
+        return scored, changed
 
 
 def leads_rescore(*, lead_ids: list[int], model: ScoringModel | None = None, reason: str = "event") -> int:
@@ -112,10 +131,10 @@ def leads_rescore(*, lead_ids: list[int], model: ScoringModel | None = None, rea
     ids = sorted(set(lead_ids))
     placeholders = ", ".join(["%s"] * len(ids))
     with transaction.atomic():
-        changed = _write_scores(
+        _, changed = _write_scores(
             spec=spec,
             leads=Lead.objects.filter(id__in=ids),
-            where_sql=f"ls.lead_id IN ({placeholders})",
+            where_sql=f"leads_lead.id IN ({placeholders})",
             where_params=ids,
             reason=reason,
             now=now,
@@ -260,10 +279,10 @@ def scoring_run_execute(
                 return run
             start, end = run.last_lead_id, min(run.last_lead_id + chunk_size, run.end_lead_id)
             with transaction.atomic():
-                changed = _write_scores(
+                done, changed = _write_scores(
                     spec=spec,
                     leads=Lead.objects.filter(id__gte=start, id__lt=end),
-                    where_sql="ls.lead_id >= %s AND ls.lead_id < %s",
+                    where_sql="leads_lead.id >= %s AND leads_lead.id < %s",
                     where_params=[start, end],
                     reason=run.reason,
                     # One moment for the whole run: every chunk sees the same windows and decay, and a resumed
@@ -272,7 +291,6 @@ def scoring_run_execute(
                     id_range=(start, end),
                     timings=timings,
                 )
-                done = Lead.objects.filter(id__gte=start, id__lt=end).count()
                 run.last_lead_id = end
                 run.leads_done += done
                 run.leads_changed += changed
@@ -284,7 +302,10 @@ def scoring_run_execute(
         ScoringRun.objects.filter(pk=run.pk).update(error=str(error)[:2000])
         raise
     # Grades may have moved for any lead: re-time every running response clock once, at the end.
+    started = time.monotonic()
     response_clocks_recompute()
+    if timings is not None:
+        timings["response clocks"] = time.monotonic() - started
     run.status, run.finished_at = ScoringRun.Status.DONE, clock.now()
     run.save(update_fields=["status", "finished_at"])
     return run

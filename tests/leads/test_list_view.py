@@ -188,3 +188,32 @@ def test_bulk_action_without_ticked_leads_says_so(client, manager, htmx):
 def test_bulk_action_is_refused_to_reps(rep_client, lead):
     response = rep_client.post(reverse("leads:bulk"), {"action": "reassign", "lead_ids": [lead.pk]})
     assert response.status_code == 403
+
+
+def test_the_score_sort_puts_scored_leads_first_then_the_unscored_ones_across_pages(
+    rep_client, rep, teammate, settings, django_assert_max_num_queries
+):
+    """The score sort reads scoring's record (its index), then pages on into the leads not scored yet."""
+    from scoring.models import LeadScore, ScoringModel
+
+    settings.LEADS_PAGE_SIZE = 3
+    model = ScoringModel.objects.create(version=99, name="Test")
+    scored = []
+    for score in (40, 90, 40, 70, 10):
+        lead = LeadFactory(owner=rep, score=score, grade="C")
+        LeadScore.objects.create(lead=lead, model=model, score=score, grade="C", computed_at=clock.now())
+        scored.append(lead)
+    unscored = LeadFactory.create_batch(3, owner=rep)
+    hidden = LeadFactory(owner=teammate, score=100, grade="A")  # another rep's: never shown
+    LeadScore.objects.create(lead=hidden, model=model, score=100, grade="A", computed_at=clock.now())
+
+    seen, params = [], {"sort": "-score"}
+    while True:
+        with django_assert_max_num_queries(10):
+            response = rep_client.get(URL, params)
+        seen += [lead.pk for lead in response.context["page"].rows]
+        if not response.context["page"].next_cursor:
+            break
+        params = {"sort": "-score", "after": response.context["page"].next_cursor}
+    by_score = sorted(scored, key=lambda lead: (-lead.score, -lead.pk))
+    assert seen == [lead.pk for lead in by_score] + sorted((lead.pk for lead in unscored), reverse=True)

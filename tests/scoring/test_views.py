@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from scoring import selectors
-from scoring.models import Rule, RuleGroup, ScoringModel
+from scoring.models import LeadScore, Rule, RuleGroup, ScoringModel
 from tests.factories import InteractionFactory, LeadFactory
 from tests.scoring.conftest import NOW, make_model, publish_now
 
@@ -242,16 +242,22 @@ def test_the_lead_page_shows_the_score_breakdown_to_whoever_sees_the_lead(client
     assert client.get(reverse("scoring:lead_panel", args=[lead.pk])).status_code == 404
 
 
-def test_my_day_lists_hot_leads(client, rep):
-    LeadFactory(owner=rep, name="Hot Harriet", grade="A", score=91)
-    LeadFactory(owner=rep, name="Cold Carl", grade="D", score=5)
+def test_my_day_lists_hot_leads_highest_score_first(client, rep, teammate):
+    model = make_model(rules=[])
+    for name, grade, score, owner in [
+        ("Hot Harriet", "A", 91, rep),
+        ("Hotter Hugo", "A", 97, rep),
+        ("Cold Carl", "D", 5, rep),
+        ("Someone Else's", "A", 99, teammate),
+    ]:
+        lead = LeadFactory(owner=owner, name=name, grade=grade, score=score)
+        LeadScore.objects.update_or_create(
+            lead=lead, defaults={"model": model, "score": score, "grade": grade, "computed_at": lead.created_at}
+        )
     client.force_login(rep)
-    page = client.get("/").text
-    assert (
-        "Hot leads" in page
-        and "Hot Harriet" in page
-        and "Cold Carl" not in page.split("Hot leads")[1].split("</section>")[0]
-    )
+    hot = client.get("/").text.split("Hot leads")[1].split("</section>")[0]
+    assert "Hotter Hugo" in hot and "Hot Harriet" in hot and hot.index("Hotter Hugo") < hot.index("Hot Harriet")
+    assert "Cold Carl" not in hot and "Someone Else" not in hot
 
 
 def test_the_score_panel_costs_a_fixed_number_of_queries(client, rep, django_assert_max_num_queries, clock):
