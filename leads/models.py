@@ -444,6 +444,14 @@ class StageChange(models.Model):
         indexes = [
             models.Index(F("lead"), F("changed_at").desc(), name="stagechange_lead_idx"),
             models.Index(F("to_stage"), F("changed_at"), name="stagechange_to_stage_idx"),
+            # Pool and recovery: a reclaimed lead's first move to Qualified or Won after the reclaim, read from
+            # the index alone (reports.selectors.pool).
+            models.Index(
+                F("lead"),
+                F("changed_at"),
+                name="stagechange_recovery_idx",
+                condition=Q(to_stage__in=["qualified", "won"]),
+            ),
         ]
 
     def __str__(self) -> str:

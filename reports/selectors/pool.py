@@ -10,14 +10,14 @@ owner and no team: everyone who can claim sees it whole (the channel filter appl
 
 import datetime as dt
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet, Subquery
 
 from crm import clock
 from crm.models import User
 from leads.models import OPEN_STAGES, Channel, Lead, PoolClaim, ReclaimRecord, Stage, StageChange
 from reports import charts
 from reports.scope import ReportScope
-from reports.selectors.common import names_of, percentiles
+from reports.selectors.common import medians_by, names_of
 from reports.tables import Column, Headline, ReportResult, Table, count, days, rate, text
 
 RECOVERED_STAGES = (Stage.QUALIFIED, Stage.WON)
@@ -44,18 +44,20 @@ def _reclaims(scope: ReportScope) -> QuerySet[ReclaimRecord]:
         condition &= Q(from_user=scope.owner.pk)
     if scope.channel:
         condition &= Q(lead__channel=scope.channel.pk)
-    success = StageChange.objects.filter(
-        lead=OuterRef("lead"), to_stage__in=RECOVERED_STAGES, changed_at__gt=OuterRef("reclaimed_at")
-    )
     return (
         ReclaimRecord.objects.filter(condition)
         .annotate(
-            recovered_at=Subquery(
-                success.order_by().values("lead").annotate(first=Min("changed_at")).values("first")[:1]
-            )
+            recovered_at=Subquery(_successes().values("lead").annotate(first=Min("changed_at")).values("first")[:1])
         )
         .order_by()
     )
+
+
+def _successes() -> QuerySet[StageChange]:
+    """The moves of a reclaim's lead (the outer query's) to Qualified or Won after the reclaim."""
+    return StageChange.objects.filter(
+        lead=OuterRef("lead"), to_stage__in=RECOVERED_STAGES, changed_at__gt=OuterRef("reclaimed_at")
+    ).order_by()
 
 
 def _recovery_table(key: str, title: str, label: str, groups: dict, names: dict, link) -> Table:
@@ -83,26 +85,36 @@ def _recovery_table(key: str, title: str, label: str, groups: dict, names: dict,
     return table
 
 
-def _recovery_by(reclaims: QuerySet[ReclaimRecord], field: str) -> dict:
-    """Reclaimed, recovered and the median recovery cycle (seconds) per value of `field`."""
-    rows = (
-        reclaims.values(group=F(field))
-        .annotate(reclaimed=Count("pk"), recovered=Count("recovered_at"))
-        .order_by("-reclaimed", "group")
-    )
-    groups = {}
-    for row in rows:
-        group = row["group"]
-        same = reclaims.filter(**({field: group} if group is not None else {f"{field}__isnull": True}))
-        groups[group] = {**row, "cycle": _cycles(same)}
-    return groups
+def _recovery(reclaims: QuerySet[ReclaimRecord]) -> tuple[dict, dict, dict, dict]:
+    """Reclaimed, recovered and the median recovery cycle (seconds; None without a recovery): over all the
+    reclaims (keyed None), and per rule, channel and region, each ordered by reclaimed (most first), then group.
 
-
-def _cycles(reclaims: QuerySet[ReclaimRecord]) -> float | None:
-    durations = reclaims.filter(recovered_at__isnull=False).annotate(
+    Two queries, however many groups. A reclaim's recovery is a lookup in the stage history, done once: in the
+    query of the recovered reclaims, which counts them and finds their median cycle per group (`medians_by`).
+    The other counts all reclaims per rule, channel and region together (a few dozen rows), whose sums are the
+    counts of each grouping (as `sla_totals` sums the owners' rows).
+    """
+    groupings = (None, "rule_name", "lead__channel", "lead__region")
+    reclaimed: list[dict] = [{} for _ in groupings]
+    for row in reclaims.values(*groupings[1:]).annotate(n=Count("pk")).order_by():
+        for i, group in enumerate(groupings):
+            key = row[group] if group else None
+            reclaimed[i][key] = reclaimed[i].get(key, 0) + row["n"]
+    # EXISTS (the same reclaims as recovered_at IS NOT NULL) lets the planner estimate how few they are: it then
+    # reads their leads by key rather than scanning the leads table.
+    recovered = reclaims.filter(Exists(_successes())).annotate(
         cycle=ExpressionWrapper(F("recovered_at") - F("reclaimed_at"), output_field=DurationField())
     )
-    return percentiles(durations, "cycle", (0.5,))[1][0.5]
+    ordered = []
+    for counts, cycles in zip(reclaimed, medians_by(recovered, "cycle", groupings), strict=True):
+        # By reclaimed, then group, NULL last (a lead without a channel), as the database would sort them.
+        order = sorted(counts, key=lambda g: (-counts[g], g is None, g if g is not None else 0))
+        figures = {}
+        for group in order:
+            n, cycle = cycles.get(group, (0, None))
+            figures[group] = {"group": group, "reclaimed": counts[group], "recovered": n, "cycle": cycle}
+        ordered.append(figures)
+    return tuple(ordered)
 
 
 def pool_report(scope: ReportScope) -> ReportResult:
@@ -139,8 +151,9 @@ def pool_report(scope: ReportScope) -> ReportResult:
     claimed = claims.count()
 
     reclaims = _reclaims(scope)
-    totals = reclaims.aggregate(reclaimed=Count("pk"), recovered=Count("recovered_at"))
-    cycle = _cycles(reclaims)
+    overall, by_rule, by_channel, by_region = _recovery(reclaims)
+    totals = overall.get(None, {"reclaimed": 0, "recovered": 0, "cycle": None})
+    cycle = totals["cycle"]
     headlines = [
         Headline("In the pool now", count(ages["total"], pool_url), detail="open leads without an owner"),
         Headline("Claimed in the period", count(claimed)),
@@ -167,11 +180,6 @@ def pool_report(scope: ReportScope) -> ReportResult:
         waiting.chart_title, [label for _, label, _, _ in POOL_AGES], [ages[key] for key, *_ in POOL_AGES]
     )
 
-    by_rule = (
-        reclaims.values("rule_name")
-        .annotate(reclaimed=Count("pk"), recovered=Count("recovered_at"))
-        .order_by("-reclaimed", "rule_name")
-    )
     rules = Table(
         key="by_rule",
         title="Reclaims by rule",
@@ -182,10 +190,10 @@ def pool_report(scope: ReportScope) -> ReportResult:
             Column("recovery_rate", "Recovery rate", "rate"),
         ],
     )
-    for row in by_rule:
+    for rule, row in by_rule.items():
         rules.rows.append(
             {
-                "group": text(row["rule_name"]),
+                "group": text(rule),
                 "reclaimed": count(row["reclaimed"]),
                 "recovered": count(row["recovered"]),
                 "recovery_rate": rate(row["recovered"], row["reclaimed"]),
@@ -215,7 +223,6 @@ def pool_report(scope: ReportScope) -> ReportResult:
             }
         )
 
-    by_channel = _recovery_by(reclaims, "lead__channel")
     channels = _recovery_table(
         "by_channel",
         "Recovery by channel",
@@ -224,7 +231,6 @@ def pool_report(scope: ReportScope) -> ReportResult:
         names_of(Channel, by_channel),
         lambda pk: scope.leads_url(all_time=True, channel=pk) if pk else None,
     )
-    by_region = _recovery_by(reclaims, "lead__region")
     regions = _recovery_table(
         "by_region",
         "Recovery by region",

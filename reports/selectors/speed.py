@@ -12,14 +12,16 @@ from reports.selectors.speed_sla import sla_by_owner, sla_by_owner_table, sla_he
 from reports.tables import Column, Headline, ReportResult, Table, count, rate, seconds, text
 
 
-def response_percentiles(scope: ReportScope) -> tuple[int, dict[float, float | None]]:
+def response_percentiles(scope: ReportScope, *, n: int | None = None) -> tuple[int, dict[float, float | None]]:
+    """Median and 90th percentile of the first response time over the answered leads (`n` of them, when known)."""
     answered = Lead.objects.filter(scope.leads_q(), response_seconds__isnull=False).order_by()
-    return percentiles(answered, "response_seconds", (0.5, 0.9))
+    return percentiles(answered, "response_seconds", (0.5, 0.9), n=n)
 
 
 def speed_report(scope: ReportScope) -> ReportResult:
     totals = stats_total(scope)
-    n, quantiles = response_percentiles(scope)
+    sla, n_answered = sla_by_owner(scope)
+    n, quantiles = response_percentiles(scope, n=n_answered)
     average = totals["response_seconds_total"] / totals["responded"] if totals["responded"] else None
     never = totals["leads"] - totals["responded"]
     answered_url = scope.leads_url()
@@ -29,7 +31,6 @@ def speed_report(scope: ReportScope) -> ReportResult:
         Headline("Average", seconds(average)),
         Headline("Never answered", rate(never, totals["leads"]), href=scope.leads_url(response="never")),
     ]
-    sla = sla_by_owner(scope)
     sla_total = sla_totals(sla)
     headlines += sla_headlines(sla_total)
 

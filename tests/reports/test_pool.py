@@ -115,6 +115,19 @@ def test_recovery_by_channel_and_region(recovery, admin_user):
     assert by_group(regions, "recovery_cycle") == {"EMEA": "3.0 d", "APAC": "–"}
 
 
+def test_median_cycles_of_odd_and_even_groups(recovery, admin_user):
+    """R6 (Fair, APAC, reclaimed 12 Mar, qualified 13 Mar: 1 day) joins R1 (2 d) and R2 (4 d): the overall median
+    of (1, 2, 4) is the middle one, 2.0 d; Web keeps (2, 4) → 3.0 d; Fair and APAC have R6 alone → 1.0 d."""
+    fair = ReclaimRecord.objects.get(lead__name="R4").lead.channel
+    lead = LeadFactory(name="R6", channel=fair, region="APAC", owner=None, created_at=at("2026-02-01"))
+    ReclaimRecord.objects.create(lead=lead, from_user=None, rule_name="Stuck", reclaimed_at=at("2026-03-12"))
+    StageChange.objects.create(lead=lead, from_stage="new", to_stage="qualified", changed_at=at("2026-03-13"))
+    result = run(admin_user)
+    assert headline(result, "Median recovery cycle").text == "2.0 d"
+    assert by_group(result.table("by_channel"), "recovery_cycle") == {"Web": "3.0 d", "Fair": "1.0 d"}
+    assert by_group(result.table("by_region"), "recovery_cycle") == {"EMEA": "3.0 d", "APAC": "1.0 d"}
+
+
 def test_pool_by_age(recovery, admin_user):
     table = run(admin_user).table("pool_age")
     # R1–R5 and P3 are over 30 days old, P1 is one day old, P2 a few hours.

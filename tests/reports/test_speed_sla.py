@@ -32,7 +32,7 @@ from leads.models import ResponseClock, ResponsePolicy
 from reports.periods import Period
 from reports.registry import REPORTS
 from reports.scope import ReportScope
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, UserFactory
 from tests.reports.conftest import by_group
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +83,10 @@ def run(user, **filters):
 
 def headline(result, label):
     return next(h.cell for h in result.headlines if h.label == label)
+
+
+def detail(result, label):
+    return next(h.detail for h in result.headlines if h.label == label)
 
 
 def test_share_within_sla_over_the_clocks_whose_outcome_is_known(clocks, admin_user):
@@ -141,6 +145,26 @@ def test_csv_of_breaches_by_owner(clocks, client, admin_user, rep, manager):
     assert rows[str(rep)]["breached"] == "2" and rows[str(rep)]["breach_rate"] == "0.666667"
     assert rows[str(manager)]["within_sla_rate"] == ""  # zero denominator
     assert rows["All"]["within_sla_rate"] == "0.5"
+
+
+def test_the_answered_count_beside_the_sla_figures(clocks, admin_user, manager, rep):
+    """The SLA query also counts the answered leads for the median's "over N answered leads", clocks or not:
+    admin S1, S2, S4, S6 (no clock), S7, S8 → 6; manager S1, S2, S4, S6 → 4; rep S1, S2, S6 → 3."""
+    for user, answered in ((admin_user, 6), (manager, 4), (rep, 3)):
+        assert detail(run(user), "Median first response") == f"over {answered:,} answered leads"
+
+
+def test_owners_without_timed_leads_get_no_row(clocks, admin_user):
+    """A former rep (inactive, so not listed as a person in scope) whose leads had no response target shows no
+    row of zeros; the leads still count as answered."""
+    with time_machine.travel(NOW, tick=False):
+        former = UserFactory(username="former", is_active=False)
+        arrived = dt.datetime(2026, 3, 18, 10, tzinfo=UTC)
+        LeadFactory(owner=former, created_at=arrived, first_response_at=arrived + HOUR, response_seconds=3600)
+    result = run(admin_user)
+    assert str(former) not in by_group(result.table("sla_by_owner"), "timed")
+    assert detail(result, "Median first response") == "over 7 answered leads"
+    assert headline(result, "Within SLA").sub == "3 / 6"
 
 
 def test_speed_page_shows_the_sla_figures(clocks, client, manager, django_assert_max_num_queries):
