@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0010_routing'),
+        ("leads", "0011_score_updates_in_place"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
