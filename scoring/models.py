@@ -244,8 +244,10 @@ class LeadScore(models.Model):
     class Meta:
         indexes = [
             # The leads list's "Highest score" sort and My day's hot leads walk this index (the lead rows carry
-            # no index on their copy of the score; see leads.models.Lead).
+            # no index on their copy of score and grade; see leads.models.Lead).
             models.Index(F("score").desc(), F("lead").desc(), name="leadscore_score_idx"),
+            # The leads list's grade filter: a rare grade's few leads, found without walking the whole list.
+            models.Index(F("grade"), F("lead"), name="leadscore_grade_idx"),
         ]
 
     def __str__(self) -> str:

@@ -194,18 +194,13 @@ def test_the_score_sort_puts_scored_leads_first_then_the_unscored_ones_across_pa
     rep_client, rep, teammate, settings, django_assert_max_num_queries
 ):
     """The score sort reads scoring's record (its index), then pages on into the leads not scored yet."""
-    from scoring.models import LeadScore, ScoringModel
+    from scoring.models import LeadScore
 
     settings.LEADS_PAGE_SIZE = 3
-    model = ScoringModel.objects.create(version=99, name="Test")
-    scored = []
-    for score in (40, 90, 40, 70, 10):
-        lead = LeadFactory(owner=rep, score=score, grade="C")
-        LeadScore.objects.create(lead=lead, model=model, score=score, grade="C", computed_at=clock.now())
-        scored.append(lead)
+    scored = [LeadFactory(owner=rep, score=score, grade="C") for score in (40, 90, 40, 70, 10)]
     unscored = LeadFactory.create_batch(3, owner=rep)
-    hidden = LeadFactory(owner=teammate, score=100, grade="A")  # another rep's: never shown
-    LeadScore.objects.create(lead=hidden, model=model, score=100, grade="A", computed_at=clock.now())
+    LeadFactory(owner=teammate, score=100, grade="A")  # another rep's: never shown
+    assert LeadScore.objects.count() == 6  # the factory writes scoring's record of a score, as scoring does
 
     seen, params = [], {"sort": "-score"}
     while True:

@@ -57,8 +57,9 @@ def scored(settings, rep, teammate, other_rep, manager, admin_user):
                 owner=owner, stage=stage, created_at=created, grade=GRADES.get(score, ""), score=score, **facts
             )
             if score is not None:
-                LeadScore.objects.create(
-                    lead=made, model=by, score=score, grade=GRADES.get(score, "D"), computed_at=NOW
+                LeadScore.objects.update_or_create(
+                    lead=made,
+                    defaults={"model": by, "score": score, "grade": GRADES.get(score, "D"), "computed_at": NOW},
                 )
             return made
 
