@@ -122,7 +122,7 @@ class LeadFilter(django_filters.FilterSet):
     # Read through scoring's record, whose index finds a rare grade's leads (the lead rows carry no index on
     # their copy of the grade: see `Lead.Meta.indexes`).
     grade = django_filters.ChoiceFilter(
-        field_name="score_record__grade", choices=Grade.choices, empty_label="Any grade"
+        field_name="score_record__grade", label="Grade", choices=Grade.choices, empty_label="Any grade"
     )
     created_after = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__gte", label="Created from", widget=forms.DateInput({"type": "date"})

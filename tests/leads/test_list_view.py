@@ -212,3 +212,7 @@ def test_the_score_sort_puts_scored_leads_first_then_the_unscored_ones_across_pa
         params = {"sort": "-score", "after": response.context["page"].next_cursor}
     by_score = sorted(scored, key=lambda lead: (-lead.score, -lead.pk))
     assert seen == [lead.pk for lead in by_score] + sorted((lead.pk for lead in unscored), reverse=True)
+
+
+def test_the_grade_filter_is_labelled_plainly(rep_client):
+    assert '<span class="filter-label">Grade</span>' in rep_client.get(URL).content.decode()
