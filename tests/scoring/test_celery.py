@@ -13,7 +13,7 @@ from scoring.models import DirtyLead, ScoringRun
 from tests.factories import LeadFactory
 from tests.scoring.conftest import make_model
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
