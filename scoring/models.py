@@ -226,8 +226,9 @@ class LeadScore(models.Model):
 
     `computed_at` moves when the version, score or grade changes, or when the lead is rescored after an event.
 
-    `Lead.score` and `Lead.grade` are copies for the leads app's lists and filters, written only when they
-    change (the lead table has many indexes; rewriting a million unchanged rows would cost minutes).
+    `Lead.score` and `Lead.grade` are copies for display, reports and the API, written only when they change.
+    The indexes that find leads by score or grade are this table's (the list's score sort and grade filter read
+    them through `lead.score_record`): with none on the lead's copies, rewriting them is an in-place update.
     """
 
     lead = models.OneToOneField("leads.Lead", primary_key=True, on_delete=models.CASCADE, related_name="score_record")
