@@ -247,8 +247,10 @@ class LeadScore(models.Model):
             # The leads list's "Highest score" sort and My day's hot leads walk this index (the lead rows carry
             # no index on their copy of score and grade; see leads.models.Lead).
             models.Index(F("score").desc(), F("lead").desc(), name="leadscore_score_idx"),
-            # The leads list's grade filter: a rare grade's few leads, found without walking the whole list.
-            models.Index(F("grade"), F("lead"), name="leadscore_grade_idx"),
+            # The leads list's grade filter on the hot grades, which few leads have: found here instead of by
+            # walking the whole list. Partial, so that a rescoring adds entries only for the leads graded A or B;
+            # the common grades are found quickly enough by walking the list.
+            models.Index(F("grade"), F("lead"), name="leadscore_grade_idx", condition=Q(grade__in=["A", "B"])),
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='leadscore',
-            index=models.Index(models.F('grade'), models.F('lead'), name='leadscore_grade_idx'),
+            index=models.Index(models.F('grade'), models.F('lead'), condition=models.Q(('grade__in', ['A', 'B'])), name='leadscore_grade_idx'),
         ),
     ]
