@@ -15,7 +15,9 @@ from leads.selectors import owners_visible_to, teams_managed_by
 from leads.sla_selectors import sla_breached_condition
 
 SCORE_KEY = "score_key"
-UNSCORED = -1  # where leads not scored yet come in the score sort: after every score (0 to 100)
+# Where leads not scored yet come in the score sort: after every score a model can give (the lowest allowed is
+# -1000, constraint `scoringmodel_range_fits_lead_score`).
+UNSCORED = -1001
 SORTS = {
     "-created": ("Newest first", Sort("created_at")),
     "created": ("Oldest first", Sort("created_at", descending=False)),
@@ -278,7 +280,7 @@ class LeadFilter(django_filters.FilterSet):
 
         The score sort walks scoring's `leadscore_score_idx` (the lead rows carry no index on their copy of the
         score, so that rescoring rewrites them in place): first the scored leads, highest first, then the
-        leads not scored yet, newest first, as if their score were -1.
+        leads not scored yet, latest added first, as if their score were below any score.
         """
         sort, leads = self.sort_order, self.qs.select_related(*related)
         if sort.key != SCORE_KEY:

@@ -193,11 +193,12 @@ def test_bulk_action_is_refused_to_reps(rep_client, lead):
 def test_the_score_sort_puts_scored_leads_first_then_the_unscored_ones_across_pages(
     rep_client, rep, teammate, settings, django_assert_max_num_queries
 ):
-    """The score sort reads scoring's record (its index), then pages on into the leads not scored yet."""
+    """The score sort reads scoring's record (its index), then pages on into the leads not scored yet, after
+    every score, a negative one too (a model may allow scores below zero)."""
     from scoring.models import LeadScore
 
     settings.LEADS_PAGE_SIZE = 3
-    scored = [LeadFactory(owner=rep, score=score, grade="C") for score in (40, 90, 40, 70, 10)]
+    scored = [LeadFactory(owner=rep, score=score, grade="C") for score in (-5, 90, -1, 70, -7)]
     unscored = LeadFactory.create_batch(3, owner=rep)
     LeadFactory(owner=teammate, score=100, grade="A")  # another rep's: never shown
     assert LeadScore.objects.count() == 6  # the factory writes scoring's record of a score, as scoring does
