@@ -2,7 +2,7 @@
 
 The duplicates page (by email and by phone, its first page and one from the middle of the keyset) is requested
 through Django's test client as an admin and as a manager, and timed (median of BENCH_REQUESTS, at most 10;
-target ≤ 1 s). Its reads (`leads.dedupe.duplicate_groups`: the queries and the model instances) are timed beside
+target ≤ 1 s). Its reads (`leads.dedupe.services.duplicate_groups`: the queries and the model instances) are timed beside
 hand-written SQL computing the same page: GROUP BY the normalised column HAVING count(*) > 1 after the cursor,
 LIMIT 26, then the oldest 20 leads of each group with their owners (row_number() over the group). The ratio
 reads ÷ SQL is the figure to compare (target ≤ 1.5×; the page adds the session, the user and the template, a
@@ -145,7 +145,7 @@ def _worker() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from crm.models import User
-    from leads import dedupe
+    from leads.dedupe import services as dedupe
     from leads.models import Lead
     from leads.selectors import teams_managed_by
 

@@ -2,7 +2,7 @@
 
 What it measures, on its own database (`crm_bench_imports`, made empty and migrated on the first run), emptied of leads before each step:
 
-1. **The import service** (`leads.imports`, what `manage.py import_leads` and the Celery task run) over 100,000
+1. **The import service** (`leads.imports.services`, what `manage.py import_leads` and the Celery task run) over 100,000
    generated rows: every row validated, duplicates looked up per chunk (skip policy), leads and their stage
    history written by COPY in chunks of 5,000, response clocks timed, channels created on the fly. Target: ≤ 60 s.
 2. **Baseline, the floor**: the same rows' leads written by one plain COPY, nothing checked, no history, no
@@ -148,8 +148,8 @@ def _child() -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from leads import imports
     from leads.exports import export_csv_lines
+    from leads.imports import services as imports
     from leads.models import Lead
     from leads.services import lead_create
 

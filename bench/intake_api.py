@@ -265,7 +265,7 @@ def _setup() -> dict:
     from crm.models import User
     from crm.roles import Role
     from crm.services import user_set_role
-    from leads import intake
+    from leads.intake import services as intake
     from leads.models import Channel, ResponsePolicy
 
     admin, created = User.objects.get_or_create(username="bench-intake-admin")

@@ -137,8 +137,8 @@ def _child() -> dict:
     from django.db.models import Count
 
     from crm import clock
-    from leads import reclaim
     from leads.models import OPEN_STAGES, Lead, ReclaimRecord, ReclaimRule, ReclaimWarning
+    from leads.routing import reclaim as reclaim
 
     started = time.perf_counter()
 

@@ -55,9 +55,9 @@ def _child() -> dict:
     from django.db import connection, transaction
 
     from crm.models import Team, User
-    from leads import routing
     from leads.models import AssignmentRule, Lead
-    from leads.sla_services import response_clocks_recompute
+    from leads.routing import services as routing
+    from leads.sla.services import response_clocks_recompute
 
     ids = list(Lead.objects.order_by("-id").values_list("pk", flat=True)[:LEADS])
     admin = User.objects.filter(is_superuser=True).first()

@@ -110,9 +110,9 @@ def _child() -> dict:
     from crm.business_hours import clock_for
     from crm.models import BusinessCalendar, Notification
     from crm.services import notifications_email_digest
-    from leads import sla_services
     from leads.models import Lead, ResponseClock, ResponsePolicy, SentNotice
-    from leads.sla_selectors import sla_breached_condition
+    from leads.sla import services as sla_services
+    from leads.sla.selectors import sla_breached_condition
 
     batch = sla_services.SWEEP_BATCH_SIZE
     started = time.perf_counter()

@@ -29,7 +29,7 @@ class User(AbstractUser):
     email_notifications = models.BooleanField(
         default=True, help_text="Email me a digest of new notifications (reminders, escalations, follow-ups)."
     )
-    # Availability for lead routing (leads.routing): an away rep, or one at capacity, gets no new leads.
+    # Availability for lead routing (leads.routing.services): an away rep, or one at capacity, gets no new leads.
     away_from = models.DateField(null=True, blank=True, help_text="First day out of office.")
     away_until = models.DateField(null=True, blank=True, help_text="Last day out of office.")
     max_open_leads = models.PositiveIntegerField(

@@ -3,9 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from crm import views as crm_views
-from leads import api as leads_api
 from leads import views as lead_views
-from leads import webform_views
+from leads.intake import api as leads_api
+from leads.intake import views as webform_views
 from reports import views as report_views
 
 admin.site.site_header = "Mini CRM administration"

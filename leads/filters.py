@@ -12,7 +12,7 @@ from crm.models import Team, User
 from crm.pagination import Page, Sort, keyset_page
 from leads.models import FUNNEL, OPEN_STAGES, Channel, FollowUpTask, Grade, Lead, LostReason, Stage, StageChange
 from leads.selectors import owners_visible_to, teams_managed_by
-from leads.sla_selectors import sla_breached_condition
+from leads.sla.selectors import sla_breached_condition
 
 SCORE_KEY = "score_key"
 # Where leads not scored yet come in the score sort: after every score a model can give (the lowest allowed is
@@ -227,7 +227,7 @@ class LeadFilter(django_filters.FilterSet):
         return queryset
 
     def filter_breached(self, queryset, name, value):
-        # Unanswered past the response deadline, by the CRM's clock (see leads.sla_selectors).
+        # Unanswered past the response deadline, by the CRM's clock (see leads.sla.selectors).
         return queryset.filter(sla_breached_condition()) if value else queryset
 
     def filter_blank_or_exact(self, queryset, name, value):

@@ -251,9 +251,9 @@ class Lead(models.Model):
             # a manager's view filters on).
             models.Index(fields=["email_normalized"], include=["owner", "team"], name="lead_email_norm_idx"),
             models.Index(fields=["phone_normalized"], include=["owner", "team"], name="lead_phone_norm_idx"),
-            # Routing: each rep's open leads, counted for capacity and least-loaded (leads.routing).
+            # Routing: each rep's open leads, counted for capacity and least-loaded (leads.routing.services).
             models.Index(F("owner"), name="lead_open_owner_idx", condition=Q(stage__in=OPEN_STAGES)),
-            # The reclaim sweep: owned open leads by assignment time (leads.reclaim).
+            # The reclaim sweep: owned open leads by assignment time (leads.routing.reclaim).
             models.Index(
                 F("assigned_at"),
                 name="lead_reclaim_idx",
@@ -461,7 +461,7 @@ class StageChange(models.Model):
 class ResponsePolicy(models.Model):
     """A response target: how fast leads of a grade and/or channel must be answered, and who hears about it.
 
-    Which policy times a lead, most specific first (`leads.sla_services.policy_match`):
+    Which policy times a lead, most specific first (`leads.sla.services.policy_match`):
     1. grade and channel both match, 2. channel matches (any grade), 3. grade matches (any channel),
     4. the catch-all (any grade, any channel). Inactive policies are skipped; a lead no policy matches has no
     clock. At most one policy exists per (grade, channel) pair, so the choice is never ambiguous.
@@ -594,7 +594,7 @@ class ResponseClock(models.Model):
     and escalation, and a lead row carries twenty indexes (a trigram one among them), so writing it is costly.
     `next_at` is the next moment the sweep must act on, NULL once nothing is left to send (answered, closed,
     escalated). `arrived_at` copies the lead's creation time so re-timing never joins the leads table.
-    Kept by `leads.sla_services`; a lead no policy matches has no clock.
+    Kept by `leads.sla.services`; a lead no policy matches has no clock.
     """
 
     lead = models.OneToOneField(Lead, primary_key=True, on_delete=models.CASCADE, related_name="response_clock")
@@ -622,7 +622,7 @@ class LeadMerge(models.Model):
     """The audit entry of a merge: which leads were merged into the survivor, what they held, who did it.
 
     `snapshot` keeps each merged lead's facts as they were (the leads themselves are deleted), so nothing a
-    merge removes is beyond recall. Written by `leads.dedupe.leads_merge`.
+    merge removes is beyond recall. Written by `leads.dedupe.services.leads_merge`.
     """
 
     survivor = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merges")
@@ -795,12 +795,12 @@ class ImportJob(models.Model):
         return self.status in (self.Status.DONE, self.Status.FAILED)
 
 
-# --- Assignment, pool and reclaim (leads.routing, leads.reclaim) -------------------------------------------------
+# --- Assignment, pool and reclaim (leads.routing.services, leads.routing.reclaim) -------------------------------------------------
 
 
 class AssignmentRule(models.Model):
     """Where new unowned leads go: the first active rule (by position) whose conditions all match, to a rep of
-    its team chosen by its strategy. Empty conditions match anything. See `leads.routing`."""
+    its team chosen by its strategy. Empty conditions match anything. See `leads.routing.services`."""
 
     class Strategy(models.TextChoices):
         ROUND_ROBIN = "round_robin", "Round-robin"
@@ -858,7 +858,7 @@ class AssignmentRuleMember(models.Model):
 
 class PoolClaim(models.Model):
     """Who last claimed a lead from the pool, and when. A rep holds the claimed leads they still own while they
-    are open; the pool holding limit counts those (leads.routing.pool_leads_held)."""
+    are open; the pool holding limit counts those (leads.routing.services.pool_leads_held)."""
 
     lead = models.OneToOneField(Lead, primary_key=True, on_delete=models.CASCADE, related_name="pool_claim")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -21,10 +21,10 @@ from leads.models import (
     StageChange,
 )
 from leads.normalize import normalize_email, normalize_phone
-from leads.routing import lead_route, pool_claim_check, pool_claim_record
+from leads.routing.services import lead_route, pool_claim_check, pool_claim_record
 from leads.selectors import interaction_editable_by, leads_visible_to, users_assignable_by
 from leads.signals import interaction_logged, lead_changed
-from leads.sla_services import leads_response_recompute, response_clocks_recompute, task_reminders_schedule
+from leads.sla.services import leads_response_recompute, response_clocks_recompute, task_reminders_schedule
 
 # Facts a person may edit directly on a lead (stage, owner and scores have services of their own).
 EDITABLE_FIELDS = (

@@ -3,7 +3,9 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from leads import imports, intake, sla_services
+from leads.imports import services as imports
+from leads.intake import services as intake
+from leads.sla import services as sla_services
 
 # Every task here is safe to run twice: acknowledged after it ran, retried (with backoff) when the database drops.
 RETRIED = {
@@ -43,7 +45,7 @@ def purge_idempotency_keys() -> int:
 @shared_task(**RETRIED)
 def run_import(job_id: int) -> None:
     """Queued on commit when a person starts a CSV import. A redelivered or retried task carries on after the last
-    committed chunk (see `leads.imports.import_job_run`); a finished job is left alone."""
+    committed chunk (see `leads.imports.services.import_job_run`); a finished job is left alone."""
     imports.import_job_run(job_id=job_id)
 
 
@@ -54,7 +56,7 @@ def reclaim_sweep() -> dict:
     Safe to run twice at once or to redeliver: warnings are unique per (lead, rule, anchor), and due leads are
     locked (SKIP LOCKED) and taken with a conditional UPDATE, so each is reclaimed once.
     """
-    from leads import reclaim
+    from leads.routing import reclaim as reclaim
 
     result = reclaim.reclaim_sweep()
     return {"warned": result.warned, "reclaimed": result.reclaimed, "rerouted": result.rerouted}

@@ -1,6 +1,11 @@
 from django.urls import path
 
-from leads import channel_views, dedupe_views, import_views, routing_views, sla_views, views
+from leads import views
+from leads.channels import views as channel_views
+from leads.dedupe import views as dedupe_views
+from leads.imports import views as import_views
+from leads.routing import views as routing_views
+from leads.sla import views as sla_views
 
 app_name = "leads"
 

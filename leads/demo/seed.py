@@ -192,7 +192,7 @@ def _response_targets_ensure() -> None:
 
     from crm.models import BusinessCalendar
     from leads.models import Grade, ResponsePolicy
-    from leads.sla_services import response_clocks_recompute
+    from leads.sla.services import response_clocks_recompute
 
     office, _ = BusinessCalendar.objects.get_or_create(
         name="Office hours",
@@ -216,8 +216,8 @@ def _routing_ensure(users: Sequence[User], channels: Sequence[Channel]) -> None:
     eight days after it arrived (when that is in the past), every 70th was claimed from the pool on arrival. A few
     hundred rows per 10,000 leads, written in bulk from one read of the leads they concern."""
     from leads.models import AssignmentRule, PoolClaim, ReclaimRecord, ReclaimRule
-    from leads.reclaim import reclaim_rule_save
-    from leads.routing import assignment_rule_save
+    from leads.routing.reclaim import reclaim_rule_save
+    from leads.routing.services import assignment_rule_save
 
     admin = next(u for u in users if u.is_crm_admin)
     teams = {team.name: team for team in Team.objects.all()}

@@ -2,7 +2,7 @@
 
 from django import template
 
-from leads import dedupe
+from leads.dedupe import services as dedupe
 
 register = template.Library()
 

@@ -2,7 +2,7 @@
 
 from django import template
 
-from leads.reclaim import reclaim_history
+from leads.routing.reclaim import reclaim_history
 
 register = template.Library()
 

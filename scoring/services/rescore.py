@@ -18,7 +18,7 @@ from django.db.utils import DatabaseError
 from crm import clock
 from crm.models import User
 from leads.models import Lead
-from leads.sla_services import response_clocks_recompute
+from leads.sla.services import response_clocks_recompute
 from scoring.engine import ScoreResult, grade_case_sql, interactions_for_scoring, score_lead, scored_leads
 from scoring.models import DirtyLead, LeadScore, ScoreChange, ScoringModel, ScoringRun
 from scoring.selectors import published_model

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from crm import clock
-from leads import dedupe
+from leads.dedupe import services as dedupe
 from tests.factories import LeadFactory
 
 URL = reverse("leads:duplicates")

@@ -9,10 +9,11 @@ from django.urls import reverse
 
 from crm import clock
 from crm.models import Notification
-from leads import dedupe, services
+from leads import services
+from leads.dedupe import services as dedupe
 from leads.models import FollowUpTask, Interaction, Lead, LeadMerge, ResponseClock, ResponsePolicy, StageChange
 from leads.signals import lead_changed
-from leads.sla_services import response_clocks_recompute
+from leads.sla.services import response_clocks_recompute
 from scoring.models import DirtyLead
 from tests.factories import InteractionFactory, LeadFactory, TaskFactory
 

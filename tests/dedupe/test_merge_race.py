@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connections
 from django.http import Http404
 
-from leads import dedupe
+from leads.dedupe import services as dedupe
 from leads.models import Interaction, Lead, LeadMerge
 from tests.factories import InteractionFactory, LeadFactory
 

@@ -6,7 +6,7 @@ import datetime as dt
 import time_machine
 from django.db.models import Sum
 
-from leads import dedupe
+from leads.dedupe import services as dedupe
 from reports.models import DailyLeadStats
 from reports.services import stats_refresh
 from tests.factories import LeadFactory

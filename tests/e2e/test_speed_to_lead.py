@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from crm import clock
 from crm.celery import app as celery_app
 from leads.models import Lead, ResponseClock, ResponsePolicy
-from leads.sla_services import response_clocks_recompute
+from leads.sla.services import response_clocks_recompute
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.browser

@@ -1,6 +1,6 @@
 import pytest
 
-from leads.imports import ImportOptions, import_file
+from leads.imports.services import ImportOptions, import_file
 
 
 def csv_text(*lines: str) -> str:
@@ -9,7 +9,7 @@ def csv_text(*lines: str) -> str:
 
 def run_import(text: str, mapping: dict | None = None, user=None, **options):
     """Import `text` with `mapping` (guessed when None) and options, the way the command line does."""
-    from leads.imports import guess_mapping, read_header
+    from leads.imports.services import guess_mapping, read_header
 
     mapping = mapping if mapping is not None else guess_mapping(read_header(text))
     return import_file(text=text, mapping=mapping, options=ImportOptions(**options), user=user)

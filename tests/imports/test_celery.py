@@ -7,7 +7,7 @@ from celery.contrib.testing.worker import start_worker
 from django.db import transaction
 
 from crm.celery import app
-from leads import imports
+from leads.imports import services as imports
 from leads.models import ImportJob, Lead
 
 pytestmark = pytest.mark.django_db(transaction=True)

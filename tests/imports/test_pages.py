@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from leads import imports
+from leads.imports import services as imports
 from leads.models import ImportJob, Lead
 from tests.factories import LeadFactory
 

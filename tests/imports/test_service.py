@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from leads import imports
-from leads.imports import ImportFileError, ImportOptions, decode_upload, guess_mapping, read_header
+from leads.imports import services as imports
+from leads.imports.services import ImportFileError, ImportOptions, decode_upload, guess_mapping, read_header
 from leads.models import Channel, ImportJob, Lead, ResponseClock, ResponsePolicy, StageChange
 from leads.signals import leads_bulk_created
 from tests.factories import ChannelFactory, LeadFactory

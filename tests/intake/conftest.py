@@ -3,7 +3,7 @@
 import pytest
 from django.core.cache import cache
 
-from leads import intake
+from leads.intake import services as intake
 from leads.models import WebForm
 from tests.factories import ChannelFactory
 

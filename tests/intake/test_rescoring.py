@@ -7,7 +7,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from crm.celery import app
-from leads import intake
+from leads.intake import services as intake
 from leads.models import Lead
 from scoring import services
 from scoring.models import ScoringRun

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from leads import intake
+from leads.intake import services as intake
 from leads.models import Interaction, Lead, ResponseClock, WebForm
 from tests.factories import LeadFactory, ResponsePolicyFactory
 

@@ -6,8 +6,8 @@ import time_machine
 
 from crm.models import Notification
 from crm.roles import Role
-from leads import routing
 from leads.models import AssignmentRule
+from leads.routing import services as routing
 from tests.factories import UserFactory
 
 

@@ -8,9 +8,10 @@ from django.urls import reverse
 
 from crm import clock
 from crm.models import Notification
-from leads import routing, services
+from leads import services
 from leads.models import AssignmentRule, Lead, ResponseClock
-from leads.routing import LeadFacts, RuleSpec
+from leads.routing import services as routing
+from leads.routing.services import LeadFacts, RuleSpec
 from tests.factories import ChannelFactory, LeadFactory, ResponsePolicyFactory
 from tests.routing.conftest import make_rule, notice_keys
 

@@ -12,8 +12,9 @@ from django_celery_beat.schedulers import DatabaseScheduler
 
 from crm.celery import app as celery_app
 from crm.models import Notification
-from leads import reclaim, services
+from leads import services
 from leads.models import Lead, ReclaimRecord, ReclaimRule
+from leads.routing import reclaim as reclaim
 from leads.tasks import reclaim_sweep as reclaim_sweep_task
 from tests.routing.conftest import at
 

@@ -7,9 +7,10 @@ from django.conf import settings
 from django.db import connections
 from django.urls import reverse
 
-from leads import routing, services
+from leads import services
 from leads.models import Lead
-from leads.routing import PoolLimitReached
+from leads.routing import services as routing
+from leads.routing.services import PoolLimitReached
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

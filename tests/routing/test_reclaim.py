@@ -8,8 +8,9 @@ from django.db import connections
 from django.urls import reverse
 
 from crm.models import Notification
-from leads import reclaim, services
+from leads import services
 from leads.models import Lead, ReclaimRecord, ReclaimRule, ReclaimWarning
+from leads.routing import reclaim as reclaim
 from tests.routing.conftest import at, make_rule, notice_keys
 
 pytestmark = pytest.mark.django_db

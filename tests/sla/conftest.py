@@ -5,7 +5,7 @@ import pytest
 import time_machine
 
 from crm.models import Notification
-from leads.sla_services import reminders_sweep
+from leads.sla.services import reminders_sweep
 
 
 @contextmanager

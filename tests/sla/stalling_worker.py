@@ -17,7 +17,7 @@ __all__ = ["app"]
 
 @worker_ready.connect
 def stall_after_the_notices_are_stored(**kwargs):
-    from leads import sla_services
+    from leads.sla import services as sla_services
 
     store = sla_services.notifications_send
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from leads import services
-from leads.sla_services import response_clocks_recompute
+from leads.sla.services import response_clocks_recompute
 from tests.factories import LeadFactory, ResponsePolicyFactory
 from tests.sla.conftest import at
 

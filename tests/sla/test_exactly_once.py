@@ -22,8 +22,8 @@ from django_celery_beat.schedulers import DatabaseScheduler
 from crm import clock
 from crm.celery import app as celery_app
 from crm.models import Notification
-from leads import sla_services
 from leads.models import Lead, ResponseClock, ResponsePolicy, SentNotice
+from leads.sla import services as sla_services
 from leads.tasks import sweep_reminders
 from tests.factories import LeadFactory, ResponsePolicyFactory
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from leads import services
 from leads.models import Interaction, Lead, Stage
-from leads.sla_services import leads_response_recompute
+from leads.sla.services import leads_response_recompute
 from tests.factories import InteractionFactory, LeadFactory, ResponsePolicyFactory
 from tests.sla.conftest import at
 

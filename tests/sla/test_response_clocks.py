@@ -5,9 +5,10 @@ import datetime as dt
 import pytest
 
 from crm.models import Notification
-from leads import services, sla_services
+from leads import services
 from leads.models import Lead, ResponseClock, ResponsePolicy, SentNotice
-from leads.sla_selectors import sla_breached_condition
+from leads.sla import services as sla_services
+from leads.sla.selectors import sla_breached_condition
 from tests.factories import BusinessCalendarFactory, LeadFactory, ResponsePolicyFactory
 from tests.sla.conftest import at, notices_of, sweep_at
 

@@ -123,7 +123,7 @@ def test_deleting_a_target_stops_the_clocks_it_timed(admin_client, rep, channel,
     policy = ResponsePolicyFactory(target_minutes=60)
     with at(2026, 5, 4, 9, 0):
         lead = LeadFactory(owner=rep, channel=channel)
-        from leads.sla_services import response_clocks_recompute
+        from leads.sla.services import response_clocks_recompute
 
         response_clocks_recompute()
     with at(2026, 5, 4, 9, 1), retimed():
@@ -187,7 +187,7 @@ def test_changing_a_calendar_re_times_the_clocks_that_follow_it(admin_client, re
     ResponsePolicyFactory(target_minutes=60, calendar=calendar, reminder_percent=None)
     with at(2026, 5, 4, 16, 30):  # Monday, 30 minutes before closing
         lead = LeadFactory(owner=rep, channel=channel)
-        from leads.sla_services import response_clocks_recompute
+        from leads.sla.services import response_clocks_recompute
 
         response_clocks_recompute()
     lead.refresh_from_db()

@@ -1,6 +1,6 @@
 """`manage.py import_leads FILE --map FIELD=COLUMN ...`: the CSV import of the browser, from the command line.
 
-Rows go in chunks, each committed whole (see `leads.imports`); the counts are printed at the end, and the
+Rows go in chunks, each committed whole (see `leads.imports.services`); the counts are printed at the end, and the
 rejected rows (the file's columns + line + reason) are written to --rejects (default: FILE.rejected.csv).
 """
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from leads import imports
+from leads.imports import services as imports
 
 
 class Command(BaseCommand):

@@ -14,8 +14,8 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from leads import intake
-from leads.channel_forms import HONEYPOT_FIELD, UTM_FIELDS, WebToLeadForm
+from leads.channels.forms import HONEYPOT_FIELD, UTM_FIELDS, WebToLeadForm
+from leads.intake import services as intake
 from leads.models import WebForm
 
 

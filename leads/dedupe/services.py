@@ -36,7 +36,7 @@ from leads.normalize import normalize_email, normalize_phone
 from leads.selectors import leads_visible_to
 from leads.services import lead_change_stage
 from leads.signals import lead_changed
-from leads.sla_services import leads_response_recompute
+from leads.sla.services import leads_response_recompute
 
 # The two keys a duplicate group is made of: the page shows one at a time.
 KEYS = {"email": ("email_normalized", "Same email"), "phone": ("phone_normalized", "Same phone")}

@@ -28,7 +28,7 @@ from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from crm import clock
-from leads import intake
+from leads.intake import services as intake
 from leads.models import ApiToken, Lead
 from leads.normalize import normalize_email, normalize_phone
 

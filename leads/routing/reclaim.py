@@ -37,8 +37,8 @@ from crm import clock
 from crm.models import User
 from crm.roles import require_admin
 from crm.services import Notice, notifications_send
-from leads import routing
 from leads.models import OPEN_STAGES, Interaction, Lead, ReclaimRecord, ReclaimRule, ReclaimWarning
+from leads.routing import services as routing
 
 logger = logging.getLogger(__name__)
 

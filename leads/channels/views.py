@@ -15,8 +15,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.roles import require_admin
-from leads import intake
-from leads.channel_forms import (
+from leads.channels.forms import (
     HONEYPOT_FIELD,
     UTM_FIELDS,
     ApiTokenForm,
@@ -25,6 +24,7 @@ from leads.channel_forms import (
     WebFormSettingsForm,
     WebToLeadForm,
 )
+from leads.intake import services as intake
 from leads.models import ApiToken, Channel, ChannelSpend, WebForm
 
 

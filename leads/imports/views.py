@@ -19,10 +19,10 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from crm import clock
 from crm.models import User
-from leads import imports
 from leads.exports import export_csv_lines, leads_exportable_by
 from leads.filters import LeadFilter
-from leads.import_forms import MappingForm, UploadForm
+from leads.imports import services as imports
+from leads.imports.forms import MappingForm, UploadForm
 from leads.models import ImportJob
 
 PREVIEW_ROWS = 20

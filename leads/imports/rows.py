@@ -1,5 +1,5 @@
 """Reading a CSV of leads: decoding and checking the file, the header, the column mapping, the options, and each
-row turned into a lead's facts or rejected with its reason. No writes here: `leads.imports` writes."""
+row turned into a lead's facts or rejected with its reason. No writes here: `leads.imports.services` writes."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from leads import dedupe
+from leads.dedupe import services as dedupe
 
 
 def _require_merger(request: HttpRequest) -> None:

@@ -13,9 +13,10 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from crm.models import BusinessCalendar
 from crm.roles import require_admin
-from leads import sla_selectors, sla_services
 from leads.models import ResponsePolicy
-from leads.sla_forms import BusinessCalendarForm, ResponsePolicyForm
+from leads.sla import selectors as sla_selectors
+from leads.sla import services as sla_services
+from leads.sla.forms import BusinessCalendarForm, ResponsePolicyForm
 
 
 def _back_to_settings(request: HttpRequest) -> HttpResponse:

@@ -38,7 +38,7 @@ from psycopg.types.json import Jsonb
 
 from crm import clock
 from crm.models import User
-from leads.import_rows import (  # noqa: F401 (the import's public names, re-exported)
+from leads.imports.rows import (  # noqa: F401 (the import's public names, re-exported)
     ATTRIBUTE_PREFIX,
     DUPLICATE_POLICIES,
     ENCODINGS,
@@ -61,10 +61,10 @@ from leads.import_rows import (  # noqa: F401 (the import's public names, re-exp
     validate_mapping,
 )
 from leads.models import OPEN_STAGES, ImportJob, Lead, Stage, StageChange
-from leads.routing import leads_route
+from leads.routing.services import leads_route
 from leads.selectors import teams_managed_by
 from leads.signals import leads_bulk_created, leads_bulk_updated
-from leads.sla_services import response_clocks_recompute
+from leads.sla.services import response_clocks_recompute
 
 
 class _Record(dict):

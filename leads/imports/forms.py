@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 
 from crm.models import User
-from leads import imports
+from leads.imports import services as imports
 from leads.models import Channel, ImportJob
 from leads.selectors import users_assignable_by
 

@@ -16,9 +16,11 @@ from django_htmx.http import HttpResponseClientRedirect
 from crm import clock
 from crm.models import Team, User
 from crm.roles import Role, require_admin
-from leads import reclaim, routing, selectors
+from leads import selectors
 from leads.models import OPEN_STAGES, AssignmentRule, Lead, PoolClaim, ReclaimRule
-from leads.routing_forms import AssignmentRuleForm, AvailabilityForm, ReclaimRuleForm
+from leads.routing import reclaim as reclaim
+from leads.routing import services as routing
+from leads.routing.forms import AssignmentRuleForm, AvailabilityForm, ReclaimRuleForm
 
 
 def rules_queryset():

@@ -59,7 +59,7 @@ from crm.roles import require_admin
 from crm.services import Notice, notifications_email_digest, notifications_send
 from crm.templatetags.crm_tags import duration
 from leads.models import OPEN_STAGES, FollowUpTask, Interaction, Lead, ResponseClock, ResponsePolicy, SentNotice
-from leads.sla_selectors import policy_specificity
+from leads.sla.selectors import policy_specificity
 
 logger = logging.getLogger(__name__)
 

@@ -457,7 +457,7 @@ def leads_route(*, lead_ids: Iterable[int], label: str = "") -> int:
     Reads everything once, assigns in memory, writes one UPDATE per owner and 5,000 leads, tells each manager
     once. Response clocks are (re)timed for the routed leads, as on arrival.
     """
-    from leads.sla_services import response_clocks_recompute  # sla_services imports nothing of ours
+    from leads.sla.services import response_clocks_recompute  # sla_services imports nothing of ours
 
     ids = sorted(set(lead_ids))
     with transaction.atomic():
