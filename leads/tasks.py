@@ -1,24 +1,14 @@
-"""Celery tasks of `leads`: thin wrappers that call one service each."""
+"""Celery tasks of `leads`: thin wrappers that call one service each, safe to run twice (crm.queue.TASK_OPTIONS)."""
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
+from crm.queue import TASK_OPTIONS
 from leads.imports import services as imports
 from leads.intake import services as intake
 from leads.sla import services as sla_services
 
-# Every task here is safe to run twice: acknowledged after it ran, retried (with backoff) when the database drops.
-RETRIED = {
-    "acks_late": True,
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": 5,
-    "retry_backoff_max": 60,
-    "max_retries": 3,
-    "ignore_result": True,
-}
 
-
-@shared_task(**RETRIED)
+@shared_task(**TASK_OPTIONS)
 def sweep_reminders() -> dict:
     """Run by Celery beat every minute (a django-celery-beat PeriodicTask, see leads/migrations/0006).
 
@@ -29,27 +19,27 @@ def sweep_reminders() -> dict:
     return {"leads": result.leads, "tasks": result.tasks, "notices": result.notices, "emails": result.emails}
 
 
-@shared_task(**RETRIED)
+@shared_task(**TASK_OPTIONS)
 def retime_response_clocks() -> int:
     """Queued on commit when a response target or a business-hours calendar changes: re-times every running
     clock, set-based. Idempotent: running it twice gives the same deadlines."""
     return sla_services.response_clocks_recompute()
 
 
-@shared_task(**RETRIED)
+@shared_task(**TASK_OPTIONS)
 def purge_idempotency_keys() -> int:
     """Run hourly by Celery beat (leads/migrations/0008_intake): forget API idempotency keys past their retention."""
     return intake.idempotency_keys_purge()
 
 
-@shared_task(**RETRIED)
+@shared_task(**TASK_OPTIONS)
 def run_import(job_id: int) -> None:
     """Queued on commit when a person starts a CSV import. A redelivered or retried task carries on after the last
     committed chunk (see `leads.imports.services.import_job_run`); a finished job is left alone."""
     imports.import_job_run(job_id=job_id)
 
 
-@shared_task(**RETRIED)
+@shared_task(**TASK_OPTIONS)
 def reclaim_sweep() -> dict:
     """Run by Celery beat every 15 minutes (a django-celery-beat PeriodicTask, see leads/migrations/0010_routing).
 

@@ -1,11 +1,11 @@
 from celery import shared_task
-from django.db import OperationalError
 
+from crm.queue import TASK_OPTIONS
 from reports import services
 
 
-# Retried when the database is briefly unavailable or locked (SQLite under `make run`); a rerun is harmless.
-@shared_task(acks_late=True, ignore_result=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+# A rerun is harmless: the refresh recomputes the changed days.
+@shared_task(**TASK_OPTIONS)
 def reports_refresh_stats(full: bool = False) -> int:
     """Bring the pre-aggregated report figures up to date (the changed days, or everything when `full`)."""
     return services.stats_refresh(full=full)

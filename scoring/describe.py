@@ -3,7 +3,8 @@
 from leads.models import Interaction
 from scoring.fields import fit_field
 from scoring.models import Rule
-from scoring.spec import RuleSpec, tiers_from_json, tiers_text
+from scoring.spec import RuleSpec
+from scoring.tiers import tiers_from_json, tiers_text
 
 # (one, many) of each interaction kind, for sentences.
 KIND_NOUNS = {

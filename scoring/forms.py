@@ -9,7 +9,7 @@ from django import forms
 from leads.models import Interaction
 from scoring.fields import FIT_FIELDS
 from scoring.models import Rule, RuleGroup, ScoringModel
-from scoring.spec import tiers_from_json, tiers_parse, tiers_text, tiers_to_json
+from scoring.tiers import tiers_from_json, tiers_parse, tiers_text, tiers_to_json
 
 WHOLE_NUMBER = {"invalid": "Enter a whole number, e.g. 10 or -5."}
 NUMBER = {"invalid": "Enter a number, e.g. 50 or 2.5."}

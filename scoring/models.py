@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from crm import clock
+from scoring.tiers import tiers_from_json
 
 
 class ScoringModel(models.Model):
@@ -148,7 +149,6 @@ class Rule(models.Model):
         """Each kind needs its own settings; say which one is wrong, next to it."""
         from leads.models import Interaction
         from scoring.fields import NUMBER, fit_field
-        from scoring.spec import tiers_from_json
 
         errors: dict[str, str] = {}
         if self.kind == self.Kind.FIT:

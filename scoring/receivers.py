@@ -3,6 +3,7 @@ was not already waiting, queue a sweep. Many events for one lead (or a bulk acti
 
 from django.db import transaction
 
+from crm.queue import enqueue
 from scoring import services
 
 # Facts that cannot change a score: skip them (owner changes are frequent and score-neutral).
@@ -10,9 +11,8 @@ IGNORED_FIELDS = {"owner"}
 
 
 def _queue_sweep() -> None:
-    from scoring.tasks import rescore_dirty_leads
-
-    rescore_dirty_leads.delay()
+    # A broker outage is logged, not raised: the lead stays marked dirty and the next sweep rescores it.
+    enqueue("scoring.tasks.rescore_dirty_leads")
 
 
 def lead_changed_receiver(sender, lead_id: int, fields=(), **kwargs) -> None:

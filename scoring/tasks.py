@@ -1,32 +1,24 @@
 """Celery tasks of scoring: thin wrappers (ids in, one service call), idempotent, retried on database trouble."""
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
+from crm.queue import TASK_OPTIONS
 from scoring import services
 
-RETRY = {
-    "acks_late": True,
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": 2,
-    "retry_backoff_max": 60,
-    "max_retries": 5,
-}
 
-
-@shared_task(**RETRY)
+@shared_task(**TASK_OPTIONS)
 def rescore_dirty_leads() -> int:
     """Rescore every lead marked dirty by an event. Many queued sweeps cost one pass: later ones find nothing."""
     return services.dirty_leads_rescore()
 
 
-@shared_task(**RETRY)
+@shared_task(**TASK_OPTIONS)
 def scoring_run_task(run_id: int) -> None:
     """Rescore all leads for a run (publish, rollback, recalculate), chunk by chunk; resumes where it stopped."""
     services.scoring_run_execute(run_id=run_id)
 
 
-@shared_task(**RETRY)
+@shared_task(**TASK_OPTIONS)
 def scores_decay_task() -> None:
     """Nightly: rescore every lead so engagement points fade with age."""
     services.scores_decay()

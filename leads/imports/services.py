@@ -38,6 +38,7 @@ from psycopg.types.json import Jsonb
 
 from crm import clock
 from crm.models import User
+from crm.queue import enqueue_on_commit
 from leads.imports.rows import (  # noqa: F401 (the import's public names, re-exported)
     ATTRIBUTE_PREFIX,
     DUPLICATE_POLICIES,
@@ -496,13 +497,11 @@ def import_job_preview(*, job: ImportJob, user: User | None, mapping: dict[str, 
 
 def import_job_start(*, job: ImportJob, user: User | None) -> ImportJob:
     """Queue a configured draft job for the Celery worker (on commit)."""
-    from leads.tasks import run_import  # the task module imports this one
-
     updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(status=ImportJob.Status.QUEUED)
     if not updated:
         raise ImportFileError("This import has already started.")
     job.status = ImportJob.Status.QUEUED
-    transaction.on_commit(partial(run_import.delay, job.pk))
+    enqueue_on_commit("leads.tasks.run_import", job.pk)
     return job
 
 

@@ -55,6 +55,7 @@ from crm import clock
 from crm.business_hours import clock_for
 from crm.db import SecondsBetween
 from crm.models import BusinessCalendar, Holiday, User
+from crm.queue import enqueue_on_commit
 from crm.roles import require_admin
 from crm.services import Notice, notifications_email_digest, notifications_send
 from crm.templatetags.crm_tags import duration
@@ -95,9 +96,7 @@ def _retime_all_clocks_on_commit() -> None:
     On a million leads that is tens of thousands of clocks and a few seconds of work (see `make bench`): too
     long for the admin's request, so a Celery task does it, set-based, right after the save.
     """
-    from leads.tasks import retime_response_clocks  # the task module imports this one
-
-    transaction.on_commit(retime_response_clocks.delay)
+    enqueue_on_commit("leads.tasks.retime_response_clocks")
 
 
 @transaction.atomic

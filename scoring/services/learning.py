@@ -24,7 +24,8 @@ from leads.models import CLOSED_STAGES, Lead, Stage
 from scoring.engine import rule_features
 from scoring.models import Rule, RuleGroup, ScoringModel
 from scoring.services.models_edit import _require_admin, scoring_model_create_draft
-from scoring.spec import GroupSpec, ModelSpec, Tier, model_spec, tiers_to_json
+from scoring.spec import GroupSpec, ModelSpec, model_spec
+from scoring.tiers import Tier, tiers_to_json
 
 # Most closed leads a fit reads (the newest); enough for stable weights, small enough to fit in seconds.
 MAX_TRAINING_LEADS = 200_000

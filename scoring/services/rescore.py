@@ -17,6 +17,7 @@ from django.db.utils import DatabaseError
 
 from crm import clock
 from crm.models import User
+from crm.queue import enqueue_on_commit
 from leads.models import Lead
 from leads.sla.services import response_clocks_recompute
 from scoring.engine import ScoreResult, grade_case_sql, interactions_for_scoring, score_lead, scored_leads
@@ -272,9 +273,7 @@ def scoring_run_start(*, model: ScoringModel, reason: str, user: User | None = N
         leads_total=Lead.objects.count(),
     )
     if queue:
-        from scoring.tasks import scoring_run_task
-
-        transaction.on_commit(lambda: scoring_run_task.delay(run.pk))
+        enqueue_on_commit("scoring.tasks.scoring_run_task", run.pk)
     return run
 
 

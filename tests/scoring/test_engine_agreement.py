@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from leads.models import Channel, Interaction, Lead
 from scoring.engine import interactions_for_scoring, score_lead, scored_leads
-from scoring.spec import GroupSpec, ModelSpec, RuleSpec, Tier
+from scoring.spec import GroupSpec, ModelSpec, RuleSpec
+from scoring.tiers import Tier
 
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 WORDS = ["Software", "software", "SaaS", "Retail", "Director of Sales", "vp sales", "", "Head of IT", "42", "7.5"]

@@ -1,0 +1,50 @@
+"""Background work: one way to queue a task, one retry policy for every task.
+
+Services never import task modules (tasks import services, never the reverse): they queue a task by its name
+with `enqueue_on_commit`. The task is sent once the transaction that asked for it commits, so a worker never
+sees data that is not there yet, and a rolled-back change queues nothing.
+
+A broker outage must not fail a request whose data is committed: sending is tried briefly, and a failure is
+logged, not raised. The work is not lost: every task queued here is also reached by a periodic sweep (dirty
+leads, stuck runs and imports, running clocks), which picks it up once the broker is back.
+"""
+
+import logging
+
+from celery import current_app
+from django.db import InterfaceError, OperationalError, transaction
+
+logger = logging.getLogger(__name__)
+
+# Every task: acknowledged after it ran (a killed worker's task is redelivered), retried with backoff while the
+# database is away (about 10 minutes in all before it gives up and a sweep takes over).
+TASK_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": 8,
+    "ignore_result": True,
+}
+
+# How long a request waits for a broker that does not answer before it gives up sending (seconds in all).
+_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+
+
+def enqueue(task_name: str, *args, **kwargs) -> bool:
+    """Send the task named `task_name` now. True if the broker took it; False (logged) if it could not."""
+    try:
+        task = current_app.tasks[task_name]
+        task.apply_async(args=args, kwargs=kwargs, retry=True, retry_policy=_PUBLISH_RETRY_POLICY)
+    except Exception:
+        # The data is committed; the periodic sweeps find what this task would have done.
+        logger.exception("Could not queue %s; a periodic sweep will pick the work up", task_name)
+        return False
+    return True
+
+
+def enqueue_on_commit(task_name: str, *args, **kwargs) -> None:
+    """Queue `task_name(*args, **kwargs)` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: enqueue(task_name, *args, **kwargs))

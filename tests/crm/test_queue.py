@@ -1,0 +1,40 @@
+"""Queueing background work: a broker that is down never fails a request whose data is committed."""
+
+import logging
+
+import pytest
+from django.urls import reverse
+
+from crm.celery import app
+from crm.queue import enqueue
+from leads.models import ResponsePolicy
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Point Celery at a port nothing listens on (a real connection, refused), then put the broker back."""
+    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:9/0")
+    app._pool = None
+    yield
+    app._pool = None
+
+
+def test_enqueue_says_whether_the_broker_took_the_task(broker_down, caplog):
+    with caplog.at_level(logging.ERROR, logger="crm.queue"):
+        assert enqueue("leads.tasks.retime_response_clocks") is False
+    assert "Could not queue leads.tasks.retime_response_clocks" in caplog.text
+
+
+def test_an_unknown_task_name_is_a_logged_failure_too(caplog):
+    assert enqueue("leads.tasks.no_such_task") is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_save_that_queues_work_answers_normally_while_the_broker_is_down(client, admin_user, broker_down):
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("leads:sla_policy_create"),
+        {"name": "Hot", "grade": "A", "target_minutes": "5", "reminder_percent": "50", "pool_leads": "manager"},
+    )
+    assert response.status_code == 302
+    assert ResponsePolicy.objects.filter(name="Hot").exists()
