@@ -1,12 +1,14 @@
-"""Panels other apps add to the lead page, by template name.
+"""Panels on the lead page, each an htmx fragment loaded by URL once the page is shown.
 
-`leads` renders them without importing those apps: an app registers a template in its `AppConfig.ready()`
-(scoring adds its score breakdown and trend), and the lead page includes each with the lead in its context.
+The lead page runs no other app's queries while it renders: it shows an empty slot per registered panel, which
+asks for the panel's URL (`hx-trigger="load, lead-changed from:body"`), and again after every change to the
+lead (the lead's write views answer with the `lead-changed` event). An app registers the name of a URL that takes
+the lead's id, in its `AppConfig.ready()`: `leads` shows scoring's breakdown without importing scoring.
 """
 
 LEAD_PAGE_PANELS: list[str] = []
 
 
-def register_lead_panel(template_name: str) -> None:
-    if template_name not in LEAD_PAGE_PANELS:
-        LEAD_PAGE_PANELS.append(template_name)
+def register_lead_panel(url_name: str) -> None:
+    if url_name not in LEAD_PAGE_PANELS:
+        LEAD_PAGE_PANELS.append(url_name)

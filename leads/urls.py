@@ -36,6 +36,7 @@ urlpatterns = [
     # Duplicates and merge (managers and admins).
     path("duplicates/", dedupe_views.duplicates, name="duplicates"),
     path("duplicates/merge/", dedupe_views.merge, name="merge"),
+    path("<int:lead_id>/duplicates-panel/", dedupe_views.lead_panel, name="merge_panel"),
     # Channels, their spend, web form and API tokens (admins).
     path("channels/", channel_views.channel_list, name="channels"),
     path("channels/new/", channel_views.channel_edit, name="channel_create"),

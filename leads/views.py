@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import reswap, retarget
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from crm import clock
 from crm.pagination import capped_count
@@ -21,12 +21,13 @@ from leads.panels import LEAD_PAGE_PANELS
 
 
 def _render_partials(request: HttpRequest, template: str, names: list[str], context: dict) -> HttpResponse:
-    """Several named partials of one template in one response; all but the first swap out of band."""
+    """Several named partials of one template in one response, after a change to the lead; all but the first swap
+    out of band, and the lead page's panels hear `lead-changed` and reload (leads/panels.py)."""
     html = "".join(
         render_to_string(f"{template}#{name}", {**context, "oob": i > 0}, request=request)
         for i, name in enumerate(names)
     )
-    return HttpResponse(html)
+    return trigger_client_event(HttpResponse(html), "lead-changed")
 
 
 def _editable_lead(request: HttpRequest, lead_id: int) -> Lead:

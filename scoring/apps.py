@@ -10,7 +10,7 @@ class ScoringConfig(AppConfig):
         from leads.signals import interaction_logged, lead_changed, leads_bulk_created, leads_bulk_updated
         from scoring import receivers
 
-        register_lead_panel("scoring/_lead_panel_hook.html")
+        register_lead_panel("scoring:lead_panel")
         lead_changed.connect(receivers.lead_changed_receiver, dispatch_uid="scoring.lead_changed")
         interaction_logged.connect(receivers.interaction_logged_receiver, dispatch_uid="scoring.interaction_logged")
         leads_bulk_created.connect(receivers.leads_bulk_receiver, dispatch_uid="scoring.leads_bulk_created")

@@ -1,7 +1,7 @@
 """The score panel on a lead's page: breakdown (which rules gave how many points) and trend over time.
 
-`leads` renders it without importing scoring: scoring registers its template with `leads.panels` in
-`ScoringConfig.ready()`, and the template's tag (`scoring_tags.lead_score_panel`) builds this context.
+`leads` shows it without importing scoring: scoring registers its URL (`scoring:lead_panel`) with `leads.panels`
+in `ScoringConfig.ready()`, and the lead page loads it once shown and after each change to the lead.
 """
 
 from crm import clock

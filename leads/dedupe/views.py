@@ -8,11 +8,23 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from leads.dedupe import services as dedupe
+from leads.selectors import get_lead_for_user
 
 
 def _require_merger(request: HttpRequest) -> None:
     if not dedupe.user_may_merge(user=request.user):
         raise PermissionDenied("Only managers and admins review duplicates and merge leads.")
+
+
+@require_GET
+def lead_panel(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """The lead page's duplicates panel: possible duplicates to merge in (for those who may merge), past merges."""
+    lead = get_lead_for_user(user=request.user, lead_id=lead_id)
+    panel = {
+        "duplicates": dedupe.lead_possible_duplicates(user=request.user, lead=lead),
+        "merges": list(dedupe.lead_merges(lead=lead)),
+    }
+    return render(request, "leads/duplicates/_lead_panel.html", {"lead": lead, "merge_panel": panel})
 
 
 @require_GET

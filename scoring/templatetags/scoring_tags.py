@@ -1,13 +1,6 @@
 from django import template
 
-from scoring.panel import lead_panel_context
-
 register = template.Library()
-
-
-@register.inclusion_tag("scoring/lead_panel.html")
-def lead_score_panel(lead):
-    return lead_panel_context(lead=lead)
 
 
 @register.filter

@@ -222,7 +222,7 @@ def test_merge_is_reviewed_then_confirmed_in_the_browser(client, manager, twins)
     response = client.post(MERGE_URL, {"survivor": keep.pk, "merged": [twin.pk]})
     assert response.status_code == 302 and response["Location"] == keep.get_absolute_url()
     assert not Lead.objects.filter(pk=twin.pk).exists()
-    page = client.get(keep.get_absolute_url()).content.decode()
+    page = client.get(reverse("leads:merge_panel", args=[keep.pk])).content.decode()
     assert "merged in by" in page and "G. Hopper" in page
 
 
@@ -273,11 +273,13 @@ def test_bad_input_is_shown_next_to_the_field(client, manager, twins, data, fiel
 def test_lead_page_offers_to_merge_its_duplicates_into_it(client, manager, rep, twins):
     keep, twin = twins
     client.force_login(manager)
-    body = client.get(keep.get_absolute_url()).content.decode()
+    panel_url = reverse("leads:merge_panel", args=[keep.pk])
+    assert f'hx-get="{panel_url}"' in client.get(keep.get_absolute_url()).content.decode()
+    body = client.get(panel_url).content.decode()
     assert "Merge into this lead" in body and f'name="merged" value="{twin.pk}"' in body
     # Reps see no offer on their own lead.
     client.force_login(rep)
-    body = client.get(keep.get_absolute_url()).content.decode()
+    body = client.get(panel_url).content.decode()
     assert "Merge into this lead" not in body
 
 

@@ -34,9 +34,25 @@ def test_lead_page_issues_a_constant_number_of_queries(
         StageChangeFactory(lead=lead, user=rep)
         TaskFactory(lead=lead)
     # One query per part of the page, whatever the rows: session, user, roles, lead, timeline (interactions, stage
-    # changes), tasks, merges, reclaims, and scoring's panel (score, breakdown's interactions, history).
-    with django_assert_max_num_queries(13):
+    # changes, reclaims), tasks. The panels (duplicates, score) load by URL once the page shows.
+    with django_assert_max_num_queries(8):
         rep_client.get(_url(lead))
+
+
+def test_the_lead_page_loads_its_panels_by_url_and_a_change_reloads_them(rep_client, lead, htmx):
+    page = rep_client.get(_url(lead)).content.decode()
+    for name in ("leads:merge_panel", "scoring:lead_panel"):
+        url = reverse(name, args=[lead.pk])
+        assert f'hx-get="{url}" hx-trigger="load, lead-changed from:body"' in page
+        assert rep_client.get(url).status_code == 200
+    response = rep_client.post(_url(lead, "stage"), {"stage": "qualified"}, headers=htmx)
+    assert response["HX-Trigger"] == '{"lead-changed": {}}'
+
+
+def test_a_panel_of_a_lead_the_user_cannot_see_is_not_found(client, lead, other_rep):
+    client.force_login(other_rep)
+    for name in ("leads:merge_panel", "scoring:lead_panel"):
+        assert client.get(reverse(name, args=[lead.pk])).status_code == 404
 
 
 def test_logging_a_call_in_two_clicks_returns_the_new_timeline_and_header(rep_client, lead, htmx):

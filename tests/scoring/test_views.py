@@ -234,10 +234,12 @@ def test_the_lead_page_shows_the_score_breakdown_to_whoever_sees_the_lead(client
     services.lead_rescore(lead_id=lead.pk)
     client.force_login(rep)
     page = client.get(lead.get_absolute_url()).text
-    assert 'id="score-panel"' in page and "Target industry" in page and "+20" in page
-    assert f"by v{model.version}" in page
-    panel = client.get(reverse("scoring:lead_panel", args=[lead.pk]))
-    assert panel.status_code == 200 and "Trend" in panel.text
+    # The page holds a slot that loads the panel once shown, and again whenever the lead changes.
+    panel_url = reverse("scoring:lead_panel", args=[lead.pk])
+    assert f'hx-get="{panel_url}" hx-trigger="load, lead-changed from:body"' in page
+    panel = client.get(panel_url)
+    assert panel.status_code == 200 and 'id="score-panel"' in panel.text and "Trend" in panel.text
+    assert "Target industry" in panel.text and "+20" in panel.text and f"by v{model.version}" in panel.text
     client.force_login(other_rep)
     assert client.get(reverse("scoring:lead_panel", args=[lead.pk])).status_code == 404
 
