@@ -10,7 +10,9 @@ Adding one: create `bench/<name>.py` with a module docstring (its first line is 
 
 which prints its own tables (see `bench._harness.table`) and returns one verdict per target of its issue. The
 runner finds it by itself; modules whose name starts with `_` are helpers, not benchmarks. `python -m bench NAME`
-runs only the benchmarks named.
+runs only the benchmarks named. What a benchmark prints to stdout (its subprocesses' output included) and its
+verdicts are written into its section of docs/benchmarks.md (`bench._docs`); give it a few lines of description
+there, above its markers.
 
 Benchmarks that need data use `bench._harness.seeded_database`, which keeps one PostgreSQL database per data
 size (`crm_bench_100k`, `crm_bench_1m`, ...) filled by `manage.py seed_demo`, and reuses it on later runs. Code

@@ -3,6 +3,9 @@
 Each benchmark runs on its own: one that crashes is reported with its traceback and the others still run, since
 a half-finished run still tells something. The exit status is 1 only when a benchmark crashed; a target that is
 not met is a printed verdict, not a failure.
+
+What each benchmark prints, and its verdicts, are also written to its section of docs/benchmarks.md (see
+`bench._docs`); `--docs FILE` writes them elsewhere, `--no-docs` nowhere.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ import pkgutil
 import sys
 import time
 import traceback
+from datetime import UTC, datetime
+from pathlib import Path
 from types import ModuleType
 
 import bench
+from bench._docs import DOCS_FILE, RunFacts, StdoutCopy, render_section, write_section
 from bench._harness import Context, Verdict
 
 
@@ -41,6 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run: {', '.join(benchmarks)}")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument(
+        "--docs",
+        type=Path,
+        default=DOCS_FILE,
+        metavar="FILE",
+        help="the Markdown file whose bench sections get this run's figures (default: docs/benchmarks.md)",
+    )
+    parser.add_argument("--no-docs", action="store_true", help="print the figures only, write no file")
     args = parser.parse_args(argv)
     if args.list:
         for name, module in benchmarks.items():
@@ -63,13 +77,30 @@ def main(argv: list[str] | None = None) -> int:
         heading = f"## {name}: {title_of(module)}"
         print(f"{heading}\n{'#' * len(heading)}\n", flush=True)
         started = time.perf_counter()
-        try:
-            results[name] = list(module.run(ctx) or [])
-        except Exception:
-            traceback.print_exc()
-            results[name] = None
-            print(f"{name} CRASHED (traceback on stderr)\n")
-        print(f"({name} took {time.perf_counter() - started:.0f} s)\n", flush=True)
+        load_before = os.getloadavg()
+        with StdoutCopy() as printed:
+            try:
+                results[name] = list(module.run(ctx) or [])
+            except Exception:
+                traceback.print_exc()
+                results[name] = None
+                print(f"{name} CRASHED (traceback on stderr)\n")
+        seconds = time.perf_counter() - started
+        print(f"({name} took {seconds:.0f} s)\n", flush=True)
+        if results[name] is not None and not args.no_docs:
+            facts = RunFacts(
+                finished_at=datetime.now(UTC),
+                seconds=seconds,
+                cpus=os.cpu_count() or 0,
+                load_before=load_before,
+                load_after=os.getloadavg(),
+                python=sys.version.split()[0],
+                sizes=ctx.sizes,
+                requests=ctx.requests,
+            )
+            body = render_section(name=name, facts=facts, output=printed.text, verdicts=results[name])
+            write_section(args.docs, name=name, body=body, title=title_of(module))
+            print(f"(figures written to {args.docs}, section bench:{name})\n", flush=True)
 
     print("Summary\n=======")
     for name, verdicts in results.items():
