@@ -5,19 +5,16 @@ import re
 
 import django_filters
 from django import forms
-from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models import Exists, OuterRef, Q
 
 from crm import clock
 from crm.models import Team, User
 from crm.pagination import Page, Sort, keyset_page
 from leads.models import FUNNEL, OPEN_STAGES, Channel, FollowUpTask, Grade, Lead, LostReason, Stage, StageChange
+from leads.scores import SCORE_KEY, UNSCORED, filter_by_grade, order_by_score
 from leads.selectors import owners_visible_to, teams_managed_by
 from leads.sla.selectors import sla_breached_condition
 
-SCORE_KEY = "score_key"
-# Where leads not scored yet come in the score sort: after every score a model can give (the lowest allowed is
-# -1000, constraint `scoringmodel_range_fits_lead_score`).
-UNSCORED = -1001
 SORTS = {
     "-created": ("Newest first", Sort("created_at")),
     "created": ("Oldest first", Sort("created_at", descending=False)),
@@ -121,10 +118,9 @@ class LeadFilter(django_filters.FilterSet):
     stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="Any stage")
     channel = django_filters.ModelChoiceFilter(queryset=Channel.objects.all(), empty_label="Any channel")
     owner = django_filters.ModelChoiceFilter(queryset=None, empty_label="Anyone")
-    # Read through scoring's record, whose index finds a rare grade's leads (the lead rows carry no index on
-    # their copy of the grade: see `Lead.Meta.indexes`).
+    # Read through scoring's record (leads.scores.filter_by_grade), whose index finds a rare grade's leads.
     grade = django_filters.ChoiceFilter(
-        field_name="score_record__grade", label="Grade", choices=Grade.choices, empty_label="Any grade"
+        method="by_grade", label="Grade", choices=Grade.choices, empty_label="Any grade"
     )
     created_after = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__gte", label="Created from", widget=forms.DateInput({"type": "date"})
@@ -267,6 +263,9 @@ class LeadFilter(django_filters.FilterSet):
     def filter_pool(self, queryset, name, value):
         return queryset.filter(owner__isnull=True) if value else queryset
 
+    def by_grade(self, queryset, name, value):
+        return filter_by_grade(queryset, value)
+
     def noop(self, queryset, name, value):
         return queryset
 
@@ -278,18 +277,11 @@ class LeadFilter(django_filters.FilterSet):
     def page(self, *, cursor: str | None, size: int, related: tuple[str, ...] = ()) -> Page:
         """One page of the filtered leads in the chosen order (keyset pagination, `crm.pagination`).
 
-        The score sort walks scoring's `leadscore_score_idx` (the lead rows carry no index on their copy of the
-        score, so that rescoring rewrites them in place): first the scored leads, highest first, then the
-        leads not scored yet, latest added first, as if their score were below any score.
+        The score sort (`leads.scores.order_by_score`) walks scoring's index of the score: first the scored leads,
+        highest first, then the leads not scored yet, latest added first, as if their score were below any score.
         """
         sort, leads = self.sort_order, self.qs.select_related(*related)
         if sort.key != SCORE_KEY:
             return keyset_page(leads, sort=sort, cursor=cursor, size=size)
-        return keyset_page(
-            leads.filter(score_record__isnull=False).annotate(**{SCORE_KEY: F("score_record__score")}),
-            sort=sort,
-            cursor=cursor,
-            size=size,
-            rest=leads.filter(score_record__isnull=True).annotate(**{SCORE_KEY: Value(UNSCORED)}),
-            rest_key=UNSCORED,
-        )
+        scored, unscored = order_by_score(leads)
+        return keyset_page(scored, sort=sort, cursor=cursor, size=size, rest=unscored, rest_key=UNSCORED)

@@ -7,8 +7,9 @@ from django.http import Http404
 
 from crm import clock
 from crm.models import Team, User
-from leads.models import OPEN_STAGES, FollowUpTask, Interaction, Lead, Stage, StageChange
+from leads.models import FollowUpTask, Interaction, Lead, Stage, StageChange
 from leads.normalize import normalize_email, normalize_phone
+from leads.scores import hot_leads
 
 
 def teams_managed_by(*, user: User) -> QuerySet[Team]:
@@ -114,16 +115,8 @@ def leads_awaiting_response(*, user: User) -> QuerySet[Lead]:
 
 
 def leads_hot(*, user: User, limit: int = 8) -> QuerySet[Lead]:
-    """The user's open A-grade leads, highest score first: whom to call first.
-
-    Read through scoring's record of the score (`score_record`), whose index gives the order: the lead rows
-    carry no index on their copy of score and grade (see `Lead.Meta.indexes`).
-    """
-    return (
-        Lead.objects.filter(owner=user, score_record__grade="A", stage__in=OPEN_STAGES)
-        .select_related("channel")
-        .order_by("-score_record__score", "-last_activity_at", "-id")[:limit]
-    )
+    """The user's open A-grade leads, highest score first: whom to call first (see `leads.scores`)."""
+    return hot_leads(leads=Lead.objects.filter(owner=user), limit=limit)
 
 
 def leads_recently_active(*, user: User, limit: int = 8) -> QuerySet[Lead]:

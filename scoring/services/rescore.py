@@ -19,7 +19,7 @@ from crm import clock
 from crm.models import User
 from crm.queue import enqueue_on_commit
 from leads.models import Lead
-from leads.sla.services import response_clocks_recompute
+from leads.scores import lead_score_set, leads_grade_changed, leads_scores_copy
 from scoring.engine import ScoreResult, grade_case_sql, interactions_for_scoring, score_lead, scored_leads
 from scoring.models import DirtyLead, LeadScore, ScoreChange, ScoringModel, ScoringRun
 from scoring.selectors import published_model
@@ -69,17 +69,17 @@ def _write_scores(
     *,
     spec: ModelSpec,
     inner: tuple[str, list],
-    where_sql: str,
-    where_params: list,
     reason: str,
     now: dt.datetime,
+    id_range: tuple[int, int] | None = None,
+    ids: list[int] = (),
     timings: dict | None = None,
 ) -> tuple[int, int]:
     """Score leads in the database and store the results; returns how many leads were scored and how many of
     them changed score or grade.
 
-    `inner` is the scoring query (`_scoring_sql`); `where_sql` selects the same leads on `leads_lead.id` (a
-    range or a list), which bounds the copy step. `timings`, when given, collects the seconds spent in each
+    `inner` is the scoring query (`_scoring_sql`); `id_range` (start, end) or `ids` name the same leads, which
+    bounds the copy onto the lead rows (a `leads` service: `leads.scores.leads_scores_copy`). `timings`, when given, collects the seconds spent in each
     step (for the benchmark).
     """
     inner_sql, inner_params = inner
@@ -137,14 +137,7 @@ def _write_scores(
             [spec.id, reason, now],
         )
         lap("history")
-        cursor.execute(
-            f"""UPDATE leads_lead SET score = c.score, grade = c.grade, scored_at = %s
-                FROM {_CHUNK_TABLE} c
-                WHERE c.id = leads_lead.id AND {where_sql}
-                  AND (leads_lead.score IS NULL OR leads_lead.score <> c.score OR leads_lead.grade <> c.grade)""",
-            [now, *where_params],
-        )
-        changed = cursor.rowcount
+        changed = leads_scores_copy(scores_table=_CHUNK_TABLE, scored_at=now, id_range=id_range, ids=ids)
         cursor.execute(f"DROP TABLE {_CHUNK_TABLE}")
         lap("copy to leads")
         return scored, changed
@@ -157,18 +150,15 @@ def leads_rescore(*, lead_ids: list[int], model: ScoringModel | None = None, rea
         return 0
     spec, now = model_spec(model), clock.now()
     ids = sorted(set(lead_ids))
-    placeholders = ", ".join(["%s"] * len(ids))
     with transaction.atomic():
         _, changed = _write_scores(
             spec=spec,
             inner=_scoring_sql(spec=spec, leads=Lead.objects.filter(id__in=ids), now=now),
-            where_sql=f"leads_lead.id IN ({placeholders})",
-            where_params=ids,
+            ids=ids,
             reason=reason,
             now=now,
         )
-        # Response targets can depend on the grade: re-time these leads' running clocks (set-based).
-        response_clocks_recompute(lead_ids=ids)
+        leads_grade_changed(lead_ids=ids)
         return changed
 
 
@@ -201,11 +191,9 @@ def lead_rescore(*, lead_id: int, model: ScoringModel | None = None, reason: str
                 reason=reason,
                 recorded_at=now,
             )
-        if score_changed or lead.grade != result.grade:
-            Lead.objects.filter(pk=lead.pk).update(score=result.score, grade=result.grade, scored_at=now)
+        lead_score_set(lead_id=lead.pk, score=result.score, grade=result.grade, scored_at=now)
         if lead.grade != result.grade:
-            # Response targets can depend on the grade.
-            response_clocks_recompute(lead_ids=[lead.pk])
+            leads_grade_changed(lead_ids=[lead.pk])
     return result
 
 
@@ -311,8 +299,7 @@ def scoring_run_execute(
                 done, changed = _write_scores(
                     spec=spec,
                     inner=query.bind(start, end),
-                    where_sql="leads_lead.id >= %s AND leads_lead.id < %s",
-                    where_params=[start, end],
+                    id_range=(start, end),
                     reason=run.reason,
                     now=run.started_at,
                     timings=timings,
@@ -329,7 +316,7 @@ def scoring_run_execute(
         raise
     # Grades may have moved for any lead: re-time every running response clock once, at the end.
     started = time.monotonic()
-    response_clocks_recompute()
+    leads_grade_changed()
     if timings is not None:
         timings["response clocks"] = time.monotonic() - started
     run.status, run.finished_at = ScoringRun.Status.DONE, clock.now()
