@@ -9,6 +9,7 @@ logged, not raised. The work is not lost: every task queued here is also reached
 leads, stuck runs and imports, running clocks), which picks it up once the broker is back.
 """
 
+import importlib
 import logging
 
 from celery import current_app
@@ -33,10 +34,18 @@ TASK_OPTIONS = {
 _PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 
 
+def task_named(task_name: str):
+    """The registered Celery task `app.module.function`. A web process has not imported the task modules (Celery
+    discovers them when a worker starts), so the task's module is imported on first use."""
+    if task_name not in current_app.tasks:
+        importlib.import_module(task_name.rpartition(".")[0])
+    return current_app.tasks[task_name]
+
+
 def enqueue(task_name: str, *args, **kwargs) -> bool:
     """Send the task named `task_name` now. True if the broker took it; False (logged) if it could not."""
     try:
-        task = current_app.tasks[task_name]
+        task = task_named(task_name)
         task.apply_async(args=args, kwargs=kwargs, retry=True, retry_policy=_PUBLISH_RETRY_POLICY)
     except Exception:
         # The data is committed; the periodic sweeps find what this task would have done.

@@ -1,6 +1,9 @@
 """Queueing background work: a broker that is down never fails a request whose data is committed."""
 
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 from django.urls import reverse
@@ -13,7 +16,7 @@ from leads.models import ResponsePolicy
 @pytest.fixture
 def broker_down(monkeypatch):
     """Point Celery at a port nothing listens on (a real connection, refused), then put the broker back."""
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:9/0")
+    monkeypatch.setitem(app.conf, "broker_write_url", "redis://127.0.0.1:9/0")
     app._pool = None
     yield
     app._pool = None
@@ -23,6 +26,21 @@ def test_enqueue_says_whether_the_broker_took_the_task(broker_down, caplog):
     with caplog.at_level(logging.ERROR, logger="crm.queue"):
         assert enqueue("leads.tasks.retime_response_clocks") is False
     assert "Could not queue leads.tasks.retime_response_clocks" in caplog.text
+
+
+def test_a_task_is_found_by_name_in_a_process_that_never_imported_its_module():
+    # A web process: Django set up, no worker started, so Celery has discovered no task module yet.
+    code = (
+        "import django; django.setup()\n"
+        "from celery import current_app\n"
+        "assert 'scoring.tasks.rescore_dirty_leads' not in current_app.tasks\n"
+        "from crm.queue import task_named\n"
+        "print(task_named('scoring.tasks.rescore_dirty_leads').name)\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "crm.settings"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "scoring.tasks.rescore_dirty_leads"
 
 
 def test_an_unknown_task_name_is_a_logged_failure_too(caplog):
