@@ -27,3 +27,9 @@ urlpatterns = [
     path("f/<slug:slug>/", webform_views.web_form, name="webform"),
     *leads_api.urls(),
 ]
+
+# Error pages in the app's layout; JSON under /api/; 503 with Retry-After when the database is away (crm.errors).
+handler400 = "crm.errors.bad_request"
+handler403 = "crm.errors.permission_denied"
+handler404 = "crm.errors.page_not_found"
+handler500 = "crm.errors.server_error"

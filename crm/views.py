@@ -1,5 +1,9 @@
+import logging
+
+from celery import current_app
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -7,17 +11,52 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import selectors, services
+from crm.errors import RETRY_AFTER_SECONDS
 from crm.forms import NotificationPreferencesForm
 from crm.models import Notification
+
+logger = logging.getLogger(__name__)
 
 
 @login_not_required
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    """For load balancers and `make run`'s readiness check: the app answers and reaches its database."""
+    """For load balancers and operators: database, broker and cache, each "ok" or "down".
+
+    200 while the database answers (the app can serve, even with the broker or cache away: work is queued later and
+    rate limits wait); 503 with Retry-After when it does not.
+    """
+    checks = {"database": _check(_database_answers), "broker": _check(_broker_answers), "cache": _check(_cache_answers)}
+    status = 200 if checks["database"] == "ok" else 503
+    response = JsonResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status=status)
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _check(probe) -> str:
+    try:
+        probe()
+    except Exception:
+        logger.warning("Health check %s failed", probe.__name__, exc_info=True)
+        return "down"
+    return "ok"
+
+
+def _database_answers() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+
+
+def _broker_answers() -> None:
+    with current_app.connection_for_write() as broker:
+        broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+
+
+def _cache_answers() -> None:
+    cache.set("health-check", "ok", timeout=10)
+    if cache.get("health-check") != "ok":
+        raise RuntimeError("The cache did not keep a value.")
 
 
 @require_GET

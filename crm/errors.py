@@ -1,0 +1,67 @@
+"""Error pages people can act on, and API errors in the API's own JSON shape.
+
+- 400, 403, 404: the app's layout with its navigation and the reason (a 403 says why: "Only admins …").
+- 500: a page of its own that needs nothing but the template files, since whatever failed may be the database.
+- 503, with `Retry-After`: the database (or the broker under it) is unreachable. The request did nothing that
+  needs undoing, and trying again in a moment is the right thing to do: browsers are told so, clients too.
+
+Every path under `/api/` answers JSON `{"detail": …}` instead, like the API's own errors.
+"""
+
+import logging
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+from django.views import defaults
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 30
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _json(status: int, detail: str) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception, template_name: str = "400.html") -> HttpResponse:
+    if _is_api(request):
+        return _json(400, "Bad request.")
+    return defaults.bad_request(request, exception, template_name="errors/400.html")
+
+
+def permission_denied(request: HttpRequest, exception: Exception, template_name: str = "403.html") -> HttpResponse:
+    if _is_api(request):
+        return _json(403, str(exception) or "Not allowed.")
+    return defaults.permission_denied(request, exception, template_name="errors/403.html")
+
+
+def page_not_found(request: HttpRequest, exception: Exception, template_name: str = "404.html") -> HttpResponse:
+    if _is_api(request):
+        return _json(404, "Not found.")
+    return defaults.page_not_found(request, exception, template_name="errors/404.html")
+
+
+def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:
+    """500, or 503 with Retry-After when the database could not be reached. Renders without a request context:
+    the context processors (the user, their notifications) would ask the database that may be the fault."""
+    error = sys.exc_info()[1]
+    unavailable = isinstance(error, UNAVAILABLE_ERRORS)
+    status = 503 if unavailable else 500
+    if _is_api(request):
+        detail = "The service is briefly unavailable; try again shortly." if unavailable else "Server error."
+        response = _json(status, detail)
+    else:
+        template = "errors/503.html" if unavailable else "errors/500.html"
+        response = HttpResponse(
+            loader.get_template(template).render({"retry_after": RETRY_AFTER_SECONDS}), status=status
+        )
+    if unavailable:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
