@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from leads import facts, intake
+from leads.dedupe import FILLABLE_FACTS
 from leads.demo.writers import TABLES
 from leads.exports import COLUMNS, export_csv_lines
 from leads.forms import LeadForm
@@ -87,11 +88,13 @@ def test_every_editable_fact_goes_every_way_but_the_stated_exceptions():
         assert fact.api or fact.name == "channel", fact.name  # the API's channel is its token's
 
 
-def test_the_services_the_import_and_the_demo_writer_read_the_list():
+def test_the_services_the_import_the_merge_and_the_demo_writer_read_the_list():
     assert EDITABLE_FIELDS == facts.EDITABLE_FIELDS
     assert set(UPDATABLE_FIELDS) == set(facts.EDITABLE_FIELDS) - {"attributes"}  # attributes are merged
     assert list(FIELDS) == [f.name for f in facts.FACTS if f.importable]
     assert list(COLUMNS) == [f.name for f in facts.FACTS if f.export]
+    fillable = {Lead._meta.get_field(name).attname for name in facts.EDITABLE_FIELDS} - {"name", "attributes"}
+    assert set(FILLABLE_FACTS) == fillable  # a merge fills each blank fact of the survivor
     lead_columns = TABLES["leads"].columns
     for name in facts.EDITABLE_FIELDS:
         assert Lead._meta.get_field(name).attname in lead_columns, name
