@@ -404,7 +404,8 @@ class RowReader:
         self.attributes = {
             name[len(ATTRIBUTE_PREFIX) :]: i for name, i in self.index.items() if name.startswith(ATTRIBUTE_PREFIX)
         }
-        # (fact, reader, empty value) of the facts read by their kind; unmapped ones are empty on every row.
+        # (fact, reader, empty value) of the facts read by their kind. An empty text cell is "", any other empty
+        # cell is left out of the facts: the model's default for a new lead, the lead's own value on an update.
         self.by_kind = [
             (fact.name, _cell_reader(fact), "" if fact.kind in ("text", "email") else None)
             for fact in IMPORT_FACTS
@@ -433,7 +434,10 @@ class RowReader:
         facts["name"] = name
         for fact_name, read_cell, empty in self.by_kind:
             raw = cells.get(fact_name, "")
-            facts[fact_name] = read_cell(raw) if raw else empty
+            if raw:
+                facts[fact_name] = read_cell(raw)
+            elif empty is not None:
+                facts[fact_name] = empty
 
         email = v("email")
         if email:
@@ -497,5 +501,5 @@ class RowReader:
 
         # The `attributes` column (a JSON object, as the export writes it), then one column per key.
         columns = {key: row[i].strip() for key, i in self.attributes.items() if i < width and row[i].strip()}
-        facts["attributes"] = {**facts["attributes"], **columns} if facts["attributes"] else columns
+        facts["attributes"] = {**facts["attributes"], **columns} if "attributes" in facts else columns
         return facts

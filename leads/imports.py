@@ -81,7 +81,7 @@ class _Record(dict):
         self[name] = value
 
 
-# The lead fields a row's facts fill (leads.facts); what a row leaves empty (None) takes the model's default.
+# The lead fields a row's facts fill (leads.facts); what a row leaves out takes the model's default.
 _ROW_FIELDS = tuple(fact.name for fact in IMPORT_FACTS if fact.field is not None)
 
 

@@ -377,3 +377,12 @@ def test_the_attributes_column_and_attribute_columns_merge(admin_user):
     assert Lead.objects.get().attributes == {"seats": 5, "tier": "gold"}
     result = run_import(csv_text("name,email,attributes", "Bob,bob@example.com,[1]"), user=admin_user)
     assert result.rejections[0].reason == "attributes “[1]” is not a JSON object"
+
+
+def test_an_import_update_with_empty_cells_keeps_the_leads_own_values(admin_user):
+    lead = LeadFactory(email="ada@example.com", budget="confirmed", company_size=40, timeline="90")
+    text = csv_text("name,email,budget,company_size,timeline", "Ada,ada@example.com,,,")
+    result = run_import(text, user=admin_user, on_duplicate="update")
+    assert (result.updated, result.rejections) == (1, [])
+    lead.refresh_from_db()
+    assert (lead.budget, lead.company_size, lead.timeline) == ("confirmed", 40, "90")
