@@ -5,9 +5,10 @@ a server-side cursor in batches (`.values_list().iterator(chunk_size=...)`). Mem
 bytes leave at once, whether the filter matches ten leads or a million. No per-row query: channel and owner
 names come in by join.
 
-The columns are the import's field names, so an exported file imports again with its mapping guessed. The
-custom attributes travel as one `attributes` column holding a JSON object: flattening them into one column per
-key would need a first pass over every row to learn the keys before the header could be written.
+The columns are the lead facts' names (`leads.facts`), the import's field names too, so an exported file imports
+again with its mapping guessed. The custom attributes travel as one `attributes` column holding a JSON object
+(which the import reads back): flattening them into one column per key would need a first pass over every row
+to learn the keys before the header could be written.
 """
 
 from __future__ import annotations
@@ -21,56 +22,15 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from crm.models import User
+from leads.facts import EXPORT_FACTS
 from leads.models import Lead
 from leads.selectors import leads_visible_to
 
-COLUMNS = (
-    "id",
-    "name",
-    "email",
-    "phone",
-    "company",
-    "job_title",
-    "industry",
-    "company_size",
-    "country",
-    "region",
-    "city",
-    "channel",
-    "owner",
-    "stage",
-    "lost_reason",
-    "score",
-    "grade",
-    "created_at",
-    "won_at",
-    "deal_value",
-    "attributes",
-)
-_SOURCES = (
-    "id",
-    "name",
-    "email",
-    "phone",
-    "company",
-    "job_title",
-    "industry",
-    "company_size",
-    "country",
-    "region",
-    "city",
-    "channel__name",
-    "owner__username",
-    "stage",
-    "lost_reason",
-    "score",
-    "grade",
-    "created_at",
-    "won_at",
-    "deal_value",
-    "attributes",
-)
-_CREATED, _WON, _ATTRIBUTES = COLUMNS.index("created_at"), COLUMNS.index("won_at"), COLUMNS.index("attributes")
+# The columns, their order and where each is read from: the list of lead facts.
+COLUMNS = tuple(fact.export_column for fact in EXPORT_FACTS)
+_SOURCES = tuple(fact.source for fact in EXPORT_FACTS)
+_DATES = tuple(i for i, fact in enumerate(EXPORT_FACTS) if fact.kind == "datetime")
+_JSON = tuple(i for i, fact in enumerate(EXPORT_FACTS) if fact.kind == "json")
 
 
 def leads_exportable_by(*, user: User) -> QuerySet[Lead]:
@@ -97,9 +57,10 @@ def export_rows(leads: QuerySet[Lead]) -> Iterator[tuple]:
     rows = leads.order_by("id").values_list(*_SOURCES).iterator(chunk_size=settings.EXPORT_FETCH_SIZE)
     for row in rows:
         row = list(row)
-        row[_CREATED] = row[_CREATED].isoformat() if row[_CREATED] else ""
-        row[_WON] = row[_WON].isoformat() if row[_WON] else ""
-        row[_ATTRIBUTES] = json.dumps(row[_ATTRIBUTES], ensure_ascii=False, sort_keys=True) if row[_ATTRIBUTES] else ""
+        for i in _DATES:
+            row[i] = row[i].isoformat() if row[i] else ""
+        for i in _JSON:
+            row[i] = json.dumps(row[i], ensure_ascii=False, sort_keys=True) if row[i] else ""
         yield row
 
 

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from crm import clock
 from crm.models import User
+from leads.facts import FORM_FACTS, FORM_FIELDS
 from leads.models import Channel, FollowUpTask, Interaction, Lead, LostReason, Stage
 from leads.normalize import normalize_phone
 from leads.selectors import lead_duplicates, users_assignable_by
@@ -29,27 +30,9 @@ class LeadForm(forms.ModelForm):
 
     class Meta:
         model = Lead
-        fields = [
-            "name",
-            "email",
-            "phone",
-            "company",
-            "job_title",
-            "industry",
-            "company_size",
-            "country",
-            "region",
-            "city",
-            "channel",
-            "utm_source",
-            "utm_medium",
-            "utm_campaign",
-            "budget",
-            "budget_amount",
-            "authority",
-            "timeline",
-            "need",
-        ]
+        fields = list(FORM_FIELDS)
+        labels = {fact.name: fact.verbose_label for fact in FORM_FACTS}
+        help_texts = {fact.name: fact.help for fact in FORM_FACTS}
         widgets = {
             "need": forms.Textarea(attrs={"rows": 3}),
         }

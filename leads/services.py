@@ -10,6 +10,7 @@ from django.db import transaction
 
 from crm import clock
 from crm.models import User
+from leads.facts import EDITABLE_FIELDS
 from leads.models import (
     OPEN_STAGES,
     FollowUpTask,
@@ -25,30 +26,6 @@ from leads.routing.services import lead_route, pool_claim_check, pool_claim_reco
 from leads.selectors import interaction_editable_by, leads_visible_to, users_assignable_by
 from leads.signals import interaction_logged, lead_changed
 from leads.sla.services import leads_response_recompute, response_clocks_recompute, task_reminders_schedule
-
-# Facts a person may edit directly on a lead (stage, owner and scores have services of their own).
-EDITABLE_FIELDS = (
-    "name",
-    "email",
-    "phone",
-    "company",
-    "job_title",
-    "industry",
-    "company_size",
-    "country",
-    "region",
-    "city",
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "budget",
-    "budget_amount",
-    "authority",
-    "need",
-    "timeline",
-    "attributes",
-)
 
 
 def _send_on_commit(signal, **kwargs) -> None:

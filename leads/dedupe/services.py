@@ -21,9 +21,9 @@ from django.urls import reverse
 
 from crm import clock
 from crm.models import Notification, User
+from leads.facts import FACTS
 from leads.models import (
     OPEN_STAGES,
-    Budget,
     FollowUpTask,
     Interaction,
     Lead,
@@ -60,26 +60,13 @@ GROUP_LEAD_FIELDS = (
     "owner__username",
 )
 
-# Facts the survivor takes from a merged lead when its own is blank, and the value that counts as blank.
+# Facts the survivor takes from a merged lead when its own is blank, and the value that counts as blank (the
+# field's default): every editable fact of leads.facts but the name (the survivor's stays) and the attributes
+# (merged key by key).
 FILLABLE_FACTS: dict[str, object] = {
-    "email": "",
-    "phone": "",
-    "company": "",
-    "job_title": "",
-    "industry": "",
-    "company_size": None,
-    "country": "",
-    "region": "",
-    "city": "",
-    "channel_id": None,
-    "utm_source": "",
-    "utm_medium": "",
-    "utm_campaign": "",
-    "budget": Budget.UNKNOWN,
-    "budget_amount": None,
-    "authority": "unknown",
-    "need": "",
-    "timeline": "unknown",
+    fact.field.attname: fact.field.get_default()
+    for fact in FACTS
+    if fact.editable and fact.name not in ("name", "attributes")
 }
 # What the audit entry keeps of each merged lead.
 SNAPSHOT_FIELDS = (

@@ -68,6 +68,7 @@ from leads.demo.vocabulary import (
     Industry,
     ResponseBucket,
 )
+from leads.facts import EDITABLE_FIELDS
 from leads.models import FUNNEL, Channel, Interaction, Stage
 
 # Leads generated and written together: big enough that COPY statements are few, small enough that a chunk's
@@ -347,25 +348,38 @@ class DemoDataGenerator:
 
         low, high = size.employees
         created_at = _at(created)
+        # The lead's facts by name, drawn in the order they always were (the same seed makes the same leads);
+        # the row takes them in the list's order (leads.facts), so a fact missing here fails loudly.
+        facts = {
+            "name": f"{first} {last}",
+            "email": email,
+            "phone": phone,
+            "company": company.name if random_() < 0.97 else "",
+            "job_title": title.title if random_() < 0.95 else "",
+            "industry": company.industry.name if random_() < 0.95 else "",
+            "company_size": rng.randint(low, high) if random_() < 0.9 else None,
+            "country": country.code,
+            "region": country.region,
+            "city": city,
+            "channel": channel_id,
+            "utm_source": spec.utm_source,
+            "utm_medium": spec.utm_medium,
+            "utm_campaign": utm_campaign,
+            "budget": budget,
+            "budget_amount": Decimal(round(MEDIAN_DEAL * size.deal_factor * rng.lognormvariate(0, 0.5), -3))
+            if budget == "confirmed"
+            else None,
+            "authority": authority,
+            "need": rng.choice(NEEDS) if random_() < 0.7 else "",
+            "timeline": timeline,
+            "attributes": attributes,
+        }
         rows["leads"].append(
             (
                 lead_id,
-                f"{first} {last}",
-                email,
-                phone,
+                *[facts[name] for name in EDITABLE_FIELDS],
                 email.lower(),
                 phone_normalized,
-                company.name if random_() < 0.97 else "",
-                title.title if random_() < 0.95 else "",
-                company.industry.name if random_() < 0.95 else "",
-                rng.randint(low, high) if random_() < 0.9 else None,
-                country.code,
-                country.region,
-                city,
-                channel_id,
-                spec.utm_source,
-                spec.utm_medium,
-                utm_campaign,
                 owner_id,
                 team_id,
                 created_at if owner_id else None,
@@ -374,14 +388,6 @@ class DemoDataGenerator:
                 lost_reason,
                 deal_value,
                 _at(won_at) if won_at else None,
-                budget,
-                Decimal(round(MEDIAN_DEAL * size.deal_factor * rng.lognormvariate(0, 0.5), -3))
-                if budget == "confirmed"
-                else None,
-                authority,
-                rng.choice(NEEDS) if random_() < 0.7 else "",
-                timeline,
-                attributes,
                 "",
                 _at(response_at) if response_at is not None else None,
                 response_at - created if response_at is not None else None,

@@ -22,6 +22,7 @@ from django.core.management.color import no_style
 from django.db import connection, models
 from psycopg.types.json import set_json_dumps
 
+from leads.facts import EDITABLE_FIELDS
 from leads.models import FollowUpTask, Interaction, Lead, StageChange
 
 
@@ -39,22 +40,10 @@ TABLES = {
         Lead,
         (
             "id",
-            "name",
-            "email",
-            "phone",
+            # The facts a person may edit (leads.facts), in the list's order: the generator fills them by name.
+            *(Lead._meta.get_field(name).attname for name in EDITABLE_FIELDS),
             "email_normalized",
             "phone_normalized",
-            "company",
-            "job_title",
-            "industry",
-            "company_size",
-            "country",
-            "region",
-            "city",
-            "channel_id",
-            "utm_source",
-            "utm_medium",
-            "utm_campaign",
             "owner_id",
             "team_id",
             "assigned_at",
@@ -63,12 +52,6 @@ TABLES = {
             "lost_reason",
             "deal_value",
             "won_at",
-            "budget",
-            "budget_amount",
-            "authority",
-            "need",
-            "timeline",
-            "attributes",
             "grade",
             "first_response_at",
             "response_seconds",

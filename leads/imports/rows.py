@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import functools
 import io
+import json
 import re
 import zoneinfo
 from collections.abc import Iterator
@@ -21,85 +22,17 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from crm import clock
 from crm.models import User
-from leads.models import Channel, Lead, LostReason, Stage
+from leads.facts import BY_NAME, HEADER_SYNONYMS, IMPORT_FACTS, IMPORT_UPDATABLE_FIELDS, Fact, header_key
+from leads.models import Channel, LostReason, Stage
 from leads.normalize import normalize_email, normalize_phone
 from leads.selectors import users_assignable_by
 
-# Lead fields a column can be mapped to, with what a person reads in the mapping form.
-FIELDS: dict[str, str] = {
-    "name": "Name",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "email": "Email",
-    "phone": "Phone",
-    "company": "Company",
-    "job_title": "Job title",
-    "industry": "Industry",
-    "company_size": "Company size (employees)",
-    "country": "Country (ISO code)",
-    "region": "Region",
-    "city": "City",
-    "channel": "Channel",
-    "owner": "Owner (username or email)",
-    "created_at": "Created date",
-    "stage": "Stage",
-    "won_at": "Won date",
-    "deal_value": "Deal value",
-    "lost_reason": "Lost reason",
-    "utm_source": "UTM source",
-    "utm_medium": "UTM medium",
-    "utm_campaign": "UTM campaign",
-}
+# Lead fields a column can be mapped to, with what a person reads in the mapping form (from leads.facts).
+FIELDS: dict[str, str] = {fact.name: fact.import_label for fact in IMPORT_FACTS}
 ATTRIBUTE_PREFIX = "attributes."
 DUPLICATE_POLICIES = ("skip", "update", "create")
 ENCODINGS = {"utf-8": "UTF-8", "latin-1": "Latin-1 (ISO 8859-1)", "cp1252": "Windows-1252"}
-# Facts an `update` may change on an existing lead (stage, owner and dates have services and history of their own).
-UPDATABLE_FIELDS = (
-    "name",
-    "email",
-    "phone",
-    "company",
-    "job_title",
-    "industry",
-    "company_size",
-    "country",
-    "region",
-    "city",
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-)
-# Header names recognised when guessing the mapping (compared lower-cased, without spaces, dashes, underscores).
-_SYNONYMS = {
-    "name": ["name", "fullname", "contact", "contactname", "leadname"],
-    "first_name": ["firstname", "first", "givenname", "forename"],
-    "last_name": ["lastname", "last", "surname", "familyname"],
-    "email": ["email", "emailaddress", "mail", "email1"],
-    "phone": ["phone", "phonenumber", "telephone", "tel", "mobile", "cell"],
-    "company": ["company", "companyname", "organisation", "organization", "account", "business"],
-    "job_title": ["jobtitle", "title", "position", "role"],
-    "industry": ["industry", "sector", "vertical"],
-    "company_size": ["companysize", "employees", "size", "headcount", "numberofemployees"],
-    "country": ["country", "countrycode"],
-    "region": ["region", "state", "province"],
-    "city": ["city", "town"],
-    "channel": ["channel", "source", "leadsource"],
-    "owner": ["owner", "rep", "salesrep", "assignedto", "leadowner"],
-    "created_at": ["createdat", "created", "createddate", "date", "datecreated"],
-    "stage": ["stage", "status", "leadstatus"],
-    "won_at": ["wonat", "wondate", "closedate", "closedat", "datewon"],
-    "deal_value": ["dealvalue", "value", "amount", "dealamount", "revenue"],
-    "lost_reason": ["lostreason", "reasonlost", "lossreason"],
-    "utm_source": ["utmsource"],
-    "utm_medium": ["utmmedium"],
-    "utm_campaign": ["utmcampaign", "campaign"],
-}
-_MAX_LENGTHS = {
-    f.name: f.max_length
-    for f in Lead._meta.get_fields()
-    if getattr(f, "max_length", None) and f.name in FIELDS and f.name not in ("country",)
-}
+UPDATABLE_FIELDS = IMPORT_UPDATABLE_FIELDS
 _DATE_FORMATS = ("%d.%m.%Y", "%Y/%m/%d", "%d.%m.%Y %H:%M", "%Y/%m/%d %H:%M")
 
 
@@ -195,14 +128,12 @@ def guess_mapping(header: list[str]) -> dict[str, str]:
     """Lead field → column for the columns whose names are obvious; each field and column used once."""
     mapping: dict[str, str] = {}
     for column in header:
-        key = re.sub(r"[\s_\-.]", "", column.lower())
         if column.lower().startswith(ATTRIBUTE_PREFIX):
             mapping.setdefault(column, column)
             continue
-        for name, synonyms in _SYNONYMS.items():
-            if key in synonyms and name not in mapping:
-                mapping[name] = column
-                break
+        name = HEADER_SYNONYMS.get(header_key(column))
+        if name is not None and name not in mapping:
+            mapping[name] = column
     if "name" in mapping and ("first_name" in mapping or "last_name" in mapping):
         mapping.pop("first_name", None), mapping.pop("last_name", None)
     return mapping
@@ -375,12 +306,94 @@ def _parse_when(value: str, label: str) -> dt.datetime:
     return parsed
 
 
-_STAGES = {**{s.value: s.value for s in Stage}, **{s.label.lower(): s.value for s in Stage}}
-_LOST_REASONS = {
-    **{r.value: r.value for r in LostReason},
-    **{r.label.lower(): r.value for r in LostReason},
-    **{r.value.replace("_", " "): r.value for r in LostReason},
-}
+def _choice_spellings(choices) -> dict[str, str]:
+    """A choice's code, its label and its code with spaces for underscores, lower-cased → the code."""
+    spellings: dict[str, str] = {}
+    for value, label in choices:
+        for spelling in (value, str(label), value.replace("_", " ")):
+            spellings.setdefault(spelling.lower(), value)
+    return spellings
+
+
+_STAGES = _choice_spellings(Stage.choices)
+_LOST_REASONS = _choice_spellings(LostReason.choices)
+
+
+def _money(raw: str, fact: Fact) -> Decimal:
+    """An amount as spreadsheets write it ("$1,200.50"), within what the column holds."""
+    label = fact.verbose_label.lower()
+    try:
+        value = Decimal(re.sub(r"[\s,$€£]", "", raw))
+    except InvalidOperation:
+        raise ValueError(f"{label} “{raw}” is not a number") from None
+    field = fact.field
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"{label} “{raw}” is out of range")
+    value = value.quantize(Decimal(1).scaleb(-field.decimal_places))
+    if value >= Decimal(10) ** (field.max_digits - field.decimal_places):
+        raise ValueError(f"{label} “{raw}” is out of range")
+    return value
+
+
+def _cell_reader(fact: Fact):
+    """A function turning a non-empty cell into the fact's value, or raising ValueError with the reason."""
+    label, kind = fact.verbose_label.lower(), fact.kind
+    if kind in ("text", "email"):
+        limit = fact.longest
+
+        def read_text(raw: str) -> str:
+            if limit is not None and len(raw) > limit:
+                raise ValueError(f"{label} longer than {limit} characters")
+            return raw
+
+        return read_text
+    if kind == "int":
+        low, high = fact.bounds
+        low, high = low if low is not None else 0, high if high is not None else 2**31 - 1
+
+        def read_whole(raw: str) -> int:
+            digits = raw.replace(",", "").replace(" ", "")
+            if not (digits.isascii() and digits.isdigit()):
+                raise ValueError(f"{label} “{raw}” is not a whole number")
+            if len(digits) > 18 or not low <= int(digits) <= high:
+                raise ValueError(f"{label} “{raw}” is out of range (at most {high:,})")
+            return int(digits)
+
+        return read_whole
+    if kind == "decimal":
+        return lambda raw: _money(raw, fact)
+    if kind == "choice":
+        spellings = _choice_spellings(fact.choices)
+        codes = ", ".join(value for value, _ in fact.choices)
+
+        def read_choice(raw: str) -> str:
+            value = spellings.get(raw.lower())
+            if value is None:
+                raise ValueError(f"unknown {label} “{raw}” (one of: {codes})")
+            return value
+
+        return read_choice
+    if kind == "json":
+
+        def read_object(raw: str) -> dict:
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = None
+            if not isinstance(value, dict):
+                raise ValueError(f"{label} “{raw[:40]}” is not a JSON object")
+            return value
+
+        return read_object
+    raise TypeError(f"The import has no reader for {fact.name} ({kind}): give it a rule in RowReader.read")
+
+
+# Facts read by rules of their own in RowReader.read (across columns, or through names and dates); every other
+# fact of the list is read by its kind (`_cell_reader`), so a new fact needs no code here.
+_OWN_RULES = frozenset(
+    {"name", "first_name", "last_name", "email", "country", "channel", "owner", "created_at", "stage", "won_at",
+     "deal_value", "lost_reason"}
+)  # fmt: skip
 
 
 class RowReader:
@@ -391,6 +404,15 @@ class RowReader:
         self.attributes = {
             name[len(ATTRIBUTE_PREFIX) :]: i for name, i in self.index.items() if name.startswith(ATTRIBUTE_PREFIX)
         }
+        # (fact, reader, empty value) of the facts read by their kind. An empty text cell is "", any other empty
+        # cell is left out of the facts: the model's default for a new lead, the lead's own value on an update.
+        self.by_kind = [
+            (fact.name, _cell_reader(fact), "" if fact.kind in ("text", "email") else None)
+            for fact in IMPORT_FACTS
+            if fact.name not in _OWN_RULES
+        ]
+        self.name_limit = BY_NAME["name"].longest
+        self.email_limit = BY_NAME["email"].longest
         self.options = options
         self.stage_values = {**_STAGES, **options.stage_values}
         self.resolver = resolver
@@ -407,13 +429,15 @@ class RowReader:
         name = v("name") or " ".join(part for part in (v("first_name"), v("last_name")) if part)
         if not name:
             raise ValueError("no name")
+        if len(name) > self.name_limit:
+            raise ValueError(f"name longer than {self.name_limit} characters")
         facts["name"] = name
-        for text_field in ("company", "job_title", "industry", "region", "city", "utm_source", "utm_medium",
-                           "utm_campaign", "phone"):  # fmt: skip
-            facts[text_field] = v(text_field)
-        for text_field, limit in _MAX_LENGTHS.items():
-            if len(facts.get(text_field, "")) > limit:
-                raise ValueError(f"{FIELDS[text_field].lower()} longer than {limit} characters")
+        for fact_name, read_cell, empty in self.by_kind:
+            raw = cells.get(fact_name, "")
+            if raw:
+                facts[fact_name] = read_cell(raw)
+            elif empty is not None:
+                facts[fact_name] = empty
 
         email = v("email")
         if email:
@@ -421,17 +445,12 @@ class RowReader:
                 validate_email(email)
             except ValidationError:
                 raise ValueError(f"bad email “{email}”") from None
-            if len(email) > 254:
-                raise ValueError("email longer than 254 characters")
+            if len(email) > self.email_limit:
+                raise ValueError(f"email longer than {self.email_limit} characters")
         facts["email"] = email
         facts["email_normalized"] = normalize_email(email)
         facts["phone_normalized"] = normalize_phone(facts["phone"])
 
-        size = v("company_size").replace(",", "").replace(" ", "")
-        if size:
-            if not size.isdigit():
-                raise ValueError(f"company size “{v('company_size')}” is not a whole number")
-            facts["company_size"] = int(size)
         country = v("country").upper()
         if country and not re.fullmatch(r"[A-Z]{2}", country):
             raise ValueError(f"country “{v('country')}” is not a 2-letter ISO code (e.g. DE)")
@@ -457,16 +476,7 @@ class RowReader:
                 raise ValueError(f"unknown stage “{raw_stage}”")
         facts["stage"] = stage
 
-        deal_value = None
-        if v("deal_value"):
-            cleaned = re.sub(r"[\s,$€£]", "", v("deal_value"))
-            try:
-                deal_value = Decimal(cleaned)
-            except InvalidOperation:
-                raise ValueError(f"deal value “{v('deal_value')}” is not a number") from None
-            if not deal_value.is_finite() or deal_value < 0 or deal_value >= Decimal(10) ** 12:
-                raise ValueError(f"deal value “{v('deal_value')}” is out of range")
-            deal_value = deal_value.quantize(Decimal("0.01"))
+        deal_value = _money(v("deal_value"), BY_NAME["deal_value"]) if v("deal_value") else None
         won_at = None
         if stage == Stage.WON:
             if deal_value is None:
@@ -489,6 +499,7 @@ class RowReader:
                 raise ValueError(f"unknown lost reason “{raw_reason}” (one of: {', '.join(LostReason.values)})")
         facts["lost_reason"] = lost_reason
 
-        attributes = {key: row[i].strip() for key, i in self.attributes.items() if i < len(row) and row[i].strip()}
-        facts["attributes"] = attributes
+        # The `attributes` column (a JSON object, as the export writes it), then one column per key.
+        columns = {key: row[i].strip() for key, i in self.attributes.items() if i < width and row[i].strip()}
+        facts["attributes"] = {**facts["attributes"], **columns} if "attributes" in facts else columns
         return facts

@@ -39,6 +39,7 @@ from psycopg.types.json import Jsonb
 from crm import clock
 from crm.models import User
 from crm.queue import enqueue_on_commit
+from leads.facts import IMPORT_FACTS
 from leads.imports.rows import (  # noqa: F401 (the import's public names, re-exported)
     ATTRIBUTE_PREFIX,
     DUPLICATE_POLICIES,
@@ -81,39 +82,24 @@ class _Record(dict):
         self[name] = value
 
 
+# The lead fields a row's facts fill (leads.facts); what a row leaves out takes the model's default.
+_ROW_FIELDS = tuple(fact.name for fact in IMPORT_FACTS if fact.field is not None)
+
+
 def _new_lead(facts: dict, *, now: dt.datetime) -> _Record:
     owner = facts["owner"]
     created_at = facts["created_at"]
-    return _Record(
-        name=facts["name"],
-        email=facts["email"],
+    record = _Record({name: facts[name] for name in _ROW_FIELDS if facts.get(name) is not None})
+    record.update(
         email_normalized=facts["email_normalized"],
-        phone=facts["phone"],
         phone_normalized=facts["phone_normalized"],
-        company=facts["company"],
-        job_title=facts["job_title"],
-        industry=facts["industry"],
-        company_size=facts.get("company_size"),
-        country=facts["country"],
-        region=facts["region"],
-        city=facts["city"],
-        channel=facts["channel"],
-        utm_source=facts["utm_source"],
-        utm_medium=facts["utm_medium"],
-        utm_campaign=facts["utm_campaign"],
-        owner=owner,
         team_id=owner.team_id if owner else None,
         assigned_at=now if owner else None,
-        stage=facts["stage"],
         stage_changed_at=facts["won_at"] or created_at,
-        lost_reason=facts["lost_reason"],
-        deal_value=facts["deal_value"],
-        won_at=facts["won_at"],
-        attributes=facts["attributes"],
-        created_at=created_at,
         last_activity_at=created_at,
         updated_at=now,
     )
+    return record
 
 
 def _apply_update(lead: Lead, facts: dict, mapped: set[str]) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from django.conf import settings
@@ -25,9 +26,10 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
 
 from crm import clock
+from leads.facts import API_FACTS, API_OUT_FACTS, Fact
 from leads.intake import services as intake
 from leads.models import ApiToken, Lead
 from leads.normalize import normalize_email, normalize_phone
@@ -117,33 +119,50 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 # --- Schemas ---------------------------------------------------------------------------------------------------
 
-Text200 = Annotated[str, Field(max_length=200)]
+# What the API says of a fact beyond the model's help text.
+_API_NOTES = {"name": "Full name; or give first_name and last_name."}
 
 
-class LeadIn(Schema):
+def _fact_input(fact: Fact) -> tuple[Any, Any]:
+    """A fact's type and default in the API's input, from its model field (lengths, choices, bounds)."""
+    description = " ".join(filter(None, (fact.help, _API_NOTES.get(fact.name, "")))) or None
+    kind = fact.kind
+    if kind in ("text", "email"):
+        return Annotated[str, Field(max_length=fact.longest, description=description)], ""
+    if kind == "int":
+        low, high = fact.bounds
+        return Annotated[int, Field(ge=low, le=high, description=description)] | None, None
+    if kind == "decimal":
+        low, high = fact.bounds
+        field = fact.field
+        number = Field(
+            ge=low, le=high, max_digits=field.max_digits, decimal_places=field.decimal_places, description=description
+        )
+        return Annotated[Decimal, number] | None, None
+    if kind == "choice":
+        return Annotated[Literal[tuple(value for value, _ in fact.choices)], Field(description=description)], (
+            fact.field.get_default()
+        )
+    if kind == "json":
+        return dict[str, Any], Field(default_factory=dict, description=description)
+    raise TypeError(f"The API has no input type for {fact.name} ({kind})")
+
+
+def _fact_output(fact: Fact) -> Any:
+    kind = fact.kind
+    if kind in ("text", "email", "choice"):
+        return str
+    if kind == "relation":
+        return str | None
+    return {"int": int, "decimal": Decimal, "datetime": dt.datetime}.get(kind, Any) | None
+
+
+class _LeadInRules(Schema):
+    """The checks of a lead's input across the API's facts (the fields themselves come from leads.facts)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: Text200 = Field("", description="Full name; or give first_name and last_name.")
-    first_name: Annotated[str, Field(max_length=100)] = ""
-    last_name: Annotated[str, Field(max_length=100)] = ""
-    email: Annotated[str, Field(max_length=254)] = ""
-    phone: Annotated[str, Field(max_length=40)] = ""
-    company: Text200 = ""
-    job_title: Text200 = ""
-    industry: Annotated[str, Field(max_length=100)] = ""
-    company_size: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
-    country: Annotated[str, Field(max_length=2, description="ISO 3166 code, e.g. DE")] = ""
-    region: Annotated[str, Field(max_length=100)] = ""
-    city: Annotated[str, Field(max_length=100)] = ""
-    utm_source: Text200 = ""
-    utm_medium: Text200 = ""
-    utm_campaign: Text200 = ""
-    attributes: dict[str, Any] = Field(default_factory=dict, description="Custom attributes (JSON object).")
-    message: Annotated[str, Field(max_length=5000)] = ""
-    page_url: Annotated[str, Field(max_length=2000)] = ""
-    referrer: Annotated[str, Field(max_length=2000)] = ""
-
-    @field_validator("email")
+    @field_validator("email", check_fields=False)
     @classmethod
     def _email(cls, value: str) -> str:
         if value:
@@ -153,14 +172,14 @@ class LeadIn(Schema):
                 raise ValueError("Enter a valid email address.") from None
         return value
 
-    @field_validator("phone")
+    @field_validator("phone", check_fields=False)
     @classmethod
     def _phone(cls, value: str) -> str:
         if value and not normalize_phone(value):
             raise ValueError("Not a phone number; include the country code, e.g. +49 30 1234567.")
         return value
 
-    @field_validator("country")
+    @field_validator("country", check_fields=False)
     @classmethod
     def _country(cls, value: str) -> str:
         if value and not re.fullmatch(r"[A-Za-z]{2}", value):
@@ -168,7 +187,7 @@ class LeadIn(Schema):
         return value.upper()
 
     @model_validator(mode="after")
-    def _contactable(self) -> LeadIn:
+    def _contactable(self) -> _LeadInRules:
         if not self.name:
             self.name = f"{self.first_name} {self.last_name}".strip()
         if not self.name:
@@ -176,6 +195,16 @@ class LeadIn(Schema):
         if not self.email and not self.phone:
             raise ValueError("email: Give an email or a phone number.")
         return self
+
+
+LeadIn = create_model(
+    "LeadIn",
+    __base__=_LeadInRules,
+    **{fact.name: _fact_input(fact) for fact in API_FACTS},
+    message=(Annotated[str, Field(max_length=5000)], ""),
+    page_url=(Annotated[str, Field(max_length=2000)], ""),
+    referrer=(Annotated[str, Field(max_length=2000)], ""),
+)
 
 
 class ErrorsOut(Schema):
@@ -198,21 +227,20 @@ class OwnerOut(Schema):
     name: str
 
 
-class LeadOut(Schema):
-    id: int
-    name: str
-    email: str
-    phone: str
-    company: str
-    channel: str | None
-    owner: OwnerOut | None
-    in_pool: bool
-    stage: str
-    score: int | None
-    grade: str | None
-    created_at: dt.datetime
-    first_response_at: dt.datetime | None
-    url: str
+LeadOut = create_model(
+    "LeadOut",
+    __base__=Schema,
+    id=(int, ...),
+    **{fact.name: (_fact_output(fact), ...) for fact in API_OUT_FACTS},
+    owner=(OwnerOut | None, ...),
+    in_pool=(bool, ...),
+    stage=(str, ...),
+    score=(int | None, ...),
+    grade=(str | None, ...),
+    created_at=(dt.datetime, ...),
+    first_response_at=(dt.datetime | None, ...),
+    url=(str, ...),
+)
 
 
 class LeadCreated(Schema):
@@ -266,15 +294,18 @@ class EventOut(Schema):
 # --- Endpoints ------------------------------------------------------------------------------------------------
 
 
+def _fact_value(lead: Lead, fact: Fact) -> Any:
+    value = getattr(lead, fact.name)
+    if fact.kind == "relation":  # by the name the export uses too ("channel__name")
+        return getattr(value, fact.source.partition("__")[2]) if value is not None else None
+    return value
+
+
 def _lead_out(request: HttpRequest, lead: Lead) -> dict:
     owner = lead.owner
     return {
         "id": lead.pk,
-        "name": lead.name,
-        "email": lead.email,
-        "phone": lead.phone,
-        "company": lead.company,
-        "channel": lead.channel.name if lead.channel_id else None,
+        **{fact.name: _fact_value(lead, fact) for fact in API_OUT_FACTS},
         "owner": {"id": owner.pk, "username": owner.username, "name": owner.get_full_name() or owner.username}
         if owner
         else None,
@@ -327,8 +358,11 @@ def create_lead(request: HttpRequest, payload: LeadIn):
     def produce() -> tuple[int, dict]:
         data = payload.model_dump()
         message, page_url, referrer = data.pop("message"), data.pop("page_url"), data.pop("referrer")
-        data.pop("first_name"), data.pop("last_name")
-        facts = {name: value for name, value in data.items() if value not in ("", None, {})}
+        facts = {
+            fact.name: data[fact.name]
+            for fact in API_FACTS
+            if fact.field is not None and data[fact.name] not in ("", None, {})  # name parts made the name
+        }
         try:
             arrival = intake.lead_arrive(
                 channel=token.channel,
