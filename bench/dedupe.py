@@ -144,10 +144,10 @@ def _worker() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from crm.access import teams_managed_by
     from crm.models import User
     from leads import dedupe
     from leads.models import Lead
-    from leads.selectors import teams_managed_by
 
     requests = int(os.environ.get("BENCH_REQUESTS", "5"))
     users = {
@@ -171,7 +171,7 @@ def _worker() -> None:
         if user.is_crm_admin:
             who, params = "", []
         else:
-            teams = list(teams_managed_by(user=user).values_list("pk", flat=True))
+            teams = list(teams_managed_by(user).values_list("pk", flat=True))
             who, params = " AND (l.team_id = ANY(%s) OR l.owner_id = %s OR l.owner_id IS NULL)", [teams, user.pk]
         for key, (column, _) in dedupe.KEYS.items():
             for where, after in (("first", ""), ("middle", middles[key])):

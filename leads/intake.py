@@ -23,9 +23,8 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
-from crm import clock
+from crm import access, clock
 from crm.models import User
-from crm.roles import require_admin
 from leads.models import ApiToken, Channel, ChannelSpend, IdempotencyKey, Interaction, Lead, WebForm
 from leads.normalize import normalize_email, normalize_phone
 from leads.services import interaction_log, lead_create
@@ -49,7 +48,7 @@ EVENT_DIRECTIONS = {
 
 @transaction.atomic
 def channel_save(*, user: User, channel: Channel) -> Channel:
-    require_admin(user, "set up channels")
+    access.ensure(access.can_configure_channels, user)
     channel.full_clean()
     channel.save()
     return channel
@@ -57,7 +56,7 @@ def channel_save(*, user: User, channel: Channel) -> Channel:
 
 @transaction.atomic
 def channel_spend_save(*, user: User, spend: ChannelSpend) -> ChannelSpend:
-    require_admin(user, "set up channels")
+    access.ensure(access.can_configure_channels, user)
     spend.full_clean()
     spend.save()
     return spend
@@ -65,13 +64,13 @@ def channel_spend_save(*, user: User, spend: ChannelSpend) -> ChannelSpend:
 
 @transaction.atomic
 def channel_spend_delete(*, user: User, spend: ChannelSpend) -> None:
-    require_admin(user, "set up channels")
+    access.ensure(access.can_configure_channels, user)
     spend.delete()
 
 
 @transaction.atomic
 def web_form_save(*, user: User, form: WebForm) -> WebForm:
-    require_admin(user, "set up channels")
+    access.ensure(access.can_configure_channels, user)
     form.full_clean()
     form.save()
     return form
@@ -84,7 +83,7 @@ def _token_hash(raw: str) -> str:
 @transaction.atomic
 def api_token_create(*, user: User, channel: Channel, name: str) -> tuple[ApiToken, str]:
     """A new token for a channel. Returns the row and the token itself, which is never stored nor shown again."""
-    require_admin(user, "set up channels")
+    access.ensure(access.can_configure_channels, user)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(channel=channel, name=name.strip(), prefix=raw[:12], token_hash=_token_hash(raw), created_by=user)
     token.full_clean()
@@ -94,7 +93,7 @@ def api_token_create(*, user: User, channel: Channel, name: str) -> tuple[ApiTok
 
 def api_token_revoke(*, user: User, token: ApiToken) -> ApiToken:
     """Revoke a token at once (idempotent: a revoked token keeps its first revocation time)."""
-    require_admin(user, "set up channels")
+    access.ensure(access.can_configure_channels, user)
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=clock.now())
     token.refresh_from_db(fields=["revoked_at"])
     return token
