@@ -144,10 +144,10 @@ def _worker() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from crm import access
     from crm.models import User
     from leads.dedupe import services as dedupe
     from leads.models import Lead
-    from leads.selectors import teams_managed_by
 
     requests = int(os.environ.get("BENCH_REQUESTS", "5"))
     users = {
@@ -168,10 +168,10 @@ def _worker() -> None:
     for user_label, user in users.items():
         client = Client()
         client.force_login(user)
-        if user.is_crm_admin:
+        if access.is_crm_admin(user):
             who, params = "", []
         else:
-            teams = list(teams_managed_by(user=user).values_list("pk", flat=True))
+            teams = list(access.teams_managed_by(user).values_list("pk", flat=True))
             who, params = " AND (l.team_id = ANY(%s) OR l.owner_id = %s OR l.owner_id IS NULL)", [teams, user.pk]
         for key, (column, _) in dedupe.KEYS.items():
             for where, after in (("first", ""), ("middle", middles[key])):

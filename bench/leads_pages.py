@@ -403,8 +403,10 @@ class Measurement:
         self.samples: list[Samples] = []
 
     def role(self, username: str) -> str:
+        from crm import access
+
         user = self.users[username]
-        return "admin" if user.is_crm_admin else "manager" if user.is_manager else "rep"
+        return "admin" if access.is_crm_admin(user) else "manager" if access.is_manager(user) else "rep"
 
     def params(self, username: str, **extra: Any) -> dict[str, Any]:
         return {"user_id": self.users[username].pk, "limit": self.page_size + 1, "cap": self.count_cap + 1, **extra}
@@ -441,8 +443,12 @@ class Measurement:
     def busiest_lead(self, username: str) -> int:
         """Of the user's 500 newest leads, the one with the most interactions: the heaviest timeline a user
         opens every day."""
+        from crm import access
+
         user = self.users[username]
-        mine = "team_id IN (SELECT id FROM crm_team WHERE manager_id = %s)" if user.is_manager else "owner_id = %s"
+        mine = (
+            "team_id IN (SELECT id FROM crm_team WHERE manager_id = %s)" if access.is_manager(user) else "owner_id = %s"
+        )
         rows = self.fetch(
             "SELECT i.lead_id, count(*) FROM leads_interaction i WHERE i.lead_id IN"
             f" (SELECT id FROM leads_lead WHERE {mine} ORDER BY created_at DESC, id DESC LIMIT 500)"

@@ -66,18 +66,6 @@ class User(AbstractUser):
                 return role
         return None
 
-    @property
-    def is_crm_admin(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def is_manager(self) -> bool:
-        return self.role == Role.MANAGER
-
-    @property
-    def is_rep(self) -> bool:
-        return self.role == Role.REP
-
     def is_away_on(self, day: dt.date) -> bool:
         """Out of office on that day: from `away_from` (or already) until `away_until` (or further notice)."""
         if self.away_from is None and self.away_until is None:

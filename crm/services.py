@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from crm import clock
 from crm.models import Notification, Team, User
-from crm.roles import ROLE_PERMISSIONS, Role
+from crm.roles import Role
 
 logger = logging.getLogger(__name__)
 # A digest carries notices of the last day at most: someone who turns email on does not get their history.
@@ -22,19 +22,9 @@ EMAIL_DIGEST_WINDOW = dt.timedelta(days=1)
 
 
 def role_groups_sync() -> dict[Role, Group]:
-    """Create the role groups with their permissions (idempotent)."""
-    groups = {}
-    for role in Role:
-        group, _ = Group.objects.get_or_create(name=role.value)
-        codenames = ROLE_PERMISSIONS.get(role)
-        if codenames is not None:
-            perms = []
-            for dotted in codenames:
-                app_label, codename = dotted.split(".")
-                perms.extend(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
-            group.permissions.set(perms)
-        groups[role] = group
-    return groups
+    """Create the role groups (idempotent). They are given no Django permissions: `crm.access` decides what each role
+    may do, and the Django admin is for admins, who are superusers."""
+    return {role: Group.objects.get_or_create(name=role.value)[0] for role in Role}
 
 
 @transaction.atomic

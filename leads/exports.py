@@ -21,10 +21,10 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
+from crm import access
 from crm.models import User
 from leads.facts import EXPORT_FACTS
 from leads.models import Lead
-from leads.selectors import leads_visible_to
 
 # The columns, their order and where each is read from: the list of lead facts.
 COLUMNS = tuple(fact.export_column for fact in EXPORT_FACTS)
@@ -39,8 +39,8 @@ def leads_exportable_by(*, user: User) -> QuerySet[Lead]:
     The pool is there for reps to claim, one lead at a time, within their holding limit; downloading all of it is
     not part of a rep's job, so it is left out of their exports.
     """
-    leads = leads_visible_to(user=user)
-    if user.is_rep:
+    leads = access.leads_visible_to(user)
+    if not access.can_export_pool(user):
         leads = leads.filter(owner=user)
     return leads
 

@@ -7,12 +7,12 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 
-from crm import clock
+from crm import access, clock
 from crm.models import Team, User
 from crm.pagination import Page, Sort, keyset_page
 from leads.models import FUNNEL, OPEN_STAGES, Channel, FollowUpTask, Grade, Lead, LostReason, Stage, StageChange
 from leads.scores import SCORE_KEY, UNSCORED, filter_by_grade, order_by_score
-from leads.selectors import owners_visible_to, teams_managed_by
+from leads.selectors import owners_visible_to
 from leads.sla.selectors import sla_breached_condition
 
 SORTS = {
@@ -173,10 +173,8 @@ class LeadFilter(django_filters.FilterSet):
         self.filters["owner"].queryset = owners_visible_to(user=user)
         self.filters["overdue_for"].queryset = owners_visible_to(user=user)
         self.filters["channel"].queryset = Channel.objects.filter(active=True)
-        if user.is_crm_admin:
-            self.filters["team"].queryset = Team.objects.all()
-        elif user.is_manager:
-            self.filters["team"].queryset = teams_managed_by(user=user)
+        if access.can_manage_team(user):
+            self.filters["team"].queryset = access.teams_visible_to(user)
         elif user.team_id:
             self.filters["team"].queryset = Team.objects.filter(pk=user.team_id)
         # Inactive channels still have leads, and reports link to them.

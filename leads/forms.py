@@ -3,12 +3,12 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
-from crm import clock
+from crm import access, clock
 from crm.models import User
 from leads.facts import FORM_FACTS, FORM_FIELDS
 from leads.models import Channel, FollowUpTask, Interaction, Lead, LostReason, Stage
 from leads.normalize import normalize_phone
-from leads.selectors import lead_duplicates, users_assignable_by
+from leads.selectors import lead_duplicates
 
 
 class LeadForm(forms.ModelForm):
@@ -41,11 +41,11 @@ class LeadForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["channel"].queryset = Channel.objects.filter(active=True)
-        if user.is_rep or self.instance.pk:
+        if not access.can_reassign_leads(user) or self.instance.pk:
             # Reps' new leads are their own; on an existing lead the owner has its own control.
             del self.fields["owner"]
         else:
-            self.fields["owner"].queryset = users_assignable_by(user=user)
+            self.fields["owner"].queryset = access.users_assignable_by(user)
         if self.instance.pk:
             del self.fields["create_duplicate"]
         self.duplicates = []
@@ -156,7 +156,7 @@ class OwnerForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = users_assignable_by(user=user)
+        self.fields["owner"].queryset = access.users_assignable_by(user)
 
 
 class BulkActionForm(forms.Form):
@@ -172,7 +172,7 @@ class BulkActionForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = users_assignable_by(user=user)
+        self.fields["owner"].queryset = access.users_assignable_by(user)
 
     def full_clean(self):
         # Lead ids are checked against what the user may see by the service; here they only need to be ints.

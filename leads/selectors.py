@@ -1,38 +1,21 @@
-"""Reads of leads, always starting from what the user may see."""
+"""Reads of leads, always starting from what the user may see (`crm.access.leads_visible_to`)."""
 
 import datetime as dt
 
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 
-from crm import clock
-from crm.models import Team, User
+from crm import access, clock
+from crm.models import User
 from leads.models import FollowUpTask, Interaction, Lead, Stage, StageChange
 from leads.normalize import normalize_email, normalize_phone
 from leads.scores import hot_leads
 
 
-def teams_managed_by(*, user: User) -> QuerySet[Team]:
-    return Team.objects.filter(manager=user)
-
-
-def leads_visible_to(*, user: User) -> QuerySet[Lead]:
-    """Admins see every lead; managers their teams' leads, their own and the pool; reps their own and the pool."""
-    if user.is_crm_admin:
-        return Lead.objects.all()
-    if user.is_manager:
-        return Lead.objects.filter(
-            Q(team__in=teams_managed_by(user=user).values("pk")) | Q(owner=user) | Q(owner__isnull=True)
-        )
-    if user.is_rep:
-        return Lead.objects.filter(Q(owner=user) | Q(owner__isnull=True))
-    return Lead.objects.none()
-
-
 def get_lead_for_user(*, user: User, lead_id: int) -> Lead:
     """The lead, if the user may see it; 404 otherwise (never a 403 that confirms it exists)."""
     lead = (
-        leads_visible_to(user=user)
+        access.leads_visible_to(user)
         .select_related("owner", "channel", "team", "response_clock__policy")
         .filter(pk=lead_id)
         .first()
@@ -42,19 +25,9 @@ def get_lead_for_user(*, user: User, lead_id: int) -> Lead:
     return lead
 
 
-def users_assignable_by(*, user: User) -> QuerySet[User]:
-    """Whom a user may hand leads to: admins anyone active, managers their teams' members and themselves."""
-    users = User.objects.filter(is_active=True)
-    if user.is_crm_admin:
-        return users
-    if user.is_manager:
-        return users.filter(Q(team__in=teams_managed_by(user=user).values("pk")) | Q(pk=user.pk))
-    return users.filter(pk=user.pk)
-
-
 def owners_visible_to(*, user: User) -> QuerySet[User]:
     """Owners a user may filter the leads list by."""
-    return users_assignable_by(user=user).order_by("first_name", "last_name", "username")
+    return access.users_assignable_by(user).order_by("first_name", "last_name", "username")
 
 
 def lead_duplicates(*, email: str = "", phone: str = "", exclude_id: int | None = None) -> QuerySet[Lead]:
@@ -125,26 +98,3 @@ def leads_recently_active(*, user: User, limit: int = 8) -> QuerySet[Lead]:
 
 def lead_has_open_tasks() -> Exists:
     return Exists(FollowUpTask.objects.filter(lead=OuterRef("pk"), done_at__isnull=True))
-
-
-def lead_editable_by(*, user: User, lead: Lead) -> bool:
-    """Reps edit their own leads; managers their teams', their own and the pool's; admins all."""
-    if user.is_crm_admin:
-        return True
-    if lead.owner_id == user.pk:
-        return True
-    if user.is_manager:
-        return lead.owner_id is None or teams_managed_by(user=user).filter(pk=lead.team_id).exists()
-    return False
-
-
-def interaction_editable_by(*, user: User, interaction: Interaction) -> bool:
-    """Interactions logged by a person may be corrected by their author or by whoever may edit the lead.
-
-    Marketing and system events (web visits, form submissions...) are facts from elsewhere: nobody edits them.
-    """
-    if interaction.user_id is None:
-        return False
-    if interaction.user_id == user.pk:
-        return True
-    return lead_editable_by(user=user, lead=interaction.lead)

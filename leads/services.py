@@ -8,7 +8,7 @@ from functools import partial
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from crm import clock
+from crm import access, clock
 from crm.models import User
 from leads.facts import EDITABLE_FIELDS
 from leads.models import (
@@ -23,7 +23,6 @@ from leads.models import (
 )
 from leads.normalize import normalize_email, normalize_phone
 from leads.routing.services import lead_route, pool_claim_check, pool_claim_record
-from leads.selectors import interaction_editable_by, leads_visible_to, users_assignable_by
 from leads.signals import interaction_logged, lead_changed
 from leads.sla.services import leads_response_recompute, response_clocks_recompute, task_reminders_schedule
 
@@ -41,7 +40,7 @@ def _normalize(lead: Lead) -> None:
 
 
 def _check_owner(*, user: User, owner: User | None) -> None:
-    if owner is not None and not users_assignable_by(user=user).filter(pk=owner.pk).exists():
+    if owner is not None and not access.users_assignable_by(user).filter(pk=owner.pk).exists():
         raise PermissionDenied("You cannot assign leads to that user.")
 
 
@@ -52,7 +51,7 @@ def lead_create(*, user: User | None, owner: User | None = None, stage: str = St
     if unknown:
         raise TypeError(f"Unknown lead fields: {', '.join(sorted(unknown))}")
     if user is not None:
-        if user.is_rep:
+        if not access.can_reassign_leads(user):
             owner = user
         else:
             _check_owner(user=user, owner=owner)
@@ -245,8 +244,7 @@ def interaction_update(*, interaction: Interaction, user: User, data: dict) -> I
     Changing the kind, direction or time may change which interaction is the first response, so the lead's
     first response, response time, last activity and response clock are recomputed from its interactions.
     """
-    if not interaction_editable_by(user=user, interaction=interaction):
-        raise PermissionDenied("You cannot change this interaction.")
+    access.ensure(access.can_edit_interaction, user, interaction)
     unknown = set(data) - set(INTERACTION_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
@@ -263,8 +261,7 @@ def interaction_update(*, interaction: Interaction, user: User, data: dict) -> I
 @transaction.atomic
 def interaction_delete(*, interaction: Interaction, user: User) -> None:
     """Delete a logged interaction (its author or the lead's editors); the lead's clocks follow."""
-    if not interaction_editable_by(user=user, interaction=interaction):
-        raise PermissionDenied("You cannot delete this interaction.")
+    access.ensure(access.can_edit_interaction, user, interaction)
     lead_id = interaction.lead_id
     interaction.delete()
     _interactions_changed(lead_id=lead_id, user=user)
@@ -314,10 +311,9 @@ def task_reopen(*, task: FollowUpTask, user: User) -> FollowUpTask:
 @transaction.atomic
 def leads_bulk_reassign(*, user: User, lead_ids: Iterable[int], owner: User | None) -> int:
     """Give many leads to one owner (or the pool) in one statement. Only managers and admins may."""
-    if not (user.is_manager or user.is_crm_admin):
-        raise PermissionDenied("Only managers and admins reassign leads in bulk.")
+    access.ensure(access.can_bulk_edit_leads, user)
     _check_owner(user=user, owner=owner)
-    leads = leads_visible_to(user=user).filter(pk__in=list(lead_ids))
+    leads = access.leads_visible_to(user).filter(pk__in=list(lead_ids))
     return Lead.objects.filter(pk__in=leads.values("pk")).update(
         owner=owner,
         team_id=owner.team_id if owner else None,
@@ -329,8 +325,7 @@ def leads_bulk_reassign(*, user: User, lead_ids: Iterable[int], owner: User | No
 @transaction.atomic
 def leads_bulk_change_stage(*, user: User, lead_ids: Iterable[int], stage: str, lost_reason: str = "") -> int:
     """Move many leads to an open stage or to Lost, recording each change. Won needs a value per lead."""
-    if not (user.is_manager or user.is_crm_admin):
-        raise PermissionDenied("Only managers and admins change stages in bulk.")
+    access.ensure(access.can_bulk_edit_leads, user)
     if stage == Stage.WON:
         raise ValidationError({"stage": "Mark leads won one by one: each needs its deal value."})
     if stage not in Stage.values:
@@ -339,7 +334,7 @@ def leads_bulk_change_stage(*, user: User, lead_ids: Iterable[int], stage: str, 
         raise ValidationError({"lost_reason": "Say why the leads were lost."})
     now = clock.now()
     moving = list(
-        leads_visible_to(user=user)
+        access.leads_visible_to(user)
         .filter(pk__in=list(lead_ids))
         .exclude(stage=stage)
         .select_for_update()

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from crm import clock
+from crm import access, clock
 from crm.pagination import capped_count
 from leads import selectors, services
 from leads.filters import LeadFilter
@@ -33,19 +33,18 @@ def _render_partials(request: HttpRequest, template: str, names: list[str], cont
 def _editable_lead(request: HttpRequest, lead_id: int) -> Lead:
     """The lead, if the user may change it: 404 if they may not see it, 403 if they only see it (the pool)."""
     lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
-    if not selectors.lead_editable_by(user=request.user, lead=lead):
-        raise PermissionDenied("Claim this lead from the pool before working on it.")
+    access.ensure(access.can_edit_lead, request.user, lead)
     return lead
 
 
 def _lead_context(request: HttpRequest, lead: Lead, **extra) -> dict:
     user = request.user
-    can_edit = selectors.lead_editable_by(user=user, lead=lead)
+    can_edit = access.can_edit_lead(user, lead)
     timeline = selectors.lead_timeline(lead=lead)
     context = {
         "lead": lead,
         "can_edit": can_edit,
-        "can_assign": user.is_manager or user.is_crm_admin,
+        "can_assign": access.can_reassign_leads(user),
         "timeline": timeline,
         # Marked on the timeline: the interaction that stopped the response clock.
         "first_response_id": next(
@@ -93,7 +92,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
 
 def _lead_filter(request: HttpRequest, params: QueryDict) -> LeadFilter:
     user = request.user
-    return LeadFilter(params or None, queryset=selectors.leads_visible_to(user=user), user=user)
+    return LeadFilter(params or None, queryset=access.leads_visible_to(user), user=user)
 
 
 def _list_context(request: HttpRequest, params: QueryDict) -> dict:
@@ -117,7 +116,7 @@ def _list_context(request: HttpRequest, params: QueryDict) -> dict:
         "first_page_query": first_page.urlencode(),
         "next_page_query": next_page.urlencode(),
         "count_query": count_query.urlencode(),
-        "can_bulk": user.is_manager or user.is_crm_admin,
+        "can_bulk": access.can_bulk_edit_leads(user),
         "now": clock.now(),
     }
     return context
@@ -142,11 +141,10 @@ def lead_count(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@access.require(access.can_bulk_edit_leads)
 def lead_bulk(request: HttpRequest) -> HttpResponse:
     """Reassign or move the ticked leads, then show the same filtered list again."""
     user = request.user
-    if not (user.is_manager or user.is_crm_admin):
-        raise PermissionDenied("Only managers and admins use bulk actions.")
     form = BulkActionForm(request.POST, user=user)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -193,7 +191,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
 def _visible_ids(request: HttpRequest, leads) -> set[int]:
     """Which of these leads the user may open (the others are named in a warning, not linked)."""
     ids = [lead.pk for lead in leads]
-    return set(selectors.leads_visible_to(user=request.user).filter(pk__in=ids).values_list("pk", flat=True))
+    return set(access.leads_visible_to(request.user).filter(pk__in=ids).values_list("pk", flat=True))
 
 
 @require_GET
@@ -300,8 +298,7 @@ def lead_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
 def lead_assign(request: HttpRequest, lead_id: int) -> HttpResponse:
     user = request.user
     lead = _editable_lead(request, lead_id)
-    if not (user.is_manager or user.is_crm_admin):
-        raise PermissionDenied("Only managers and admins reassign leads.")
+    access.ensure(access.can_reassign_leads, user)
     form = OwnerForm(request.POST, user=user)
     if form.is_valid():
         owner = form.cleaned_data["owner"]
@@ -369,8 +366,7 @@ def _interaction_for_editing(request: HttpRequest, interaction_id: int) -> tuple
     interaction = get_object_or_404(Interaction, pk=interaction_id)
     lead = selectors.get_lead_for_user(user=request.user, lead_id=interaction.lead_id)
     interaction.lead = lead
-    if not selectors.interaction_editable_by(user=request.user, interaction=interaction):
-        raise PermissionDenied("Only its author or the lead's owner and managers may change this interaction.")
+    access.ensure(access.can_edit_interaction, request.user, interaction)
     return interaction, lead
 
 

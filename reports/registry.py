@@ -9,6 +9,7 @@ every report (`reports.views.report`). To add one (pool and recovery, scoring he
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from crm import access
 from reports.scope import ReportScope
 from reports.selectors.completeness import completeness_report
 from reports.selectors.conversion import DEFAULT_GROUPING, GROUPINGS, conversion_report
@@ -41,7 +42,7 @@ class Report:
         return self.build(scope)
 
     def allowed_for(self, user) -> bool:
-        return self.reps_allowed or user.is_manager or user.is_crm_admin
+        return self.reps_allowed or access.can_see_team_reports(user)
 
 
 REPORTS: dict[str, Report] = {

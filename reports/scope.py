@@ -12,9 +12,9 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 
+from crm import access
 from crm.models import Team, User
 from leads.models import Channel
-from leads.selectors import teams_managed_by
 from reports.periods import DEFAULT_PRESET, PRESETS, Period, period_for_preset
 
 # A custom period longer than this is refused: nobody reads a funnel over decades, and it bounds the work.
@@ -34,10 +34,10 @@ class ReportScope:
 
     @classmethod
     def for_user(cls, user: User, period: Period, **filters) -> "ReportScope":
-        if user.is_crm_admin:
+        if access.sees_all_figures(user):
             return cls(user=user, period=period, **filters)
-        if user.is_manager:
-            team_ids = tuple(teams_managed_by(user=user).values_list("pk", flat=True))
+        if access.can_see_team_reports(user):
+            team_ids = tuple(access.teams_managed_by(user).values_list("pk", flat=True))
             return cls(user=user, period=period, allowed_team_ids=team_ids, **filters)
         return cls(user=user, period=period, own_leads_only=True, **{**filters, "team": None, "owner": None})
 
@@ -122,20 +122,12 @@ class ReportScope:
 
 
 def teams_in_scope(user: User) -> QuerySet[Team]:
-    if user.is_crm_admin:
-        return Team.objects.all()
-    if user.is_manager:
-        return teams_managed_by(user=user)
-    return Team.objects.none()
+    return access.teams_visible_to(user)
 
 
 def owners_in_scope(user: User) -> QuerySet[User]:
     """People whose figures the user may see one by one."""
-    if user.is_crm_admin:
-        return User.objects.filter(is_active=True)
-    if user.is_manager:
-        return User.objects.filter(team__in=teams_managed_by(user=user).values("pk"))
-    return User.objects.filter(pk=user.pk)
+    return access.people_visible_to(user)
 
 
 class ReportFilterForm(forms.Form):
@@ -151,9 +143,9 @@ class ReportFilterForm(forms.Form):
         self.user = user
         self.fields["team"].queryset = teams_in_scope(user)
         self.fields["owner"].queryset = owners_in_scope(user).order_by("first_name", "last_name", "username")
-        if user.is_crm_admin:
+        if access.sees_all_figures(user):
             self.fields["team"].empty_label = "All teams"
-        if user.is_rep:
+        if not access.can_see_team_reports(user):
             # A rep's figures are their own: nothing to choose.
             del self.fields["team"]
             del self.fields["owner"]

@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from crm import access
 from leads import views as lead_views
 from reports.registry import REPORTS, reports_for
 from reports.scope import ReportFilterForm
@@ -16,7 +17,7 @@ from reports.services import stats_refreshed_at
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """Managers and admins land on their dashboard; reps on My day."""
-    if request.user.is_manager or request.user.is_crm_admin:
+    if access.can_see_team_reports(request.user):
         return dashboard(request)
     return lead_views.my_day(request)
 
@@ -52,7 +53,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     if definition is None:
         raise Http404("No such report.")
     if not definition.allowed_for(request.user):
-        raise PermissionDenied("This report is for managers and admins.")
+        raise PermissionDenied(access.can_see_team_reports.refusal)
     form = ReportFilterForm(request.GET or None, user=request.user)
     if request.GET.get("format") == "csv":
         return _csv(request, definition, form)

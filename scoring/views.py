@@ -2,32 +2,19 @@
 rollback, suggested weights and the progress of a rescoring run. Plus the score panel of a lead's page, which
 anyone who may see the lead may see."""
 
-from functools import wraps
-
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from crm import access
 from leads.selectors import get_lead_for_user
 from scoring import selectors, services
 from scoring.fields import FIT_FIELDS
 from scoring.forms import BandsForm, GroupForm, ModelSettingsForm, RuleForm
 from scoring.models import Rule, RuleGroup, ScoringModel, ScoringRun
 from scoring.panel import lead_panel_context
-
-
-def admin_required(view):
-    """Scoring is configured by admins; reps and managers are refused (403)."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_crm_admin:
-            raise PermissionDenied("Only admins configure scoring.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _model(version: int) -> ScoringModel:
@@ -64,7 +51,7 @@ def _model_context(model: ScoringModel, **extra) -> dict:
     return context
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_GET
 def model_list(request: HttpRequest) -> HttpResponse:
     context = {
@@ -75,7 +62,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
     return render(request, "scoring/models.html", context)
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_POST
 def model_create(request: HttpRequest) -> HttpResponse:
     based_on = None
@@ -86,13 +73,13 @@ def model_create(request: HttpRequest) -> HttpResponse:
     return redirect(draft)
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_GET
 def model_detail(request: HttpRequest, version: int) -> HttpResponse:
     return render(request, "scoring/model.html", _model_context(_model(version)))
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_POST
 def model_settings(request: HttpRequest, version: int) -> HttpResponse:
     model = _model(version)
@@ -119,7 +106,7 @@ def model_settings(request: HttpRequest, version: int) -> HttpResponse:
     )
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_POST
 def model_delete(request: HttpRequest, version: int) -> HttpResponse:
     model = _model(version)
@@ -132,7 +119,7 @@ def model_delete(request: HttpRequest, version: int) -> HttpResponse:
     return redirect("scoring:models")
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_POST
 def model_publish(request: HttpRequest, version: int) -> HttpResponse:
     """Publish a draft, or roll back to an archived version; every lead is rescored in the background."""
@@ -148,7 +135,7 @@ def model_publish(request: HttpRequest, version: int) -> HttpResponse:
     return redirect(model)
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_POST
 def model_suggest(request: HttpRequest, version: int) -> HttpResponse:
     model = _model(version)
@@ -167,7 +154,7 @@ def model_suggest(request: HttpRequest, version: int) -> HttpResponse:
     return redirect(draft)
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_GET
 def model_preview(request: HttpRequest, version: int) -> HttpResponse:
     model = _model(version)
@@ -186,7 +173,7 @@ def _rule(rule_id: int) -> Rule:
     return get_object_or_404(Rule.objects.select_related("model", "group"), pk=rule_id)
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_POST
 def rule_create(request: HttpRequest, version: int) -> HttpResponse:
     model = _model(version)
@@ -210,7 +197,7 @@ def rule_create(request: HttpRequest, version: int) -> HttpResponse:
     return response
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = _rule(rule_id)
     model = rule.model
@@ -237,14 +224,14 @@ def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
     return render(request, "scoring/rule_edit.html", context)
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_GET
 def rule_row(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = _rule(rule_id)
     return render(request, "scoring/model.html#rule_row", {"rule": rule, "model": rule.model})
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_POST
 def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = _rule(rule_id)
@@ -258,7 +245,7 @@ def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
     return redirect(model)
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_POST
 def group_create(request: HttpRequest, version: int) -> HttpResponse:
     model = _model(version)
@@ -278,7 +265,7 @@ def group_create(request: HttpRequest, version: int) -> HttpResponse:
     return redirect(model)
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_POST
 def group_edit(request: HttpRequest, group_id: int) -> HttpResponse:
     group = get_object_or_404(RuleGroup.objects.select_related("model"), pk=group_id)
@@ -298,7 +285,7 @@ def group_edit(request: HttpRequest, group_id: int) -> HttpResponse:
     return redirect(group.model)
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_POST
 def group_delete(request: HttpRequest, group_id: int) -> HttpResponse:
     group = get_object_or_404(RuleGroup.objects.select_related("model"), pk=group_id)
@@ -311,7 +298,7 @@ def group_delete(request: HttpRequest, group_id: int) -> HttpResponse:
     return redirect(group.model)
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_POST
 def bands_edit(request: HttpRequest, version: int) -> HttpResponse:
     model = _model(version)
@@ -337,7 +324,7 @@ def bands_edit(request: HttpRequest, version: int) -> HttpResponse:
 # --- runs and the lead panel --------------------------------------------------------------------------------------
 
 
-@admin_required
+@access.require(access.can_configure_scoring)
 @require_GET
 def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(ScoringRun.objects.select_related("model"), pk=run_id)

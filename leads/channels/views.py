@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.roles import require_admin
+from crm import access
 from leads.channels.forms import (
     HONEYPOT_FIELD,
     UTM_FIELDS,
@@ -37,8 +37,8 @@ def _form_errors(form, error: ValidationError) -> None:
 
 
 @require_GET
+@access.require(access.can_configure_channels)
 def channel_list(request: HttpRequest) -> HttpResponse:
-    require_admin(request.user, "set up channels")
     channels = list(Channel.objects.select_related("web_form").order_by("-active", "name"))
     # Tokens and spend are summed in their own grouped queries: joined together they would multiply each other.
     live_tokens = dict(
@@ -61,8 +61,8 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/channels/list.html", {"channels": channels})
 
 
+@access.require(access.can_configure_channels)
 def channel_edit(request: HttpRequest, channel_id: int | None = None) -> HttpResponse:
-    require_admin(request.user, "set up channels")
     channel = get_object_or_404(Channel, pk=channel_id) if channel_id else Channel()
     form = ChannelForm(request.POST if request.method == "POST" else None, instance=channel)
     if request.method == "POST" and form.is_valid():
@@ -90,8 +90,8 @@ def _channel_sections(request: HttpRequest, channel: Channel, **forms) -> dict:
     }
 
 
+@access.require(access.can_configure_channels)
 def spend_edit(request: HttpRequest, channel_id: int, spend_id: int | None = None) -> HttpResponse:
-    require_admin(request.user, "set up channels")
     channel = get_object_or_404(Channel, pk=channel_id)
     spend = get_object_or_404(ChannelSpend, pk=spend_id, channel=channel) if spend_id else ChannelSpend()
     form = ChannelSpendForm(request.POST if request.method == "POST" else None, instance=spend, channel=channel)
@@ -110,16 +110,16 @@ def spend_edit(request: HttpRequest, channel_id: int, spend_id: int | None = Non
 
 
 @require_POST
+@access.require(access.can_configure_channels)
 def spend_delete(request: HttpRequest, channel_id: int, spend_id: int) -> HttpResponse:
-    require_admin(request.user, "set up channels")
     spend = get_object_or_404(ChannelSpend, pk=spend_id, channel_id=channel_id)
     intake.channel_spend_delete(user=request.user, spend=spend)
     messages.success(request, f"Spend for {spend.period_start:%Y-%m-%d} – {spend.period_end:%Y-%m-%d} deleted.")
     return redirect(reverse("leads:channel_edit", args=[channel_id]) + "#spend")
 
 
+@access.require(access.can_configure_channels)
 def web_form_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
-    require_admin(request.user, "set up channels")
     channel = get_object_or_404(Channel, pk=channel_id)
     web_form = WebForm.objects.filter(channel=channel).first() or WebForm(
         channel=channel, slug=slugify(channel.name)[:60] or f"channel-{channel.pk}"
@@ -158,8 +158,8 @@ def web_form_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 
 @require_POST
+@access.require(access.can_configure_channels)
 def token_create(request: HttpRequest, channel_id: int) -> HttpResponse:
-    require_admin(request.user, "set up channels")
     channel = get_object_or_404(Channel, pk=channel_id)
     form = ApiTokenForm(request.POST)
     if not form.is_valid():
@@ -180,8 +180,8 @@ def token_create(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 
 @require_POST
+@access.require(access.can_configure_channels)
 def token_revoke(request: HttpRequest, channel_id: int, token_id: int) -> HttpResponse:
-    require_admin(request.user, "set up channels")
     token = get_object_or_404(ApiToken, pk=token_id, channel_id=channel_id)
     intake.api_token_revoke(user=request.user, token=token)
     messages.success(request, f"Token “{token.name}” revoked: calls with it are refused from now on.")

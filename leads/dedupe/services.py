@@ -12,14 +12,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Count, F, Q, QuerySet, Value, When, Window
 from django.db.models.functions import Concat, RowNumber, Substr
 from django.http import Http404
 from django.urls import reverse
 
-from crm import clock
+from crm import access, clock
 from crm.models import Notification, User
 from leads.facts import FACTS
 from leads.models import (
@@ -33,7 +33,6 @@ from leads.models import (
     StageChange,
 )
 from leads.normalize import normalize_email, normalize_phone
-from leads.selectors import leads_visible_to
 from leads.services import lead_change_stage
 from leads.signals import lead_changed
 from leads.sla.services import leads_response_recompute
@@ -90,16 +89,12 @@ SNAPSHOT_FIELDS = (
 # --- Who may merge -----------------------------------------------------------------------------------------------
 
 
-def user_may_merge(*, user: User) -> bool:
-    return user.is_manager or user.is_crm_admin
-
-
 def leads_mergeable_by(*, user: User) -> QuerySet[Lead]:
     """Leads a user may find duplicates among and merge: managers the leads they see (their teams', their own,
     the pool; all of which they may edit), admins all. Reps none."""
-    if not user_may_merge(user=user):
+    if not access.can_merge_leads(user):
         return Lead.objects.none()
-    return leads_visible_to(user=user)
+    return access.leads_visible_to(user)
 
 
 # --- Selectors ---------------------------------------------------------------------------------------------------
@@ -167,7 +162,7 @@ def lead_possible_duplicates(*, user: User, lead: Lead, limit: int = 10) -> list
         condition |= Q(email_normalized=lead.email_normalized)
     if lead.phone_normalized:
         condition |= Q(phone_normalized=lead.phone_normalized)
-    if not condition or not user_may_merge(user=user):
+    if not condition or not access.can_merge_leads(user):
         return []
     return list(
         leads_mergeable_by(user=user)
@@ -201,8 +196,7 @@ def _shares_a_key(survivor: Lead, other: Lead) -> bool:
 def _load_for_merge(*, user: User, survivor_id: int, merged_ids: list[int], lock: bool) -> tuple[Lead, list[Lead]]:
     """The survivor and the merged leads, checked: 403 for reps, 404 for a lead the user cannot merge, a
     ValidationError (keyed by form field) for a merge that makes no sense."""
-    if not user_may_merge(user=user):
-        raise PermissionDenied("Only managers and admins merge leads.")
+    access.ensure(access.can_merge_leads, user)
     merged_ids = sorted(set(merged_ids) - {survivor_id})
     if not merged_ids:
         raise ValidationError({"merged": "Choose at least one other lead to merge into the one you keep."})

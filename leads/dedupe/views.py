@@ -2,18 +2,18 @@
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from crm import access
 from leads.dedupe import services as dedupe
 from leads.selectors import get_lead_for_user
 
 
 def _require_merger(request: HttpRequest) -> None:
-    if not dedupe.user_may_merge(user=request.user):
-        raise PermissionDenied("Only managers and admins review duplicates and merge leads.")
+    access.ensure(access.can_merge_leads, request.user)
 
 
 @require_GET

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from crm import clock
+from crm import access, clock
 from crm.models import Team, User
 from crm.roles import Role
 from crm.services import role_groups_sync, user_create
@@ -219,7 +219,7 @@ def _routing_ensure(users: Sequence[User], channels: Sequence[Channel]) -> None:
     from leads.routing.reclaim import reclaim_rule_save
     from leads.routing.services import assignment_rule_save
 
-    admin = next(u for u in users if u.is_crm_admin)
+    admin = next(u for u in users if access.is_crm_admin(u))
     teams = {team.name: team for team in Team.objects.all()}
     if not AssignmentRule.objects.exists() and {"Inside Sales", "Field Sales"} <= set(teams):
         paid = [c for c in channels if c.kind in (Channel.Kind.PAID_SEARCH, Channel.Kind.SOCIAL)]

@@ -3,10 +3,10 @@
 from django import forms
 from django.conf import settings
 
+from crm import access
 from crm.models import User
 from leads.imports import services as imports
 from leads.models import Channel, ImportJob
-from leads.selectors import users_assignable_by
 
 IGNORE = ""
 ATTRIBUTE = "__attribute__"
@@ -67,7 +67,9 @@ class MappingForm(forms.Form):
         super().__init__(data)
         self.job = job
         self.fields["channel"].queryset = Channel.objects.filter(active=True).order_by("name")
-        self.fields["owner"].queryset = users_assignable_by(user=user).order_by("username")
+        self.fields["owner"].queryset = access.users_assignable_by(user).order_by("username")
+        if not access.can_configure_channels(user):
+            del self.fields["create_channels"]
         choices = [(IGNORE, "— don't import —"), *imports.FIELDS.items(), (ATTRIBUTE, "Custom attribute")]
         by_column = {column: name for name, column in job.mapping.items()}
         self.column_fields = []
@@ -121,7 +123,7 @@ class MappingForm(forms.Form):
             channel=data["channel"].name if data.get("channel") else "",
             owner=data["owner"].username if data.get("owner") else "",
             on_duplicate=data["on_duplicate"],
-            create_channels=data["create_channels"],
+            create_channels=data.get("create_channels", False),
             stage_values=data.get("stage_values") or {},
             dry_run=data["dry_run"],
         )

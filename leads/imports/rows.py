@@ -20,12 +20,11 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from crm import clock
+from crm import access, clock
 from crm.models import User
 from leads.facts import BY_NAME, HEADER_SYNONYMS, IMPORT_FACTS, IMPORT_UPDATABLE_FIELDS, Fact, header_key
 from leads.models import Channel, LostReason, Stage
 from leads.normalize import normalize_email, normalize_phone
-from leads.selectors import users_assignable_by
 
 # Lead fields a column can be mapped to, with what a person reads in the mapping form (from leads.facts).
 FIELDS: dict[str, str] = {fact.name: fact.import_label for fact in IMPORT_FACTS}
@@ -218,8 +217,10 @@ class NameResolver:
 
     def __init__(self, *, user: User | None, options: ImportOptions):
         self.options = options
+        # Channels are an admin's to set up, through an import too (an operator's command runs with no user).
+        self.may_create_channels = options.create_channels and (user is None or access.can_configure_channels(user))
         self.channels = {c.name.lower(): c for c in Channel.objects.all()}
-        owners = users_assignable_by(user=user) if user is not None else User.objects.filter(is_active=True)
+        owners = access.users_assignable_by(user) if user is not None else User.objects.filter(is_active=True)
         self.owners: dict[str, User] = {}
         for owner in owners.only("pk", "username", "email", "team_id"):
             self.owners[owner.username.lower()] = owner
@@ -240,7 +241,7 @@ class NameResolver:
         found = self.channels.get(key)
         if found is not None:
             return found
-        if not self.options.create_channels:
+        if not self.may_create_channels:
             hint = "" if default else " (use --create-channels / “Create missing channels” to add it)"
             raise ValueError(f"unknown channel “{name.strip()}”{hint}")
         created = Channel(name=name.strip()[:100], kind=Channel.Kind.IMPORT)

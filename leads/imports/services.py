@@ -29,14 +29,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
-from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import BooleanField, F, Q, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 from psycopg.types.json import Jsonb
 
-from crm import clock
+from crm import access, clock
 from crm.models import User
 from crm.queue import enqueue_on_commit
 from leads.facts import IMPORT_FACTS
@@ -64,7 +63,6 @@ from leads.imports.rows import (  # noqa: F401 (the import's public names, re-ex
 )
 from leads.models import OPEN_STAGES, ImportJob, Lead, Stage, StageChange
 from leads.routing.services import leads_route
-from leads.selectors import teams_managed_by
 from leads.signals import leads_bulk_created, leads_bulk_updated
 from leads.sla.services import response_clocks_recompute
 
@@ -174,13 +172,9 @@ class LeadImporter:
 
     def _editable_condition(self) -> Callable[[int | None, int | None], bool]:
         """Whether the importing person may update an existing lead (owner id, team id) under `update`."""
-        user = self.user
-        if user is None or user.is_crm_admin:
+        if self.user is None:  # an operator's command-line import
             return lambda owner_id, team_id: True
-        managed = set(teams_managed_by(user=user).values_list("pk", flat=True)) if user.is_manager else set()
-        return lambda owner_id, team_id: (
-            owner_id == user.pk or (user.is_manager and (owner_id is None or team_id in managed))
-        )
+        return access.lead_edit_rule(self.user)
 
     def rows(self, start_row: int = 0) -> Iterator[list[tuple[int, list[str]]]]:
         """Chunks of (line number, cells) of the data rows after the first `start_row`, blank lines left out."""
@@ -429,8 +423,7 @@ def rejections_csv(header: list[str], rejections: list[Rejection], *, with_heade
 
 
 def _require_importer(user: User) -> None:
-    if not (user.is_crm_admin or user.is_manager):
-        raise PermissionDenied("Only managers and admins import leads.")
+    access.ensure(access.can_import_leads, user)
 
 
 @transaction.atomic

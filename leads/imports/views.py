@@ -9,7 +9,6 @@ import csv
 import datetime as dt
 import io
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -17,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from crm import clock
+from crm import access, clock
 from crm.models import User
 from leads.exports import export_csv_lines, leads_exportable_by
 from leads.filters import LeadFilter
@@ -31,16 +30,15 @@ PREVIEW_ROWS = 20
 def import_jobs_visible_to(*, user: User) -> QuerySet[ImportJob]:
     """Admins see every import, managers their own; reps none (the pages refuse them first)."""
     jobs = ImportJob.objects.select_related("created_by")
-    if user.is_crm_admin:
+    if access.is_crm_admin(user):
         return jobs
-    if user.is_manager:
+    if access.can_import_leads(user):
         return jobs.filter(created_by=user)
     return jobs.none()
 
 
 def _require_importer(request: HttpRequest) -> None:
-    if not (request.user.is_crm_admin or request.user.is_manager):
-        raise PermissionDenied("Only managers and admins import leads.")
+    access.ensure(access.can_import_leads, request.user)
 
 
 def _job(request: HttpRequest, job_id: int) -> ImportJob:

@@ -1,7 +1,8 @@
 """The JSON API, /api/v1/ (django-ninja): create and read leads, record behavioural events.
 
 Authentication: `Authorization: Bearer <token>`, a per-channel token admins create and revoke on the channel's
-set-up page. A token creates leads in its channel and reads only its channel's leads. Errors are JSON:
+set-up page. A token creates leads in its channel and reads, matches and records events on its channel's leads
+only: to a token, a lead of another channel is a lead that does not exist. Errors are JSON:
 `{"errors": {"field": ["message", ...]}}` with 400 (bad input, malformed JSON), 401 (no, unknown or revoked
 token), 403 (channel switched off), 404, 422 (an Idempotency-Key reused with another request), 429 (over
 API_RATE_LIMIT requests per minute; Retry-After says when to come back).
@@ -28,7 +29,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
 
-from crm import clock
+from crm import access, clock
 from leads.facts import API_FACTS, API_OUT_FACTS, Fact
 from leads.intake import services as intake
 from leads.models import ApiToken, Lead
@@ -244,8 +245,17 @@ LeadOut = create_model(
 
 
 class LeadCreated(Schema):
-    created: bool = Field(description="False when a lead with this email or phone already existed.")
+    created: bool = Field(description="True: a new lead of the token's channel.")
     lead: LeadOut
+
+
+class LeadRef(Schema):
+    id: int
+
+
+class LeadMatched(Schema):
+    created: bool = Field(description="False: the channel already had a lead with this email or phone.")
+    lead: LeadRef = Field(description="Only its id: the answer tells nothing the request did not send.")
 
 
 EventKind = Literal["web_visit", "form_submission", "download", "email_open", "email_click", "event_attended"]
@@ -347,10 +357,12 @@ def _idempotent(request: HttpRequest, produce) -> HttpResponse:
 
 @api.post(
     "/leads/",
-    response={201: LeadCreated, 200: LeadCreated, **ERRORS},
+    response={201: LeadCreated, 200: LeadMatched, **ERRORS},
     summary="Create a lead in the token's channel",
-    description="A lead whose email or phone already exists is not created again: the submission is recorded on "
-    "that lead as a form-submission interaction and the answer is 200 with `created: false`.",
+    description="When the token's channel already has a lead with this email or phone, no lead is created: the "
+    "submission is recorded on that lead as a form-submission interaction and the answer is 200 with "
+    "`created: false` and the lead's id only. Leads of other channels are never matched nor shown: the "
+    "submission becomes a new lead of the token's channel (201), which the CRM lists among possible duplicates.",
 )
 def create_lead(request: HttpRequest, payload: LeadIn):
     token: ApiToken = request.auth
@@ -370,12 +382,15 @@ def create_lead(request: HttpRequest, payload: LeadIn):
                 submission={"via": "api", "token": token.name, "url": page_url, "referrer": referrer},
                 message=message,
                 record_new=False,
+                among=access.leads_for_token(token),
             )
         except DjangoValidationError as error:
             errors = error.message_dict if hasattr(error, "error_dict") else {"body": error.messages}
             raise ApiError(400, errors) from None
+        if not arrival.created:
+            return 200, {"created": False, "lead": {"id": arrival.lead.pk}}
         lead = Lead.objects.select_related("channel", "owner").get(pk=arrival.lead.pk)
-        return (201 if arrival.created else 200), {"created": arrival.created, "lead": _lead_out(request, lead)}
+        return 201, {"created": True, "lead": _lead_out(request, lead)}
 
     return _idempotent(request, produce)
 
@@ -383,26 +398,33 @@ def create_lead(request: HttpRequest, payload: LeadIn):
 @api.get("/leads/{lead_id}/", response={200: LeadOut, **ERRORS}, summary="Read a lead of the token's channel")
 def read_lead(request: HttpRequest, lead_id: int):
     token: ApiToken = request.auth
-    lead = Lead.objects.select_related("channel", "owner").filter(pk=lead_id, channel_id=token.channel_id).first()
+    lead = access.leads_for_token(token).select_related("channel", "owner").filter(pk=lead_id).first()
     if lead is None:
         raise ApiError(404, {"lead_id": [f"No lead {lead_id} in the channel “{token.channel}”."]})
     return _lead_out(request, lead)
 
 
-@api.post("/events/", response={201: EventOut, **ERRORS}, summary="Record a behavioural event on a lead")
+@api.post(
+    "/events/",
+    response={201: EventOut, **ERRORS},
+    summary="Record a behavioural event on a lead of the token's channel",
+    description="The lead is found by `lead_id`, by `email` (the channel's latest such lead), or by both (then "
+    "both must match). A lead that is not the channel's answers exactly like one that does not exist (404).",
+)
 def create_event(request: HttpRequest, payload: EventIn):
+    token: ApiToken = request.auth
+
     def produce() -> tuple[int, dict]:
-        leads = Lead.objects.all()
+        leads = access.leads_for_token(token)
+        if payload.email:
+            leads = leads.filter(email_normalized=normalize_email(payload.email))
         if payload.lead_id is not None:
-            lead = leads.filter(pk=payload.lead_id).first()
-            if lead is None:
-                raise ApiError(404, {"lead_id": [f"No lead {payload.lead_id}."]})
-            if payload.email and lead.email_normalized != normalize_email(payload.email):
-                raise ApiError(400, {"email": [f"Lead {lead.pk} has another email."]})
-        else:
-            lead = leads.filter(email_normalized=normalize_email(payload.email)).order_by("-created_at", "-id").first()
-            if lead is None:
-                raise ApiError(404, {"email": ["No lead has this email."]})
+            leads = leads.filter(pk=payload.lead_id)
+        lead = leads.order_by("-created_at", "-id").first()
+        if lead is None:
+            # One answer for "no such lead", "another channel's lead" and "another email": nothing to learn.
+            field = "lead_id" if payload.lead_id is not None else "email"
+            raise ApiError(404, {field: [f"No such lead in the channel “{token.channel}”."]})
         details = {"via": "api", "token": request.auth.name}
         for name in ("url", "pages", "seconds"):
             value = getattr(payload, name)

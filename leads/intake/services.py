@@ -21,11 +21,10 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from crm import clock
+from crm import access, clock
 from crm.models import User
-from crm.roles import require_admin
 from leads.models import ApiToken, Channel, ChannelSpend, IdempotencyKey, Interaction, Lead, WebForm
 from leads.normalize import normalize_email, normalize_phone
 from leads.services import interaction_log, lead_create
@@ -49,7 +48,7 @@ EVENT_DIRECTIONS = {
 
 @transaction.atomic
 def channel_save(*, user: User, channel: Channel) -> Channel:
-    require_admin(user, "set up channels")
+    access.ensure(access.can_configure_channels, user)
     channel.full_clean()
     channel.save()
     return channel
@@ -57,7 +56,7 @@ def channel_save(*, user: User, channel: Channel) -> Channel:
 
 @transaction.atomic
 def channel_spend_save(*, user: User, spend: ChannelSpend) -> ChannelSpend:
-    require_admin(user, "set up channels")
+    access.ensure(access.can_configure_channels, user)
     spend.full_clean()
     spend.save()
     return spend
@@ -65,13 +64,13 @@ def channel_spend_save(*, user: User, spend: ChannelSpend) -> ChannelSpend:
 
 @transaction.atomic
 def channel_spend_delete(*, user: User, spend: ChannelSpend) -> None:
-    require_admin(user, "set up channels")
+    access.ensure(access.can_configure_channels, user)
     spend.delete()
 
 
 @transaction.atomic
 def web_form_save(*, user: User, form: WebForm) -> WebForm:
-    require_admin(user, "set up channels")
+    access.ensure(access.can_configure_channels, user)
     form.full_clean()
     form.save()
     return form
@@ -84,7 +83,7 @@ def _token_hash(raw: str) -> str:
 @transaction.atomic
 def api_token_create(*, user: User, channel: Channel, name: str) -> tuple[ApiToken, str]:
     """A new token for a channel. Returns the row and the token itself, which is never stored nor shown again."""
-    require_admin(user, "set up channels")
+    access.ensure(access.can_configure_channels, user)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(channel=channel, name=name.strip(), prefix=raw[:12], token_hash=_token_hash(raw), created_by=user)
     token.full_clean()
@@ -94,7 +93,7 @@ def api_token_create(*, user: User, channel: Channel, name: str) -> tuple[ApiTok
 
 def api_token_revoke(*, user: User, token: ApiToken) -> ApiToken:
     """Revoke a token at once (idempotent: a revoked token keeps its first revocation time)."""
-    require_admin(user, "set up channels")
+    access.ensure(access.can_configure_channels, user)
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=clock.now())
     token.refresh_from_db(fields=["revoked_at"])
     return token
@@ -177,15 +176,16 @@ def _lock_identity(email_normalized: str, phone_normalized: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", [f"lead-identity:{value}"])
 
 
-def lead_matching(*, email: str = "", phone: str = "") -> Lead | None:
-    """The most recent lead with this email or phone (normalised), or None."""
+def lead_matching(*, email: str = "", phone: str = "", among: QuerySet[Lead] | None = None) -> Lead | None:
+    """The most recent lead with this email or phone (normalised), or None; only `among` these leads if given."""
     email_normalized, phone_normalized = normalize_email(email), normalize_phone(phone)
     match = Q(pk__in=[])
     if email_normalized:
         match |= Q(email_normalized=email_normalized)
     if phone_normalized:
         match |= Q(phone_normalized=phone_normalized)
-    return Lead.objects.filter(match).order_by("-created_at", "-id").first()
+    leads = Lead.objects.all() if among is None else among
+    return leads.filter(match).order_by("-created_at", "-id").first()
 
 
 @transaction.atomic(savepoint=False)  # no savepoint of its own: a failure rolls back the caller's transaction
@@ -196,16 +196,21 @@ def lead_arrive(
     submission: dict | None = None,
     message: str = "",
     record_new: bool = True,
+    among: QuerySet[Lead] | None = None,
 ) -> Arrival:
     """A lead arriving from outside (web form, API): created, or recorded on the lead that has its email/phone.
 
     `facts` are lead fields (EDITABLE_FIELDS); the channel is the form's or token's. `submission` holds what
     the form-submission interaction records (page, referrer, UTM, form). A new lead gets that interaction when
     `record_new` (a web form: the submission is an engagement scoring counts); an existing lead always does.
+
+    `among` limits the match to the leads the sender may see (an API token: `crm.access.leads_for_token`). A lead
+    outside them is not touched and not revealed: the arrival becomes a new lead of `channel`, which shares the
+    other lead's email or phone and so shows among the duplicates for a manager to merge.
     """
     email, phone = facts.get("email", ""), facts.get("phone", "")
     _lock_identity(normalize_email(email), normalize_phone(phone))
-    existing = lead_matching(email=email, phone=phone)
+    existing = lead_matching(email=email, phone=phone, among=among)
     details = {k: v for k, v in (submission or {}).items() if v not in ("", None, {})}
     if existing is not None:
         interaction = interaction_log(

@@ -33,9 +33,8 @@ from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 
-from crm import clock
+from crm import access, clock
 from crm.models import User
-from crm.roles import require_admin
 from crm.services import Notice, notifications_send
 from leads.models import OPEN_STAGES, Interaction, Lead, ReclaimRecord, ReclaimRule, ReclaimWarning
 from leads.routing import services as routing
@@ -50,7 +49,7 @@ RECLAIM_MAX_LEADS_PER_RULE = 250_000
 
 @transaction.atomic
 def reclaim_rule_save(*, user: User, rule: ReclaimRule) -> ReclaimRule:
-    require_admin(user, "change reclaim rules")
+    access.ensure(access.can_configure_routing, user)
     rule.full_clean()
     rule.save()
     return rule
@@ -59,7 +58,7 @@ def reclaim_rule_save(*, user: User, rule: ReclaimRule) -> ReclaimRule:
 @transaction.atomic
 def reclaim_rule_delete(*, user: User, rule: ReclaimRule) -> None:
     """Delete a rule; its reclaim records keep the rule's name."""
-    require_admin(user, "change reclaim rules")
+    access.ensure(access.can_configure_routing, user)
     rule.delete()
 
 

@@ -32,14 +32,14 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.urls import reverse
 
-from crm import clock
+from crm import access, clock
 from crm.models import Team, User
-from crm.roles import Role, require_admin
+from crm.roles import Role
 from crm.services import Notice, notifications_send
 from leads.models import (
     OPEN_STAGES,
@@ -470,20 +470,6 @@ def leads_route(*, lead_ids: Iterable[int], label: str = "") -> int:
 # --- Availability -----------------------------------------------------------------------------------------------
 
 
-def availability_editable_by(*, user: User, rep: User) -> bool:
-    """Everyone sets their own away dates; managers their teams' people; admins everyone."""
-    if user.is_crm_admin or user.pk == rep.pk:
-        return True
-    return user.is_manager and rep.team_id is not None and Team.objects.filter(pk=rep.team_id, manager=user).exists()
-
-
-def capacity_editable_by(*, user: User, rep: User) -> bool:
-    """Capacity and holding limits are set by managers (for their teams) and admins, never by reps."""
-    if user.is_crm_admin:
-        return True
-    return user.is_manager and rep.team_id is not None and Team.objects.filter(pk=rep.team_id, manager=user).exists()
-
-
 @transaction.atomic
 def user_availability_update(
     *,
@@ -496,13 +482,11 @@ def user_availability_update(
     set_limits: bool = False,
 ) -> User:
     """Set a person's away dates (and, for managers and admins, their capacity and pool holding limit)."""
-    if not availability_editable_by(user=user, rep=rep):
-        raise PermissionDenied("You cannot change this person's availability.")
+    access.ensure(access.can_edit_availability, user, rep)
     fields = ["away_from", "away_until"]
     rep.away_from, rep.away_until = away_from, away_until
     if set_limits:
-        if not capacity_editable_by(user=user, rep=rep):
-            raise PermissionDenied("Only managers and admins set capacity and holding limits.")
+        access.ensure(access.can_set_capacity, user, rep)
         rep.max_open_leads, rep.pool_holding_limit = max_open_leads, pool_holding_limit
         fields += ["max_open_leads", "pool_holding_limit"]
     if away_from and away_until and away_until < away_from:
@@ -548,12 +532,9 @@ def pool_claim_record(*, lead_id: int, user: User, now: dt.datetime) -> None:
 def lead_release(*, lead: Lead, user: User) -> bool:
     """Put an owned open lead back in the pool (its owner, the team's manager or an admin). The lead keeps its
     team, so the team's manager still sees it. Returns False when someone else changed its owner meanwhile."""
-    from leads.selectors import lead_editable_by
-
     if lead.owner_id is None:
         raise ValidationError("This lead is already in the pool.")
-    if not lead_editable_by(user=user, lead=lead):
-        raise PermissionDenied("You cannot release this lead.")
+    access.ensure(access.can_edit_lead, user, lead)
     if lead.stage not in OPEN_STAGES:
         raise ValidationError("Won and lost leads stay with their owner.")
     now = clock.now()
@@ -574,7 +555,7 @@ def assignment_rule_save(
     *, user: User, rule: AssignmentRule, channels: Iterable | None = None, weights: dict[int, int] | None = None
 ) -> AssignmentRule:
     """Create or change a rule (a new one goes last), its channels, and its reps' weights."""
-    require_admin(user, "change assignment rules")
+    access.ensure(access.can_configure_routing, user)
     if rule.pk is None:
         last = AssignmentRule.objects.order_by("-position").values_list("position", flat=True).first()
         rule.position = (last or 0) + 1
@@ -594,7 +575,7 @@ def assignment_rule_save(
 
 @transaction.atomic
 def assignment_rule_delete(*, user: User, rule: AssignmentRule) -> None:
-    require_admin(user, "change assignment rules")
+    access.ensure(access.can_configure_routing, user)
     rule.delete()
     _renumber(list(AssignmentRule.objects.select_for_update().order_by("position", "pk")))
 
@@ -602,7 +583,7 @@ def assignment_rule_delete(*, user: User, rule: AssignmentRule) -> None:
 @transaction.atomic
 def assignment_rule_move(*, user: User, rule: AssignmentRule, offset: int) -> None:
     """Move a rule up (offset -1) or down (+1) in the order; the order is renumbered 1, 2, 3..."""
-    require_admin(user, "change assignment rules")
+    access.ensure(access.can_configure_routing, user)
     rules = list(AssignmentRule.objects.select_for_update().order_by("position", "pk"))
     index = next(i for i, r in enumerate(rules) if r.pk == rule.pk)
     target = max(0, min(len(rules) - 1, index + offset))

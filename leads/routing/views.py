@@ -5,17 +5,16 @@ dates, a manager their teams' people (and their capacity and holding limits), an
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, F, Q
+from django.core.exceptions import ValidationError
+from django.db.models import Count, F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from crm import clock
-from crm.models import Team, User
-from crm.roles import Role, require_admin
+from crm import access, clock
+from crm.models import User
 from leads import selectors
 from leads.models import OPEN_STAGES, AssignmentRule, Lead, PoolClaim, ReclaimRule
 from leads.routing import reclaim as reclaim
@@ -33,14 +32,14 @@ def _back_to_rules(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@access.require(access.can_configure_routing)
 def rules(request: HttpRequest) -> HttpResponse:
-    require_admin(request.user, "change routing and reclaim rules")
     context = {"rules": rules_queryset(), "reclaim_rules": ReclaimRule.objects.all()}
     return render(request, "leads/setup/rules.html", context)
 
 
+@access.require(access.can_configure_routing)
 def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
-    require_admin(request.user, "change routing and reclaim rules")
     rule = get_object_or_404(AssignmentRule, pk=rule_id) if rule_id else AssignmentRule()
     if request.method == "POST":
         form = AssignmentRuleForm(request.POST, instance=rule)
@@ -70,8 +69,8 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
 
 
 @require_POST
+@access.require(access.can_configure_routing)
 def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
-    require_admin(request.user, "change routing and reclaim rules")
     rule = get_object_or_404(AssignmentRule, pk=rule_id)
     routing.assignment_rule_delete(user=request.user, rule=rule)
     messages.success(request, f"Assignment rule “{rule.name}” deleted.")
@@ -79,8 +78,8 @@ def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
 
 
 @require_POST
+@access.require(access.can_configure_routing)
 def rule_move(request: HttpRequest, rule_id: int) -> HttpResponse:
-    require_admin(request.user, "change routing and reclaim rules")
     rule = get_object_or_404(AssignmentRule, pk=rule_id)
     direction = request.POST.get("direction")
     if direction not in ("up", "down"):
@@ -92,8 +91,8 @@ def rule_move(request: HttpRequest, rule_id: int) -> HttpResponse:
     return redirect("leads:routing_rules")
 
 
+@access.require(access.can_configure_routing)
 def reclaim_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
-    require_admin(request.user, "change routing and reclaim rules")
     rule = get_object_or_404(ReclaimRule, pk=rule_id) if rule_id else ReclaimRule()
     form = ReclaimRuleForm(request.POST if request.method == "POST" else None, instance=rule)
     if request.method == "POST" and form.is_valid():
@@ -109,8 +108,8 @@ def reclaim_edit(request: HttpRequest, rule_id: int | None = None) -> HttpRespon
 
 
 @require_POST
+@access.require(access.can_configure_routing)
 def reclaim_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
-    require_admin(request.user, "change routing and reclaim rules")
     rule = get_object_or_404(ReclaimRule, pk=rule_id)
     reclaim.reclaim_rule_delete(user=request.user, rule=rule)
     messages.success(request, f"Reclaim rule “{rule.name}” deleted.")
@@ -121,13 +120,8 @@ def reclaim_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
 
 
 def _people_visible_to(user: User):
-    """Whose availability a user sees: admins everyone in a team or a rep; managers their teams; reps themselves."""
-    people = User.objects.filter(is_active=True).select_related("team")
-    if user.is_crm_admin:
-        return people.filter(Q(team__isnull=False) | Q(groups__name=Role.REP.value) | Q(pk=user.pk)).distinct()
-    if user.is_manager:
-        return people.filter(Q(team__manager=user) | Q(pk=user.pk))
-    return people.filter(pk=user.pk)
+    """Whose availability a user sees (`crm.access.team_members_visible_to`)."""
+    return access.team_members_visible_to(user).select_related("team")
 
 
 def _rows(request: HttpRequest, people: list[User]) -> list[dict]:
@@ -149,10 +143,9 @@ def _rows(request: HttpRequest, people: list[User]) -> list[dict]:
     )
     today = clock.today()
     user = request.user
-    managed = set(Team.objects.filter(manager=user).values_list("pk", flat=True)) if user.is_manager else set()
     rows = []
     for person in people:
-        can_limits = user.is_crm_admin or (person.team_id is not None and person.team_id in managed)
+        can_limits = access.can_set_capacity(user, person)
         rows.append(
             {
                 "person": person,
@@ -162,7 +155,7 @@ def _rows(request: HttpRequest, people: list[User]) -> list[dict]:
                 "holding_limit": routing.pool_holding_limit(person),
                 "at_capacity": person.max_open_leads is not None
                 and open_leads.get(person.pk, 0) >= person.max_open_leads,
-                "can_edit": user.is_crm_admin or user.pk == person.pk or can_limits,
+                "can_edit": access.can_edit_availability(user, person),
                 "can_limits": can_limits,
             }
         )
@@ -180,9 +173,8 @@ def availability_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     if person is None:
         raise Http404("No such person.")
     user = request.user
-    if not routing.availability_editable_by(user=user, rep=person):
-        raise PermissionDenied("You cannot change this person's availability.")
-    can_limits = routing.capacity_editable_by(user=user, rep=person)
+    access.ensure(access.can_edit_availability, user, person)
+    can_limits = access.can_set_capacity(user, person)
     form = AvailabilityForm(
         request.POST if request.method == "POST" else None,
         instance=User.objects.get(pk=person.pk),
@@ -219,8 +211,7 @@ def availability_edit(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def lead_release(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
-    if not selectors.lead_editable_by(user=request.user, lead=lead):
-        raise PermissionDenied("Only its owner, the team's manager or an admin releases a lead.")
+    access.ensure(access.can_edit_lead, request.user, lead)
     try:
         released = routing.lead_release(lead=lead, user=request.user)
     except ValidationError as error:

@@ -51,12 +51,11 @@ from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 
-from crm import clock
+from crm import access, clock
 from crm.business_hours import clock_for
 from crm.db import SecondsBetween
 from crm.models import BusinessCalendar, Holiday, User
 from crm.queue import enqueue_on_commit
-from crm.roles import require_admin
 from crm.services import Notice, notifications_email_digest, notifications_send
 from crm.templatetags.crm_tags import duration
 from leads.models import OPEN_STAGES, FollowUpTask, Interaction, Lead, ResponseClock, ResponsePolicy, SentNotice
@@ -102,7 +101,7 @@ def _retime_all_clocks_on_commit() -> None:
 @transaction.atomic
 def response_policy_save(*, user: User, policy: ResponsePolicy) -> ResponsePolicy:
     """Create or change a policy (admins only); running clocks are re-timed in the background right after."""
-    require_admin(user, "change response targets and business-hours calendars")
+    access.ensure(access.can_configure_response_targets, user)
     policy.full_clean()
     policy.save()
     _retime_all_clocks_on_commit()
@@ -112,7 +111,7 @@ def response_policy_save(*, user: User, policy: ResponsePolicy) -> ResponsePolic
 @transaction.atomic
 def response_policy_delete(*, user: User, policy: ResponsePolicy) -> None:
     """Delete a policy; running clocks it timed fall to the next matching policy (or stop)."""
-    require_admin(user, "change response targets and business-hours calendars")
+    access.ensure(access.can_configure_response_targets, user)
     # Until they are re-timed, nothing may be sent in the name of a target that no longer exists.
     ResponseClock.objects.filter(policy=policy, next_at__isnull=False).update(next_at=None)
     policy.delete()
@@ -127,7 +126,7 @@ def business_calendar_save(
 
     The calendar lives in `crm`; this service is in `leads` because changing it moves response deadlines.
     """
-    require_admin(user, "change response targets and business-hours calendars")
+    access.ensure(access.can_configure_response_targets, user)
     calendar.full_clean()
     calendar.save()
     by_date = dict(holidays)  # one per date: the last name given wins
@@ -139,7 +138,7 @@ def business_calendar_save(
 
 @transaction.atomic
 def business_calendar_delete(*, user: User, calendar: BusinessCalendar) -> None:
-    require_admin(user, "change response targets and business-hours calendars")
+    access.ensure(access.can_configure_response_targets, user)
     in_use = list(ResponsePolicy.objects.filter(calendar=calendar).values_list("name", flat=True))
     if in_use:
         raise ValidationError(f"Response targets use this calendar: {', '.join(in_use)}. Change them first.")

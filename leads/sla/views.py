@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from crm import access
 from crm.models import BusinessCalendar
-from crm.roles import require_admin
 from leads.models import ResponsePolicy
 from leads.sla import selectors as sla_selectors
 from leads.sla import services as sla_services
@@ -25,14 +25,14 @@ def _back_to_settings(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@access.require(access.can_configure_response_targets)
 def policy_list(request: HttpRequest) -> HttpResponse:
-    require_admin(request.user, "change response targets")
     context = {"policies": sla_selectors.response_policies(), "calendars": sla_selectors.business_calendars()}
     return render(request, "leads/sla/settings.html", context)
 
 
+@access.require(access.can_configure_response_targets)
 def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpResponse:
-    require_admin(request.user, "change response targets")
     policy = get_object_or_404(ResponsePolicy, pk=policy_id) if policy_id else ResponsePolicy()
     form = ResponsePolicyForm(request.POST if request.method == "POST" else None, instance=policy)
     if request.method == "POST" and form.is_valid():
@@ -50,16 +50,16 @@ def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpRespo
 
 
 @require_POST
+@access.require(access.can_configure_response_targets)
 def policy_delete(request: HttpRequest, policy_id: int) -> HttpResponse:
-    require_admin(request.user, "change response targets")
     policy = get_object_or_404(ResponsePolicy, pk=policy_id)
     sla_services.response_policy_delete(user=request.user, policy=policy)
     messages.success(request, f"Response target “{policy.name}” deleted.")
     return _back_to_settings(request)
 
 
+@access.require(access.can_configure_response_targets)
 def calendar_edit(request: HttpRequest, calendar_id: int | None = None) -> HttpResponse:
-    require_admin(request.user, "change response targets")
     calendar = get_object_or_404(BusinessCalendar, pk=calendar_id) if calendar_id else BusinessCalendar()
     form = BusinessCalendarForm(request.POST if request.method == "POST" else None, instance=calendar)
     if request.method == "POST" and form.is_valid():
@@ -77,8 +77,8 @@ def calendar_edit(request: HttpRequest, calendar_id: int | None = None) -> HttpR
 
 
 @require_POST
+@access.require(access.can_configure_response_targets)
 def calendar_delete(request: HttpRequest, calendar_id: int) -> HttpResponse:
-    require_admin(request.user, "change response targets")
     calendar = get_object_or_404(BusinessCalendar, pk=calendar_id)
     try:
         sla_services.business_calendar_delete(user=request.user, calendar=calendar)

@@ -23,7 +23,7 @@ from crm.models import User
 from leads.models import CLOSED_STAGES, Lead, Stage
 from scoring.engine import rule_features
 from scoring.models import Rule, RuleGroup, ScoringModel
-from scoring.services.models_edit import _require_admin, scoring_model_create_draft
+from scoring.services.models_edit import _ensure_may_configure, scoring_model_create_draft
 from scoring.spec import GroupSpec, ModelSpec, model_spec
 from scoring.tiers import Tier, tiers_to_json
 
@@ -115,7 +115,7 @@ def learn_weights(*, spec: ModelSpec, seed: int = 0) -> dict:
 @transaction.atomic
 def scoring_model_suggest(*, user: User | None, based_on: ScoringModel, seed: int = 0) -> ScoringModel:
     """Learn points for `based_on`'s rules from closed leads and save them as a new draft (with the report)."""
-    _require_admin(user)
+    _ensure_may_configure(user)
     spec = model_spec(based_on)
     learned = learn_weights(spec=spec, seed=seed)
     report = learned["report"]

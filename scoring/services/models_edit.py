@@ -5,11 +5,11 @@ Only admins change scoring. Published and archived versions are read-only: to ch
 
 import itertools
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
-from crm import clock
+from crm import access, clock
 from crm.models import User
 from scoring.models import GradeBand, Rule, RuleGroup, ScoreChange, ScoringModel, ScoringRun
 from scoring.spec import DEFAULT_BANDS
@@ -36,10 +36,10 @@ RULE_FIELDS = (
 MODEL_FIELDS = ("name", "notes", "score_min", "score_max", "half_life_days")
 
 
-def _require_admin(user: User | None) -> None:
+def _ensure_may_configure(user: User | None) -> None:
     # `None` is the system itself (migrations, commands run by an operator).
-    if user is not None and not user.is_crm_admin:
-        raise PermissionDenied("Only admins change scoring.")
+    if user is not None:
+        access.ensure(access.can_configure_scoring, user)
 
 
 def _require_draft(model: ScoringModel) -> None:
@@ -60,7 +60,7 @@ def scoring_model_create_draft(
     origin: str = ScoringModel.Origin.MANUAL,
 ) -> ScoringModel:
     """A new draft: a copy of `based_on` (rules, groups, bands), or an empty model with the default bands."""
-    _require_admin(user)
+    _ensure_may_configure(user)
     draft = ScoringModel.objects.create(
         version=_next_version(),
         name=name or (f"Copy of v{based_on.version}" if based_on else "New model"),
@@ -102,7 +102,7 @@ def scoring_model_create_draft(
 
 @transaction.atomic
 def scoring_model_update(*, model: ScoringModel, user: User | None, data: dict) -> ScoringModel:
-    _require_admin(user)
+    _ensure_may_configure(user)
     _require_draft(model)
     unknown = set(data) - set(MODEL_FIELDS)
     if unknown:
@@ -118,7 +118,7 @@ def scoring_model_update(*, model: ScoringModel, user: User | None, data: dict) 
 
 @transaction.atomic
 def scoring_model_delete_draft(*, model: ScoringModel, user: User | None) -> None:
-    _require_admin(user)
+    _ensure_may_configure(user)
     _require_draft(model)
     model.delete()
 
@@ -127,7 +127,7 @@ def scoring_model_delete_draft(*, model: ScoringModel, user: User | None) -> Non
 def scoring_model_publish(*, model: ScoringModel, user: User | None) -> ScoringRun:
     """Make a draft (publish) or an archived version (rollback) the live model, and rescore every lead in the
     background. The previous live version is archived."""
-    _require_admin(user)
+    _ensure_may_configure(user)
     model = ScoringModel.objects.select_for_update().get(pk=model.pk)
     if model.status == ScoringModel.Status.PUBLISHED:
         raise ValidationError(f"Version {model.version} is already live.")
@@ -156,7 +156,7 @@ def _check_publishable(model: ScoringModel) -> None:
 
 @transaction.atomic
 def group_create(*, model: ScoringModel, user: User | None, name: str, cap: int | None = None) -> RuleGroup:
-    _require_admin(user)
+    _ensure_may_configure(user)
     _require_draft(model)
     name = name.strip()
     if not name:
@@ -169,7 +169,7 @@ def group_create(*, model: ScoringModel, user: User | None, name: str, cap: int 
 
 @transaction.atomic
 def group_update(*, group: RuleGroup, user: User | None, name: str, cap: int | None) -> RuleGroup:
-    _require_admin(user)
+    _ensure_may_configure(user)
     _require_draft(group.model)
     name = name.strip()
     if not name:
@@ -183,7 +183,7 @@ def group_update(*, group: RuleGroup, user: User | None, name: str, cap: int | N
 
 @transaction.atomic
 def group_delete(*, group: RuleGroup, user: User | None) -> None:
-    _require_admin(user)
+    _ensure_may_configure(user)
     _require_draft(group.model)
     if group.rules.exists():
         raise ValidationError("Move or delete the group's rules first.")
@@ -201,7 +201,7 @@ def _apply_rule_data(rule: Rule, data: dict) -> None:
 
 @transaction.atomic
 def rule_create(*, model: ScoringModel, user: User | None, group: RuleGroup, data: dict) -> Rule:
-    _require_admin(user)
+    _ensure_may_configure(user)
     _require_draft(model)
     if group.model_id != model.pk:
         raise ValidationError({"group": "That group belongs to another version."})
@@ -214,7 +214,7 @@ def rule_create(*, model: ScoringModel, user: User | None, group: RuleGroup, dat
 
 @transaction.atomic
 def rule_update(*, rule: Rule, user: User | None, data: dict) -> Rule:
-    _require_admin(user)
+    _ensure_may_configure(user)
     _require_draft(rule.model)
     group = data.pop("group", None)
     if group is not None:
@@ -228,7 +228,7 @@ def rule_update(*, rule: Rule, user: User | None, data: dict) -> Rule:
 
 @transaction.atomic
 def rule_delete(*, rule: Rule, user: User | None) -> None:
-    _require_admin(user)
+    _ensure_may_configure(user)
     _require_draft(rule.model)
     rule.delete()
 
@@ -265,7 +265,7 @@ def bands_problems(bands: list[tuple[str, int, int]], *, score_min: int, score_m
 
 @transaction.atomic
 def bands_set(*, model: ScoringModel, user: User | None, bands: list[tuple[str, int, int]]) -> list[GradeBand]:
-    _require_admin(user)
+    _ensure_may_configure(user)
     _require_draft(model)
     problems = bands_problems(bands, score_min=model.score_min, score_max=model.score_max)
     if problems:

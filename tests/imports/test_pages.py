@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from leads.imports import services as imports
-from leads.models import ImportJob, Lead
+from leads.models import Channel, ImportJob, Lead
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -172,3 +172,32 @@ def test_the_leads_list_links_to_import_for_managers_and_export_keeping_the_filt
     assert reverse("leads:export") + "?stage=won" in page
     manager_client.force_login(rep)
     assert reverse("leads:imports") not in manager_client.get(reverse("leads:list")).content.decode()
+
+
+def test_only_admins_create_channels_through_an_import(client, manager, admin_user):
+    """Channels are an admin's to set up: a manager is not offered the box, and a ticked box changes nothing."""
+    text = b"name,email,channel\nAda,ada@example.com,TikTok\n"
+    client.force_login(manager)
+    upload(client, text)
+    job = ImportJob.objects.get()
+    assert b"Create channels" not in client.get(reverse("leads:import_map", args=[job.pk])).content
+    client.post(reverse("leads:import_map", args=[job.pk]), mapping_post(job, create_channels="on", action="start"))
+    imports.import_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert not Channel.objects.filter(name="TikTok").exists() and not Lead.objects.exists()
+    assert "unknown channel" in job.rejected_csv
+
+    client.force_login(admin_user)
+    upload(client, text)
+    job = ImportJob.objects.latest("pk")
+    assert b"Create channels" in client.get(reverse("leads:import_map", args=[job.pk])).content
+    client.post(reverse("leads:import_map", args=[job.pk]), mapping_post(job, create_channels="on", action="start"))
+    imports.import_job_run(job_id=job.pk)
+    assert Lead.objects.get().channel.name == "TikTok"
+
+
+def test_a_managers_command_line_style_import_cannot_create_channels(manager):
+    from tests.imports.conftest import csv_text, run_import
+
+    result = run_import(csv_text("name,channel", "Ada,TikTok"), user=manager, create_channels=True)
+    assert result.created == 0 and not Channel.objects.filter(name="TikTok").exists()

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from crm.access import leads_visible_to
 from leads.models import Lead
-from leads.selectors import leads_visible_to
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ def leads(rep, teammate, other_rep, manager):
 
 
 def _visible(user):
-    return set(leads_visible_to(user=user).values_list("pk", flat=True))
+    return set(leads_visible_to(user).values_list("pk", flat=True))
 
 
 @pytest.mark.smoke

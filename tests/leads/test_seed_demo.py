@@ -105,7 +105,7 @@ def test_seeded_leads_are_owned_by_reps_of_their_team_or_sit_in_the_pool_unscore
     assert 0 < pool.count() < LEADS * 0.15
     assert not pool.filter(team__isnull=False).exists()
     for lead in Lead.objects.filter(owner__isnull=False).select_related("owner"):
-        assert lead.owner.is_rep
+        assert lead.owner.role == Role.REP
         assert lead.team_id == lead.owner.team_id
         assert lead.assigned_at is not None
     assert not Lead.objects.filter(Q(score__isnull=False) | ~Q(grade="") | Q(scored_at__isnull=False)).exists()

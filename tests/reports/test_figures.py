@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from crm.models import User
+from crm.roles import Role
 from reports.periods import Period
 from reports.registry import REPORTS
 from reports.scope import ReportScope
@@ -43,7 +44,7 @@ def test_funnel_reached_link_lists_exactly_the_leads_counted(month, admin_client
     response = admin_client.get(url)
     names = {lead.name for lead in response.context["page"].rows}
     assert names == {month[k].name for k in ("L1", "L2", "L3", "L5")}
-    assert admin_user.is_crm_admin
+    assert admin_user.role == Role.ADMIN
 
 
 def test_conversion_by_channel_compares_with_the_period_before_and_keeps_empty_groups(month, admin_user):

@@ -1,0 +1,253 @@
+"""The access table: every URL of the project, asked by the anonymous visitor, a rep, a manager, an admin, and a
+rep and a manager of another team.
+
+Each answer falls in a family: `login` (302 to the login page), `forbidden` (403), `missing` (404), `token`
+(401, the API wants its own token), or `ok` (any other answer below 500; a POST sent empty may answer with its
+form's errors). No URL may answer 500, and `EXPECTED` must name every URL of the project: a new view without a
+line here fails the suite until someone decides who may open it.
+
+The ids in each URL are filled from one small world: a lead the rep owns (in the manager's team), its task and
+call, an import the manager started, a notice of the person asking, and one of each thing admins configure.
+Each request runs in a savepoint that is rolled back, so a delete or a publish does not change the next request.
+The Django admin's own pages are Django's (staff only) and are represented by its index.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from crm import clock
+from crm.models import Notification
+from leads.imports import services as imports
+from leads.intake import services as intake
+from leads.models import AssignmentRule, ChannelSpend, ReclaimRule, WebForm
+from leads.routing import reclaim as reclaim
+from leads.routing import services as routing
+from scoring.models import ScoringRun
+from tests.factories import BusinessCalendarFactory, InteractionFactory, ResponsePolicyFactory, TaskFactory
+from tests.scoring.conftest import make_model
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "rep", "manager", "admin", "other_rep", "other_manager")
+OK, LOGIN, FORBIDDEN, MISSING, TOKEN = "ok", "login", "forbidden", "missing", "token"
+
+
+def _row(anonymous, rep, manager, admin, other_rep=None, other_manager=None) -> dict[str, str]:
+    """Another team's rep and manager answer like the rep and the manager unless the URL names the rep's things."""
+    return dict(zip(ROLES, (anonymous, rep, manager, admin, other_rep or rep, other_manager or manager), strict=True))
+
+
+EVERYONE = _row(LOGIN, OK, OK, OK)
+MANAGERS = _row(LOGIN, FORBIDDEN, OK, OK)
+ADMINS = _row(LOGIN, FORBIDDEN, FORBIDDEN, OK)
+PUBLIC = _row(OK, OK, OK, OK)
+API = _row(TOKEN, TOKEN, TOKEN, TOKEN)
+# The rep's lead (its task, its call, the rep's availability): another team does not know it exists.
+THE_REPS = _row(LOGIN, OK, OK, OK, other_rep=MISSING, other_manager=MISSING)
+# The manager's import: another team's rep may not import at all, another manager does not see it.
+THE_MANAGERS_IMPORT = _row(LOGIN, FORBIDDEN, OK, OK, other_rep=FORBIDDEN, other_manager=MISSING)
+
+EXPECTED: dict[str, dict[str, str]] = {
+    # Pages of the working day: everyone with a login (the lead is the rep's own, in the manager's team).
+    "home": EVERYONE,
+    "my_day": EVERYONE,
+    "reports:dashboard": EVERYONE,
+    "reports:report": MANAGERS,  # the Team report (reps see the reports on their own leads only)
+    "leads:list": EVERYONE,
+    "leads:create": EVERYONE,
+    "leads:count": EVERYONE,
+    "leads:bulk": MANAGERS,
+    "leads:duplicates_check": EVERYONE,
+    "leads:detail": THE_REPS,
+    "leads:merge_panel": THE_REPS,
+    "leads:edit": THE_REPS,
+    "leads:log": THE_REPS,
+    "leads:stage": THE_REPS,
+    "leads:assign": _row(LOGIN, FORBIDDEN, OK, OK, other_rep=MISSING, other_manager=MISSING),
+    "leads:claim": THE_REPS,
+    "leads:task_create": THE_REPS,
+    "leads:task_toggle": THE_REPS,
+    "leads:interaction_edit": THE_REPS,
+    "leads:interaction_delete": THE_REPS,
+    "leads:release": THE_REPS,
+    "leads:export": EVERYONE,
+    "leads:team": EVERYONE,
+    "leads:availability_edit": THE_REPS,  # the rep's own away dates; their manager's and the admin's too
+    # Duplicates and imports: managers and admins.
+    "leads:duplicates": MANAGERS,
+    "leads:merge": MANAGERS,
+    "leads:imports": MANAGERS,
+    "leads:import_detail": THE_MANAGERS_IMPORT,
+    "leads:import_map": THE_MANAGERS_IMPORT,
+    "leads:import_rejects": THE_MANAGERS_IMPORT,
+    # Configuration: admins.
+    "leads:sla_policies": ADMINS,
+    "leads:sla_policy_create": ADMINS,
+    "leads:sla_policy_edit": ADMINS,
+    "leads:sla_policy_delete": ADMINS,
+    "leads:sla_calendar_create": ADMINS,
+    "leads:sla_calendar_edit": ADMINS,
+    "leads:sla_calendar_delete": ADMINS,
+    "leads:channels": ADMINS,
+    "leads:channel_create": ADMINS,
+    "leads:channel_edit": ADMINS,
+    "leads:channel_spend_create": ADMINS,
+    "leads:channel_spend_edit": ADMINS,
+    "leads:channel_spend_delete": ADMINS,
+    "leads:channel_web_form": ADMINS,
+    "leads:channel_token_create": ADMINS,
+    "leads:channel_token_revoke": ADMINS,
+    "leads:routing_rules": ADMINS,
+    "leads:routing_rule_create": ADMINS,
+    "leads:routing_rule_edit": ADMINS,
+    "leads:routing_rule_delete": ADMINS,
+    "leads:routing_rule_move": ADMINS,
+    "leads:reclaim_rule_create": ADMINS,
+    "leads:reclaim_rule_edit": ADMINS,
+    "leads:reclaim_rule_delete": ADMINS,
+    "scoring:models": ADMINS,
+    "scoring:model_create": ADMINS,
+    "scoring:model": ADMINS,
+    "scoring:settings": ADMINS,
+    "scoring:model_delete": ADMINS,
+    "scoring:publish": ADMINS,
+    "scoring:suggest": ADMINS,
+    "scoring:preview": ADMINS,
+    "scoring:rule_create": ADMINS,
+    "scoring:group_create": ADMINS,
+    "scoring:bands": ADMINS,
+    "scoring:rule_row": ADMINS,
+    "scoring:rule_edit": ADMINS,
+    "scoring:rule_delete": ADMINS,
+    "scoring:group_edit": ADMINS,
+    "scoring:group_delete": ADMINS,
+    "scoring:run": ADMINS,
+    "scoring:lead_panel": THE_REPS,
+    # Everyone's own notices and settings.
+    "crm:notifications": EVERYONE,
+    "crm:notification_bell": EVERYONE,
+    "crm:notifications_read_all": EVERYONE,
+    "crm:notification_settings": EVERYONE,
+    "crm:notification_open": EVERYONE,
+    # The Django admin is for staff (admins); others are sent to its own login page.
+    "admin:index": _row(LOGIN, LOGIN, LOGIN, OK),
+    # Public: logging in and out, the health check, published web forms.
+    "login": PUBLIC,
+    "logout": _row(LOGIN, LOGIN, LOGIN, LOGIN),  # back to the login page
+    "health": PUBLIC,
+    "webform": PUBLIC,
+    # The API answers to its channel tokens only (its own tests cover them); the schema and docs are public.
+    "api-v1:create_lead": API,
+    "api-v1:read_lead": API,
+    "api-v1:create_event": API,
+    "api-v1:openapi-json": PUBLIC,
+    "api-v1:openapi-view": PUBLIC,
+    "api-v1:api-root": _row(MISSING, MISSING, MISSING, MISSING),
+}
+
+
+def _url_patterns(patterns=None, namespace="", prefix=""):
+    """(name, pattern) of every named URL, namespaces joined; the Django admin by its index only."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}:{pattern.namespace}" if namespace and pattern.namespace else pattern.namespace
+            yield from _url_patterns(pattern.url_patterns, inner or namespace, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            name = f"{namespace}:{pattern.name}" if namespace else pattern.name
+            if namespace == "admin" and name != "admin:index":
+                continue
+            yield name, pattern
+
+
+URL_NAMES = sorted({name for name, _ in _url_patterns()})
+
+
+def test_every_url_of_the_project_has_an_access_line():
+    assert set(URL_NAMES) == set(EXPECTED), "add the new URL to EXPECTED, saying who may open it"
+
+
+@pytest.fixture
+def world(rep, manager, admin_user, team, channel, lead):
+    """One of everything a URL can name; the lead is the rep's."""
+    spend = ChannelSpend.objects.create(
+        channel=channel, period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 1, 31), amount=Decimal(100)
+    )
+    api_token, _ = intake.api_token_create(user=admin_user, channel=channel, name="Landing page")
+    WebForm.objects.create(channel=channel, slug="demo-request", published=True)
+    job = imports.import_job_create(user=manager, file_name="leads.csv", data=b"name,email\nAda,ada@example.com\n")
+    draft = make_model(rules=[{"kind": "fit", "field": "industry", "operator": "equals", "value": "saas", "points": 9}])
+    group, scoring_rule = draft.groups.first(), draft.rules.first()
+    return {
+        "lead_id": lead.pk,
+        "task_id": TaskFactory(lead=lead).pk,
+        "interaction_id": InteractionFactory(lead=lead, user=rep).pk,
+        "policy_id": ResponsePolicyFactory().pk,
+        "calendar_id": BusinessCalendarFactory().pk,
+        "channel_id": channel.pk,
+        "spend_id": spend.pk,
+        "token_id": api_token.pk,
+        "job_id": job.pk,
+        "user_id": rep.pk,
+        "version": draft.version,
+        "group_id": group.pk,
+        "run_id": ScoringRun.objects.create(model=draft, reason="publish").pk,
+        "routing_rule_id": routing.assignment_rule_save(
+            user=admin_user, rule=AssignmentRule(name="All to Inside Sales", team=team)
+        ).pk,
+        "reclaim_rule_id": reclaim.reclaim_rule_save(user=admin_user, rule=ReclaimRule(name="Idle", days=7)).pk,
+        "scoring_rule_id": scoring_rule.pk,
+    }
+
+
+def _kwargs(name: str, pattern: URLPattern, world: dict, owner) -> dict:
+    """The URL's ids from the world; a notice is the asking person's own (the rep's for the anonymous)."""
+    kwargs = {}
+    for param in getattr(pattern.pattern, "converters", {}):
+        if param == "rule_id":
+            kind = "scoring" if name.startswith("scoring:") else "reclaim" if "reclaim" in name else "routing"
+            kwargs[param] = world[f"{kind}_rule_id"]
+        elif param == "slug":
+            kwargs[param] = "team" if name.startswith("reports:") else "demo-request"
+        elif param == "notification_id":
+            kwargs[param] = Notification.objects.create(
+                user=owner, key=f"test:{owner.pk}", text="A notice", url="/", created_at=clock.now()
+            ).pk
+        else:
+            kwargs[param] = world[param]
+    return kwargs
+
+
+def _family(response) -> str:
+    status = response.status_code
+    assert status < 500, f"{status}: {response.content[:300]!r}"
+    if status in (301, 302) and response["Location"].split("?")[0] in ("/login/", "/admin/login/"):
+        return LOGIN
+    return {401: TOKEN, 403: FORBIDDEN, 404: MISSING}.get(status, OK)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_url_answers_each_role_as_the_table_says(role, rep, manager, admin_user, other_rep, other_manager, world):
+    people = {"rep": rep, "manager": manager, "admin": admin_user, "other_rep": other_rep}
+    user = {**people, "anonymous": None, "other_manager": other_manager}[role]
+    client = Client()
+    answers = {}
+    for name, pattern in _url_patterns():
+        if user is not None:
+            client.force_login(user)  # again each time: "logout" logs out
+        with transaction.atomic():
+            url = reverse(name, kwargs=_kwargs(name, pattern, world, user or rep))
+            response = client.get(url)
+            if response.status_code == 405:
+                response = client.post(url)
+            answers[name] = _family(response)
+            transaction.set_rollback(True)
+    expected = {name: EXPECTED[name][role] for name in answers}
+    wrong = {
+        name: f"{answers[name]} (expected {expected[name]})" for name in answers if answers[name] != expected[name]
+    }
+    assert not wrong
