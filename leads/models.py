@@ -168,6 +168,8 @@ class Lead(models.Model):
     last_activity_at = models.DateTimeField(default=clock.now)
     created_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # The import row that created the lead (a fingerprint, `leads.imports.services.RowKeys`): a rerun of the file skips it.
+    import_row_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     # What the list's search box matches: one lower-cased column, trigram-indexed on PostgreSQL.
     search_text = models.GeneratedField(
@@ -267,6 +269,10 @@ class Lead(models.Model):
                 name="lead_won_has_value_and_date",
             ),
             models.CheckConstraint(condition=~Q(stage="lost") | ~Q(lost_reason=""), name="lead_lost_has_reason"),
+            # One lead per import row; the index answers "which of this chunk's rows were imported already?".
+            models.UniqueConstraint(
+                fields=["import_row_key"], condition=Q(import_row_key__isnull=False), name="lead_import_row_key_uniq"
+            ),
             models.CheckConstraint(
                 condition=Q(score__isnull=True) | Q(score__gte=-1000, score__lte=1000), name="lead_score_range"
             ),

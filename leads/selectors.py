@@ -31,7 +31,11 @@ def owners_visible_to(*, user: User) -> QuerySet[User]:
 
 
 def lead_duplicates(*, email: str = "", phone: str = "", exclude_id: int | None = None) -> QuerySet[Lead]:
-    """Leads that share the normalised email or phone."""
+    """Leads that share the normalised email or phone, the one a new arrival would match first.
+
+    The order is the arrival pipeline's duplicate rule (`leads.intake.pipeline`): leads with the email before leads with
+    only the phone, each the oldest first.
+    """
     email, phone = normalize_email(email), normalize_phone(phone)
     condition = Q()
     if email:
@@ -43,7 +47,8 @@ def lead_duplicates(*, email: str = "", phone: str = "", exclude_id: int | None 
     qs = Lead.objects.filter(condition).select_related("owner")
     if exclude_id:
         qs = qs.exclude(pk=exclude_id)
-    return qs.order_by("created_at")[:5]
+    email_first = Case(When(email_normalized=email, then=Value(0)), default=Value(1)) if email else Value(0)
+    return qs.order_by(email_first, "created_at", "pk")[:5]
 
 
 def lead_timeline(*, lead: Lead, limit: int = 50) -> list[dict]:

@@ -9,36 +9,39 @@ The same service runs for the browser (a Celery task over an `ImportJob`) and th
   Anything else is an `ImportFileError` with a sentence a person can act on.
 * **Rows** are validated one by one in Python (`RowReader`); a bad row is *rejected* with its line number and
   reason and the good rows are kept. Rejected rows are kept as CSV (the file's columns + `line` + `reason`).
-* **Duplicates** by normalised email or phone, against the database and within the file; the policy decides:
-  `skip` the row, `update` the existing lead's facts (non-empty mapped values; attributes merged), or `create`
-  a new lead anyway.
-* **Writes** go per chunk (`IMPORT_CHUNK_SIZE` rows, 5,000): one query finds the chunk's duplicates, then
-  `bulk_insert` writes the leads and their stage history (created, and the historical move to the imported
-  stage) with COPY on PostgreSQL (`bulk_create` elsewhere), response clocks are timed set-based, and the job's counters move, all in one transaction. A failure
-  rolls the chunk back whole; a retry carries on after the last committed chunk. `leads_bulk_created` is sent
-  on commit per chunk so routing and scoring can react (the unowned leads are for routing to take).
+* **One way in**: every chunk goes through the arrival pipeline (`leads.intake.pipeline`), the same code and the same
+  duplicate rule as a lead from a form or the API: the chunk's identities locked (two imports of one file at once
+  wait for each other instead of both inserting), duplicates by normalised email (else phone) against the
+  database and within the file, the oldest lead being the one matched. The policy decides: `skip` the row,
+  `update` the existing lead's facts (non-empty mapped values; attributes merged), or `create` a new lead anyway.
+* **Reruns**: each row has a key (`RowKeys`: its content and how many identical rows precede it), stored on
+  the lead it creates; a row whose key is stored is skipped under every policy, so a file imported again (killed
+  midway and rerun, or twice at once) creates each lead once, rows without email or phone included.
+* **Writes** go per chunk (`IMPORT_CHUNK_SIZE` rows, 5,000), all in one transaction: the leads and their stage
+  history (created, and the historical move to the imported stage) by COPY, the unowned open leads routed,
+  response clocks timed set-based, and the job's counters moved. A failure rolls the chunk back whole; a retry
+  carries on after the last committed chunk. `leads_bulk_created` is sent on commit per chunk so scoring can
+  react.
 * **Dry run**: everything above but the writes; nothing is stored (not even channels it would create).
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
+import hashlib
 import io
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
-from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import BooleanField, F, Q, Value
-from django.db.models.expressions import RawSQL
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F, Value
 from django.db.models.functions import Concat
-from psycopg.types.json import Jsonb
 
 from crm import access, clock
 from crm.models import User
 from crm.queue import enqueue_on_commit
-from leads.facts import IMPORT_FACTS
 from leads.imports.rows import (  # noqa: F401 (the import's public names, re-exported)
     ATTRIBUTE_PREFIX,
     DUPLICATE_POLICIES,
@@ -61,43 +64,10 @@ from leads.imports.rows import (  # noqa: F401 (the import's public names, re-ex
     read_header,
     validate_mapping,
 )
-from leads.models import OPEN_STAGES, ImportJob, Lead, Stage, StageChange
-from leads.routing.services import leads_route
-from leads.signals import leads_bulk_created, leads_bulk_updated
+from leads.intake.pipeline import Arriving, Record, arrivals_match, arrivals_store
+from leads.models import ImportJob, Lead
+from leads.signals import leads_bulk_updated
 from leads.sla.services import response_clocks_recompute
-
-
-class _Record(dict):
-    """A row to insert: field names (relations as objects, or `<name>_id`) → values, read as attributes too.
-
-    Building a model instance per row costs more than validating it (Django's `Model.__init__` walks forty
-    fields); a dict does not, and `_apply_update` reads and writes both alike.
-    """
-
-    __getattr__ = dict.get
-
-    def __setattr__(self, name, value):
-        self[name] = value
-
-
-# The lead fields a row's facts fill (leads.facts); what a row leaves out takes the model's default.
-_ROW_FIELDS = tuple(fact.name for fact in IMPORT_FACTS if fact.field is not None)
-
-
-def _new_lead(facts: dict, *, now: dt.datetime) -> _Record:
-    owner = facts["owner"]
-    created_at = facts["created_at"]
-    record = _Record({name: facts[name] for name in _ROW_FIELDS if facts.get(name) is not None})
-    record.update(
-        email_normalized=facts["email_normalized"],
-        phone_normalized=facts["phone_normalized"],
-        team_id=owner.team_id if owner else None,
-        assigned_at=now if owner else None,
-        stage_changed_at=facts["won_at"] or created_at,
-        last_activity_at=created_at,
-        updated_at=now,
-    )
-    return record
 
 
 def _apply_update(lead: Lead, facts: dict, mapped: set[str]) -> list[str]:
@@ -178,10 +148,16 @@ class LeadImporter:
 
     def rows(self, start_row: int = 0) -> Iterator[list[tuple[int, list[str]]]]:
         """Chunks of (line number, cells) of the data rows after the first `start_row`, blank lines left out."""
+        for chunk in self.keyed_rows(start_row):
+            yield [(line, row) for line, row, _ in chunk]
+
+    def keyed_rows(self, start_row: int = 0) -> Iterator[list[tuple[int, list[str], str]]]:
+        """Chunks of (line number, cells, row key) of the data rows after the first `start_row` (see `RowKeys`)."""
         reader = csv_rows(self.text)
         next(reader, None)
-        chunk: list[tuple[int, list[str]]] = []
+        chunk: list[tuple[int, list[str], str]] = []
         index = 0
+        row_key = RowKeys()
         while True:
             try:
                 row = next(reader)
@@ -193,9 +169,10 @@ class LeadImporter:
             if not any(cell.strip() for cell in row):
                 continue
             index += 1
+            key = row_key(row)  # rows before `start_row` too: a row's key counts the identical rows before it
             if index <= start_row:
                 continue
-            chunk.append((reader.line_num, row))
+            chunk.append((reader.line_num, row, key))
             if len(chunk) >= chunk_size():
                 yield chunk
                 chunk = []
@@ -204,7 +181,7 @@ class LeadImporter:
 
     def run(self, *, start_row: int = 0) -> ImportResult:
         result = ImportResult()
-        for chunk in self.rows(start_row):
+        for chunk in self.keyed_rows(start_row):
             progress = self._chunk(chunk) if self.options.dry_run else self._write_chunk(chunk)
             result.rows += progress.rows
             result.created += progress.created
@@ -221,51 +198,49 @@ class LeadImporter:
                 self.on_chunk(progress, len(chunk))
         return progress
 
-    def _chunk(self, chunk: list[tuple[int, list[str]]]) -> _Progress:
+    def _chunk(self, chunk: list[tuple[int, list[str], str]]) -> _Progress:
         progress = _Progress(rows=len(chunk))
-        prepared: list[tuple[int, list[str], dict]] = []
-        for line, row in chunk:
+        prepared: list[tuple[int, list[str], Arriving]] = []
+        for line, row, key in chunk:
             try:
                 facts = self.reader.read(row)
             except ValueError as error:
                 progress.rejections.append(Rejection(line, row, str(error)))
                 continue
-            prepared.append((line, row, facts))
+            prepared.append((line, row, Arriving(facts=Record(facts), row_key=key)))
 
         policy = self.options.on_duplicate
-        existing = self._existing(prepared) if policy != "create" else {}
-        new_leads: list[_Record] = []
-        pending: dict[str, _Record] = {}  # keys of leads created in this chunk, not yet written
+        dry_run = self.options.dry_run
+        # The one way in: the chunk's identities locked (not in a dry run, which writes nothing), its duplicates
+        # found by the one rule (the oldest lead with the email, else the phone).
+        arrivals_match([a for _, _, a in prepared], whole_leads=policy == "update", lock=not dry_run)
+        creating: list[Arriving] = []
         updates: dict[int, Lead] = {}
         updated_fields: set[str] = set()
         now = clock.now()
-        for line, row, facts in prepared:
-            keys = []
-            if facts["email_normalized"]:
-                keys.append(facts["email_normalized"])
-            if facts["phone_normalized"]:
-                keys.append("tel:" + facts["phone_normalized"])
-            if policy == "create":
-                new_leads.append(_new_lead(facts, now=now))
+        for line, row, arriving in prepared:
+            if arriving.imported_as is not None:  # this very row created a lead before (a rerun of the file)
+                progress.skipped += 1
                 continue
-            in_file = next((k for k in keys if k in pending or k in self.seen), None)
-            match = next((existing[k] for k in keys if k in existing), None)
-            if in_file is None and match is None:
-                lead = _new_lead(facts, now=now)
-                new_leads.append(lead)
-                for key in keys:
-                    pending[key] = lead
-                    self.seen.setdefault(key, None)
+            if policy == "create":
+                creating.append(arriving)
+                continue
+            keys = [k for k in (arriving.email_key, "tel:" + arriving.phone_key if arriving.phone_key else "") if k]
+            earlier_chunk = dry_run and arriving.is_new and any(k in self.seen for k in keys)
+            if arriving.is_new and not earlier_chunk:
+                creating.append(arriving)
+                if dry_run:
+                    self.seen.update(dict.fromkeys(keys))
                 continue
             if policy == "skip":
                 progress.skipped += 1
                 continue
             # update: an earlier row of this chunk, or a lead already stored (possibly by an earlier chunk).
-            if in_file is not None and in_file in pending:
-                target = pending[in_file]
-                _apply_update(target, facts, self.mapped)
+            if arriving.earlier is not None:
+                _apply_update(arriving.earlier.facts, arriving.facts, self.mapped)
                 progress.updated += 1
                 continue
+            match = arriving.duplicate_of
             if match is None:  # a duplicate of a row of an earlier chunk in a dry run: nothing stored to look at
                 progress.updated += 1
                 continue
@@ -273,137 +248,55 @@ class LeadImporter:
                 progress.rejections.append(Rejection(line, row, "duplicate of a lead you may not change"))
                 continue
             target = updates.get(match.pk, match)
-            changed = _apply_update(target, facts, self.mapped)
+            changed = _apply_update(target, arriving.facts, self.mapped)
             if changed:
                 updates[match.pk] = target
                 updated_fields.update(changed)
             progress.updated += 1
-        progress.created = len(new_leads)
+        progress.created = len(creating)
         progress.rejections.sort(key=lambda r: r.line)
-        if self.options.dry_run:
+        if dry_run:
             return progress
 
         self.resolver.save_new_channels()  # before the leads, which read their channels' ids
-        bulk_insert(Lead, new_leads)
-        for key, lead in pending.items():
-            self.seen[key] = lead.pk
-        bulk_insert(StageChange, list(_history(new_leads, user=self.user)))
+        # Insert, stage history, routing of the unowned open leads (inside the chunk's transaction: a chunk is
+        # imported and routed, or not at all), response clocks, `leads_bulk_created` on commit.
+        arrivals_store(creating, user=self.user, label="a CSV import", now=now, batch=True)
         if updates:
             fields = sorted(updated_fields | {"updated_at"})
             for lead in updates.values():
                 lead.updated_at = now
             Lead.objects.bulk_update(list(updates.values()), fields, batch_size=1000)
-        created_ids = [lead.pk for lead in new_leads]
-        clocked = [lead.pk for lead in new_leads if lead.stage in OPEN_STAGES]
-        if clocked:
-            response_clocks_recompute(lead_ids=clocked)
-        if "channel" in updated_fields:
-            response_clocks_recompute(lead_ids=list(updates))
-        # Open leads that arrive without an owner go where the assignment rules send them, as on every way in,
-        # inside the chunk's transaction (a chunk is imported and routed, or not at all).
-        unowned = [lead.pk for lead in new_leads if lead.owner_id is None and lead.stage in OPEN_STAGES]
-        if unowned:
-            leads_route(lead_ids=unowned, label="a CSV import")
-        if created_ids:
-            transaction.on_commit(partial(leads_bulk_created.send, sender=Lead, lead_ids=created_ids))
-        if updates:
+            if "channel" in updated_fields:
+                response_clocks_recompute(lead_ids=list(updates))
             transaction.on_commit(
                 partial(leads_bulk_updated.send, sender=Lead, lead_ids=list(updates), fields=sorted(updated_fields))
             )
         return progress
 
-    def _existing(self, prepared) -> dict[str, Lead]:
-        """The stored leads sharing a normalised email or phone with the chunk's rows: one query, oldest first."""
-        emails = {facts["email_normalized"] for _, _, facts in prepared if facts["email_normalized"]}
-        phones = {facts["phone_normalized"] for _, _, facts in prepared if facts["phone_normalized"]}
-        if not emails and not phones:
-            return {}
-        found: dict[str, Lead] = {}
-        condition = _any("email_normalized", emails) | _any("phone_normalized", phones)
-        need_whole = self.options.on_duplicate == "update"
-        leads = Lead.objects.filter(condition).order_by("created_at", "pk")
-        if not need_whole:
-            leads = leads.only("pk", "email_normalized", "phone_normalized", "owner_id", "team_id")
-        for lead in leads:
-            if lead.email_normalized in emails:
-                found.setdefault(lead.email_normalized, lead)
-            if lead.phone_normalized in phones:
-                found.setdefault("tel:" + lead.phone_normalized, lead)
-        return found
 
+class RowKeys:
+    """Call it with the file's rows in order; it answers each row's key: the row's stable identity in any run.
 
-def _any(column: str, values: set[str]) -> Q:
-    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter instead of thousands to bind and plan."""
-    if connection.vendor != "postgresql":
-        return Q(**{f"{column}__in": values})
-    condition = RawSQL(f"{connection.ops.quote_name(column)} = ANY(%s)", (list(values),), output_field=BooleanField())
-    return Q(condition)
-
-
-def bulk_insert(model, records: list[_Record]) -> None:
-    """Insert new rows of `model` and set each record's "pk": COPY on PostgreSQL, `bulk_create` elsewhere.
-
-    On PostgreSQL the ids are drawn from the table's sequence in one query and the rows streamed with COPY, the
-    fastest way in (see `python -m bench imports`). Fields a record does not name take the model's defaults;
-    generated columns are left to the database.
+    The key is a SHA-256 of the row's cells (trimmed, trailing empty cells dropped) and of how many identical
+    rows came before it in the file. So the same file imported again (killed midway and rerun, or two runs at
+    once) gives every row the key it had, and a row that created a lead is never imported twice, even one with
+    no email or phone to match on; a corrected file keeps the keys of the rows it did not change. Two identical
+    rows of one file are two rows (the first and second occurrence). Content, not file name and line number:
+    the same export saved under another name, or with a row fixed or removed above, is still recognised.
     """
-    if not records:
-        return
-    meta = model._meta
-    if connection.vendor != "postgresql":
-        objects = [model(**{k: v for k, v in record.items() if k != "pk"}) for record in records]
-        model.objects.bulk_create(objects, batch_size=500)
-        for record, obj in zip(records, objects, strict=True):
-            record["pk"] = obj.pk
-        return
-    fields = [f for f in meta.concrete_fields if not f.primary_key and not f.generated]
-    # Where each key a record may hold goes in the row: 0 is the id; a relation by object ("channel") or by id.
-    template = [None, *(f.get_default() for f in fields)]
-    position, by_object = {}, set()
-    for i, f in enumerate(fields, start=1):
-        position[f.attname] = i
-        if f.is_relation:
-            position[f.name] = i
-            by_object.add(f.name)
-    json_positions = [i for i, f in enumerate(fields, start=1) if f.get_internal_type() == "JSONField"]
-    table = connection.ops.quote_name(meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in [meta.pk, *fields])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(records)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for pk, record in zip(ids, records, strict=True):
-                values = template.copy()
-                values[0] = pk
-                for key, value in record.items():
-                    i = position.get(key)
-                    if i is not None:
-                        values[i] = value.pk if key in by_object and value is not None else value
-                for i in json_positions:
-                    values[i] = Jsonb(values[i])
-                copy.write_row(values)
-    for pk, record in zip(ids, records, strict=True):
-        record["pk"] = pk
 
+    def __init__(self):
+        self.seen: dict[str, int] = {}
 
-def _history(leads: list[_Record], *, user: User | None) -> Iterator[_Record]:
-    """Each imported lead's stage history: created as New, then (historical rows) its move to the stage it has.
-
-    A won lead moves at its won date; other stages at the created date, the only date the file gives.
-    """
-    for lead in leads:
-        yield _Record(lead_id=lead.pk, from_stage="", to_stage=Stage.NEW, changed_at=lead.created_at, user=user)
-        if lead.stage != Stage.NEW:
-            yield _Record(
-                lead_id=lead.pk,
-                from_stage=Stage.NEW,
-                to_stage=lead.stage,
-                changed_at=lead.won_at or lead.created_at,
-                user=user,
-            )
+    def __call__(self, row: list[str]) -> str:
+        cells = [cell.strip() for cell in row]
+        while cells and not cells[-1]:
+            cells.pop()
+        content = json.dumps(cells, ensure_ascii=False)
+        occurrence = self.seen.get(content, 0)
+        self.seen[content] = occurrence + 1
+        return hashlib.sha256(f"{occurrence}\n{content}".encode()).hexdigest()
 
 
 def rejections_csv(header: list[str], rejections: list[Rejection], *, with_header: bool) -> str:

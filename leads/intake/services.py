@@ -1,8 +1,9 @@
 """Ways in: leads from web forms and the JSON API, and the channel set-up behind them (forms, tokens, spend).
 
-Every lead is created by `leads.services.lead_create(user=None, ...)`, so the same normalisation, assignment
-and response clock apply as to a lead typed by a rep. A submission whose email or phone an existing lead
-already has creates nothing new: it is recorded as an inbound form-submission interaction on that lead.
+Every lead comes in through the arrival pipeline (`leads.intake.pipeline`, by `leads.services.lead_create_or_match`), so
+the same normalisation, identity lock, duplicate rule, assignment and response clock apply as to a lead typed by a
+rep or imported. A submission whose email or phone an existing lead already has creates nothing new: it is
+recorded as an inbound form-submission interaction on that lead (the canonical one: the oldest).
 
 Abuse limits live in the Django cache (Redis in production, shared by every worker): counters are created
 with `cache.add` (atomic "set if absent") and bumped with `cache.incr`, so two workers never lose a count.
@@ -20,14 +21,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from crm import access, clock
 from crm.models import User
 from leads.models import ApiToken, Channel, ChannelSpend, IdempotencyKey, Interaction, Lead, WebForm
-from leads.normalize import normalize_email, normalize_phone
-from leads.services import interaction_log, lead_create
+from leads.services import interaction_log, lead_create_or_match
 
 TOKEN_PREFIX = "crm_"
 
@@ -164,30 +164,6 @@ class Arrival:
     interaction: Interaction | None
 
 
-def _lock_identity(email_normalized: str, phone_normalized: str) -> None:
-    """Serialise arrivals with the same email or phone until commit, so two at once cannot both create a lead.
-
-    A transaction-scoped advisory lock on PostgreSQL; SQLite's IMMEDIATE transactions are serial anyway.
-    """
-    if connection.vendor != "postgresql":
-        return
-    for value in sorted(v for v in (email_normalized, phone_normalized) if v):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", [f"lead-identity:{value}"])
-
-
-def lead_matching(*, email: str = "", phone: str = "", among: QuerySet[Lead] | None = None) -> Lead | None:
-    """The most recent lead with this email or phone (normalised), or None; only `among` these leads if given."""
-    email_normalized, phone_normalized = normalize_email(email), normalize_phone(phone)
-    match = Q(pk__in=[])
-    if email_normalized:
-        match |= Q(email_normalized=email_normalized)
-    if phone_normalized:
-        match |= Q(phone_normalized=phone_normalized)
-    leads = Lead.objects.all() if among is None else among
-    return leads.filter(match).order_by("-created_at", "-id").first()
-
-
 @transaction.atomic(savepoint=False)  # no savepoint of its own: a failure rolls back the caller's transaction
 def lead_arrive(
     *,
@@ -208,13 +184,11 @@ def lead_arrive(
     outside them is not touched and not revealed: the arrival becomes a new lead of `channel`, which shares the
     other lead's email or phone and so shows among the duplicates for a manager to merge.
     """
-    email, phone = facts.get("email", ""), facts.get("phone", "")
-    _lock_identity(normalize_email(email), normalize_phone(phone))
-    existing = lead_matching(email=email, phone=phone, among=among)
+    lead, created = lead_create_or_match(user=None, channel=channel, among=among, **facts)
     details = {k: v for k, v in (submission or {}).items() if v not in ("", None, {})}
-    if existing is not None:
+    if not created:
         interaction = interaction_log(
-            lead=existing,
+            lead=lead,
             user=None,
             kind=Interaction.Kind.FORM_SUBMISSION,
             direction=Interaction.Direction.INBOUND,
@@ -222,8 +196,7 @@ def lead_arrive(
             body=message,
             details={**details, "repeat": True},
         )
-        return Arrival(lead=existing, created=False, interaction=interaction)
-    lead = lead_create(user=None, channel=channel, **facts)
+        return Arrival(lead=lead, created=False, interaction=interaction)
     interaction = None
     if record_new:
         interaction = interaction_log(

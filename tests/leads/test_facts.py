@@ -38,6 +38,7 @@ KEPT_BY_SERVICES = {
     "last_activity_at",
     "updated_at",
     "search_text",
+    "import_row_key",
 }
 
 # A value for every fact, unlike any default, so a fact that a way in drops shows as a difference. A fact added

@@ -1,0 +1,368 @@
+"""The one way in for every lead: a rep's form, the API, a web form and a CSV import chunk all arrive here.
+
+    normalise → lock the identities → match duplicates → insert → stage history → assign → response clock → signals
+
+One lead from a form and 5,000 from an import chunk run the same code, set-based: one lock statement, one query
+for duplicates, one insert of the leads (COPY from 50 rows up), one of their stage history, one routing pass, one
+timing of the response clocks, and the signals sent on commit. Callers run it in their transaction:
+
+* `arrivals_match(arrivals)` normalises, takes the identity locks and finds each arrival's duplicate;
+* the caller decides what a duplicate means for it (the API and web form record the submission on it, an import
+  skips it or updates it, a rep who ticked "create it anyway" creates it regardless);
+* `arrivals_store(arrivals)` inserts the ones to create and does everything that follows a lead's arrival.
+
+**The duplicate rule (one rule, every way in).** An arrival duplicates the stored lead that shares its normalised
+email; failing that, its normalised phone (an email names a person, a phone is often a switchboard). Of several
+such leads, the canonical one is the *oldest*: the smallest `(created_at, id)`, whatever its stage, as on the
+duplicates page, which lists a group's leads oldest first, and the new-lead form's warning, which names it first
+(`leads.selectors.lead_duplicates`). Within one batch, a stored lead comes first; failing one, an earlier
+arrival of the same batch with that email or phone.
+
+**The identity lock.** Matching and inserting happen under transaction-scoped advisory locks on the arrivals'
+identities (normalised email, normalised phone, import row key), so two batches sharing an identity cannot both
+miss each other and insert it twice: the later one waits, then reads the other's leads. Identities are hashed
+into `IDENTITY_LOCK_SLOTS` slots and a batch locks its distinct slots in ascending order, in one statement: two
+batches always lock in the same order, so they never deadlock, and a chunk of 5,000 rows takes at most that many
+locks (PostgreSQL keeps advisory locks in its shared lock table, 64 × max_connections entries by default: one
+lock per identity would overflow it). The price of slots is that two arrivals of different people that hash
+alike wait for each other, which only costs the time of the other's transaction. Take the locks once per
+transaction (one call of `arrivals_match`), before any other lock, to keep the order.
+
+**Import rows.** An import row carries a `row_key` (see `leads.imports.services.RowKeys`), stored on the lead it creates
+(`Lead.import_row_key`, unique). A row whose key is stored already created its lead: it is never inserted again,
+whether it has an email or phone or not, so an import killed and rerun, or run twice at once, creates each lead
+once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+
+from django.db import connection, transaction
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from psycopg.types.json import Jsonb
+
+from crm import clock
+from crm.models import User
+from leads.models import OPEN_STAGES, Lead, Stage, StageChange
+from leads.normalize import normalize_email, normalize_phone
+from leads.routing.services import route
+from leads.signals import lead_changed, leads_bulk_created
+from leads.sla.services import response_clocks_recompute
+
+# How many advisory locks the identities share (see the module's docstring). A batch takes at most this many.
+IDENTITY_LOCK_SLOTS = 512
+# The advisory lock key space of lead identities: pg_advisory_xact_lock(IDENTITY_LOCK_CLASS, slot).
+IDENTITY_LOCK_CLASS = 0x4C454144  # "LEAD"
+# Below this many rows a plain INSERT ... RETURNING is quicker than reserving ids and streaming COPY.
+COPY_FROM_ROWS = 50
+# The order that makes a lead the canonical one of its identity: the oldest.
+CANONICAL_ORDER = ("created_at", "pk")
+# Facts that are the pipeline's, not the lead's columns.
+_NOT_COLUMNS = {"owner"}
+
+
+class Record(dict):
+    """A row to insert: field names (relations as objects, or `<name>_id`) → values, read as attributes too.
+
+    Building a model instance per row costs more than validating it (Django's `Model.__init__` walks forty
+    fields); a dict does not.
+    """
+
+    __getattr__ = dict.get
+
+    def __setattr__(self, name, value):
+        self[name] = value
+
+
+@dataclass(eq=False)
+class Arriving:
+    """One lead on its way in: its facts (lead fields, `owner` as a user), and, once matched, what it is.
+
+    `duplicate_of` is the canonical stored lead it duplicates; `earlier` an arrival earlier in the batch with
+    its email or phone (when no stored lead has them); `imported_as` the id of the lead its `row_key` already
+    created. After `arrivals_store`, `record` holds the row written (its "pk" the new lead's id).
+    """
+
+    facts: dict
+    row_key: str = ""
+    duplicate_of: Lead | None = None
+    earlier: Arriving | None = None
+    imported_as: int | None = None
+    record: Record | None = field(default=None, repr=False)
+
+    @property
+    def email_key(self) -> str:
+        return self.facts.get("email_normalized", "")
+
+    @property
+    def phone_key(self) -> str:
+        return self.facts.get("phone_normalized", "")
+
+    @property
+    def is_new(self) -> bool:
+        """Neither stored already nor a duplicate of a stored lead or of an earlier arrival."""
+        return self.imported_as is None and self.duplicate_of is None and self.earlier is None
+
+    @property
+    def lead_id(self) -> int | None:
+        return self.record["pk"] if self.record is not None else None
+
+
+# --- Normalise, lock, match ---------------------------------------------------------------------------------------
+
+
+def arrival_normalize(facts: dict) -> dict:
+    """The facts with email, phone and country trimmed and the normalised keys of duplicate detection set.
+
+    Facts read by the import's `RowReader` come with their keys made by the same functions: they are kept, as
+    parsing a phone number again costs more than the rest of a row's journey.
+    """
+    facts["email"] = (facts.get("email") or "").strip()
+    facts["phone"] = (facts.get("phone") or "").strip()
+    if "email_normalized" not in facts:
+        facts["email_normalized"] = normalize_email(facts["email"])
+    if "phone_normalized" not in facts:
+        facts["phone_normalized"] = normalize_phone(facts["phone"])
+    facts["country"] = (facts.get("country") or "").strip().upper()
+    return facts
+
+
+def _slot(identity: str) -> int:
+    digest = hashlib.blake2b(identity.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % IDENTITY_LOCK_SLOTS
+
+
+def identities_lock(identities: Iterable[str]) -> int:
+    """Lock these identities until the transaction ends (their slots, ascending, in one statement).
+
+    The ORDER BY sits in a subquery, which PostgreSQL never flattens, so the locks are taken in that order.
+    Returns how many slots were locked.
+    """
+    slots = sorted({_slot(identity) for identity in identities if identity})
+    if slots:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_advisory_xact_lock(%s, slot)) FROM "
+                "(SELECT slot FROM unnest(%s::integer[]) AS slot ORDER BY slot) AS ordered",
+                [IDENTITY_LOCK_CLASS, slots],
+            )
+    return len(slots)
+
+
+def _identities(arriving: Arriving) -> Iterator[str]:
+    if arriving.email_key:
+        yield "email:" + arriving.email_key
+    if arriving.phone_key:
+        yield "phone:" + arriving.phone_key
+    if arriving.row_key:
+        yield "row:" + arriving.row_key
+
+
+def any_of(column: str, values: Iterable[str]) -> Q:
+    """`column = ANY(array)`: one parameter instead of thousands to bind and plan."""
+    condition = RawSQL(f"{connection.ops.quote_name(column)} = ANY(%s)", (list(values),), output_field=BooleanField())
+    return Q(condition)
+
+
+def arrivals_match(
+    arrivals: list[Arriving], *, whole_leads: bool = False, lock: bool = True, among: QuerySet[Lead] | None = None
+) -> None:
+    """Normalise the arrivals, lock their identities and find what each duplicates (see the module's rule).
+
+    Two queries at most, whatever the batch's size: the leads created by the batch's row keys, and the stored
+    leads with its emails or phones. `whole_leads` loads the duplicates whole (to update them); otherwise only
+    what a caller needs to decide (id, keys, owner, team, channel, stage). `lock=False` only for a dry run.
+    `among` limits the duplicates to the leads a sender may see (an API token: `crm.access.leads_for_token`).
+    """
+    for arriving in arrivals:
+        arrival_normalize(arriving.facts)
+    if lock:
+        identities_lock(identity for arriving in arrivals for identity in _identities(arriving))
+
+    row_keys = {a.row_key for a in arrivals if a.row_key}
+    imported = {}
+    if row_keys:
+        imported = dict(Lead.objects.filter(any_of("import_row_key", row_keys)).values_list("import_row_key", "pk"))
+    waiting = [a for a in arrivals if a.row_key not in imported]
+    for arriving in arrivals:
+        arriving.imported_as = imported.get(arriving.row_key) if arriving.row_key else None
+
+    emails = {a.email_key for a in waiting if a.email_key}
+    phones = {a.phone_key for a in waiting if a.phone_key}
+    by_email: dict[str, Lead] = {}
+    by_phone: dict[str, Lead] = {}
+    if emails or phones:
+        condition = Q(pk__in=[])
+        if emails:
+            condition |= any_of("email_normalized", emails)
+        if phones:
+            condition |= any_of("phone_normalized", phones)
+        leads = (Lead.objects.all() if among is None else among).filter(condition).order_by(*CANONICAL_ORDER)
+        if not whole_leads:
+            leads = leads.only(
+                "pk", "name", "email_normalized", "phone_normalized", "owner_id", "team_id", "channel_id", "stage"
+            )
+        for lead in leads:  # oldest first: the first lead seen for a key is its canonical lead
+            if lead.email_normalized in emails:
+                by_email.setdefault(lead.email_normalized, lead)
+            if lead.phone_normalized in phones:
+                by_phone.setdefault(lead.phone_normalized, lead)
+
+    earlier_email: dict[str, Arriving] = {}
+    earlier_phone: dict[str, Arriving] = {}
+    for arriving in waiting:
+        email, phone = arriving.email_key, arriving.phone_key
+        arriving.duplicate_of = (by_email.get(email) if email else None) or (by_phone.get(phone) if phone else None)
+        if arriving.duplicate_of is not None:
+            continue
+        arriving.earlier = (earlier_email.get(email) if email else None) or (
+            earlier_phone.get(phone) if phone else None
+        )
+        if arriving.earlier is None:
+            if email:
+                earlier_email[email] = arriving
+            if phone:
+                earlier_phone[phone] = arriving
+
+
+# --- Insert and what follows ----------------------------------------------------------------------------------
+
+
+def lead_record(arriving: Arriving, *, now: dt.datetime) -> Record:
+    """The lead row an arrival becomes: its facts, the owner's team, and the dates an arrival starts with."""
+    facts = arriving.facts
+    record = Record((name, value) for name, value in facts.items() if name not in _NOT_COLUMNS)
+    owner: User | None = facts.get("owner")
+    created_at = facts.get("created_at") or now
+    stage = facts.get("stage") or Stage.NEW
+    record.update(
+        owner_id=owner.pk if owner else None,
+        team_id=owner.team_id if owner else None,
+        assigned_at=now if owner else None,
+        stage=stage,
+        created_at=created_at,
+        stage_changed_at=facts.get("won_at") or created_at,
+        last_activity_at=created_at,
+        updated_at=now,
+        import_row_key=arriving.row_key or None,
+    )
+    return record
+
+
+def stage_history(leads: list[Record], *, user: User | None) -> Iterator[Record]:
+    """Each new lead's stage history: created as New, then (for a lead arriving further on) its move to its stage.
+
+    A won lead moves at its won date; other stages at the created date, the only date an arrival gives.
+    """
+    for lead in leads:
+        yield Record(lead_id=lead.pk, from_stage="", to_stage=Stage.NEW, changed_at=lead.created_at, user=user)
+        if lead.stage != Stage.NEW:
+            yield Record(
+                lead_id=lead.pk,
+                from_stage=Stage.NEW,
+                to_stage=lead.stage,
+                changed_at=lead.won_at or lead.created_at,
+                user=user,
+            )
+
+
+def arrivals_store(
+    arrivals: list[Arriving],
+    *,
+    user: User | None,
+    label: str = "",
+    now: dt.datetime | None = None,
+    batch: bool | None = None,
+) -> list[Record]:
+    """Insert these arrivals as new leads, with their stage history, owners, response clocks and signals.
+
+    Call it in the transaction (and after the locks) of `arrivals_match`. Open leads arriving without an owner
+    go where the assignment rules send them; open leads get their response clock. A `batch` (by default: more
+    than one lead) tells managers about pooled leads once for all (`label` names the batch) and scoring with one
+    `leads_bulk_created` on commit; a single arrival gets a notice per lead and `lead_changed`.
+    """
+    now = now or clock.now()
+    records = [lead_record(arriving, now=now) for arriving in arrivals]
+    if not records:
+        return records
+    batch = len(records) > 1 if batch is None else batch
+    bulk_insert(Lead, records)
+    for arriving, record in zip(arrivals, records, strict=True):
+        arriving.record = record
+    bulk_insert(StageChange, list(stage_history(records, user=user)))
+
+    unowned = [r.pk for r in records if r.owner_id is None and r.stage in OPEN_STAGES]
+    if unowned:
+        result = route(lead_ids=unowned, notify="batch" if batch else "lead", label=label)
+        for record in records:
+            owner_id = result.assigned.get(record.pk)
+            if owner_id is not None:
+                record.owner_id, record.team_id, record.assigned_at = owner_id, result.team_of[owner_id], result.at
+            elif record.pk in result.unavailable:
+                record.team_id = result.unavailable[record.pk][0]
+    clocked = [r.pk for r in records if r.stage in OPEN_STAGES]
+    if clocked:
+        response_clocks_recompute(lead_ids=clocked)
+
+    ids = [r.pk for r in records]
+    if batch:
+        transaction.on_commit(partial(leads_bulk_created.send, sender=Lead, lead_ids=ids))
+    else:
+        for lead_id in ids:
+            transaction.on_commit(partial(lead_changed.send, sender=Lead, lead_id=lead_id, fields=["created"]))
+    return records
+
+
+def bulk_insert(model, records: list[Record]) -> None:
+    """Insert new rows of `model` and set each record's "pk".
+
+    From `COPY_FROM_ROWS` rows the ids are drawn from the table's sequence in one query and the rows streamed
+    with COPY, the fastest way in (see `python -m bench imports`); fewer go in one INSERT ... RETURNING. Fields a
+    record does not name take the model's defaults; generated columns are left to the database.
+    """
+    if not records:
+        return
+    meta = model._meta
+    if len(records) < COPY_FROM_ROWS:
+        objects = [model(**{k: v for k, v in record.items() if k != "pk"}) for record in records]
+        model.objects.bulk_create(objects)
+        for record, obj in zip(records, objects, strict=True):
+            record["pk"] = obj.pk
+        return
+    fields = [f for f in meta.concrete_fields if not f.primary_key and not f.generated]
+    # Where each key a record may hold goes in the row: 0 is the id; a relation by object ("channel") or by id.
+    template = [None, *(f.get_default() for f in fields)]
+    position, by_object = {}, set()
+    for i, f in enumerate(fields, start=1):
+        position[f.attname] = i
+        if f.is_relation:
+            position[f.name] = i
+            by_object.add(f.name)
+    json_positions = [i for i, f in enumerate(fields, start=1) if f.get_internal_type() == "JSONField"]
+    table = connection.ops.quote_name(meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in [meta.pk, *fields])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(records)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for pk, record in zip(ids, records, strict=True):
+                values = template.copy()
+                values[0] = pk
+                for key, value in record.items():
+                    i = position.get(key)
+                    if i is not None:
+                        values[i] = value.pk if key in by_object and value is not None else value
+                for i in json_positions:
+                    values[i] = Jsonb(values[i])
+                copy.write_row(values)
+    for pk, record in zip(ids, records, strict=True):
+        record["pk"] = pk
