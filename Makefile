@@ -21,34 +21,37 @@ $(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# Without DATABASE_URL the settings start the embedded PostgreSQL (crm/embedded_db.py, data in var/pgdata) on
+# first use. On Ctrl-C (or when anything here fails) the trap stops every process this recipe started: the web
+# server and the worker with their children (kill 0: this process group), then the embedded database.
 run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py recalculate_scores --if-unscored
-	@echo ""
-	@echo "  Mini CRM is starting on http://127.0.0.1:$(PORT)/"
-	@echo "  Demo logins (password: demo): admin · manager, manager2 · rep, rep2 … rep8"
-	@echo "  Ctrl-C stops the web server and the Celery worker with beat."
-	@echo ""
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'trap "" INT TERM; trap - EXIT; [ -z "$$(jobs -p)" ] || kill -TERM 0; wait; \
+	       $(BIN)/python -m crm.embedded_db stop' INT TERM EXIT; \
+	set -e; \
+	$(BIN)/python manage.py migrate --noinput; \
+	$(BIN)/python manage.py seed_demo; \
+	$(BIN)/python manage.py recalculate_scores --if-unscored; \
+	echo ""; \
+	echo "  Mini CRM is starting on http://127.0.0.1:$(PORT)/"; \
+	echo "  Demo logins (password: demo): admin · manager, manager2 · rep, rep2 … rep8"; \
+	echo "  Ctrl-C stops the web server, the Celery worker with beat and the embedded database."; \
+	echo ""; \
 	$(BIN)/celery -A crm worker --beat --loglevel=info --concurrency=2 \
 	    --schedule-filename=var/celerybeat-schedule & \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT) & \
 	wait
 
+# The checks name the test database, so they never start the embedded one (and leave it running).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python manage.py makemigrations --check --dry-run
-	DEBUG=False SECRET_KEY=check-deploy-only-not-a-real-secret-0123456789-abcdefghijklmnopqrstuvwxyz ALLOWED_HOSTS=crm.example.com \
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python manage.py makemigrations --check --dry-run
+	DATABASE_URL=$(TEST_DATABASE_URL) DEBUG=False SECRET_KEY=check-deploy-only-not-a-real-secret-0123456789-abcdefghijklmnopqrstuvwxyz ALLOWED_HOSTS=crm.example.com \
 	    $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 test: lint
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL)/0 CACHE_URL=$(TEST_REDIS_URL)/1 \
 	    $(BIN)/pytest
-	@echo "Smoke part of the suite on SQLite (the embedded default):"
-	DATABASE_URL=sqlite:///$(CURDIR)/var/test-smoke.sqlite3 CELERY_BROKER_URL=$(TEST_REDIS_URL)/0 \
-	    $(BIN)/pytest -m smoke -q
 
 bench: install
 	$(BIN)/python -m bench

@@ -352,29 +352,21 @@ class LeadImporter:
 
 
 def _any(column: str, values: set[str]) -> Q:
-    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter instead of thousands to bind and plan."""
-    if connection.vendor != "postgresql":
-        return Q(**{f"{column}__in": values})
+    """`column IN values` as `= ANY(array)`: one parameter instead of thousands to bind and plan."""
     condition = RawSQL(f"{connection.ops.quote_name(column)} = ANY(%s)", (list(values),), output_field=BooleanField())
     return Q(condition)
 
 
 def bulk_insert(model, records: list[_Record]) -> None:
-    """Insert new rows of `model` and set each record's "pk": COPY on PostgreSQL, `bulk_create` elsewhere.
+    """Insert new rows of `model` and set each record's "pk" with COPY.
 
-    On PostgreSQL the ids are drawn from the table's sequence in one query and the rows streamed with COPY, the
+    The ids are drawn from the table's sequence in one query and the rows streamed with COPY, the
     fastest way in (see `python -m bench imports`). Fields a record does not name take the model's defaults;
     generated columns are left to the database.
     """
     if not records:
         return
     meta = model._meta
-    if connection.vendor != "postgresql":
-        objects = [model(**{k: v for k, v in record.items() if k != "pk"}) for record in records]
-        model.objects.bulk_create(objects, batch_size=500)
-        for record, obj in zip(records, objects, strict=True):
-            record["pk"] = obj.pk
-        return
     fields = [f for f in meta.concrete_fields if not f.primary_key and not f.generated]
     # Where each key a record may hold goes in the row: 0 is the id; a relation by object ("channel") or by id.
     template = [None, *(f.get_default() for f in fields)]

@@ -168,10 +168,8 @@ class Arrival:
 def _lock_identity(email_normalized: str, phone_normalized: str) -> None:
     """Serialise arrivals with the same email or phone until commit, so two at once cannot both create a lead.
 
-    A transaction-scoped advisory lock on PostgreSQL; SQLite's IMMEDIATE transactions are serial anyway.
+    A transaction-scoped advisory lock.
     """
-    if connection.vendor != "postgresql":
-        return
     for value in sorted(v for v in (email_normalized, phone_normalized) if v):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", [f"lead-identity:{value}"])
