@@ -4,9 +4,11 @@ Every variable has a safe development default; `DEBUG=False` turns the defaults 
 developer's machine (secret key, hosts) into loud errors. The README lists every variable.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -162,6 +164,45 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# What runs when: the one definition. Beat's DatabaseScheduler writes these entries into its tables (Periodic tasks
+# in the admin) every time it starts, by name: an admin may pause one there, while its task, timing and options
+# come back from here at the next start. `expire_seconds`: a run queued while no worker ran is stale by the next
+# one, so it expires instead of piling up.
+CELERY_BEAT_SCHEDULE = {
+    # Due response reminders, escalations and follow-up reminders, then email digests.
+    "Speed to lead: reminders, escalations and follow-up notices": {
+        "task": "leads.tasks.sweep_reminders",
+        "schedule": dt.timedelta(minutes=1),
+        "options": {"expire_seconds": 55},
+    },
+    # Warns owners of leads about to be reclaimed, then returns them to the pool or re-routes them (reclaim rules).
+    "Reclaim: warn owners, then return neglected leads to the pool": {
+        "task": "leads.tasks.reclaim_sweep",
+        "schedule": dt.timedelta(minutes=15),
+        "options": {"expire_seconds": 14 * 60},
+    },
+    # Deletes API idempotency keys older than API_IDEMPOTENCY_HOURS.
+    "API: forget old idempotency keys": {
+        "task": "leads.tasks.purge_idempotency_keys",
+        "schedule": dt.timedelta(hours=1),
+        "options": {"expire_seconds": 50 * 60},
+    },
+    "scoring: sweep leads waiting to be rescored": {
+        "task": "scoring.tasks.rescore_dirty_leads",
+        "schedule": dt.timedelta(seconds=60),
+    },
+    "scoring: nightly decay": {"task": "scoring.tasks.scores_decay_task", "schedule": crontab(minute=30, hour=2)},
+    # The report figures of the days that changed, then everything once a night (in TIME_ZONE).
+    "reports: refresh changed days": {
+        "task": "reports.tasks.reports_refresh_stats",
+        "schedule": dt.timedelta(minutes=5),
+    },
+    "reports: nightly full rebuild": {
+        "task": "reports.tasks.reports_refresh_stats",
+        "schedule": crontab(minute=15, hour=3),
+        "kwargs": {"full": True},
+    },
+}
 
 # Leads list: how many rows a page shows, and how far the "N leads" figure counts before saying "N+"
 # (counting further costs time on every filter change and tells a rep nothing they can act on).
