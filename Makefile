@@ -59,8 +59,13 @@ test: lint
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL)/0 CACHE_URL=$(TEST_REDIS_URL)/1 \
 	    $(BIN)/pytest
 
+# The benchmarks name their databases but not a broker: what they queue goes to the embedded Redis, which is
+# stopped afterwards unless it ran before (a `make run` beside them).
 bench: install
-	$(BIN)/python -m bench
+	@broker_before=$$($(BIN)/python -m crm.embedded_broker status); \
+	$(BIN)/python -m bench; status=$$?; \
+	[ "$$broker_before" = running ] || $(BIN)/python -m crm.embedded_broker stop >/dev/null; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
