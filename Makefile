@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crm
 TEST_REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: run test lint bench install dev-install clean
+.PHONY: run stop test lint bench install dev-install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,37 +21,51 @@ $(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# Without DATABASE_URL and CELERY_BROKER_URL the settings start the embedded PostgreSQL (crm/embedded_db.py, data
+# in var/pgdata) and Redis (crm/embedded_broker.py, var/redis.sock) on first use. On Ctrl-C (or when anything here
+# fails) the trap stops every process this recipe started: the web server and the worker with their children
+# (kill 0: this process group), then the embedded database and broker.
 run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py recalculate_scores --if-unscored
-	@echo ""
-	@echo "  Mini CRM is starting on http://127.0.0.1:$(PORT)/"
-	@echo "  Demo logins (password: demo): admin · manager, manager2 · rep, rep2 … rep8"
-	@echo "  Ctrl-C stops the web server and the Celery worker with beat."
-	@echo ""
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'trap "" INT TERM; trap - EXIT; [ -z "$$(jobs -p)" ] || kill -TERM 0; wait; $(STOP_EMBEDDED)' INT TERM EXIT; \
+	set -e; \
+	$(BIN)/python manage.py migrate --noinput; \
+	$(BIN)/python manage.py seed_demo; \
+	$(BIN)/python manage.py recalculate_scores --if-unscored; \
+	echo ""; \
+	echo "  Mini CRM is starting on http://127.0.0.1:$(PORT)/"; \
+	echo "  Demo logins (password: demo): admin · manager, manager2 · rep, rep2 … rep8"; \
+	echo "  Ctrl-C stops the web server, the Celery worker with beat and the embedded database and broker."; \
+	echo ""; \
 	$(BIN)/celery -A crm worker --beat --loglevel=info --concurrency=2 \
 	    --schedule-filename=var/celerybeat-schedule & \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT) & \
 	wait
 
+# Stops the embedded database and broker if they run (a `manage.py` command outside `make run` starts them).
+STOP_EMBEDDED := $(BIN)/python -m crm.embedded_broker stop; $(BIN)/python -m crm.embedded_db stop
+stop:
+	@$(STOP_EMBEDDED)
+
+# The checks name the test database and broker, so they never start the embedded ones (and leave them running).
+LINT_ENV := DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL)/0
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python manage.py makemigrations --check --dry-run
-	DEBUG=False SECRET_KEY=check-deploy-only-not-a-real-secret-0123456789-abcdefghijklmnopqrstuvwxyz ALLOWED_HOSTS=crm.example.com \
+	$(LINT_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(LINT_ENV) DEBUG=False SECRET_KEY=check-deploy-only-not-a-real-secret-0123456789-abcdefghijklmnopqrstuvwxyz ALLOWED_HOSTS=crm.example.com \
 	    $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 test: lint
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL)/0 CACHE_URL=$(TEST_REDIS_URL)/1 \
 	    $(BIN)/pytest
-	@echo "Smoke part of the suite on SQLite (the embedded default):"
-	DATABASE_URL=sqlite:///$(CURDIR)/var/test-smoke.sqlite3 CELERY_BROKER_URL=$(TEST_REDIS_URL)/0 \
-	    $(BIN)/pytest -m smoke -q
 
+# The benchmarks name their databases but not a broker: what they queue goes to the embedded Redis, which is
+# stopped afterwards unless it ran before (a `make run` beside them).
 bench: install
-	$(BIN)/python -m bench
+	@broker_before=$$($(BIN)/python -m crm.embedded_broker status); \
+	$(BIN)/python -m bench; status=$$?; \
+	[ "$$broker_before" = running ] || $(BIN)/python -m crm.embedded_broker stop >/dev/null; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

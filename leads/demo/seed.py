@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
-from django.db.models import F, Max
+from django.db.models import F
 from django.utils import timezone
 
 from crm import access, clock
@@ -20,7 +20,7 @@ from crm.roles import Role
 from crm.services import role_groups_sync, user_create
 from leads.demo.generator import DemoDataGenerator, Rows
 from leads.demo.vocabulary import CHANNELS, DEMO_PASSWORD, DEMO_USERS, TEAMS
-from leads.demo.writers import writer_for_connection
+from leads.demo.writers import PostgresCopyWriter
 from leads.models import Channel, ChannelSpend, FollowUpTask, Interaction, Lead, StageChange
 
 DEFAULT_LEADS = 2000
@@ -65,15 +65,15 @@ def demo_seed(
     result = DemoSeedResult(seed=seed, existing_leads=existing)
 
     with transaction.atomic():
-        # Lead ids are never reused, even after --force: other records name leads by id (notification keys).
-        last_lead_id = Lead.objects.aggregate(Max("id"))["id__max"] or 0
         if force:
             demo_data_delete()
         users, result.users_created = demo_users_ensure()
         channels = _channels_ensure()
         result.channels = len(channels)
         generator = DemoDataGenerator(rng=random.Random(seed), now=clock.now(), users=users, channels=channels)
-        writer = writer_for_connection(progress=say, ids_after=last_lead_id)
+        # Lead ids come from the table's sequence, so they are never reused, even after --force (TRUNCATE keeps
+        # the sequence): other records name leads by id (notification keys).
+        writer = PostgresCopyWriter(progress=say)
         writer.start()
         for chunk in _made_ahead(generator.chunks(writer.lead_ids(leads))):
             for table, rows in chunk.items():
@@ -110,14 +110,10 @@ def _made_ahead(chunks: Iterator[Rows]) -> Iterator[Rows]:
 def demo_data_delete() -> None:
     """Delete all leads (with their interactions, tasks and stage changes) and all channels with their spend."""
     models = (Interaction, StageChange, FollowUpTask, Lead, ChannelSpend, Channel)
-    if connection.vendor == "postgresql":
-        # TRUNCATE takes a moment where DELETE takes minutes on millions of rows. CASCADE also empties tables of
-        # other apps that point at leads (scores, for example), which would mean nothing without them.
-        with connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {', '.join(m._meta.db_table for m in models)} CASCADE")
-        return
-    for model in models:
-        model.objects.all().delete()
+    # TRUNCATE takes a moment where DELETE takes minutes on millions of rows. CASCADE also empties tables of
+    # other apps that point at leads (scores, for example), which would mean nothing without them.
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(m._meta.db_table for m in models)} CASCADE")
 
 
 def demo_users_ensure() -> tuple[list[User], int]:

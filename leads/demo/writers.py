@@ -1,4 +1,4 @@
-"""Loading the generated rows: COPY on PostgreSQL, bulk_create elsewhere.
+"""Loading the generated rows with COPY.
 
 On the 2-core benchmark machine, COPYing a million leads with their ten million interactions into tables with
 all their indexes and foreign keys took nine minutes, most of it per-row index upkeep and foreign-key checks.
@@ -13,12 +13,10 @@ tables, and the users and channels they point at, are locked. The tables are emp
 seeding only runs on a database without leads.
 """
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.core.management.color import no_style
 from django.db import connection, models
 from psycopg.types.json import set_json_dumps
 
@@ -176,43 +174,3 @@ class PostgresCopyWriter:
 
 def _as_is(json_text: str) -> str:
     return json_text
-
-
-class OrmWriter:
-    """bulk_create with explicit lead ids, then the id sequence moved past them (for databases that need it)."""
-
-    def __init__(self, *, progress: Callable[[str], None], ids_after: int) -> None:
-        self.ids_after = ids_after
-        self.next_id = ids_after + 1
-
-    def start(self) -> None:
-        self.next_id = max(self.ids_after, Lead.objects.aggregate(models.Max("id"))["id__max"] or 0) + 1
-
-    def lead_ids(self, count: int) -> list[int]:
-        ids = list(range(self.next_id, self.next_id + count))
-        self.next_id += count
-        return ids
-
-    def write(self, table: str, rows: list[tuple]) -> None:
-        spec = TABLES[table]
-        json_indexes = [spec.columns.index(name) for name in spec.json_columns]
-        objects = []
-        for row in rows:
-            values = dict(zip(spec.columns, row, strict=True))
-            for index in json_indexes:
-                values[spec.columns[index]] = json.loads(row[index])
-            objects.append(spec.model(**values))
-        spec.model.objects.bulk_create(objects, batch_size=1000)
-
-    def finish(self) -> None:
-        statements = connection.ops.sequence_reset_sql(no_style(), [Lead])
-        with connection.cursor() as cursor:
-            for sql in statements:
-                cursor.execute(sql)
-
-
-def writer_for_connection(*, progress: Callable[[str], None], ids_after: int) -> PostgresCopyWriter | OrmWriter:
-    """The writer for this database; new lead ids will be above `ids_after` (ids are never reused)."""
-    if connection.vendor == "postgresql":
-        return PostgresCopyWriter(progress=progress)
-    return OrmWriter(progress=progress, ids_after=ids_after)

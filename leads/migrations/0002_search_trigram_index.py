@@ -1,15 +1,9 @@
-"""A trigram index for the leads list's search box, on PostgreSQL.
-
-The search is the same query on every database (`search_text LIKE '%term%'`); only PostgreSQL can index it,
-with pg_trgm. On SQLite this migration does nothing.
-"""
+"""A trigram index for the leads list's search box (`search_text LIKE '%term%'`), with pg_trgm."""
 
 from django.db import migrations
 
 
 def create_index(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     schema_editor.execute(
         "CREATE INDEX IF NOT EXISTS lead_search_trgm_idx ON leads_lead USING gin (search_text gin_trgm_ops)"
@@ -17,8 +11,6 @@ def create_index(apps, schema_editor):
 
 
 def drop_index(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute("DROP INDEX IF EXISTS lead_search_trgm_idx")
 
 

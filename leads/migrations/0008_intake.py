@@ -6,29 +6,8 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-PURGE_TASK_NAME = "API: forget old idempotency keys"
-
-
-def create_purge_schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_hour, _ = IntervalSchedule.objects.get_or_create(every=1, period="hours")
-    PeriodicTask.objects.update_or_create(
-        name=PURGE_TASK_NAME,
-        defaults={
-            "task": "leads.tasks.purge_idempotency_keys",
-            "interval": every_hour,
-            "enabled": True,
-            "expire_seconds": 3000,
-            "description": "Deletes API idempotency keys older than API_IDEMPOTENCY_HOURS (24 by default).",
-        },
-    )
-
-
-def delete_purge_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=PURGE_TASK_NAME).delete()
-
-
+# The schedule this migration once wrote is defined in settings.CELERY_BEAT_SCHEDULE (same entry name), which
+# beat writes into django-celery-beat's tables when it starts; the operation is kept as a no-op.
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -94,5 +73,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('token', 'key'), name='idempotency_key_once_per_token')],
             },
         ),
-        migrations.RunPython(create_purge_schedule, delete_purge_schedule),
+        migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop),
     ]

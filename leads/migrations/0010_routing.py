@@ -1,35 +1,13 @@
-"""Assignment rules, pool claims, reclaim rules and records; the reclaim sweep in Celery beat's schedule."""
+"""Assignment rules, pool claims, reclaim rules and records."""
 
 import django.core.validators
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-RECLAIM_TASK_NAME = "Reclaim: warn owners, then return neglected leads to the pool"
 
-
-def create_schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_15_minutes, _ = IntervalSchedule.objects.get_or_create(every=15, period="minutes")
-    PeriodicTask.objects.update_or_create(
-        name=RECLAIM_TASK_NAME,
-        defaults={
-            "task": "leads.tasks.reclaim_sweep",
-            "interval": every_15_minutes,
-            "enabled": True,
-            # A run queued while no worker ran is stale by the next one: let it expire instead of piling up.
-            "expire_seconds": 14 * 60,
-            "description": "Warns owners of leads about to be reclaimed, then returns them to the pool or re-routes "
-            "them (reclaim rules, Routing page).",
-        },
-    )
-
-
-def delete_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=RECLAIM_TASK_NAME).delete()
-
-
+# The schedule this migration once wrote is defined in settings.CELERY_BEAT_SCHEDULE (same entry name), which
+# beat writes into django-celery-beat's tables when it starts; the operation is kept as a no-op.
 class Migration(migrations.Migration):
     dependencies = [
         ("crm", "0003_business_hours_and_email_preferences"),
@@ -320,5 +298,5 @@ class Migration(migrations.Migration):
             model_name="reclaimwarning",
             constraint=models.UniqueConstraint(fields=("lead", "rule", "anchor_at"), name="reclaimwarning_once"),
         ),
-        migrations.RunPython(create_schedule, delete_schedule),
+        migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop),
     ]

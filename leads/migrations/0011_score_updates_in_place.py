@@ -1,4 +1,4 @@
-"""Let a publish rewrite every lead's score in place (HOT updates), on PostgreSQL.
+"""Let a publish rewrite every lead's score in place (HOT updates).
 
 A publish or the nightly decay changes `score` and `grade` on most lead rows. While an index reads either of them,
 each of those updates adds an entry to every one of the table's indexes (twenty of them, a trigram one among them):
@@ -8,20 +8,18 @@ the new version beside the old one and touches no index. The score sort reads `s
 instead (scoring 0005); the grade filter reads the other indexes and checks the grade on the row.
 
 The fillfactor applies to pages written from now on; rewrite an existing table once to apply it everywhere
-(`VACUUM FULL leads_lead`, or pg_repack without the lock). On SQLite the fillfactor step does nothing.
+(`VACUUM FULL leads_lead`, or pg_repack without the lock).
 """
 
 from django.db import migrations
 
 
 def set_fillfactor(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE leads_lead SET (fillfactor = 50)")
+    schema_editor.execute("ALTER TABLE leads_lead SET (fillfactor = 50)")
 
 
 def reset_fillfactor(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE leads_lead RESET (fillfactor)")
+    schema_editor.execute("ALTER TABLE leads_lead RESET (fillfactor)")
 
 
 class Migration(migrations.Migration):

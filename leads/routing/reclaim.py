@@ -161,10 +161,9 @@ def _warn(rule: ReclaimRule, now: dt.datetime) -> int:
     select_sql, params = selection.query.sql_with_params()
     table = connection.ops.quote_name(ReclaimWarning._meta.db_table)
     with connection.cursor() as cursor:
-        # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT.
         cursor.execute(
             f"INSERT INTO {table} (lead_id, owner_id, anchor_at, rule_id, warned_at) "
-            f"SELECT due.*, %s, %s FROM ({select_sql}) AS due WHERE true "
+            f"SELECT due.*, %s, %s FROM ({select_sql}) AS due "
             "ON CONFLICT (lead_id, rule_id, anchor_at) DO NOTHING RETURNING id, lead_id, owner_id, anchor_at",
             [rule.pk, connection.ops.adapt_datetimefield_value(now), *params],
         )
@@ -179,22 +178,12 @@ def _warn(rule: ReclaimRule, now: dt.datetime) -> int:
     )
     notices = []
     for warning_id, lead_id, owner_id, anchor in inserted:
-        anchor = _aware(anchor)
         when = max(anchor + dt.timedelta(days=rule.days), now + dt.timedelta(hours=rule.warn_hours))
         local = timezone.localtime(when)
         text = f"{names.get(lead_id, 'A lead')} goes back to the pool on {local:%d %b at %H:%M} {what} ({rule.name})."
         notices.append(Notice(owner_id, f"reclaim-warning:{warning_id}", text, _lead_url(lead_id)))
     notifications_send(notices=notices)
     return len(inserted)
-
-
-def _aware(value) -> dt.datetime:
-    """SQLite hands back naive datetimes (UTC) from raw SQL."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value
 
 
 @transaction.atomic

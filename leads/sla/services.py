@@ -188,10 +188,8 @@ def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = Non
     select_sql, params = running.values_list("pk", "created_at", "matched_policy").query.sql_with_params()
     table = connection.ops.quote_name(ResponseClock._meta.db_table)
     with connection.cursor() as cursor:
-        # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT; the statement is the same SQL
-        # on PostgreSQL and SQLite.
         cursor.execute(
-            f"INSERT INTO {table} (lead_id, arrived_at, policy_id) SELECT * FROM ({select_sql}) AS running WHERE true "
+            f"INSERT INTO {table} (lead_id, arrived_at, policy_id) SELECT * FROM ({select_sql}) AS running "
             "ON CONFLICT (lead_id) DO UPDATE SET arrived_at = excluded.arrived_at, policy_id = excluded.policy_id, "
             "due_at = NULL, remind_at = NULL, next_at = NULL",
             params,

@@ -65,8 +65,7 @@ def percentiles(
     """Exact percentiles of `column` (a field or annotation, never NULL in `rows`); durations in seconds.
 
     The same definition as PostgreSQL's percentile_cont: for a fraction p of n values sorted ascending, the
-    value at position p·(n−1), interpolated between the two neighbours. Computed in the database on both
-    PostgreSQL and SQLite: a COUNT, then for each fraction the one or two rows at that position of the sorted
+    value at position p·(n−1), interpolated between the two neighbours. Computed in the database: a COUNT, then for each fraction the one or two rows at that position of the sorted
     column (ORDER BY … LIMIT 2 OFFSET k), which an index on the column serves without sorting. Positions past
     the middle are read from the other end, so a 90th percentile walks a tenth of the rows, not nine tenths.
     `n`: the number of rows, when a query the caller makes anyway has counted them (saves the COUNT).
@@ -102,7 +101,7 @@ def medians_by(rows: QuerySet, column: str, groups: Sequence[str | None]) -> lis
     group value → (count, median) (durations in seconds); a group without a value is absent.
 
     Each median is `percentiles(rows.filter(field=value), column, (0.5,))`, without a COUNT and a read per
-    group: window functions, which PostgreSQL and SQLite both have, number each row within its group in order of
+    group: window functions number each row within its group in order of
     `column` (ROW_NUMBER) and count the group (COUNT … OVER); only the one or two middle rows of each group come
     back — ranks ⌊(n+1)/2⌋ and ⌊(n+2)/2⌋ of n, i.e. positions ⌊p⌋ and ⌈p⌉ of p = (n−1)/2 counted from 0 — and
     are interpolated as percentile_cont does. `column` appears only in the filter and the windows' order, so an

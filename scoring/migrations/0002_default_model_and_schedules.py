@@ -1,5 +1,5 @@
-"""A published default model (so a new install shows grades), and the beat schedule of scoring's tasks:
-the nightly decay pass and a once-a-minute safety sweep of leads waiting to be rescored."""
+"""A published default model (so a new install shows grades). The beat schedule of scoring's tasks it once wrote
+is in settings.CELERY_BEAT_SCHEDULE."""
 
 from django.db import migrations
 
@@ -57,29 +57,8 @@ def create_default_model(apps, schema_editor):
         GradeBand.objects.create(model=model, grade=grade, min_score=low, max_score=high)
 
 
-def create_schedules(apps, schema_editor):
-    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    nightly, _ = CrontabSchedule.objects.get_or_create(
-        minute="30", hour="2", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
-    )
-    PeriodicTask.objects.update_or_create(
-        name="scoring: nightly decay",
-        defaults={"task": "scoring.tasks.scores_decay_task", "crontab": nightly, "interval": None, "enabled": True},
-    )
-    minute, _ = IntervalSchedule.objects.get_or_create(every=60, period="seconds")
-    PeriodicTask.objects.update_or_create(
-        name="scoring: sweep leads waiting to be rescored",
-        defaults={"task": "scoring.tasks.rescore_dirty_leads", "interval": minute, "crontab": None, "enabled": True},
-    )
-
-
-def remove_schedules(apps, schema_editor):
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    PeriodicTask.objects.filter(name__startswith="scoring: ").delete()
-
-
+# The schedule this migration once wrote is defined in settings.CELERY_BEAT_SCHEDULE (same entry name), which
+# beat writes into django-celery-beat's tables when it starts; the operation is kept as a no-op.
 class Migration(migrations.Migration):
     dependencies = [
         ("scoring", "0001_initial"),
@@ -88,5 +67,5 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(create_default_model, migrations.RunPython.noop),
-        migrations.RunPython(create_schedules, remove_schedules),
+        migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop),
     ]

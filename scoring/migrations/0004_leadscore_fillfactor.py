@@ -1,21 +1,18 @@
-"""Room on each page of scoring_leadscore for updated rows, on PostgreSQL.
+"""Room on each page of scoring_leadscore for updated rows.
 
 A publish rewrites every lead's record (new model version); with free space on the page and no index on the
 changed columns, PostgreSQL updates in place (HOT) instead of adding a new entry to the primary key index.
-On SQLite this migration does nothing.
 """
 
 from django.db import migrations
 
 
 def set_fillfactor(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE scoring_leadscore SET (fillfactor = 50)")
+    schema_editor.execute("ALTER TABLE scoring_leadscore SET (fillfactor = 50)")
 
 
 def reset_fillfactor(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE scoring_leadscore RESET (fillfactor)")
+    schema_editor.execute("ALTER TABLE scoring_leadscore RESET (fillfactor)")
 
 
 class Migration(migrations.Migration):

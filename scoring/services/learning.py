@@ -6,17 +6,20 @@ held-out split; the result is a NEW DRAFT for the admin to preview and publish, 
 
 Features are the leads' facts as of today (engagement windows count back from now), not as of the day each
 lead closed: the history the CRM keeps does not allow more. The report says so.
+
+numpy and scikit-learn are imported by the functions that fit, not by this module: every process imports the
+services at start-up (django.setup()), and scikit-learn alone costs seconds and some 100 MB there, for one admin
+button.
 """
+
+from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
 
 from crm import clock
 from crm.models import User
@@ -26,6 +29,9 @@ from scoring.models import Rule, RuleGroup, ScoringModel
 from scoring.services.models_edit import _ensure_may_configure, scoring_model_create_draft
 from scoring.spec import GroupSpec, ModelSpec, model_spec
 from scoring.tiers import Tier, tiers_to_json
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Most closed leads a fit reads (the newest); enough for stable weights, small enough to fit in seconds.
 MAX_TRAINING_LEADS = 200_000
@@ -52,6 +58,8 @@ def _feature_spec(spec: ModelSpec) -> tuple[ModelSpec, list[Feature]]:
 
 
 def _current_points(spec: ModelSpec, features: list[Feature]) -> np.ndarray:
+    import numpy as np
+
     points = []
     for feature in features:
         rule = spec.rules[feature.rule_index]
@@ -60,6 +68,8 @@ def _current_points(spec: ModelSpec, features: list[Feature]) -> np.ndarray:
 
 
 def _auc(y: np.ndarray, scores: np.ndarray) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
     if len(set(y.tolist())) < 2:
         return None
     return float(roc_auc_score(y, scores))
@@ -67,6 +77,10 @@ def _auc(y: np.ndarray, scores: np.ndarray) -> float | None:
 
 def learn_weights(*, spec: ModelSpec, seed: int = 0) -> dict:
     """Fit the weights; returns the report with learned points per feature (no writes)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
     feature_spec, features = _feature_spec(spec)
     if not features:
         raise ValidationError("The model has no rules to learn weights for.")

@@ -104,13 +104,12 @@ def _write_scores(
         clock_started = time.monotonic()
 
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Settings for this transaction, not another code path. JIT: compiling this big expression costs
-            # more than it saves on a chunk. synchronous_commit: the commit does not wait for the disk; a crash
-            # may lose the last chunks' commits, and with them the run's record of having done them, so the
-            # retried task scores those chunks again (the data is never inconsistent, only older).
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL synchronous_commit = off")
+        # Settings for this transaction, not another code path. JIT: compiling this big expression costs
+        # more than it saves on a chunk. synchronous_commit: the commit does not wait for the disk; a crash
+        # may lose the last chunks' commits, and with them the run's record of having done them, so the
+        # retried task scores those chunks again (the data is never inconsistent, only older).
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute(f"DROP TABLE IF EXISTS {_CHUNK_TABLE}")
         cursor.execute(
             f"""CREATE TEMPORARY TABLE {_CHUNK_TABLE} AS

@@ -5,7 +5,6 @@ import threading
 import time
 
 import pytest
-from django.conf import settings
 from django.db import connections
 from django.http import Http404
 
@@ -13,12 +12,7 @@ from leads.dedupe import services as dedupe
 from leads.models import Interaction, Lead, LeadMerge
 from tests.factories import InteractionFactory, LeadFactory
 
-postgresql_only = pytest.mark.skipif(
-    "postgresql" not in settings.DATABASES["default"]["ENGINE"], reason="row locks need PostgreSQL"
-)
 
-
-@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_two_merges_of_the_same_lead_at_once_one_wins(admin_user, manager, rep, teammate, monkeypatch):
     first = LeadFactory(owner=rep, email="x@example.com")

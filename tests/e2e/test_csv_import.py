@@ -23,9 +23,7 @@ CSV = (
 
 
 @pytest.fixture
-def worker(settings):
-    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        pytest.skip("needs a Redis broker (CELERY_BROKER_URL)")
+def worker():
     app.control.purge()
     with start_worker(app, perform_ping_check=False, concurrency=1, pool="threads"):
         yield

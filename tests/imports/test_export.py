@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def rows(response) -> list[dict]:
     assert response.streaming
-    text = b"".join(response.streaming_content).decode()  # str lines (SQLite) or COPY blocks (PostgreSQL)
+    text = b"".join(response.streaming_content).decode()  # COPY blocks
     return list(csv.DictReader(io.StringIO(text)))
 
 

@@ -39,7 +39,6 @@ def _post(raw_token, body, **headers):
     )
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_two_concurrent_retries_with_one_key_create_one_lead(token):
     body = {"name": "Ada", "email": "ada@example.com"}
     first, second = _together(
@@ -52,7 +51,6 @@ def test_two_concurrent_retries_with_one_key_create_one_lead(token):
     assert not Interaction.objects.exists()
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_two_concurrent_arrivals_of_one_person_create_one_lead(token):
     first, second = _together(
         lambda: _post(token[1], {"name": "Ada", "email": "ada@example.com", "message": "one"}),

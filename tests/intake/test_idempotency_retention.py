@@ -42,6 +42,6 @@ def test_keys_past_their_retention_are_forgotten_and_recent_ones_kept(client, to
     assert Lead.objects.count() == 3
 
 
-def test_the_purge_runs_hourly_in_celery_beat():
+def test_the_purge_runs_hourly_in_celery_beat(beat):
     task = PeriodicTask.objects.get(task="leads.tasks.purge_idempotency_keys")
-    assert task.enabled and task.interval.every == 1 and task.interval.period == "hours"
+    assert task.enabled and task.interval.schedule.run_every == dt.timedelta(hours=1)

@@ -18,9 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def worker(settings):
-    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        pytest.skip("needs a Redis broker (CELERY_BROKER_URL)")
+def worker():
     app.control.purge()
     with start_worker(app, perform_ping_check=False, concurrency=1, pool="threads"):
         yield

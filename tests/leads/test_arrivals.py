@@ -6,7 +6,13 @@ import pytest
 from django.db import connection, transaction
 
 from crm.clock import now
-from leads.intake.pipeline import IDENTITY_LOCK_CLASS, IDENTITY_LOCK_SLOTS, Arriving, arrivals_match, arrivals_store
+from leads.intake.pipeline import (
+    IDENTITY_LOCK_CLASS,
+    IDENTITY_LOCK_SLOTS,
+    Arriving,
+    arrivals_match,
+    arrivals_store,
+)
 from leads.models import Lead, ResponseClock, StageChange
 from tests.factories import LeadFactory, ResponsePolicyFactory
 

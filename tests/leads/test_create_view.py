@@ -9,7 +9,6 @@ URL = "/leads/new/"
 BASE = {"budget": "unknown", "authority": "unknown", "timeline": "unknown"}
 
 
-@pytest.mark.smoke
 def test_rep_creates_a_lead_and_lands_on_its_page(rep_client, rep, channel):
     response = rep_client.post(
         URL, {**BASE, "name": "Alan Turing", "email": "alan@bletchley.uk", "channel": channel.pk}

@@ -14,7 +14,6 @@ def _url(lead, name="detail"):
     return reverse(f"leads:{name}", args=[lead.pk])
 
 
-@pytest.mark.smoke
 def test_lead_page_shows_facts_timeline_and_tasks(rep_client, lead, rep):
     InteractionFactory(lead=lead, user=rep, subject="Intro call", body="Wants a demo")
     StageChangeFactory(lead=lead, from_stage="", to_stage="new")

@@ -15,7 +15,6 @@ def _names(response) -> list[str]:
     return [lead.name for lead in response.context["page"].rows]
 
 
-@pytest.mark.smoke
 def test_rep_lists_own_and_pool_leads_newest_first(rep_client, rep, teammate):
     now = clock.now()
     LeadFactory(owner=rep, name="Older", created_at=now - dt.timedelta(days=2))

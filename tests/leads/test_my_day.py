@@ -9,7 +9,6 @@ from tests.factories import LeadFactory, TaskFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.smoke
 def test_my_day_shows_overdue_and_todays_tasks_but_not_later_or_done_ones(rep_client, rep, lead):
     with time_machine.travel(dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC), tick=False):
         now = clock.now()

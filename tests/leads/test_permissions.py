@@ -25,7 +25,6 @@ def _visible(user):
     return set(leads_visible_to(user).values_list("pk", flat=True))
 
 
-@pytest.mark.smoke
 def test_rep_sees_own_leads_and_the_pool_only(rep, leads):
     assert _visible(rep) == {leads["rep"].pk, leads["pool"].pk}
 

@@ -55,8 +55,7 @@ def response_buckets() -> dict[str, Q]:
     }
 
 
-# `make run` seeds the SQLite database on every start: this must hold there too.
-@pytest.mark.smoke
+# `make run` seeds the database on every start.
 def test_seeding_creates_users_of_each_role_who_log_in_with_password_demo(seeded, client):
     for username, role in DEMO_ROLES.items():
         user = User.objects.get(username=username)
@@ -186,8 +185,7 @@ def test_follow_up_tasks_belong_to_open_leads_and_their_owners_some_overdue_some
         assert any(task.is_done for task in tasks)
 
 
-# `make run` seeds the SQLite database on every start: this must hold there too.
-@pytest.mark.smoke
+# `make run` seeds the database on every start.
 def test_a_second_run_without_force_says_so_and_changes_nothing(seeded):
     before = (Lead.objects.count(), Interaction.objects.count(), User.objects.count(), Channel.objects.count())
     output = seed_demo("--leads", "10")

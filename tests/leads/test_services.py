@@ -15,7 +15,6 @@ from tests.factories import LeadFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.smoke
 def test_rep_creating_a_lead_owns_it_and_its_contacts_are_normalised(rep, channel):
     lead = services.lead_create(
         user=rep, name="Grace Hopper", email="  Grace@Navy.MIL ", phone="(415) 555-0100", channel=channel

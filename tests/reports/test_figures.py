@@ -19,7 +19,6 @@ def run(slug, user, option="", **filters):
     return REPORTS[slug].run(ReportScope.for_user(user, MARCH, **filters), option)
 
 
-@pytest.mark.smoke
 def test_funnel_counts_leads_that_reached_each_stage_or_a_later_one(month, admin_user):
     result = run("funnel", admin_user)
     stages = result.table("stages")

@@ -1,5 +1,5 @@
 """Medians per group in one query (`reports.selectors.common.medians_by`), computed by hand, and checked against
-`percentiles` group by group. Runs on SQLite too (smoke): the window functions must mean the same there.
+`percentiles` group by group.
 
 Response times (seconds) of eight leads:
 
@@ -20,7 +20,7 @@ from leads.models import Lead
 from reports.selectors.common import medians_by, percentiles
 from tests.factories import ChannelFactory, LeadFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ def manager_client(client, manager):
     return client
 
 
-@pytest.mark.smoke
 @pytest.mark.parametrize("slug", SLUGS)
 def test_every_report_page_renders_with_a_chart_and_a_table(month, admin_client, slug, django_assert_max_num_queries):
     with django_assert_max_num_queries(20):
@@ -98,7 +97,6 @@ def test_unknown_report_is_a_404(admin_client):
     assert admin_client.get("/reports/nothing/").status_code == 404
 
 
-@pytest.mark.smoke
 def test_managers_land_on_the_dashboard_and_reps_on_my_day(month, client, manager, rep):
     client.force_login(manager)
     response = client.get("/")

@@ -85,8 +85,6 @@ def test_the_manager_releases_a_team_lead_but_a_won_lead_stays(client, lead, man
 
 @pytest.mark.django_db(transaction=True)
 def test_two_reps_claiming_the_same_lead_at_the_same_moment_exactly_one_wins(rep, teammate, channel):
-    if connections["default"].vendor != "postgresql":
-        pytest.skip("two concurrent transactions need PostgreSQL")
     lead = LeadFactory(channel=channel)
     barrier = threading.Barrier(2)
     results = {}
@@ -110,8 +108,6 @@ def test_two_reps_claiming_the_same_lead_at_the_same_moment_exactly_one_wins(rep
 
 @pytest.mark.django_db(transaction=True)
 def test_the_loser_of_a_claim_race_is_told_someone_else_was_faster(client, rep, teammate, channel):
-    if connections["default"].vendor != "postgresql":
-        pytest.skip("two concurrent transactions need PostgreSQL")
     lead = LeadFactory(channel=channel)
     barrier = threading.Barrier(2)
     pages = {}
@@ -141,8 +137,6 @@ def test_the_loser_of_a_claim_race_is_told_someone_else_was_faster(client, rep, 
 
 @pytest.mark.django_db(transaction=True)
 def test_one_reps_simultaneous_claims_cannot_exceed_their_limit(settings, rep, channel):
-    if connections["default"].vendor != "postgresql":
-        pytest.skip("two concurrent transactions need PostgreSQL")
     settings.POOL_HOLDING_LIMIT = 1
     leads = LeadFactory.create_batch(2, channel=channel)
     barrier = threading.Barrier(2)

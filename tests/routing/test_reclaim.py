@@ -154,8 +154,6 @@ def test_the_sweep_is_set_based(admin_user, rep, teammate, django_assert_max_num
 
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_reclaim_and_warn_each_lead_exactly_once(admin_user, rep, teammate, monkeypatch):
-    if connections["default"].vendor != "postgresql":
-        pytest.skip("concurrent transactions need PostgreSQL")
     _rule(admin_user, name="Warned", warn_hours=24)
     _rule(admin_user, name="Straight", kind="no_progress", days=10, warn_hours=0)
     for i in range(60):

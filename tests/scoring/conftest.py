@@ -52,7 +52,7 @@ def bands():
 
 @pytest.fixture(autouse=True)
 def _fresh_spec_cache():
-    """Rolled-back tests may reuse a model's id (SQLite): forget the specs of frozen versions between tests."""
+    """Forget the specs of frozen versions between tests (a flushed database may hand out a model's id again)."""
     from scoring import spec
 
     spec._FROZEN_SPECS.clear()

@@ -155,7 +155,6 @@ def test_has_done_matches_a_detail_text_like_the_pricing_page_and_may_subtract(c
     assert both_scores(model, lead).score == -5
 
 
-@pytest.mark.smoke
 def test_engagement_points_halve_every_half_life_after_the_latest_activity(clock):
     model = make_model(rules=[{"kind": "has_done", "interaction_kind": "web_visit", "points": 40}], half_life_days=10)
     fresh, ten_days, twenty_days = LeadFactory(), LeadFactory(), LeadFactory()

@@ -24,7 +24,6 @@ def test_the_default_model_from_the_migration_is_published_and_complete():
     assert sorted(live.bands.values_list("grade", flat=True)) == ["A", "B", "C", "D"]
 
 
-@pytest.mark.smoke
 def test_publishing_archives_the_live_version_and_rescoring_records_the_version(clock):
     leads = [LeadFactory(industry="Software"), LeadFactory(industry="Retail")]
     model = publish_now(make_model(rules=[INDUSTRY_50]))
@@ -131,7 +130,6 @@ def test_a_run_of_a_version_no_longer_live_stops(clock):
     assert run.status == "failed" and "Superseded" in run.error
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="fault injected with a PostgreSQL trigger")
 def test_a_failing_chunk_leaves_no_lead_half_updated(clock):
     leads = [LeadFactory(industry="Software") for _ in range(4)]
     model = make_model(rules=[INDUSTRY_50])

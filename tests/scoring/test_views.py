@@ -59,7 +59,6 @@ def test_only_admins_see_the_scoring_link(client, rep, admin_user):
     assert reverse("scoring:models") in client.get("/").text
 
 
-@pytest.mark.smoke
 def test_admin_sees_versions_and_a_draft_with_its_rules(admin_client, draft):
     page = admin_client.get(reverse("scoring:models")).text
     assert f"v{draft.version}" in page and "Published" in page

@@ -22,7 +22,6 @@ def five_minute_target(db):
     return ResponsePolicyFactory(name="Hot", target_minutes=5, reminder_percent=50)
 
 
-@pytest.mark.smoke
 def test_the_lead_page_counts_down_to_the_response_deadline(rep_client, rep, channel, five_minute_target):
     with at(2026, 5, 4, 9, 0):
         lead = services.lead_create(user=rep, name="Ada", email="ada@example.com", channel=channel)

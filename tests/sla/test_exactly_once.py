@@ -1,7 +1,6 @@
 """Exactly once under concurrency and crashes, on PostgreSQL, with real threads, Redis and Celery workers."""
 
 import datetime as dt
-import importlib
 import os
 import signal
 import subprocess
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import Count
@@ -29,11 +27,6 @@ from tests.factories import LeadFactory, ResponsePolicyFactory
 
 REPO = Path(__file__).resolve().parents[2]
 SWEEP_TASK_NAME = "Speed to lead: reminders, escalations and follow-up notices"
-
-postgresql_only = pytest.mark.skipif(
-    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-    reason="concurrent transactions and a second process need PostgreSQL",
-)
 
 
 def _due_leads(owner, channel, count: int) -> list[Lead]:
@@ -74,7 +67,6 @@ def _wait_for(condition, timeout=30.0, what="condition"):
     raise AssertionError(f"Timed out waiting for {what}")
 
 
-@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_send_every_reminder_exactly_once(rep, channel, monkeypatch):
     leads = _due_leads(rep, channel, 300)
@@ -94,7 +86,6 @@ def test_two_sweeps_at_once_send_every_reminder_exactly_once(rep, channel, monke
     assert SentNotice.objects.count() == 300
 
 
-@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_the_unique_constraint_lets_only_one_of_two_racing_transactions_record_a_notice(rep, channel):
     """Even without SKIP LOCKED keeping sweeps apart, the database refuses the second record."""
@@ -129,23 +120,17 @@ def _purge(queue: str) -> None:
         conn.default_channel.queue_purge(queue)
 
 
-@pytest.mark.django_db
-def test_migrations_schedule_the_sweep_every_minute_in_celery_beat():
+def test_beat_schedules_the_sweep_every_minute(beat):
     periodic = PeriodicTask.objects.get(name=SWEEP_TASK_NAME)
     assert periodic.task == "leads.tasks.sweep_reminders" and periodic.enabled
-    assert (periodic.interval.every, periodic.interval.period) == (1, "minutes")
+    assert periodic.interval.schedule.run_every == dt.timedelta(minutes=1)
     assert periodic.expire_seconds == 55
     assert sweep_reminders.acks_late and "leads.tasks.sweep_reminders" in celery_app.tasks
 
 
-@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_the_sweep_when_beat_fires_the_periodic_task(rep, manager, channel):
-    """The PeriodicTask of the data migration, fired the way beat fires it, run by a Celery worker on Redis."""
-    # Transactional tests empty every table when they end; put the schedule back as `migrate` made it.
-    schedule_migration = importlib.import_module("leads.migrations.0006_reminder_sweep_schedule")
-    schedule_migration.create_schedule(django_apps, None)
-
+    """The PeriodicTask of the settings' schedule, fired the way beat fires it, run by a Celery worker on Redis."""
     leads = _due_leads(rep, channel, 5)
     _purge("celery")
     with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30):
@@ -160,7 +145,6 @@ def test_a_real_worker_runs_the_sweep_when_beat_fires_the_periodic_task(rep, man
     assert _duplicates() == 0
 
 
-@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothing(rep, channel, tmp_path):
     leads = _due_leads(rep, channel, 20)
@@ -232,7 +216,6 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothin
     _purge(queue)
 
 
-@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_policy_saved_by_an_admin_is_applied_to_running_clocks_by_a_real_worker(admin_user, rep, channel):
     lead = LeadFactory(owner=rep, channel=channel, created_at=clock.now() - dt.timedelta(minutes=1))

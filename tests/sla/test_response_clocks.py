@@ -19,7 +19,6 @@ def utc(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=dt.UTC)
 
 
-@pytest.mark.smoke
 def test_the_whole_path_reminder_at_the_reminder_point_escalation_at_breach_and_the_first_call_stops_the_clock(
     rep, manager, channel
 ):
