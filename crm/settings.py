@@ -154,6 +154,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+# Background runs and imports beat a heartbeat per chunk; one whose heartbeat is older than this (far longer than
+# the slowest chunk, seconds) has lost its worker, and a periodic sweep queues it again.
+BACKGROUND_STALL_SECONDS = env.int("BACKGROUND_STALL_SECONDS", default=300)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A task not acknowledged within this time (a killed worker's) is delivered again: longer than any chunk and
+    # the longest retry countdown (2 min, crm.queue), far shorter than Redis's default hour.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
