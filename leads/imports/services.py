@@ -388,7 +388,9 @@ def bulk_insert(model, records: list[_Record]) -> None:
     json_positions = [i for i, f in enumerate(fields, start=1) if f.get_internal_type() == "JSONField"]
     table = connection.ops.quote_name(meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in [meta.pk, *fields])
-    with connection.cursor() as cursor:
+    # COPY goes through psycopg's own cursor: its errors are made Django's here (a database going away is then an
+    # OperationalError, which the task retries and the job survives, not a failure of the import).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
             [meta.db_table, meta.pk.column, len(records)],
@@ -497,7 +499,9 @@ def import_job_preview(*, job: ImportJob, user: User | None, mapping: dict[str, 
 
 def import_job_start(*, job: ImportJob, user: User | None) -> ImportJob:
     """Queue a configured draft job for the Celery worker (on commit)."""
-    updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(status=ImportJob.Status.QUEUED)
+    updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
+        status=ImportJob.Status.QUEUED, heartbeat_at=clock.now()
+    )
     if not updated:
         raise ImportFileError("This import has already started.")
     job.status = ImportJob.Status.QUEUED
@@ -514,7 +518,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
     now = clock.now()
     claimed = ImportJob.objects.filter(
         pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
-    ).update(status=ImportJob.Status.RUNNING, started_at=now)
+    ).update(status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now)
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     if not claimed:
         return job
@@ -534,6 +538,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
             skipped=F("skipped") + progress.skipped,
             rejected=F("rejected") + len(progress.rejections),
             rejected_csv=Concat(F("rejected_csv"), Value(extra)) if extra else F("rejected_csv"),
+            heartbeat_at=clock.now(),
         )
         state["done"] += rows
 
