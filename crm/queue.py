@@ -9,11 +9,15 @@ logged, not raised. The work is not lost: every task queued here is also reached
 leads, stuck runs and imports, running clocks), which picks it up once the broker is back.
 """
 
+import datetime as dt
 import importlib
 import logging
 
 from celery import current_app
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
+
+from crm import clock
 
 logger = logging.getLogger(__name__)
 
@@ -57,3 +61,9 @@ def enqueue(task_name: str, *args, **kwargs) -> bool:
 def enqueue_on_commit(task_name: str, *args, **kwargs) -> None:
     """Queue `task_name(*args, **kwargs)` once the current transaction commits (at once outside one)."""
     transaction.on_commit(lambda: enqueue(task_name, *args, **kwargs))
+
+
+def stalled_before() -> dt.datetime:
+    """Background jobs (scoring runs, imports) beat a heartbeat per chunk: one still queued or running whose
+    heartbeat is older than this moment has lost its worker (killed, or its retries ran out) and must be resumed."""
+    return clock.now() - dt.timedelta(seconds=settings.BACKGROUND_STALL_SECONDS)

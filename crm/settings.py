@@ -152,6 +152,12 @@ if not CELERY_BROKER_URL:
     from crm import embedded_broker
 
     CELERY_BROKER_URL = embedded_broker.broker_url(VAR_DIR)
+# Background runs and imports beat a heartbeat per chunk; one whose heartbeat is older than this (far longer than
+# the slowest chunk, seconds) has lost its worker, and a periodic sweep queues it again.
+BACKGROUND_STALL_SECONDS = env.int("BACKGROUND_STALL_SECONDS", default=300)
+# A task not acknowledged within this time (a killed worker's) is delivered again: longer than any chunk and the
+# longest retry countdown (2 min, crm.queue), far shorter than Redis's default hour.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -195,6 +201,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.reports_refresh_stats",
         "schedule": crontab(minute=15, hour=3),
         "kwargs": {"full": True},
+    },
+    # Scoring runs and import jobs whose heartbeat stopped (a killed worker, a long database outage) are queued again.
+    "scoring: resume stalled runs": {
+        "task": "scoring.tasks.resume_stalled_runs",
+        "schedule": dt.timedelta(minutes=1),
+        "options": {"expire_seconds": 55},
+    },
+    "leads: resume stalled imports": {
+        "task": "leads.tasks.resume_stalled_imports",
+        "schedule": dt.timedelta(minutes=1),
+        "options": {"expire_seconds": 55},
     },
 }
 

@@ -776,6 +776,9 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(default=clock.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Moved when the job is queued, claimed and at each chunk: a queued or running job whose heartbeat is older
+    # than BACKGROUND_STALL_SECONDS has lost its worker, and the sweep queues it again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from crm.queue import TASK_OPTIONS
+from leads.imports import resume as imports_resume
 from leads.imports import services as imports
 from leads.intake import services as intake
 from leads.sla import services as sla_services
@@ -50,3 +51,10 @@ def reclaim_sweep() -> dict:
 
     result = reclaim.reclaim_sweep()
     return {"warned": result.warned, "reclaimed": result.reclaimed, "rerouted": result.rerouted}
+
+
+@shared_task(**TASK_OPTIONS)
+def resume_stalled_imports() -> list[int]:
+    """Run by Celery beat every minute: queue again the import jobs whose heartbeat stopped (a killed worker, or
+    retries that ran out while the database was away). Safe to run twice at once: jobs are taken SKIP LOCKED."""
+    return imports_resume.import_jobs_resume_stalled()

@@ -327,6 +327,9 @@ class ScoringRun(models.Model):
     created_at = models.DateTimeField(default=clock.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Moved by each chunk (and by a claim or a resume): an active run whose heartbeat is older than
+    # BACKGROUND_STALL_SECONDS has lost its worker, and the sweep queues it again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

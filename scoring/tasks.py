@@ -22,3 +22,10 @@ def scoring_run_task(run_id: int) -> None:
 def scores_decay_task() -> None:
     """Nightly: rescore every lead so engagement points fade with age."""
     services.scores_decay()
+
+
+@shared_task(**TASK_OPTIONS)
+def resume_stalled_runs() -> list[int]:
+    """Run by Celery beat every minute: queue again the scoring runs whose heartbeat stopped (a killed worker, or
+    retries that ran out while the database was away). Safe to run twice at once: runs are taken SKIP LOCKED."""
+    return services.scoring_runs_resume_stalled()

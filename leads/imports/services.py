@@ -369,7 +369,9 @@ def import_job_preview(*, job: ImportJob, user: User | None, mapping: dict[str, 
 
 def import_job_start(*, job: ImportJob, user: User | None) -> ImportJob:
     """Queue a configured draft job for the Celery worker (on commit)."""
-    updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(status=ImportJob.Status.QUEUED)
+    updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DRAFT).update(
+        status=ImportJob.Status.QUEUED, heartbeat_at=clock.now()
+    )
     if not updated:
         raise ImportFileError("This import has already started.")
     job.status = ImportJob.Status.QUEUED
@@ -386,7 +388,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
     now = clock.now()
     claimed = ImportJob.objects.filter(
         pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
-    ).update(status=ImportJob.Status.RUNNING, started_at=now)
+    ).update(status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now)
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     if not claimed:
         return job
@@ -406,6 +408,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
             skipped=F("skipped") + progress.skipped,
             rejected=F("rejected") + len(progress.rejections),
             rejected_csv=Concat(F("rejected_csv"), Value(extra)) if extra else F("rejected_csv"),
+            heartbeat_at=clock.now(),
         )
         state["done"] += rows
 

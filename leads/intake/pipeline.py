@@ -347,7 +347,9 @@ def bulk_insert(model, records: list[Record]) -> None:
     json_positions = [i for i, f in enumerate(fields, start=1) if f.get_internal_type() == "JSONField"]
     table = connection.ops.quote_name(meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in [meta.pk, *fields])
-    with connection.cursor() as cursor:
+    # COPY goes through psycopg's own cursor: its errors are made Django's here (a database going away is then an
+    # OperationalError, which the task retries and the job survives, not a failure of the import).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
             [meta.db_table, meta.pk.column, len(records)],

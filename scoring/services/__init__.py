@@ -26,7 +26,9 @@ from scoring.services.rescore import (
     leads_rescore,
     scores_decay,
     scoring_run_execute,
+    scoring_run_join_or_start,
     scoring_run_start,
+    scoring_runs_resume_stalled,
 )
 
 __all__ = [
@@ -49,5 +51,7 @@ __all__ = [
     "scoring_model_suggest",
     "scoring_model_update",
     "scoring_run_execute",
+    "scoring_run_join_or_start",
     "scoring_run_start",
+    "scoring_runs_resume_stalled",
 ]

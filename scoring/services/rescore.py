@@ -7,17 +7,18 @@ Bulk writes go in three statements per chunk, in one transaction, so a failure l
 3. copy score and grade onto the lead rows where they changed (`UPDATE ... FROM`).
 """
 
+import contextlib
 import datetime as dt
 import logging
 import time
 
-from django.db import connection, transaction
-from django.db.models import Max, Min, QuerySet
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Max, Min, Q, QuerySet
 from django.db.utils import DatabaseError
 
 from crm import clock
 from crm.models import User
-from crm.queue import enqueue_on_commit
+from crm.queue import enqueue_on_commit, stalled_before
 from leads.models import Lead
 from leads.scores import lead_score_set, leads_grade_changed, leads_scores_copy
 from scoring.engine import ScoreResult, grade_case_sql, interactions_for_scoring, score_lead, scored_leads
@@ -246,6 +247,9 @@ def dirty_leads_rescore(*, limit: int = 10_000) -> int:
 # --- bulk runs: publish, rollback, recalculate, nightly decay ------------------------------------------------------
 
 
+_ACTIVE = (ScoringRun.Status.QUEUED, ScoringRun.Status.RUNNING)
+
+
 def scoring_run_start(*, model: ScoringModel, reason: str, user: User | None = None, queue: bool = True) -> ScoringRun:
     """Record a run over every lead and (after commit) queue the Celery task that executes it."""
     bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
@@ -264,63 +268,137 @@ def scoring_run_start(*, model: ScoringModel, reason: str, user: User | None = N
     return run
 
 
+def scoring_run_join_or_start(
+    *, model: ScoringModel, reason: str, user: User | None = None, queue: bool = True
+) -> tuple[ScoringRun, bool]:
+    """The run of `model` already queued or running, or else a new one: (run, True when started here).
+
+    Whoever asks for a rescoring while one is under way joins it (executing it too is safe, see
+    `scoring_run_execute`) instead of rescoring every lead a second time. The model's row is locked while
+    looking, so two callers at once do not both start a run.
+    """
+    with transaction.atomic():
+        list(ScoringModel.objects.select_for_update().filter(pk=model.pk).values_list("pk", flat=True))
+        run = ScoringRun.objects.filter(model=model, status__in=_ACTIVE).order_by("created_at", "pk").first()
+        if run is not None:
+            return run, False
+        return scoring_run_start(model=model, reason=reason, user=user, queue=queue), True
+
+
 def scoring_run_execute(
     *, run_id: int, chunk_size: int = CHUNK_SIZE, progress=None, timings: dict | None = None
 ) -> ScoringRun:
     """Execute a run chunk by chunk, each chunk in its own transaction; resumes after the last chunk done.
 
-    Idempotent: a re-delivered task goes on from `last_lead_id`, a finished run is left alone, and a run whose
-    model is no longer the published one stops (a newer publish has its own run).
+    Safe to run twice at once (a redelivered task, the stalled-run sweep, `recalculate_scores` joining a run):
+    each chunk's transaction first claims its id range by moving `last_lead_id` from the range's start to its
+    end, a conditional UPDATE that holds the run's row until the chunk commits. An executor whose claim finds
+    `last_lead_id` moved on writes nothing and takes the next range from there, so every chunk is written once
+    however many executors share the run. A finished run is left alone, and a run whose model is no longer
+    the published one stops (a newer publish has its own run). Transient database errors leave the run to the
+    task's retries and the sweep; any other error fails it.
     """
-    now = clock.now()
-    claimed = ScoringRun.objects.filter(
-        pk=run_id, status__in=[ScoringRun.Status.QUEUED, ScoringRun.Status.RUNNING]
-    ).update(status=ScoringRun.Status.RUNNING)
-    run = ScoringRun.objects.select_related("model").get(pk=run_id)
+    claimed = ScoringRun.objects.filter(pk=run_id, status__in=_ACTIVE).update(
+        status=ScoringRun.Status.RUNNING, heartbeat_at=clock.now()
+    )
     if not claimed:
-        return run
-    if run.started_at is None:
-        run.started_at = now
-        run.save(update_fields=["started_at"])
+        return ScoringRun.objects.select_related("model").get(pk=run_id)
+    # One moment for the whole run, set by its first executor: every chunk sees the same windows and decay, and a
+    # resumed or shared run gives the same scores as an uninterrupted one.
+    ScoringRun.objects.filter(pk=run_id, started_at__isnull=True).update(started_at=clock.now())
+    run = ScoringRun.objects.select_related("model").get(pk=run_id)
     spec = model_spec(run.model)
-    # One moment for the whole run: every chunk sees the same windows and decay, and a resumed run gives the same
-    # scores as an uninterrupted one.
     query = _RangeQuery(spec=spec, now=run.started_at)
     try:
         while run.last_lead_id < run.end_lead_id:
             current = published_model()
             if current is None or current.pk != run.model_id:
-                run.status, run.error, run.finished_at = ScoringRun.Status.FAILED, "Superseded by a newer publish.", now
-                run.save(update_fields=["status", "error", "finished_at"])
+                ScoringRun.objects.filter(pk=run.pk, status__in=_ACTIVE).update(
+                    status=ScoringRun.Status.FAILED, error="Superseded by a newer publish.", finished_at=clock.now()
+                )
+                run.refresh_from_db()
                 return run
             start, end = run.last_lead_id, min(run.last_lead_id + chunk_size, run.end_lead_id)
             with transaction.atomic():
-                done, changed = _write_scores(
-                    spec=spec,
-                    inner=query.bind(start, end),
-                    id_range=(start, end),
-                    reason=run.reason,
-                    now=run.started_at,
-                    timings=timings,
-                )
-                run.last_lead_id = end
-                run.leads_done += done
-                run.leads_changed += changed
-                run.save(update_fields=["last_lead_id", "leads_done", "leads_changed"])
+                mine = ScoringRun.objects.filter(
+                    pk=run.pk, status=ScoringRun.Status.RUNNING, last_lead_id=start
+                ).update(last_lead_id=end, heartbeat_at=clock.now())
+                if mine:
+                    done, changed = _write_scores(
+                        spec=spec,
+                        inner=query.bind(start, end),
+                        id_range=(start, end),
+                        reason=run.reason,
+                        now=run.started_at,
+                        timings=timings,
+                    )
+                    ScoringRun.objects.filter(pk=run.pk).update(
+                        leads_done=F("leads_done") + done, leads_changed=F("leads_changed") + changed
+                    )
+            run.refresh_from_db(fields=["status", "last_lead_id", "leads_done", "leads_changed", "error"])
+            if run.status != ScoringRun.Status.RUNNING:
+                return run  # another executor finished it, or it failed
             if progress:
                 progress(run)
-    except DatabaseError as error:
-        logger.exception("Scoring run %s failed at lead %s", run.pk, run.last_lead_id)
-        ScoringRun.objects.filter(pk=run.pk).update(error=str(error)[:2000])
+        started = time.monotonic()
+        with transaction.atomic():
+            # One executor finishes the run; another one reaching the end waits here, then finds it done.
+            if not ScoringRun.objects.select_for_update().filter(pk=run.pk, status=ScoringRun.Status.RUNNING).exists():
+                run.refresh_from_db()
+                return run
+            # Grades may have moved for any lead: re-time every running response clock once, at the end.
+            leads_grade_changed()
+            ScoringRun.objects.filter(pk=run.pk).update(
+                status=ScoringRun.Status.DONE, finished_at=clock.now(), heartbeat_at=clock.now()
+            )
+        if timings is not None:
+            timings["response clocks"] = time.monotonic() - started
+    except (OperationalError, InterfaceError) as error:
+        # Transient (the database went away): the task retries, and the stalled-run sweep resumes the run if the
+        # retries run out; either carries on after the last committed chunk.
+        logger.exception("Scoring run %s interrupted at lead %s", run.pk, run.last_lead_id)
+        _record_error(run_id=run.pk, error=f"Interrupted, resuming: {error}")
         raise
-    # Grades may have moved for any lead: re-time every running response clock once, at the end.
-    started = time.monotonic()
-    leads_grade_changed()
-    if timings is not None:
-        timings["response clocks"] = time.monotonic() - started
-    run.status, run.finished_at = ScoringRun.Status.DONE, clock.now()
-    run.save(update_fields=["status", "finished_at"])
+    except Exception as error:
+        logger.exception("Scoring run %s failed at lead %s", run.pk, run.last_lead_id)
+        _record_error(run_id=run.pk, error=str(error), failed=True)
+        raise
+    run.refresh_from_db()
     return run
+
+
+def _record_error(*, run_id: int, error: str, failed: bool = False) -> None:
+    """Note an error on the run (best effort: the database may be the thing that failed)."""
+    changes = {"error": error[:2000]}
+    if failed:
+        changes.update(status=ScoringRun.Status.FAILED, finished_at=clock.now())
+    with contextlib.suppress(DatabaseError):
+        ScoringRun.objects.filter(pk=run_id, status__in=_ACTIVE).update(**changes)
+
+
+def scoring_runs_resume_stalled() -> list[int]:
+    """Queue again every queued or running run whose heartbeat stopped: its worker was killed, or the task's
+    retries ran out while the database was away. Returns the ids of the runs queued.
+
+    A run being written right now (its row locked by a chunk) is skipped, and each run queued gets a fresh
+    heartbeat, so the next sweeps leave it to the task for another stall period. Queuing a run twice is harmless:
+    its executors share its chunks.
+    """
+    cutoff = stalled_before()
+    with transaction.atomic():
+        stalled = list(
+            ScoringRun.objects.select_for_update(skip_locked=True)
+            .filter(status__in=_ACTIVE)
+            .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        ScoringRun.objects.filter(pk__in=stalled).update(heartbeat_at=clock.now())
+        for run_id in stalled:
+            enqueue_on_commit("scoring.tasks.scoring_run_task", run_id)
+    if stalled:
+        logger.warning("Resuming stalled scoring runs %s", stalled)
+    return stalled
 
 
 def scores_decay() -> ScoringRun | None:

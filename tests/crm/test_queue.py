@@ -17,6 +17,7 @@ from leads.models import ResponsePolicy
 def broker_down(monkeypatch):
     """Point Celery at a port nothing listens on (a real connection, refused), then put the broker back."""
     monkeypatch.setitem(app.conf, "broker_write_url", "redis://127.0.0.1:9/0")
+    # Forget the pools of connections (and of producers on them) that earlier tests' workers left open.
     app._pool = app.amqp._producer_pool = None
     yield
     app._pool = app.amqp._producer_pool = None

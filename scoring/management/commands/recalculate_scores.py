@@ -3,6 +3,8 @@
 python manage.py recalculate_scores               # with the live model
 python manage.py recalculate_scores --model 3     # publish (or roll back to) version 3 first, then rescore
 python manage.py recalculate_scores --if-unscored # only when some lead has no score yet (used by `make run`)
+
+A run of the same model already queued or running (a publish the worker is executing) is joined, not repeated.
 """
 
 import time
@@ -12,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from leads.models import Lead
 from scoring import selectors, services
-from scoring.models import ScoreChange, ScoringModel
+from scoring.models import ScoreChange, ScoringModel, ScoringRun
 
 
 class Command(BaseCommand):
@@ -34,6 +36,7 @@ class Command(BaseCommand):
                 raise CommandError(f"There is no scoring model version {model}.")
             if target.status != ScoringModel.Status.PUBLISHED:
                 try:
+                    # Queued for the worker too: whichever of us takes a chunk first writes it.
                     run = services.scoring_model_publish(model=target, user=None)
                 except ValidationError as error:
                     raise CommandError(" ".join(error.messages)) from error
@@ -41,12 +44,12 @@ class Command(BaseCommand):
                 if verbosity:
                     self.stdout.write(f"Published v{target.version}.")
             else:
-                run = services.scoring_run_start(model=target, reason=ScoreChange.Reason.RECALCULATE, queue=False)
+                run = self._join_or_start(target, verbosity)
         else:
             live = selectors.published_model()
             if live is None:
                 raise CommandError("No scoring model is published. Publish one on the Scoring page first.")
-            run = services.scoring_run_start(model=live, reason=ScoreChange.Reason.RECALCULATE, queue=False)
+            run = self._join_or_start(live, verbosity)
         started = time.monotonic()
 
         def progress(current):
@@ -55,7 +58,11 @@ class Command(BaseCommand):
                     f"  {current.percent:3d}%  {current.leads_done} leads, {current.leads_changed} changed"
                 )
 
+        # A run a worker is executing too is shared chunk by chunk (each chunk is written once, by whichever
+        # executor claims it first), so this reports its progress and helps it finish.
         run = services.scoring_run_execute(run_id=run.pk, chunk_size=chunk_size, progress=progress)
+        if run.status != ScoringRun.Status.DONE:
+            raise CommandError(f"The run stopped ({run.get_status_display().lower()}): {run.error}")
         if verbosity:
             self.stdout.write(
                 self.style.SUCCESS(
@@ -63,3 +70,14 @@ class Command(BaseCommand):
                     f"{run.leads_changed} changed score or grade."
                 )
             )
+
+    def _join_or_start(self, model: ScoringModel, verbosity: int) -> ScoringRun:
+        run, started = services.scoring_run_join_or_start(
+            model=model, reason=ScoreChange.Reason.RECALCULATE, queue=False
+        )
+        if not started and verbosity:
+            self.stdout.write(
+                f"A run of v{model.version} is already in progress ({run.get_reason_display().lower()}, "
+                f"{run.percent}%): joining it."
+            )
+        return run
