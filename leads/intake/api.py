@@ -347,8 +347,6 @@ def _idempotent(request: HttpRequest, produce) -> HttpResponse:
         raise ApiError(
             422, {"Idempotency-Key": ["This key was used with a different request; use a new key."]}
         ) from None
-    except intake.IdempotencyInFlight:
-        raise ApiError(409, {"Idempotency-Key": ["The first request with this key is still running."]}) from None
     response = api.create_response(request, body, status=status)
     if replayed:
         response["Idempotent-Replayed"] = "true"
@@ -389,7 +387,9 @@ def create_lead(request: HttpRequest, payload: LeadIn):
             raise ApiError(400, errors) from None
         if not arrival.created:
             return 200, {"created": False, "lead": {"id": arrival.lead.pk}}
-        lead = Lead.objects.select_related("channel", "owner").get(pk=arrival.lead.pk)
+        # The lead as stored, without reading it back: its channel is the token's; an owner routing chose is read.
+        lead = arrival.lead
+        lead.channel = token.channel
         return 201, {"created": True, "lead": _lead_out(request, lead)}
 
     return _idempotent(request, produce)

@@ -308,7 +308,7 @@ def arrivals_store(
                 record.team_id = result.unavailable[record.pk][0]
     clocked = [r.pk for r in records if r.stage in OPEN_STAGES]
     if clocked:
-        response_clocks_recompute(lead_ids=clocked)
+        response_clocks_recompute(lead_ids=clocked, arriving=True)
 
     ids = [r.pk for r in records]
     if batch:

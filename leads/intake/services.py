@@ -21,8 +21,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
+from psycopg.types.json import Jsonb
 
 from crm import access, clock
 from crm.models import User
@@ -108,7 +109,10 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
     )
     if token is not None:
         now = clock.now()
-        # Written at most once a minute per token, so a busy integration does not rewrite the row per request.
+        # Written at most once a minute per token, so a busy integration does not rewrite the row per request (nor
+        # send the statement: the row just read says when it was last written).
+        if token.last_used_at is not None and token.last_used_at >= now - dt.timedelta(minutes=1):
+            return token
         ApiToken.objects.filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - dt.timedelta(minutes=1)), pk=token.pk
         ).update(last_used_at=now)
@@ -241,36 +245,42 @@ class IdempotencyMismatch(Exception):
     """The key was used before with another request."""
 
 
-class IdempotencyInFlight(Exception):
-    """The key's first request has not finished (never on PostgreSQL, where the insert waits for it)."""
+class _KeyTaken(Exception):
+    """This request's key was stored by another request first (raised to roll this request's work back)."""
 
 
-@transaction.atomic
 def idempotent(
     *, token: ApiToken, key: str | None, request_hash: str, produce: Callable[[], tuple[int, dict]]
 ) -> tuple[int, dict, bool]:
-    """Run `produce` once per (token, key): returns (status, body, replayed).
+    """Run `produce` once per (token, key), in one transaction with the key: returns (status, body, replayed).
 
-    The key is inserted first, in this transaction and a savepoint: a concurrent retry blocks on the unique
-    index until this transaction ends, then finds the stored response. If `produce` fails, everything rolls
-    back, the key included, so a corrected retry may use the same key.
+    The request is done first, then its answer stored under the key (INSERT ... ON CONFLICT DO NOTHING) in the
+    same transaction. Of two requests with one key the unique index decides: the second's insert waits for the
+    first to commit, finds the key taken, and rolls its own work back; the first's stored answer is replayed (or
+    422 if the key came with another request). If `produce` fails, nothing is stored, so a corrected retry may
+    use the same key. One statement for the key on the way that matters, a new request.
     """
     if not key:
-        status, body = produce()
+        with transaction.atomic():
+            status, body = produce()
         return status, body, False
+    table = connection.ops.quote_name(IdempotencyKey._meta.db_table)
     try:
         with transaction.atomic():
-            record = IdempotencyKey.objects.create(token=token, key=key, request_hash=request_hash)
-    except IntegrityError:
+            status, body = produce()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {table} (token_id, key, request_hash, status_code, response, created_at) "
+                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (token_id, key) DO NOTHING RETURNING id",
+                    [token.pk, key, request_hash, status, Jsonb(body), clock.now()],
+                )
+                if cursor.fetchone() is None:
+                    raise _KeyTaken
+    except _KeyTaken:
         record = IdempotencyKey.objects.get(token=token, key=key)
         if record.request_hash != request_hash:
             raise IdempotencyMismatch from None
-        if record.status_code is None:
-            raise IdempotencyInFlight from None
         return record.status_code, record.response, True
-    status, body = produce()
-    record.status_code, record.response = status, body
-    record.save(update_fields=["status_code", "response"])
     return status, body, False
 
 

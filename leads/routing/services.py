@@ -322,7 +322,7 @@ def leads_route_in_memory(
     return result
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # in the caller's transaction: a failure rolls the caller back
 def route(
     *, lead_ids: Sequence[int], avoid: dict[int, int] | None = None, notify: str = "batch", label: str = ""
 ) -> RouteResult:

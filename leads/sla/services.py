@@ -38,8 +38,6 @@ from django.db.models import (
     DateTimeField,
     F,
     IntegerField,
-    Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -163,46 +161,66 @@ def _leads(lead_ids: Iterable[int] | QuerySet | None) -> QuerySet[Lead]:
     return Lead.objects.filter(pk__in=list(lead_ids))
 
 
-@transaction.atomic
-def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = None) -> int:
+@transaction.atomic(savepoint=False)  # in the caller's transaction if any: a failure rolls the caller back
+def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = None, arriving: bool = False) -> int:
     """Time the response clocks of these leads (all leads when None), set-based; returns how many were timed.
 
     1. Clocks of answered or closed leads stop (nothing left to send).
     2. Every running clock is (re)assigned its policy in ONE statement: an INSERT ... SELECT built by the ORM
-       (the policy chosen by `policy_match`), upserting on the lead, which also clears its deadline.
+       (the policy chosen by `policy_match`), upserting on the lead, which also clears its deadline; it returns
+       each clock's policy and arrival, so the policies and their spans need no query of their own.
     3. For each policy, one UPDATE per piece of its calendar (`BusinessClock.pieces`) writes deadline,
        reminder point and next sweep moment: a handful of statements however many clocks run.
-    Only the narrow `ResponseClock` table is written; the leads themselves are read, never updated.
+    `arriving`: the leads were created in this transaction, so none has a clock to stop or to drop (steps 1 and
+    the removal of clocks no policy matches have nothing to do). Only the narrow `ResponseClock` table is
+    written; the leads themselves are read, never updated.
     """
     now = clock.now()
     leads = _leads(lead_ids)
-    # Driven from the clocks with something left to send (an index), not from every lead.
-    stopped = ResponseClock.objects.filter(next_at__isnull=False).filter(
-        Q(lead__first_response_at__isnull=False) | ~Q(lead__stage__in=OPEN_STAGES)
-    )
-    if lead_ids is not None:
-        stopped = stopped.filter(lead__in=leads.values("pk"))
-    stopped.update(next_at=None)
+    if not arriving:
+        # Driven from the clocks with something left to send (an index), not from every lead.
+        stopped = ResponseClock.objects.filter(next_at__isnull=False).filter(
+            Q(lead__first_response_at__isnull=False) | ~Q(lead__stage__in=OPEN_STAGES)
+        )
+        if lead_ids is not None:
+            stopped = stopped.filter(lead__in=leads.values("pk"))
+        stopped.update(next_at=None)
 
     running = leads.filter(_running_clock(now)).annotate(matched_policy=policy_match())
+    if arriving:  # a new lead no policy matches gets no clock
+        running = running.filter(matched_policy__isnull=False)
     select_sql, params = running.values_list("pk", "created_at", "matched_policy").query.sql_with_params()
-    table = connection.ops.quote_name(ResponseClock._meta.db_table)
+    clocks = connection.ops.quote_name(ResponseClock._meta.db_table)
+    policies = connection.ops.quote_name(ResponsePolicy._meta.db_table)
     with connection.cursor() as cursor:
+        # The upsert returns each clock's policy and arrival; with the clocks left untimed before (a merge resets an
+        # answered lead's clock), joined to the policies, that is every policy to time with its span of arrivals, in
+        # the same statement. (The outer SELECT sees the clocks as they were before the upsert: hence NOT IN.)
         cursor.execute(
-            f"INSERT INTO {table} (lead_id, arrived_at, policy_id) SELECT * FROM ({select_sql}) AS running "
+            f"WITH upserted AS (INSERT INTO {clocks} (lead_id, arrived_at, policy_id) "
+            f"SELECT * FROM ({select_sql}) AS running "
             "ON CONFLICT (lead_id) DO UPDATE SET arrived_at = excluded.arrived_at, policy_id = excluded.policy_id, "
-            "due_at = NULL, remind_at = NULL, next_at = NULL",
+            "due_at = NULL, remind_at = NULL, next_at = NULL RETURNING lead_id, policy_id, arrived_at), "
+            "untimed AS (SELECT policy_id, arrived_at FROM upserted UNION ALL "
+            f"SELECT policy_id, arrived_at FROM {clocks} WHERE due_at IS NULL AND policy_id IS NOT NULL "
+            "AND lead_id NOT IN (SELECT lead_id FROM upserted)) "
+            "SELECT p.id, p.target_minutes, p.reminder_percent, p.calendar_id, MIN(u.arrived_at), MAX(u.arrived_at) "
+            f"FROM untimed u JOIN {policies} p ON p.id = u.policy_id GROUP BY p.id",
             params,
         )
-    # A running lead that no policy matches has no clock.
-    ResponseClock.objects.filter(due_at__isnull=True, policy__isnull=True).delete()
+        to_time = cursor.fetchall()
+    if not arriving:
+        # A running lead that no policy matches has no clock.
+        ResponseClock.objects.filter(due_at__isnull=True, policy__isnull=True).delete()
 
     timed = 0
     untimed = ResponseClock.objects.filter(due_at__isnull=True)
-    for policy in ResponsePolicy.objects.filter(pk__in=untimed.values("policy")).select_related("calendar"):
-        of_policy = untimed.filter(policy=policy)
-        span = of_policy.aggregate(first=Min("arrived_at"), last=Max("arrived_at"))
-        timed += _time_clocks(of_policy, policy, span["first"], span["last"], now)
+    for policy_id, target_minutes, reminder_percent, calendar_id, first, last in to_time:
+        # What timing reads of the policy; its calendar (if any) is read when the business clock needs it.
+        policy = ResponsePolicy(
+            pk=policy_id, target_minutes=target_minutes, reminder_percent=reminder_percent, calendar_id=calendar_id
+        )
+        timed += _time_clocks(untimed.filter(policy_id=policy_id), policy, first, last, now)
     return timed
 
 

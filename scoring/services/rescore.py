@@ -202,17 +202,23 @@ def lead_rescore(*, lead_id: int, model: ScoringModel | None = None, reason: str
 
 def lead_mark_dirty(*, lead_id: int) -> bool:
     """Note that a lead needs rescoring. True when it was not already waiting (then a sweep must be queued)."""
-    _, created = DirtyLead.objects.get_or_create(lead_id=lead_id, defaults={"marked_at": clock.now()})
-    return created
+    return leads_mark_dirty(lead_ids=[lead_id]) > 0
 
 
 def leads_mark_dirty(*, lead_ids: list[int]) -> int:
     """Note that many leads need rescoring (one INSERT; leads already waiting are left as they are). Returns how
     many were newly marked (when any, a sweep must be queued)."""
-    now = clock.now()
-    before = DirtyLead.objects.filter(lead_id__in=lead_ids).count()
-    DirtyLead.objects.bulk_create([DirtyLead(lead_id=i, marked_at=now) for i in lead_ids], ignore_conflicts=True)
-    return len(set(lead_ids)) - before
+    ids = sorted(set(lead_ids))
+    if not ids:
+        return 0
+    table = connection.ops.quote_name(DirtyLead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (lead_id, marked_at) SELECT unnest(%s::bigint[]), %s "
+            "ON CONFLICT (lead_id) DO NOTHING RETURNING lead_id",
+            [ids, clock.now()],
+        )
+        return len(cursor.fetchall())
 
 
 def dirty_leads_rescore(*, limit: int = 10_000) -> int:

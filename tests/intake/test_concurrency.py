@@ -59,3 +59,23 @@ def test_two_concurrent_arrivals_of_one_person_create_one_lead(token):
     assert sorted([first.status_code, second.status_code]) == [200, 201]
     lead = Lead.objects.get()
     assert Interaction.objects.get().lead == lead  # the second arrival is recorded on the first's lead
+
+
+def test_two_concurrent_event_retries_with_one_key_record_one_event(token, channel):
+    # No identity lock here: the key's unique index alone decides, and the second request rolls its event back.
+    lead = Lead.objects.create(name="Ada", email="ada@example.com", email_normalized="ada@example.com", channel=channel)
+    body = {"kind": "web_visit", "lead_id": lead.pk, "url": "https://example.com/pricing"}
+
+    def post():
+        return Client().post(
+            "/api/v1/events/",
+            json.dumps(body),
+            "application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token[1]}",
+            HTTP_IDEMPOTENCY_KEY="event-1",
+        )
+
+    first, second = _together(post, post)
+    assert first.status_code == second.status_code == 201 and first.json() == second.json()
+    assert Interaction.objects.filter(lead=lead).count() == 1 and IdempotencyKey.objects.count() == 1
+    assert "true" in (first.get("Idempotent-Replayed", ""), second.get("Idempotent-Replayed", ""))
