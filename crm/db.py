@@ -1,6 +1,10 @@
 """Small database functions the ORM lacks."""
 
-from django.db.models import Func, IntegerField
+from collections.abc import Callable, Iterable
+
+from django.db import connection
+from django.db.models import BooleanField, Func, IntegerField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 
 class SecondsBetween(Func):
@@ -16,3 +20,45 @@ class SecondsBetween(Func):
         # The length of the interval in seconds.
         template = "CAST(TRUNC(EXTRACT(EPOCH FROM (%(expressions)s))) AS integer)"
         return super().as_sql(compiler, connection, template=template, arg_joiner=" - ", **extra_context)
+
+
+def any_of(column: str, values: Iterable) -> Q:
+    """`column = ANY(array)`: one parameter instead of thousands to bind and plan, and the same SQL for any number
+    of values (so a compiled query can be re-bound, see `ReboundQuery`)."""
+    values = values if isinstance(values, list) else list(values)
+    condition = RawSQL(f"{connection.ops.quote_name(column)} = ANY(%s)", (values,), output_field=BooleanField())
+    return Q(condition)
+
+
+class ReboundQuery:
+    """A query the ORM builds and compiles once per process, then only re-binds to new values.
+
+    Building and compiling a rich ORM query (subqueries, conditional expressions) costs milliseconds, more than
+    running it for one row; on a hot path (a lead arriving) that is most of the work. `build(**markers)` returns
+    the queryset (or its `(sql, params)`), built with the marker values; `bind(**values)` gives the same SQL with
+    each marker's parameter replaced by the value. Markers must be values no real call passes (a far-past
+    datetime, a list object of their own): a marker missing from the parameters is refused at the first bind.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet | tuple[str, list]], **markers) -> None:
+        self._build, self._markers = build, markers
+        self._compiled: tuple[str, list, dict[int, str]] | None = None
+
+    def _compile(self) -> tuple[str, list, dict[int, str]]:
+        built = self._build(**self._markers)
+        sql, params = built.query.sql_with_params() if isinstance(built, QuerySet) else built
+        positions = {}
+        for index, param in enumerate(params):
+            for name, marker in self._markers.items():
+                if param is marker or (type(param) is type(marker) and not isinstance(param, list) and param == marker):
+                    positions[index] = name
+        missing = set(self._markers) - set(positions.values())
+        if missing:
+            raise RuntimeError(f"The query does not take {', '.join(sorted(missing))} as parameters.")
+        return sql, list(params), positions
+
+    def bind(self, **values) -> tuple[str, list]:
+        if self._compiled is None:
+            self._compiled = self._compile()
+        sql, params, positions = self._compiled
+        return sql, [values[positions[i]] if i in positions else p for i, p in enumerate(params)]

@@ -43,11 +43,11 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Q, QuerySet
 from psycopg.types.json import Jsonb
 
 from crm import clock
+from crm.db import any_of
 from crm.models import User
 from leads.models import OPEN_STAGES, Lead, Stage, StageChange
 from leads.normalize import normalize_email, normalize_phone
@@ -162,12 +162,6 @@ def _identities(arriving: Arriving) -> Iterator[str]:
         yield "phone:" + arriving.phone_key
     if arriving.row_key:
         yield "row:" + arriving.row_key
-
-
-def any_of(column: str, values: Iterable[str]) -> Q:
-    """`column = ANY(array)`: one parameter instead of thousands to bind and plan."""
-    condition = RawSQL(f"{connection.ops.quote_name(column)} = ANY(%s)", (list(values),), output_field=BooleanField())
-    return Q(condition)
 
 
 def arrivals_match(

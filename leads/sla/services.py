@@ -51,7 +51,7 @@ from django.utils import timezone
 
 from crm import access, clock
 from crm.business_hours import clock_for
-from crm.db import SecondsBetween
+from crm.db import ReboundQuery, SecondsBetween, any_of
 from crm.models import BusinessCalendar, Holiday, User
 from crm.queue import enqueue_on_commit
 from crm.services import Notice, notifications_email_digest, notifications_send
@@ -153,6 +153,28 @@ def _running_clock(now: dt.datetime) -> Q:
     )
 
 
+def _running_clocks(leads: QuerySet[Lead], now: dt.datetime, *, arriving: bool) -> QuerySet:
+    """(lead, arrival, policy) of the leads' running clocks; for arriving leads, only those a policy matches."""
+    running = leads.filter(_running_clock(now)).annotate(matched_policy=policy_match())
+    if arriving:  # a new lead no policy matches gets no clock
+        running = running.filter(matched_policy__isnull=False)
+    return running.values_list("pk", "created_at", "matched_policy")
+
+
+# The same, for a list of leads, built and compiled once per process (a lead arriving pays for running it only).
+_NOW_MARKER = dt.datetime(1, 1, 1, 0, 0, 0, 123457, tzinfo=dt.UTC)
+_RUNNING, _RUNNING_ARRIVING = (
+    ReboundQuery(
+        lambda lead_ids, now, arriving=arriving: _running_clocks(
+            Lead.objects.filter(any_of("id", lead_ids)), now, arriving=arriving
+        ),
+        lead_ids=[],
+        now=_NOW_MARKER,
+    )
+    for arriving in (False, True)
+)
+
+
 def _leads(lead_ids: Iterable[int] | QuerySet | None) -> QuerySet[Lead]:
     if lead_ids is None:
         return Lead.objects.all()
@@ -186,10 +208,11 @@ def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = Non
             stopped = stopped.filter(lead__in=leads.values("pk"))
         stopped.update(next_at=None)
 
-    running = leads.filter(_running_clock(now)).annotate(matched_policy=policy_match())
-    if arriving:  # a new lead no policy matches gets no clock
-        running = running.filter(matched_policy__isnull=False)
-    select_sql, params = running.values_list("pk", "created_at", "matched_policy").query.sql_with_params()
+    if lead_ids is None or isinstance(lead_ids, QuerySet):
+        select_sql, params = _running_clocks(leads, now, arriving=arriving).query.sql_with_params()
+    else:  # a list of leads (one arriving from a form): the query compiled once, re-bound
+        query = _RUNNING_ARRIVING if arriving else _RUNNING
+        select_sql, params = query.bind(lead_ids=sorted(set(lead_ids)), now=now)
     clocks = connection.ops.quote_name(ResponseClock._meta.db_table)
     policies = connection.ops.quote_name(ResponsePolicy._meta.db_table)
     with connection.cursor() as cursor:
