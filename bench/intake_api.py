@@ -297,7 +297,7 @@ def _setup() -> dict:
     from crm.models import User
     from crm.roles import Role
     from crm.services import user_set_role
-    from leads.intake import services as intake
+    from leads.channels import services as channel_services
     from leads.models import Channel, ResponsePolicy
 
     admin, created = User.objects.get_or_create(username="bench-intake-admin")
@@ -306,7 +306,9 @@ def _setup() -> dict:
     channel, _ = Channel.objects.get_or_create(name="Bench API", defaults={"kind": Channel.Kind.PAID_SEARCH})
     # A response target, so each lead's clock is timed as in a real installation.
     ResponsePolicy.objects.get_or_create(grade="", channel=None, defaults={"name": "Everyone", "target_minutes": 60})
-    _token, raw = intake.api_token_create(user=admin, channel=channel, name=f"bench {time.strftime('%H:%M:%S')}")
+    _token, raw = channel_services.api_token_create(
+        user=admin, channel=channel, name=f"bench {time.strftime('%H:%M:%S')}"
+    )
     return {"token": raw}
 
 

@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import access
+from leads.channels import services as channel_services
 from leads.channels.forms import (
     HONEYPOT_FIELD,
     UTM_FIELDS,
@@ -24,7 +25,6 @@ from leads.channels.forms import (
     WebFormSettingsForm,
     WebToLeadForm,
 )
-from leads.intake import services as intake
 from leads.models import ApiToken, Channel, ChannelSpend, WebForm
 
 
@@ -67,7 +67,7 @@ def channel_edit(request: HttpRequest, channel_id: int | None = None) -> HttpRes
     form = ChannelForm(request.POST if request.method == "POST" else None, instance=channel)
     if request.method == "POST" and form.is_valid():
         try:
-            intake.channel_save(user=request.user, channel=form.instance)
+            channel_services.channel_save(user=request.user, channel=form.instance)
         except ValidationError as error:
             _form_errors(form, error)
         else:
@@ -97,7 +97,7 @@ def spend_edit(request: HttpRequest, channel_id: int, spend_id: int | None = Non
     form = ChannelSpendForm(request.POST if request.method == "POST" else None, instance=spend, channel=channel)
     if request.method == "POST" and form.is_valid():
         try:
-            intake.channel_spend_save(user=request.user, spend=form.instance)
+            channel_services.channel_spend_save(user=request.user, spend=form.instance)
         except ValidationError as error:
             _form_errors(form, error)
         else:
@@ -113,7 +113,7 @@ def spend_edit(request: HttpRequest, channel_id: int, spend_id: int | None = Non
 @access.require(access.can_configure_channels)
 def spend_delete(request: HttpRequest, channel_id: int, spend_id: int) -> HttpResponse:
     spend = get_object_or_404(ChannelSpend, pk=spend_id, channel_id=channel_id)
-    intake.channel_spend_delete(user=request.user, spend=spend)
+    channel_services.channel_spend_delete(user=request.user, spend=spend)
     messages.success(request, f"Spend for {spend.period_start:%Y-%m-%d} – {spend.period_end:%Y-%m-%d} deleted.")
     return redirect(reverse("leads:channel_edit", args=[channel_id]) + "#spend")
 
@@ -127,7 +127,7 @@ def web_form_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
     form = WebFormSettingsForm(request.POST if request.method == "POST" else None, instance=web_form)
     if request.method == "POST" and form.is_valid():
         try:
-            intake.web_form_save(user=request.user, form=form.instance)
+            channel_services.web_form_save(user=request.user, form=form.instance)
         except ValidationError as error:
             _form_errors(form, error)
         else:
@@ -166,7 +166,7 @@ def token_create(request: HttpRequest, channel_id: int) -> HttpResponse:
         context = {"form": ChannelForm(instance=channel), "channel": channel}
         context.update(_channel_sections(request, channel, token_form=form))
         return render(request, "leads/channels/channel.html", context, status=400)
-    token, raw = intake.api_token_create(user=request.user, channel=channel, name=form.cleaned_data["name"])
+    token, raw = channel_services.api_token_create(user=request.user, channel=channel, name=form.cleaned_data["name"])
     # Shown this once: only its hash is kept. Not a redirect, so the token never sits in a URL or a session.
     context = {
         "channel": channel,
@@ -183,6 +183,6 @@ def token_create(request: HttpRequest, channel_id: int) -> HttpResponse:
 @access.require(access.can_configure_channels)
 def token_revoke(request: HttpRequest, channel_id: int, token_id: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=token_id, channel_id=channel_id)
-    intake.api_token_revoke(user=request.user, token=token)
+    channel_services.api_token_revoke(user=request.user, token=token)
     messages.success(request, f"Token “{token.name}” revoked: calls with it are refused from now on.")
     return redirect(reverse("leads:channel_edit", args=[channel_id]) + "#tokens")

@@ -30,6 +30,7 @@ from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
 
 from crm import access, clock
+from leads.channels import services as channel_services
 from leads.facts import API_FACTS, API_OUT_FACTS, Fact
 from leads.intake import services as intake
 from leads.models import ApiToken, Lead
@@ -48,7 +49,7 @@ class TokenAuth(HttpBearer):
     openapi_description = "A channel's API token: `Authorization: Bearer crm_…`"
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        api_token = intake.api_token_authenticate(raw=token)
+        api_token = channel_services.api_token_authenticate(raw=token)
         if api_token is None:
             return None
         if not api_token.channel.active:

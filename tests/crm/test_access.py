@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from crm import access
-from leads.intake import services as intake
+from leads.channels import services as channel_services
 from leads.models import Lead
 from tests.factories import ChannelFactory, InteractionFactory, LeadFactory, UserFactory
 
@@ -214,8 +214,8 @@ def test_whose_availability_the_team_page_lists(people):
 
 def test_a_token_sees_its_own_channels_leads_only(admin_user):
     ads, portal = ChannelFactory(name="Google Ads"), ChannelFactory(name="Partner portal")
-    ads_token, _ = intake.api_token_create(user=admin_user, channel=ads, name="Landing page")
-    portal_token, _ = intake.api_token_create(user=admin_user, channel=portal, name="Partner")
+    ads_token, _ = channel_services.api_token_create(user=admin_user, channel=ads, name="Landing page")
+    portal_token, _ = channel_services.api_token_create(user=admin_user, channel=portal, name="Partner")
     ours, theirs = LeadFactory(channel=ads), LeadFactory(channel=portal)
     LeadFactory(channel=None)
     assert list(access.leads_for_token(ads_token)) == [ours]

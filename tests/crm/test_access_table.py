@@ -22,8 +22,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from crm import clock
 from crm.models import Notification
+from leads.channels import services as channel_services
 from leads.imports import services as imports
-from leads.intake import services as intake
 from leads.models import AssignmentRule, ChannelSpend, ReclaimRule, WebForm
 from leads.routing import reclaim as reclaim
 from leads.routing import services as routing
@@ -177,7 +177,7 @@ def world(rep, manager, admin_user, team, channel, lead):
     spend = ChannelSpend.objects.create(
         channel=channel, period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 1, 31), amount=Decimal(100)
     )
-    api_token, _ = intake.api_token_create(user=admin_user, channel=channel, name="Landing page")
+    api_token, _ = channel_services.api_token_create(user=admin_user, channel=channel, name="Landing page")
     WebForm.objects.create(channel=channel, slug="demo-request", published=True)
     job = imports.import_job_create(user=manager, file_name="leads.csv", data=b"name,email\nAda,ada@example.com\n")
     draft = make_model(rules=[{"kind": "fit", "field": "industry", "operator": "equals", "value": "saas", "points": 9}])

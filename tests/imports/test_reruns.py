@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from leads.channels import services as channel_services
 from leads.imports.services import ImportOptions, LeadImporter, guess_mapping, import_file, read_header
-from leads.intake import services as intake
 from leads.models import Interaction, Lead, StageChange
 from tests.imports.conftest import csv_text, run_import
 
@@ -126,7 +126,7 @@ def test_two_imports_of_the_same_file_at_once_create_each_lead_once(small_chunks
 
 @pytest.mark.django_db(transaction=True)
 def test_an_import_and_an_api_arrival_of_one_person_at_once_make_one_lead(admin_user, channel):
-    _, raw_token = intake.api_token_create(user=admin_user, channel=channel, name="Landing page")
+    _, raw_token = channel_services.api_token_create(user=admin_user, channel=channel, name="Landing page")
     text = csv_text("name,email", *[f"Person {i},p{i}@example.com" for i in range(200)], "Ada,ada@example.com")
 
     def api():

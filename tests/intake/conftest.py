@@ -3,7 +3,7 @@
 import pytest
 from django.core.cache import cache
 
-from leads.intake import services as intake
+from leads.channels import services as channel_services
 from leads.models import WebForm
 from tests.factories import ChannelFactory
 
@@ -24,12 +24,14 @@ def web_form(channel):
 @pytest.fixture
 def token(admin_user, channel):
     """(ApiToken, the raw token) for the Google Ads channel."""
-    return intake.api_token_create(user=admin_user, channel=channel, name="Landing page")
+    return channel_services.api_token_create(user=admin_user, channel=channel, name="Landing page")
 
 
 @pytest.fixture
 def other_token(admin_user):
-    return intake.api_token_create(user=admin_user, channel=ChannelFactory(name="Partner portal"), name="Partner")
+    return channel_services.api_token_create(
+        user=admin_user, channel=ChannelFactory(name="Partner portal"), name="Partner"
+    )
 
 
 @pytest.fixture

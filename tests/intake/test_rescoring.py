@@ -7,7 +7,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from crm.celery import app
-from leads.intake import services as intake
+from leads.channels import services as channel_services
 from leads.models import Lead
 from scoring import services
 from scoring.models import ScoringRun
@@ -45,7 +45,7 @@ def test_a_pricing_page_visit_sent_to_the_api_rescores_the_lead(worker, client, 
     run = services.scoring_model_publish(model=make_model(rules=[pricing]), user=None)
     _wait_for(lambda: ScoringRun.objects.get(pk=run.pk).status == "done", 15)
     lead = LeadFactory(channel=channel, email="ada@example.com")
-    _token, raw = intake.api_token_create(user=admin_user, channel=channel, name="Site tracker")
+    _token, raw = channel_services.api_token_create(user=admin_user, channel=channel, name="Site tracker")
     response = client.post(
         "/api/v1/events/",
         json.dumps({"kind": "web_visit", "email": "ada@example.com", "url": "https://example.com/pricing", "pages": 3}),

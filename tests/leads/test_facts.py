@@ -12,12 +12,12 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from leads import facts
+from leads.channels import services as channel_services
 from leads.dedupe.services import FILLABLE_FACTS
 from leads.demo.writers import TABLES
 from leads.exports import COLUMNS, export_csv_lines
 from leads.forms import LeadForm
 from leads.imports.services import FIELDS, UPDATABLE_FIELDS, guess_mapping, read_header
-from leads.intake import services as intake
 from leads.models import Lead
 from leads.services import EDITABLE_FIELDS, lead_update
 from tests.factories import ChannelFactory, LeadFactory
@@ -194,7 +194,7 @@ def test_an_import_update_fills_every_updatable_fact(admin_user):
 def token(admin_user, channel):
     """A live API token of the channel, and an empty cache (the token's rate limit counts there)."""
     cache.clear()
-    yield intake.api_token_create(user=admin_user, channel=channel, name="Landing page")[1]
+    yield channel_services.api_token_create(user=admin_user, channel=channel, name="Landing page")[1]
     cache.clear()
 
 
