@@ -12,7 +12,7 @@ import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
 
@@ -65,3 +65,19 @@ def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpR
     if unavailable:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+class NotFoundPageMiddleware:
+    """The app's 404 page under DEBUG too (`make run`): people trying the CRM see where to go next, not Django's
+    list of URL patterns. (Without DEBUG, Django already uses `page_not_found` above.)"""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, Http404):
+            return page_not_found(request, exception)
+        return None

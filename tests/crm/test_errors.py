@@ -79,3 +79,10 @@ def test_health_tells_database_broker_and_cache_apart(client):
         response = client.get("/health/")
     assert response.status_code == 503 and response["Retry-After"] == "30"
     assert response.json()["database"] == "down" and response.json()["broker"] == "ok"
+
+
+def test_the_app_404_page_shows_under_debug_too(rep_client, settings):
+    settings.DEBUG = True
+    response = rep_client.get("/leads/999999999/")
+    assert response.status_code == 404 and "Not found" in response.content.decode()
+    assert "URLconf" not in response.content.decode()
