@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from crm.embedded import command_line
+
 _STARTUP_SECONDS = 10
 
 
@@ -115,23 +117,10 @@ def stop(var_dir: Path) -> bool:
     return True
 
 
-def _default_var_dir() -> Path:
-    return Path(os.environ.get("CRM_VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
-
-
 def main(argv: list[str]) -> int:
-    command = argv[1] if len(argv) > 1 else "url"
-    var_dir = _default_var_dir()
-    if command in ("start", "url"):
-        print(broker_url(var_dir))
-    elif command == "stop":
-        print("Embedded Redis stopped." if stop(var_dir) else "Embedded Redis was not running.")
-    elif command == "status":
-        print("running" if is_running(var_dir) else "stopped")
-    else:
-        print(f"usage: python -m crm.embedded_broker [start|url|stop|status], not {command!r}", file=sys.stderr)
-        return 2
-    return 0
+    return command_line(
+        argv, what="Embedded Redis", module="crm.embedded_broker", url=broker_url, stop=stop, is_running=is_running
+    )
 
 
 if __name__ == "__main__":

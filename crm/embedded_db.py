@@ -23,6 +23,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from crm.embedded import command_line
+
 DATABASE_NAME = "crm"
 
 
@@ -108,24 +110,10 @@ def stop(var_dir: Path) -> bool:
     return True
 
 
-def _default_var_dir() -> Path:
-    # The same folder the settings use (CRM_VAR_DIR, or var/ beside manage.py), read without importing them.
-    return Path(os.environ.get("CRM_VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
-
-
 def main(argv: list[str]) -> int:
-    command = argv[1] if len(argv) > 1 else "url"
-    var_dir = _default_var_dir()
-    if command in ("start", "url"):
-        print(database_url(var_dir))
-    elif command == "stop":
-        print("Embedded PostgreSQL stopped." if stop(var_dir) else "Embedded PostgreSQL was not running.")
-    elif command == "status":
-        print("running" if is_running(var_dir) else "stopped")
-    else:
-        print(f"usage: python -m crm.embedded_db [start|url|stop|status], not {command!r}", file=sys.stderr)
-        return 2
-    return 0
+    return command_line(
+        argv, what="Embedded PostgreSQL", module="crm.embedded_db", url=database_url, stop=stop, is_running=is_running
+    )
 
 
 if __name__ == "__main__":

@@ -2,16 +2,15 @@
 each lead once, rows without email or phone included; concurrent runs take the identity lock of every way in."""
 
 import json
-import threading
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from leads.channels import services as channel_services
 from leads.imports.services import ImportOptions, LeadImporter, guess_mapping, import_file, read_header
 from leads.models import Interaction, Lead, StageChange
 from tests.imports.conftest import csv_text, run_import
+from tests.threads import together
 
 ROWS = [
     "Ada Lovelace,ada@example.com,,",
@@ -86,36 +85,13 @@ def test_a_dry_run_of_an_imported_file_says_it_would_create_nothing():
 # --- Concurrent runs: real PostgreSQL transactions in threads -----------------------------------------------------
 
 
-def _together(*calls):
-    """Run the calls in threads released at the same instant; return (results, errors) in order."""
-    barrier = threading.Barrier(len(calls))
-    results, errors = [None] * len(calls), [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as error:  # reported to the test, which asserts there were none
-            errors[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads), "a run never finished (a deadlock?)"
-    return results, errors
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("policy", ["skip", "create"])
 def test_two_imports_of_the_same_file_at_once_create_each_lead_once(small_chunks, policy):
     rows = [f"Person {i},{f'p{i}@example.com' if i % 3 == 0 else ''},{f'+1 415 555 {i:04d}' if i % 3 == 1 else ''},"
             for i in range(30)]  # fmt: skip
     text = csv_text("name,email,phone,city", *rows)
-    (first, second), errors = _together(
+    (first, second), errors = together(
         lambda: run_import(text, on_duplicate=policy), lambda: run_import(text, on_duplicate=policy)
     )
     assert errors == [None, None]
@@ -138,7 +114,7 @@ def test_an_import_and_an_api_arrival_of_one_person_at_once_make_one_lead(admin_
         )
 
     # The import brings its rows into the token's channel: an API token matches only its own channel's leads.
-    (result, response), errors = _together(lambda: run_import(text, channel=channel.name), api)
+    (result, response), errors = together(lambda: run_import(text, channel=channel.name), api)
     assert errors == [None, None]
     assert Lead.objects.filter(email_normalized="ada@example.com").count() == 1
     ada = Lead.objects.get(email_normalized="ada@example.com")

@@ -1,34 +1,19 @@
 """Two requests at the same moment, in real concurrent PostgreSQL transactions (threads, own connections)."""
 
 import json
-import threading
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from leads.models import IdempotencyKey, Interaction, Lead
+from tests.threads import together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _together(*calls):
-    """Run the calls in threads released at the same instant; return their responses in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results, errors = together(*calls, timeout=30)
+    assert errors == [None] * len(calls), errors
     return results
 
 

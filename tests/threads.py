@@ -1,0 +1,32 @@
+"""Two (or more) things at the same moment, in real concurrent PostgreSQL transactions: threads, own connections."""
+
+import threading
+
+from django.db import connection
+
+
+def together(*calls, timeout: float = 60) -> tuple[list, list]:
+    """Run the calls in threads released at the same instant; return (results, errors), each in call order.
+
+    A call that raises leaves its error in `errors` (tests assert there were none, or which). Every thread closes
+    its own database connection; one that never finishes (a deadlock) fails the test.
+    """
+    barrier = threading.Barrier(len(calls))
+    results, errors = [None] * len(calls), [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            results[index] = call()
+        except Exception as error:
+            errors[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a call never finished (a deadlock?)"
+    return results, errors
