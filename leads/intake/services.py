@@ -12,6 +12,7 @@ with `cache.add` (atomic "set if absent") and bumped with `cache.incr`, so two w
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import hashlib
 import json
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from leads.services import interaction_log, lead_create_or_match
 
 # Behavioural kinds the events API records, and the direction each is logged with: the lead did something
 # (inbound) or a system observed it (system). Neither stops a response clock: only a person's outbound does.
+logger = logging.getLogger(__name__)
+
 EVENT_DIRECTIONS = {
     Interaction.Kind.WEB_VISIT: Interaction.Direction.SYSTEM,
     Interaction.Kind.FORM_SUBMISSION: Interaction.Direction.INBOUND,
@@ -52,24 +55,40 @@ def rate_limit_hit(*, bucket: str, limit: int, window: int) -> int | None:
     now = int(clock.now().timestamp())
     window_start = now - now % window
     key = f"ratelimit:{bucket}:{window_start}"
-    cache.add(key, 0, timeout=window + 5)
     try:
-        count = cache.incr(key)
-    except ValueError:  # the counter expired between add and incr: this request opens a new one
-        cache.add(key, 1, timeout=window + 5)
-        count = 1
+        cache.add(key, 0, timeout=window + 5)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the counter expired between add and incr: this request opens a new one
+            cache.add(key, 1, timeout=window + 5)
+            count = 1
+    except Exception:
+        # The cache is away: no limit for a while rather than no leads (the data is what matters).
+        logger.warning("Rate limit %s not counted: the cache is unreachable", bucket, exc_info=True)
+        return None
     if count > limit:
         return max(1, window_start + window - now)
     return None
 
 
 def claim_once(*, key: str, timeout: int) -> bool:
-    """True for the first caller of `key` within `timeout` seconds, False for every later one (cache.add)."""
-    return cache.add(f"once:{key}", 1, timeout=timeout)
+    """True for the first caller of `key` within `timeout` seconds, False for every later one (cache.add).
+
+    True when the cache is away: a double submission is then recorded twice on one lead (the identity lock keeps
+    it one lead), which beats refusing every submission.
+    """
+    try:
+        return cache.add(f"once:{key}", 1, timeout=timeout)
+    except Exception:
+        logger.warning("Double-submit check skipped: the cache is unreachable", exc_info=True)
+        return True
 
 
 def release_claim(*, key: str) -> None:
-    cache.delete(f"once:{key}")
+    try:
+        cache.delete(f"once:{key}")
+    except Exception:
+        logger.warning("Claim %s not released: the cache is unreachable", key, exc_info=True)
 
 
 def fingerprint(*parts: Any) -> str:
