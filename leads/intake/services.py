@@ -12,9 +12,9 @@ with `cache.add` (atomic "set if absent") and bumped with `cache.incr`, so two w
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
