@@ -81,3 +81,23 @@ class NotFoundPageMiddleware:
         if isinstance(exception, Http404):
             return page_not_found(request, exception)
         return None
+
+
+class RefuseNulMiddleware:
+    """400 for a NUL character in the query string or in a JSON body: PostgreSQL text cannot hold one, so it would
+    fail deep in a query (Django's forms already refuse NUL in form fields with a message next to the field)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        has_nul = "%00" in query or "\x00" in query
+        if not has_nul and request.content_type == "application/json":
+            body = request.body  # bounded by DATA_UPLOAD_MAX_MEMORY_SIZE (a larger body is a 400 of its own)
+            has_nul = b"\x00" in body or b"\\u0000" in body
+        if has_nul:
+            if _is_api(request):
+                return _json(400, "The request contains a NUL character, which no field can hold.")
+            return HttpResponse("The request contains a NUL character, which no field can hold.", status=400)
+        return self.get_response(request)

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
@@ -59,18 +60,39 @@ def _encode(value, pk: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str):
-    """The (value, id) of a cursor, or None if it was tampered with or is from another sort."""
+# What a cursor may hold: ids and integer keys that PostgreSQL's bigint takes, text without NUL, at most this long.
+_BIGINT = range(-(2**63), 2**63)
+MAX_CURSOR_LENGTH = 512
+
+
+def _decode(cursor: str, sort_field=None):
+    """The (value, id) of a cursor, or None if it was tampered with or is from another sort: a bad cursor means
+    the first page, never an error. `sort_field`, the field (or annotation's output field) sorted on, checks the
+    value's type: a datetime for a date-time field, an integer for an integer one."""
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, pk = json.loads(raw)
         if isinstance(value, dict):
             value = parse_datetime(value["dt"])
-            if value is None:
+            if value is None or value.tzinfo is None:
                 return None
-        return value, int(pk)
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, AttributeError):
         return None
+    if type(pk) is not int or pk not in _BIGINT:
+        return None
+    if isinstance(value, bool) or not isinstance(value, dt.datetime | int | str):
+        return None
+    if (isinstance(value, int) and value not in _BIGINT) or (isinstance(value, str) and "\x00" in value):
+        return None
+    if sort_field is not None:
+        expected = dt.datetime if sort_field.get_internal_type() == "DateTimeField" else None
+        if sort_field.get_internal_type() in ("IntegerField", "BigIntegerField", "SmallIntegerField", "BigAutoField"):
+            expected = int
+        if expected is not None and not isinstance(value, expected):
+            return None
+    return value, pk
 
 
 def _after(qs: QuerySet, sort: Sort, value, pk: int) -> QuerySet:
@@ -90,7 +112,14 @@ def keyset_page(
     Two indexed queries, so that `qs` can be ordered by an index of another table (a join) and still page
     through every row.
     """
-    decoded = _decode(cursor) if cursor else None
+    if sort.key in qs.query.annotations:
+        sort_field = qs.query.annotations[sort.key].output_field
+    else:
+        try:
+            sort_field = qs.model._meta.get_field(sort.key)
+        except FieldDoesNotExist:
+            sort_field = None
+    decoded = _decode(cursor, sort_field) if cursor else None
     in_rest = rest is not None and decoded is not None and decoded[0] == rest_key
     rows = []
     if not in_rest:

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.errors.NotFoundPageMiddleware",
+    "crm.errors.RefuseNulMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"

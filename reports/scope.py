@@ -5,6 +5,7 @@ conditions apply to the pre-aggregated rows (`stats_q`), to live queries on lead
 to the leads list (`leads_url`), so a figure and the list behind it count the same leads.
 """
 
+import datetime as dt
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
@@ -130,6 +131,11 @@ def owners_in_scope(user: User) -> QuerySet[User]:
     return access.people_visible_to(user)
 
 
+# Custom periods stay within these days: a period, the one before it (for "change") and the day after its end must
+# be dates Python and PostgreSQL can hold (year 1 and 9999 cannot be compared with their neighbours).
+EARLIEST_DAY, LATEST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+
 class ReportFilterForm(forms.Form):
     period = forms.ChoiceField(choices=list(PRESETS.items()), required=False, label="Period", initial=DEFAULT_PRESET)
     start = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
@@ -160,7 +166,10 @@ class ReportFilterForm(forms.Form):
                 self.add_error("start", "Choose the first day.")
             if not end:
                 self.add_error("end", "Choose the last day.")
-            if start and end:
+            for name, day in (("start", start), ("end", end)):
+                if day and not (EARLIEST_DAY <= day <= LATEST_DAY):
+                    self.add_error(name, f"Choose a day between {EARLIEST_DAY:%Y} and {LATEST_DAY:%Y}.")
+            if start and end and not self.errors:
                 if end < start:
                     self.add_error("end", "The last day comes before the first.")
                 elif (end - start).days >= MAX_PERIOD_DAYS:

@@ -1,0 +1,26 @@
+"""The API answers bad input with its JSON 400, never 500: NUL characters, oversized bodies."""
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_nul_in_an_api_string_is_a_json_400(client, token):
+    response = client.post(
+        "/api/v1/leads/",
+        '{"name": "Ada\\u0000", "email": "ada@example.com"}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token[1]}",
+    )
+    assert response.status_code == 400 and "NUL" in response.json()["detail"]
+
+
+def test_an_oversized_api_body_is_a_json_400(client, token, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = json.dumps({"name": "Ada", "email": "ada@example.com", "message": "x" * 20_000})
+    response = client.post(
+        "/api/v1/leads/", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token[1]}"
+    )
+    assert response.status_code == 400
