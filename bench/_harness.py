@@ -251,7 +251,7 @@ def seeded_database(ctx: Context, leads: int) -> tuple[str, str]:
         drop_database(ctx, name)
         create_database(ctx, name)
         manage(ctx, url, "migrate", "--noinput", "--verbosity", "0")
-    command = ["seed_demo", "--leads", str(leads), "--seed", str(DEMO_SEED)]
+    command = ["seed_demo", "--leads", str(leads), "--seed", str(DEMO_SEED), "--demo-passwords"]
     log(f"{name}: seeding with `manage.py {' '.join(command)}` (minutes for a million leads)")
     started = time.perf_counter()
     manage(ctx, url, *command)

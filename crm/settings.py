@@ -240,6 +240,8 @@ WEBFORM_DUPLICATE_WINDOW = env.int("WEBFORM_DUPLICATE_WINDOW", default=600)
 WEBFORM_TRUST_X_FORWARDED_FOR = env.bool("WEBFORM_TRUST_X_FORWARDED_FOR", default=False)
 # API requests per token per minute.
 API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
+# The API's docs and OpenAPI schema: for logged-in people, or for anyone when True.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 # How long an Idempotency-Key is remembered (an hourly Celery beat task forgets older ones).
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 

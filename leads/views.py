@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
@@ -353,7 +354,13 @@ def task_toggle(request: HttpRequest, task_id: int) -> HttpResponse:
         else:
             services.task_reopen(task=task, user=request.user)
     if not request.htmx:
-        return redirect(request.POST.get("next") or lead.get_absolute_url())
+        # Back where the person was (My day, the lead), never to another site.
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            back = lead.get_absolute_url()
+        return redirect(back)
     return render(
         request,
         "leads/detail.html#task_row",

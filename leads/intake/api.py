@@ -446,14 +446,15 @@ def create_event(request: HttpRequest, payload: EventIn):
 
 
 def urls() -> list[URLPattern | URLResolver]:
-    """The API's URL patterns for crm/urls.py: token-authenticated, so outside the login requirement."""
+    """The API's URL patterns for crm/urls.py: token-authenticated, so outside the login requirement; its docs
+    and schema are for people logged in, unless API_DOCS_PUBLIC."""
     patterns, app_name, namespace = api.urls
 
     def exempt(patterns):
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
                 exempt(pattern.url_patterns)
-            else:
+            elif pattern.name not in ("openapi-json", "openapi-view") or settings.API_DOCS_PUBLIC:
                 login_not_required(pattern.callback)
 
     exempt(patterns)

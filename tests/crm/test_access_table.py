@@ -145,8 +145,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "api-v1:create_lead": API,
     "api-v1:read_lead": API,
     "api-v1:create_event": API,
-    "api-v1:openapi-json": PUBLIC,
-    "api-v1:openapi-view": PUBLIC,
+    "api-v1:openapi-json": EVERYONE,  # behind login unless API_DOCS_PUBLIC
+    "api-v1:openapi-view": EVERYONE,
     "api-v1:api-root": _row(MISSING, MISSING, MISSING, MISSING),
 }
 

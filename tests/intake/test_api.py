@@ -317,7 +317,11 @@ def test_an_event_retried_with_its_key_is_recorded_once(client, token, channel):
     assert Interaction.objects.count() == 1
 
 
-def test_the_openapi_schema_and_docs_are_published(client):
+def test_the_openapi_schema_and_docs_are_for_people_logged_in(client, rep):
+    for url in ("/api/v1/openapi.json", "/api/v1/docs"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/login/")
+    client.force_login(rep)
     schema = client.get("/api/v1/openapi.json")
     assert schema.status_code == 200
     paths = schema.json()["paths"]

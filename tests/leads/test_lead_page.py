@@ -204,3 +204,14 @@ def test_manager_puts_a_lead_back_in_the_pool(client, manager, lead):
     client.force_login(manager)
     client.post(_url(lead, "assign"), {"owner": ""})
     assert Lead.objects.get(pk=lead.pk).owner is None
+
+
+@pytest.mark.parametrize(
+    "next_url,expected",
+    [("/my-day/", "/my-day/"), ("https://evil.example/", None), ("//evil.example/", None), ("", None)],
+)
+def test_ticking_a_task_goes_back_where_the_person_was_never_off_site(rep_client, lead, next_url, expected):
+    task = TaskFactory(lead=lead)
+    response = rep_client.post(reverse("leads:task_toggle", args=[task.pk]), {"next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == (expected or lead.get_absolute_url())

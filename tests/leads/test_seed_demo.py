@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count, Max, Min, Q
 
@@ -31,7 +31,7 @@ DEMO_ROLES = {
 def seed_demo(*args: str) -> str:
     out = StringIO()
     with time_machine.travel(NOW, tick=False):
-        call_command("seed_demo", *args, stdout=out)
+        call_command("seed_demo", *args, "--demo-passwords", stdout=out)
     return out.getvalue()
 
 
@@ -236,3 +236,9 @@ def test_the_same_seed_gives_the_same_data(db, fast_passwords):
     assert fingerprint() == first
     seed_demo("--leads", "50", "--seed", "4", "--force")
     assert fingerprint() != first
+
+
+def test_seeding_known_passwords_with_debug_off_is_refused(db):
+    with pytest.raises(CommandError, match="--demo-passwords"):
+        call_command("seed_demo", "--leads", "5", stdout=StringIO())
+    assert not User.objects.filter(username="admin").exists()

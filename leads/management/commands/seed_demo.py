@@ -3,6 +3,7 @@
 `make run` calls it on every start, so on a database that already has leads it only says so.
 """
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from leads.demo import DEFAULT_LEADS, DEMO_PASSWORD, DEMO_USERS, demo_seed
@@ -24,8 +25,19 @@ class Command(BaseCommand):
             action="store_true",
             help="Delete ALL leads, interactions, tasks, stage changes, channels and spend first, then seed.",
         )
+        parser.add_argument(
+            "--demo-passwords",
+            action="store_true",
+            help="Seed even with DEBUG off: demo users with the known password “demo” (a throwaway database only).",
+        )
 
-    def handle(self, *args, leads: int, seed: int | None, force: bool, **options) -> None:
+    def handle(self, *args, leads: int, seed: int | None, force: bool, demo_passwords: bool, **options) -> None:
+        if not settings.DEBUG and not demo_passwords:
+            # A production database must never get an `admin` whose password everyone knows.
+            raise CommandError(
+                f"seed_demo creates users whose password is “{DEMO_PASSWORD}”, so with DEBUG off it is refused. "
+                "On a throwaway database, pass --demo-passwords."
+            )
         if leads < 0:
             raise CommandError("--leads cannot be negative.")
         result = demo_seed(leads=leads, seed=seed, force=force, progress=self.stdout.write)
