@@ -17,6 +17,7 @@ from crm.pagination import capped_count
 from leads import selectors, services
 from leads.filters import LeadFilter
 from leads.forms import BulkActionForm, InteractionForm, LeadForm, OwnerForm, StageForm, TaskForm
+from leads.intake.services import rate_limit_hit
 from leads.models import FollowUpTask, Interaction, Lead, LostReason, Stage
 from leads.panels import LEAD_PAGE_PANELS
 
@@ -189,6 +190,10 @@ def lead_create(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/form.html", context)
 
 
+# A person typing new leads checks an email or phone a few times a minute; a script walking addresses, far more.
+DUPLICATES_CHECKS_PER_MINUTE = 60
+
+
 def _visible_ids(request: HttpRequest, leads) -> set[int]:
     """Which of these leads the user may open (the others are named in a warning, not linked)."""
     ids = [lead.pk for lead in leads]
@@ -197,8 +202,17 @@ def _visible_ids(request: HttpRequest, leads) -> set[int]:
 
 @require_GET
 def lead_duplicates_check(request: HttpRequest) -> HttpResponse:
-    """While typing a new lead: warn when the email or phone is already known (htmx)."""
-    duplicates = selectors.lead_duplicates(email=request.GET.get("email", ""), phone=request.GET.get("phone", ""))
+    """While typing a new lead: warn when the email or phone is already known (htmx). A lead the user may not see
+    is only said to exist; the check is limited per user, so it cannot be used to walk the address book."""
+    retry_after = rate_limit_hit(
+        bucket=f"duplicates-check:{request.user.pk}", limit=DUPLICATES_CHECKS_PER_MINUTE, window=60
+    )
+    if retry_after is not None:
+        response = HttpResponse("Too many checks; try again in a minute.", status=429)
+        response["Retry-After"] = str(retry_after)
+        return response
+    email, phone = request.GET.get("email", "")[:254], request.GET.get("phone", "")[:64]
+    duplicates = selectors.lead_duplicates(email=email, phone=phone)
     context = {"duplicates": duplicates, "visible_ids": _visible_ids(request, duplicates)}
     return render(request, "leads/form.html#duplicates", context)
 

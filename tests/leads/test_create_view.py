@@ -50,9 +50,26 @@ def test_a_duplicate_email_or_phone_warns_and_needs_confirmation(rep_client, rep
 def test_duplicate_check_while_typing_matches_phones_in_any_format(rep_client, teammate, htmx):
     LeadFactory(owner=teammate, name="Phone Twin", phone="+1 415 555 0100", phone_normalized="+14155550100")
     response = rep_client.get(reverse("leads:duplicates_check"), {"phone": "(415) 555-0100"}, headers=htmx)
-    assert b"Phone Twin" in response.content
-    # Named, but not linked: the rep may not open a teammate's lead.
-    assert b"/leads/" not in response.content
+    # Said to exist, neither named nor linked: the rep may not open a teammate's lead.
+    assert b"already exists, one you cannot open" in response.content
+    assert b"Phone Twin" not in response.content and b"/leads/" not in response.content
+    assert teammate.get_full_name().encode() not in response.content
+
+
+def test_duplicate_check_names_the_users_own_leads(rep_client, rep, htmx):
+    LeadFactory(owner=rep, name="My Twin", email="twin@example.com", email_normalized="twin@example.com")
+    response = rep_client.get(reverse("leads:duplicates_check"), {"email": "Twin@Example.com"}, headers=htmx)
+    assert b"My Twin" in response.content and b"/leads/" in response.content
+
+
+def test_duplicate_checks_are_limited_per_user(rep_client, htmx, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    url = reverse("leads:duplicates_check")
+    answers = [rep_client.get(url, {"email": f"x{i}@example.com"}, headers=htmx).status_code for i in range(61)]
+    assert answers[:60] == [200] * 60 and answers[60] == 429
+    cache.clear()
 
 
 def test_manager_picks_the_owner_or_the_pool(client, manager, rep):
