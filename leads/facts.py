@@ -346,3 +346,28 @@ def _header_synonyms() -> dict[str, str]:
 
 # Header (as `header_key` spells it) → fact: built once, one lookup per column.
 HEADER_SYNONYMS: dict[str, str] = _header_synonyms()
+
+
+# Custom attributes: a lead's own keys and values (a JSON object), bounded on every way in.
+ATTRIBUTES_MAX_KEYS = 50
+ATTRIBUTE_KEY_MAX_LENGTH = 64
+ATTRIBUTE_VALUE_MAX_LENGTH = 1000
+
+
+def attributes_problem(value) -> str | None:
+    """Why `value` cannot be a lead's custom attributes, or None: a JSON object of at most ATTRIBUTES_MAX_KEYS keys
+    (each at most ATTRIBUTE_KEY_MAX_LENGTH characters) whose values are text (at most ATTRIBUTE_VALUE_MAX_LENGTH
+    characters), numbers, true/false or null."""
+    if not isinstance(value, dict):
+        return "Give a JSON object of keys and values."
+    if len(value) > ATTRIBUTES_MAX_KEYS:
+        return f"At most {ATTRIBUTES_MAX_KEYS} attributes, not {len(value)}."
+    for key, item in value.items():
+        if not key or len(key) > ATTRIBUTE_KEY_MAX_LENGTH:
+            return f"Attribute names have 1 to {ATTRIBUTE_KEY_MAX_LENGTH} characters."
+        if isinstance(item, str):
+            if len(item) > ATTRIBUTE_VALUE_MAX_LENGTH:
+                return f"“{key}” is longer than {ATTRIBUTE_VALUE_MAX_LENGTH} characters."
+        elif item is not None and not isinstance(item, bool | int | float):
+            return f"“{key}” must be text, a number, true/false or null, not a list or an object."
+    return None

@@ -31,7 +31,7 @@ from pydantic import ConfigDict, Field, create_model, field_validator, model_val
 
 from crm import access, clock
 from leads.channels import services as channel_services
-from leads.facts import API_FACTS, API_OUT_FACTS, Fact
+from leads.facts import API_FACTS, API_OUT_FACTS, Fact, attributes_problem
 from leads.intake import services as intake
 from leads.models import ApiToken, Lead
 from leads.normalize import normalize_email, normalize_phone
@@ -187,6 +187,14 @@ class _LeadInRules(Schema):
         if value and not re.fullmatch(r"[A-Za-z]{2}", value):
             raise ValueError("Two letters (ISO 3166), e.g. DE.")
         return value.upper()
+
+    @field_validator("attributes", check_fields=False)
+    @classmethod
+    def _attributes(cls, value: dict) -> dict:
+        problem = attributes_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _contactable(self) -> _LeadInRules:
