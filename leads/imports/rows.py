@@ -10,6 +10,7 @@ import io
 import json
 import re
 import zoneinfo
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -90,6 +91,11 @@ def csv_rows(text: str) -> Iterator[list[str]]:
     return csv.reader(io.StringIO(text, newline=""))
 
 
+# Limits of a file's header: columns a person can map, and names a person can read.
+MAX_COLUMNS = 200
+MAX_COLUMN_NAME = 200
+
+
 def read_header(text: str) -> list[str]:
     """The column names of the file's first line; ImportFileError when there is no usable header."""
     try:
@@ -99,6 +105,13 @@ def read_header(text: str) -> list[str]:
     if header is None or not any(cell.strip() for cell in header):
         raise ImportFileError("The file has no header line: its first line must name the columns.")
     header = [cell.strip() for cell in header]
+    # Spreadsheet exports often end every line with a comma: unnamed empty columns at the end are no columns.
+    while header and not header[-1]:
+        header.pop()
+    if len(header) > MAX_COLUMNS:
+        raise ImportFileError(f"The file has {len(header):,} columns; an import takes at most {MAX_COLUMNS}.")
+    if any(len(cell) > MAX_COLUMN_NAME for cell in header):
+        raise ImportFileError(f"A column name is longer than {MAX_COLUMN_NAME} characters.")
     if any(not cell for cell in header):
         raise ImportFileError("The header line has an empty column name: every column needs one.")
     if any(_looks_like_data(cell) for cell in header):
@@ -106,7 +119,7 @@ def read_header(text: str) -> list[str]:
             "The first line looks like data, not column names (it holds an email address, a number or a date). "
             "Add a header line naming the columns."
         )
-    duplicates = sorted({cell for cell in header if header.count(cell) > 1})
+    duplicates = sorted(cell for cell, times in Counter(header).items() if times > 1)
     if duplicates:
         raise ImportFileError(f"The header names a column twice: {', '.join(duplicates)}.")
     return header

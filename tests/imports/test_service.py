@@ -86,6 +86,9 @@ def test_a_utf8_byte_order_mark_is_dropped():
         (b"\nname\nAda\n", "no header"),
         (b"name,,city\nAda,,London\n", "empty column name"),
         (b"name,name\nAda,Ada\n", "twice"),
+        (("," * 20_000 + "name\nAda\n").encode(), "at most 200"),
+        ((",".join(f"c{i}" for i in range(201)) + "\n" + "x," * 200 + "x\n").encode(), "at most 200"),
+        (("n" * 201 + "\nAda\n").encode(), "longer than 200"),
     ],
 )
 def test_an_empty_file_or_a_missing_header_is_a_clear_error(data, message, admin_user):
@@ -414,3 +417,11 @@ def test_a_binary_file_is_refused_whatever_the_encoding(encoding):
 def test_bytes_undefined_in_windows_1252_are_a_clear_error():
     with pytest.raises(ImportFileError, match="not Windows-1252"):
         decode_upload(b"name\nA\x81\n", encoding="cp1252")
+
+
+def test_a_file_whose_lines_end_with_a_comma_imports_whole(admin_user):
+    # As spreadsheet tools write it: an unnamed, empty last column on every line.
+    from tests.imports.conftest import run_import
+
+    result = run_import("name,email,\nAda,ada@example.com,\nGrace,grace@example.com,\n")
+    assert result.created == 2 and not result.rejections
