@@ -16,12 +16,15 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from crm import clock
-from crm.models import Notification
+from crm.models import Notification, User
 from leads.channels import services as channel_services
 from leads.imports import services as imports
 from leads.models import AssignmentRule, ChannelSpend, ReclaimRule, WebForm
@@ -138,6 +141,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin:index": _row(LOGIN, LOGIN, LOGIN, OK),
     # Public: logging in and out, the health check, published web forms.
     "login": PUBLIC,
+    "password_change": EVERYONE,
+    "password_change_done": EVERYONE,
+    "password_reset": PUBLIC,
+    "password_reset_done": PUBLIC,
+    "password_reset_confirm": PUBLIC,
+    "password_reset_complete": PUBLIC,
     "logout": _row(LOGIN, LOGIN, LOGIN, LOGIN),  # back to the login page
     "health": PUBLIC,
     "webform": PUBLIC,
@@ -213,6 +222,10 @@ def _kwargs(name: str, pattern: URLPattern, world: dict, owner) -> dict:
             kwargs[param] = world[f"{kind}_rule_id"]
         elif param == "slug":
             kwargs[param] = "team" if name.startswith("reports:") else "demo-request"
+        elif param == "uidb64":
+            kwargs[param] = urlsafe_base64_encode(force_bytes(world["user_id"]))
+        elif param == "token":
+            kwargs[param] = default_token_generator.make_token(User.objects.get(pk=world["user_id"]))
         elif param == "notification_id":
             kwargs[param] = Notification.objects.create(
                 user=owner, key=f"test:{owner.pk}", text="A notice", url="/", created_at=clock.now()
