@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from crm import access, clock
 from crm.models import User
+from leads.edits import EditConflict, same, stored
 from leads.facts import EDITABLE_FIELDS
 from leads.intake.pipeline import Arriving, arrivals_match, arrivals_store
 from leads.models import (
@@ -115,24 +116,66 @@ def _start_response_clock(lead: Lead) -> None:
 
 
 @transaction.atomic
-def lead_update(*, lead: Lead, user: User, data: dict) -> Lead:
-    """Change a lead's facts; only the fields in EDITABLE_FIELDS may be given."""
+def lead_update(
+    *,
+    lead: Lead,
+    user: User,
+    data: dict,
+    rendered: dict | None = None,
+    version: dt.datetime | None = None,
+) -> Lead:
+    """Change a lead's facts (only the fields in EDITABLE_FIELDS), under the lead's row lock, writing only the
+    fields this person changed, so that nobody's concurrent change is reverted.
+
+    `rendered`: the values the form showed. A field is this person's change when its value differs from the one
+    shown; the other fields keep what is stored now (someone else's newer value included). A field this person
+    changed that someone else also changed since, to another value, is a conflict: `EditConflict`, nothing written.
+    Without `rendered` every given field that differs from the stored one is written, unless `version` (the lead's
+    `updated_at` when it was read) says the lead changed since: then those fields are conflicts.
+    Derived fields (owner, stage, response clock, first response, last activity, score) have their own services
+    and are never written here.
+    """
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
-    changed = [name for name, value in data.items() if getattr(lead, name) != value]
-    for name in changed:
-        setattr(lead, name, data[name])
+    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    if rendered is None:
+        changed = [name for name, value in data.items() if not same(value, stored(locked, name))]
+        if changed and version is not None and locked.updated_at != version:
+            raise EditConflict({name: (stored(locked, name), data[name]) for name in changed})
+    else:
+        mine = [name for name, value in data.items() if name not in rendered or not same(value, rendered[name])]
+        conflicts = {
+            name: (stored(locked, name), data[name])
+            for name in mine
+            if name in rendered
+            and not same(stored(locked, name), rendered[name])
+            and not same(stored(locked, name), data[name])
+        }
+        if conflicts:
+            raise EditConflict(conflicts)
+        changed = [name for name in mine if not same(data[name], stored(locked, name))]
     if not changed:
-        return lead
-    _normalize(lead)
-    lead.full_clean(exclude=["search_text"])
-    lead.save()
+        return locked
+    for name in changed:
+        setattr(locked, name, data[name])
+    _normalize(locked)
+    locked.full_clean(exclude=["search_text"])
+    written = set(changed) | {"updated_at"}
+    if "email" in written:
+        written.add("email_normalized")
+    if "phone" in written:
+        written.add("phone_normalized")
+    locked.save(update_fields=sorted(written))
+    for name in written:
+        setattr(lead, name, getattr(locked, name))
     if "channel" in changed:
         # Policies are chosen by channel (and grade): a running clock may now follow another target.
-        _start_response_clock(lead)
+        _start_response_clock(locked)
+        if Lead.response_clock.related.is_cached(lead):
+            Lead.response_clock.related.delete_cached_value(lead)
     _send_on_commit(lead_changed, lead_id=lead.pk, fields=changed)
-    return lead
+    return locked
 
 
 @transaction.atomic
