@@ -1,7 +1,10 @@
+import copy
 import datetime as dt
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from crm import access, clock
 from crm.models import User
@@ -27,6 +30,9 @@ class LeadForm(forms.ModelForm):
     create_duplicate = forms.BooleanField(
         required=False, label="Create it anyway", help_text="This lead's email or phone matches another lead."
     )
+    # An existing lead's `updated_at` when the form was shown; with each field's shown value (a hidden
+    # `initial-<name>` input beside it), `lead_update` tells this person's changes from everyone else's.
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Lead
@@ -48,6 +54,11 @@ class LeadForm(forms.ModelForm):
             self.fields["owner"].queryset = access.users_assignable_by(user)
         if self.instance.pk:
             del self.fields["create_duplicate"]
+            self.initial.setdefault("version", self.instance.updated_at.isoformat())
+            for name in self.Meta.fields:
+                self.fields[name].show_hidden_initial = True
+        else:
+            del self.fields["version"]
         self.duplicates = []
 
     def clean_country(self):
@@ -77,6 +88,43 @@ class LeadForm(forms.ModelForm):
 
     def facts(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+    def shown_facts(self) -> dict | None:
+        """The facts as the form showed them (its hidden initial inputs); None from a form without them."""
+        shown = {}
+        for name in self.Meta.fields:
+            field, key = self.fields[name], self[name].html_initial_name
+            if key not in self.data:
+                return None
+            raw = field.hidden_widget().value_from_datadict(self.data, self.files, key)
+            try:
+                shown[name] = field.to_python(raw)
+            except ValidationError:  # e.g. a channel since retired: compared as given
+                shown[name] = raw
+        return shown
+
+    def shown_version(self) -> dt.datetime | None:
+        return parse_datetime(self.cleaned_data.get("version") or "")
+
+    def rebased(self, lead: Lead, errors: dict[str, list[str]]) -> "LeadForm":
+        """This form again over the lead as it is now, with `errors` next to their fields: this person's own changes
+        kept as typed, everyone else's shown, and the shown values and version moved on, so that saving again keeps
+        this person's values."""
+        fresh = LeadForm(instance=lead, user=self.user)
+        data = self.data.copy()
+        mine = set(self.changed_data)
+        for name in self.Meta.fields:
+            value = fresh[name].initial
+            value = "" if value is None else str(value)
+            data[fresh[name].html_initial_name] = value
+            if name not in mine:
+                data[name] = value
+        data["version"] = lead.updated_at.isoformat()
+        form = LeadForm(data, instance=copy.copy(lead), user=self.user)  # validating writes to its instance
+        form.full_clean()
+        for name, messages in errors.items():
+            form.add_error(name if name in form.fields else None, messages)
+        return form
 
 
 class InteractionForm(forms.ModelForm):

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from crm import access, clock
 from crm.models import User
+from leads.edits import EditConflict, same, stored
 from leads.facts import EDITABLE_FIELDS
 from leads.intake.pipeline import Arriving, arrivals_match, arrivals_store
 from leads.models import (
@@ -115,34 +116,82 @@ def _start_response_clock(lead: Lead) -> None:
 
 
 @transaction.atomic
-def lead_update(*, lead: Lead, user: User, data: dict) -> Lead:
-    """Change a lead's facts; only the fields in EDITABLE_FIELDS may be given."""
+def lead_update(
+    *,
+    lead: Lead,
+    user: User,
+    data: dict,
+    rendered: dict | None = None,
+    version: dt.datetime | None = None,
+) -> Lead:
+    """Change a lead's facts (only the fields in EDITABLE_FIELDS), under the lead's row lock, writing only the
+    fields this person changed, so that nobody's concurrent change is reverted.
+
+    `rendered`: the values the form showed. A field is this person's change when its value differs from the one
+    shown; the other fields keep what is stored now (someone else's newer value included). A field this person
+    changed that someone else also changed since, to another value, is a conflict: `EditConflict`, nothing written.
+    Without `rendered` every given field that differs from the stored one is written, unless `version` (the lead's
+    `updated_at` when it was read) says the lead changed since: then those fields are conflicts.
+    Derived fields (owner, stage, response clock, first response, last activity, score) have their own services
+    and are never written here.
+    """
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
-    changed = [name for name, value in data.items() if getattr(lead, name) != value]
-    for name in changed:
-        setattr(lead, name, data[name])
+    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    if rendered is None:
+        changed = [name for name, value in data.items() if not same(value, stored(locked, name))]
+        if changed and version is not None and locked.updated_at != version:
+            raise EditConflict({name: (stored(locked, name), data[name]) for name in changed})
+    else:
+        mine = [name for name, value in data.items() if name not in rendered or not same(value, rendered[name])]
+        conflicts = {
+            name: (stored(locked, name), data[name])
+            for name in mine
+            if name in rendered
+            and not same(stored(locked, name), rendered[name])
+            and not same(stored(locked, name), data[name])
+        }
+        if conflicts:
+            raise EditConflict(conflicts)
+        changed = [name for name in mine if not same(data[name], stored(locked, name))]
     if not changed:
-        return lead
-    _normalize(lead)
-    lead.full_clean(exclude=["search_text"])
-    lead.save()
+        return locked
+    for name in changed:
+        setattr(locked, name, data[name])
+    _normalize(locked)
+    locked.full_clean(exclude=["search_text"])
+    written = set(changed) | {"updated_at"}
+    if "email" in written:
+        written.add("email_normalized")
+    if "phone" in written:
+        written.add("phone_normalized")
+    locked.save(update_fields=sorted(written))
+    for name in written:
+        setattr(lead, name, getattr(locked, name))
     if "channel" in changed:
         # Policies are chosen by channel (and grade): a running clock may now follow another target.
-        _start_response_clock(lead)
+        _start_response_clock(locked)
+        if Lead.response_clock.related.is_cached(lead):
+            Lead.response_clock.related.delete_cached_value(lead)
     _send_on_commit(lead_changed, lead_id=lead.pk, fields=changed)
-    return lead
+    return locked
 
 
 @transaction.atomic
 def lead_assign(*, lead: Lead, owner: User | None, user: User) -> Lead:
     """Give a lead to an owner, or put it back in the pool (owner None)."""
     _check_owner(user=user, owner=owner)
-    lead.owner = owner
-    lead.team_id = owner.team_id if owner else None
-    lead.assigned_at = clock.now() if owner else None
-    lead.save(update_fields=["owner", "team", "assigned_at", "updated_at"])
+    # Under the row lock, writing only the owner's fields: an edit, a logged call or a stage move at the same
+    # moment keeps its own fields, and this owner is not reverted by them.
+    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    assigned_at = clock.now() if owner else None
+    for target in (locked, lead):
+        target.owner = owner
+        target.team_id = owner.team_id if owner else None
+        target.assigned_at = assigned_at
+    locked.save(update_fields=["owner", "team", "assigned_at", "updated_at"])
+    lead.updated_at = locked.updated_at
     _send_on_commit(lead_changed, lead_id=lead.pk, fields=["owner"])
     return lead
 
@@ -223,8 +272,11 @@ def interaction_log(
     """Record an interaction and keep the lead's clocks right.
 
     The first outbound interaction by a person is the lead's first response (an earlier one logged later
-    moves it back). A response to a New lead makes it Contacted.
+    moves it back). A response to a New lead makes it Contacted. The lead's row is locked first, before the
+    interaction's insert takes its key-share lock, so the first response, stage and clock are read and written
+    by one writer at a time.
     """
+    locked = Lead.objects.select_for_update().get(pk=lead.pk)
     now = clock.now()
     interaction = Interaction(
         lead=lead,
@@ -241,7 +293,6 @@ def interaction_log(
     interaction.full_clean(exclude=["lead", "user"])
     interaction.save()
 
-    locked = Lead.objects.select_for_update().get(pk=lead.pk)
     fields = ["updated_at"]
     if interaction.occurred_at > locked.last_activity_at:
         locked.last_activity_at = interaction.occurred_at
@@ -277,6 +328,7 @@ def interaction_update(*, interaction: Interaction, user: User, data: dict) -> I
     first response, response time, last activity and response clock are recomputed from its interactions.
     """
     access.ensure(access.can_edit_interaction, user, interaction)
+    _lead_lock(interaction.lead_id)
     unknown = set(data) - set(INTERACTION_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
@@ -295,12 +347,18 @@ def interaction_delete(*, interaction: Interaction, user: User) -> None:
     """Delete a logged interaction (its author or the lead's editors); the lead's clocks follow."""
     access.ensure(access.can_edit_interaction, user, interaction)
     lead_id = interaction.lead_id
+    _lead_lock(lead_id)
     interaction.delete()
     _interactions_changed(lead_id=lead_id, user=user)
 
 
+def _lead_lock(lead_id: int) -> None:
+    """Lock the lead's row until the transaction ends: its derived fields are recomputed by one writer at a time."""
+    list(Lead.objects.select_for_update().filter(pk=lead_id).values_list("pk", flat=True))
+
+
 def _interactions_changed(*, lead_id: int, user: User) -> None:
-    Lead.objects.select_for_update().filter(pk=lead_id).first()
+    _lead_lock(lead_id)
     leads_response_recompute(lead_ids=[lead_id])
     lead = Lead.objects.get(pk=lead_id)
     # As when logging: a response to a New lead makes it Contacted. Removing a response does not move the
@@ -345,8 +403,16 @@ def leads_bulk_reassign(*, user: User, lead_ids: Iterable[int], owner: User | No
     """Give many leads to one owner (or the pool) in one statement. Only managers and admins may."""
     access.ensure(access.can_bulk_edit_leads, user)
     _check_owner(user=user, owner=owner)
-    leads = access.leads_visible_to(user).filter(pk__in=list(lead_ids))
-    return Lead.objects.filter(pk__in=leads.values("pk")).update(
+    # Locked in key order (as every bulk write here), so two bulk writes over the same leads take turns rather
+    # than deadlock; an edit of one of them waits, and writes only its own fields after.
+    ids = list(
+        access.leads_visible_to(user)
+        .filter(pk__in=list(lead_ids))
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+    return Lead.objects.filter(pk__in=ids).update(
         owner=owner,
         team_id=owner.team_id if owner else None,
         assigned_at=clock.now() if owner else None,
@@ -369,6 +435,7 @@ def leads_bulk_change_stage(*, user: User, lead_ids: Iterable[int], stage: str, 
         access.leads_visible_to(user)
         .filter(pk__in=list(lead_ids))
         .exclude(stage=stage)
+        .order_by("pk")
         .select_for_update()
         .values_list("pk", "stage")
     )

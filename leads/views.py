@@ -1,5 +1,7 @@
 """Pages of the rep's working day: My day, the leads list, the lead page and its inline (htmx) actions."""
 
+import copy
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -233,11 +235,25 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 
 def lead_edit(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """The lead's facts, on their own page or inline (htmx). Only the fields this person changed are written; one
+    that someone else changed meanwhile is refused (409 inline) with both values shown next to it."""
     lead = _editable_lead(request, lead_id)
-    form = LeadForm(request.POST or None, instance=lead, user=request.user)
+    # Validating a model form writes the input to its instance: the form gets its own copy of the lead.
+    form = LeadForm(request.POST or None, instance=copy.copy(lead), user=request.user)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            services.lead_update(lead=Lead.objects.get(pk=lead.pk), user=request.user, data=form.facts())
+            services.lead_update(
+                lead=lead,
+                user=request.user,
+                data=form.facts(),
+                rendered=form.shown_facts(),
+                version=form.shown_version(),
+            )
+        except services.EditConflict as conflict:
+            lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
+            form = form.rebased(lead, conflict.message_dict)
+            status = 409 if request.htmx else 200  # the full page shows the form again, as with any form error
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -248,8 +264,8 @@ def lead_edit(request: HttpRequest, lead_id: int) -> HttpResponse:
             messages.success(request, "Lead saved.")
             return redirect(lead)
     if request.htmx:
-        return render(request, "leads/detail.html#facts_form", {"lead": lead, "form": form})
-    return render(request, "leads/form.html", {"form": form, "lead": lead})
+        return render(request, "leads/detail.html#facts_form", {"lead": lead, "form": form}, status=status)
+    return render(request, "leads/form.html", {"form": form, "lead": lead}, status=status)
 
 
 @require_POST
