@@ -50,6 +50,8 @@ CLIENTS = int(os.environ.get("BENCH_INTAKE_CLIENTS", 8))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 PORT = int(os.environ.get("BENCH_INTAKE_PORT", 8765))
 WORKERS = 2
+# Threads per worker (gunicorn's gthread worker above 1): a request waiting on PostgreSQL lets another one run.
+THREADS = int(os.environ.get("BENCH_INTAKE_THREADS", 1))
 TARGET_RPS = 300  # issue 11: ≥ 300 created leads a second with 8 concurrent clients
 TARGET_P95_MS = 100
 
@@ -81,7 +83,18 @@ class Server:
     def __init__(self, ctx: Context, url: str) -> None:
         gunicorn = str(Path(ctx.python).with_name("gunicorn"))
         self.process = subprocess.Popen(
-            [gunicorn, "crm.wsgi", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
+            [
+                gunicorn,
+                "crm.wsgi",
+                "--workers",
+                str(WORKERS),
+                "--threads",
+                str(THREADS),
+                "--bind",
+                f"127.0.0.1:{PORT}",
+                "--log-level",
+                "warning",
+            ],
             cwd=ctx.project_dir,
             env=_server_env(ctx, url),
             stdout=sys.stderr,
@@ -244,7 +257,8 @@ def run(ctx: Context | None = None) -> list[Verdict]:
     ]
     print(
         table(
-            f"Intake API, gunicorn {WORKERS} workers, {CLIENTS} client threads, {REQUESTS} requests each",
+            f"Intake API, gunicorn {WORKERS} workers × {THREADS} threads, {CLIENTS} client threads, {REQUESTS} requests "
+            "each",
             ["scenario", "req/s", "p50 / p95 ms", "baseline ÷ intake", "answers"],
             rows,
             notes=[
