@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable, Iterator
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, QuerySet
 
 from crm import access
@@ -33,9 +33,11 @@ from leads.models import Lead
 
 # The columns, their order and where each is read from: the list of lead facts.
 COLUMNS = tuple(fact.export_column for fact in EXPORT_FACTS)
-# Text a person or an outside system typed (names, the channel's name, the owner's username, choice codes): made
-# formula-safe in SQL. Numbers, dates and the attributes' JSON object (which starts with `{`) are left as they are.
-_TEXT_KINDS = frozenset({"text", "email", "choice", "relation"})
+# Text a person or an outside system typed (names, emails, the channel's name, the owner's username): made
+# formula-safe in SQL. Numbers, dates and the attributes' JSON object (which starts with `{`) are not text; choice
+# columns hold the code's own codes, checked on every way in (a test checks none starts a formula): each test
+# costs time per cell, so they are left as they are.
+_TEXT_KINDS = frozenset({"text", "email", "relation"})
 _COLUMNS_SQL = tuple(
     csv_safe_sql(F(fact.source)) if fact.kind in _TEXT_KINDS else F(fact.source) for fact in EXPORT_FACTS
 )
@@ -94,9 +96,10 @@ def _export_query(leads: QuerySet[Lead]) -> QuerySet:
 
 def _copy_csv(leads: QuerySet[Lead]) -> Iterator[bytes]:
     query, params = _export_query(leads).query.sql_with_params()
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", params) as copy,
-    ):
-        for block in copy:
-            yield bytes(block)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # One backend streams it, as it did before the formula-safe columns: their cost tips the planner into a
+        # parallel plan (Gather Merge) that streams slower (200,000 rows: 0.46 s serial, 0.76 s parallel on 2 cores).
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        with cursor.cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            for block in copy:
+                yield bytes(block)

@@ -182,3 +182,12 @@ def test_dates_in_report_csv_are_not_text_to_quote():
     table = Table(key="t", title="T", columns=[Column("day", "Day", "text")])
     table.rows = [{"day": Cell(value=dt.date(2026, 3, 1), text="1 Mar")}]
     assert read_csv(table.csv_text()) == [{"day": "2026-03-01"}]
+
+
+def test_the_exports_choice_columns_hold_no_code_that_starts_a_formula():
+    """The export leaves choice columns out of its SQL rule (they hold the code's own codes): none may need it."""
+    from crm.csv import csv_safe
+    from leads.facts import EXPORT_FACTS
+
+    choices = [(fact.name, value) for fact in EXPORT_FACTS if fact.kind == "choice" for value, _ in fact.choices]
+    assert choices and all(csv_safe(value) == value for _, value in choices), choices
