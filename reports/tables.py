@@ -1,7 +1,8 @@
 """What a report returns: tables of cells that the page renders, the CSV exports and the charts read.
 
 A rate always carries its numerator and denominator; an empty denominator gives no value, shown as "–" (and an
-empty CSV cell), never a division error.
+empty CSV cell), never a division error. Text cells of a CSV (a channel's name, an owner, a segment's value: text
+people typed) are formula-safe (`crm.csv`); numbers stay numbers, a negative one included.
 """
 
 import csv
@@ -10,6 +11,7 @@ import io
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from crm.csv import csv_safe
 from crm.templatetags.crm_tags import duration
 
 DASH = "–"
@@ -53,7 +55,7 @@ class Table:
         """One row per group, plain column names, numbers unformatted (rates as fractions)."""
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow([column.key for column in self.columns])
+        writer.writerow([csv_safe(column.key) for column in self.columns])
         for row in [*self.rows, *([self.total] if self.total else [])]:
             writer.writerow([_csv_value(row[column.key].value) for column in self.columns])
         return out.getvalue()
@@ -66,7 +68,9 @@ def _csv_value(value) -> str:
         return f"{value:.6g}" if abs(value) < 1 else f"{value:.2f}"
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(value)
+    if isinstance(value, int | Decimal):
+        return str(value)
+    return csv_safe(str(value))
 
 
 # Cells ----------------------------------------------------------------------------------------------------------

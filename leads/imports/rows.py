@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from crm import access, clock
+from crm.csv import csv_unquote
 from crm.models import User
 from leads.facts import BY_NAME, HEADER_SYNONYMS, IMPORT_FACTS, IMPORT_UPDATABLE_FIELDS, Fact, header_key
 from leads.models import Channel, LostReason, Stage
@@ -104,7 +105,7 @@ def read_header(text: str) -> list[str]:
         raise ImportFileError(f"Line 1 cannot be read as CSV: {error}.") from None
     if header is None or not any(cell.strip() for cell in header):
         raise ImportFileError("The file has no header line: its first line must name the columns.")
-    header = [cell.strip() for cell in header]
+    header = [csv_unquote(cell.strip()) for cell in header]
     # Spreadsheet exports often end every line with a comma: unnamed empty columns at the end are no columns.
     while header and not header[-1]:
         header.pop()

@@ -40,6 +40,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 
 from crm import access, clock
+from crm.csv import csv_unquote, csv_writer
 from crm.models import User
 from crm.queue import enqueue_on_commit
 from leads.imports.rows import (  # noqa: F401 (the import's public names, re-exported)
@@ -168,6 +169,9 @@ class LeadImporter:
                 raise ImportFileError(f"Line {reader.line_num}: the CSV cannot be read ({error}).") from None
             if not any(cell.strip() for cell in row):
                 continue
+            # A cell a CSV writer made formula-safe ('=1) is read as the value it stands for (=1), as a spreadsheet
+            # shows it: an exported or rejected-rows file imports as the values it came from.
+            row = [csv_unquote(cell) for cell in row]
             index += 1
             key = row_key(row)  # rows before `start_row` too: a row's key counts the identical rows before it
             if index <= start_row:
@@ -300,9 +304,9 @@ class RowKeys:
 
 
 def rejections_csv(header: list[str], rejections: list[Rejection], *, with_header: bool) -> str:
-    """Rejected rows as CSV: the file's own columns, then `line` and `reason`."""
+    """Rejected rows as CSV: the file's own columns, then `line` and `reason`; cells formula-safe (`crm.csv`)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     if with_header:
         writer.writerow([*header, "line", "reason"])
     width = len(header)
