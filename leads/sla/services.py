@@ -216,17 +216,22 @@ def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = Non
     clocks = connection.ops.quote_name(ResponseClock._meta.db_table)
     policies = connection.ops.quote_name(ResponsePolicy._meta.db_table)
     with connection.cursor() as cursor:
-        # The upsert returns each clock's policy and arrival; with the clocks left untimed before (a merge resets an
-        # answered lead's clock), joined to the policies, that is every policy to time with its span of arrivals, in
-        # the same statement. (The outer SELECT sees the clocks as they were before the upsert: hence NOT IN.)
+        # The upsert returns each clock's policy and arrival; joined to the policies, that is every policy to time
+        # with its span of arrivals, in the same statement. Unless the leads are arriving, the clocks left untimed
+        # before join them (a merge resets an answered lead's clock); the outer SELECT sees the clocks as they were
+        # before the upsert, hence NOT IN. (Arriving leads skip that scan: a lead arriving pays for its own clock.)
+        left_untimed = (
+            ""
+            if arriving
+            else f"UNION ALL SELECT policy_id, arrived_at FROM {clocks} WHERE due_at IS NULL AND policy_id IS NOT NULL "
+            "AND lead_id NOT IN (SELECT lead_id FROM upserted)"
+        )
         cursor.execute(
             f"WITH upserted AS (INSERT INTO {clocks} (lead_id, arrived_at, policy_id) "
             f"SELECT * FROM ({select_sql}) AS running "
             "ON CONFLICT (lead_id) DO UPDATE SET arrived_at = excluded.arrived_at, policy_id = excluded.policy_id, "
             "due_at = NULL, remind_at = NULL, next_at = NULL RETURNING lead_id, policy_id, arrived_at), "
-            "untimed AS (SELECT policy_id, arrived_at FROM upserted UNION ALL "
-            f"SELECT policy_id, arrived_at FROM {clocks} WHERE due_at IS NULL AND policy_id IS NOT NULL "
-            "AND lead_id NOT IN (SELECT lead_id FROM upserted)) "
+            f"untimed AS (SELECT policy_id, arrived_at FROM upserted {left_untimed}) "
             "SELECT p.id, p.target_minutes, p.reminder_percent, p.calendar_id, MIN(u.arrived_at), MAX(u.arrived_at) "
             f"FROM untimed u JOIN {policies} p ON p.id = u.policy_id GROUP BY p.id",
             params,
