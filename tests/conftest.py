@@ -101,3 +101,15 @@ def beat_start() -> None:
 @pytest.fixture
 def beat(db):
     beat_start()
+
+
+@pytest.fixture
+def one_rate_window():
+    """Rate limits count in fixed windows of wall-clock time: a test counting up to a limit runs inside one window,
+    whatever the moment it runs (the clock stands still at the start of a minute)."""
+    import datetime as dt
+
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 5, 4, 10, 0, 1, tzinfo=dt.UTC), tick=False):
+        yield

@@ -162,7 +162,7 @@ def test_the_token_records_when_it_was_last_used(client, token):
     assert ApiToken.objects.get().last_used_at is not None
 
 
-def test_over_the_rate_limit_answers_429_with_retry_after(client, token, other_token, settings):
+def test_over_the_rate_limit_answers_429_with_retry_after(client, token, other_token, settings, one_rate_window):
     settings.API_RATE_LIMIT = 3
     for n in range(3):
         assert _call(client, LEADS, {"name": "A", "email": f"a{n}@example.com"}, token=token[1]).status_code == 201

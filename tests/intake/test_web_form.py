@@ -146,7 +146,7 @@ def test_a_bot_filling_the_honeypot_is_thanked_and_nothing_is_created(client, we
     assert not Lead.objects.exists() and not Interaction.objects.exists()
 
 
-def test_too_many_submissions_from_one_address_get_a_friendly_429(client, web_form, settings):
+def test_too_many_submissions_from_one_address_get_a_friendly_429(client, web_form, settings, one_rate_window):
     settings.WEBFORM_RATE_LIMIT = 3
     for n in range(3):
         assert _post(client, email=f"person{n}@example.com", phone="").status_code == 200
@@ -160,7 +160,7 @@ def test_too_many_submissions_from_one_address_get_a_friendly_429(client, web_fo
     assert Lead.objects.count() == 4
 
 
-def test_behind_a_proxy_the_limit_counts_the_forwarded_address(client, web_form, settings):
+def test_behind_a_proxy_the_limit_counts_the_forwarded_address(client, web_form, settings, one_rate_window):
     settings.WEBFORM_RATE_LIMIT = 1
     settings.WEBFORM_TRUST_X_FORWARDED_FOR = True
     first = client.post(URL, {"name": "A", "email": "a@example.com"}, HTTP_X_FORWARDED_FOR="203.0.113.1")

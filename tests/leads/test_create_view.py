@@ -62,7 +62,7 @@ def test_duplicate_check_names_the_users_own_leads(rep_client, rep, htmx):
     assert b"My Twin" in response.content and b"/leads/" in response.content
 
 
-def test_duplicate_checks_are_limited_per_user(rep_client, htmx, settings):
+def test_duplicate_checks_are_limited_per_user(rep_client, htmx, settings, one_rate_window):
     from django.core.cache import cache
 
     cache.clear()
