@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -62,10 +63,28 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.errors.NotFoundPageMiddleware",
+    "csp.middleware.CSPMiddleware",
     "crm.errors.RefuseNulMiddleware",
     # Last, as django-axes asks: it turns a login refused for too many failures into the locked-out page.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Content Security Policy (django-csp): scripts only from our own static files (static/js/app.js, htmx), no inline
+# script, no eval (htmx's allowEval is off); styles may be inline because the report charts are SVG with their own
+# <style>. The public web form page relaxes framing and form targets (leads.intake.views.web_form).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 ROOT_URLCONF = "crm.urls"
 WSGI_APPLICATION = "crm.wsgi.application"

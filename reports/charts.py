@@ -4,6 +4,8 @@ Readable without colour: every bar carries its value as text and its group as a 
 series apart by dash pattern and marker as well as colour. The numbers are always in the table beside a chart.
 """
 
+import re
+
 import pygal
 from pygal.style import Style
 
@@ -50,8 +52,13 @@ def _formatter(unit: str):
     return lambda v: "" if v is None else f"{v:,.{decimals}f}{unit}"
 
 
+# pygal writes its tooltip configuration into the SVG as an inline script, which the pages' Content Security Policy
+# refuses (and the tooltips are off, see `_config`): the charts go out without it.
+_INLINE_SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+
+
 def _svg(chart) -> str:
-    return chart.render(is_unicode=True)
+    return _INLINE_SCRIPT.sub("", chart.render(is_unicode=True))
 
 
 def horizontal_bars(

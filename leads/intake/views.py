@@ -5,6 +5,7 @@ nothing a session could be tricked into (it only ever adds a lead). Spam is kept
 per-address rate limit in the cache; a double submission within WEBFORM_DUPLICATE_WINDOW creates one lead.
 """
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -37,6 +38,8 @@ def _thanks(request: HttpRequest, web_form: WebForm) -> HttpResponse:
 @login_not_required
 @csrf_exempt
 @xframe_options_exempt
+# Embeddable in the company's own site, and may send the visitor on to the site's own thank-you page.
+@csp_replace({"frame-ancestors": None, "form-action": None})
 @require_http_methods(["GET", "POST"])
 def web_form(request: HttpRequest, slug: str) -> HttpResponse:
     web_form = _published_form(slug)

@@ -1,5 +1,28 @@
-{% load partials %}
-{% partialdef script %}<script>
+/* The app's only script (no inline script anywhere: the Content Security Policy allows scripts from here only).
+   Behaviour is declared in the markup with data- attributes and wired here by delegation, so it also works on
+   what htmx swaps in later. */
+(function () {
+  "use strict";
+
+  /* <form data-confirm="Delete …?">: ask before sending. */
+  document.addEventListener("submit", function (event) {
+    var message = event.target.dataset && event.target.dataset.confirm;
+    if (message && !window.confirm(message)) event.preventDefault();
+  }, true);
+
+  /* <input data-select-on-click>: a token or snippet to copy is selected whole on a click. */
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (target.matches && target.matches("[data-select-on-click]")) target.select();
+  });
+
+  /* Scoring's rule forms show the settings of the chosen kind: the form's data-kind follows its "kind" field. */
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (form && form.classList.contains("rule-form") && form.elements.kind) form.dataset.kind = form.elements.kind.value;
+  });
+})();
+
 /* Live response countdowns: every [data-sla-left] chip counts down from the seconds the server rendered
    (measured from when the chip appeared, so the browser's own clock does not matter). Text as sla_left. */
 (function () {
@@ -32,4 +55,3 @@
   setInterval(tick, 1000);
   document.addEventListener("htmx:afterSettle", tick);
 })();
-</script>{% endpartialdef %}
