@@ -41,7 +41,9 @@ def test_no_page_trips_the_policy_and_confirmations_still_ask(live_server, page:
         f"/leads/{lead.pk}/",
         "/reports/",
         "/scoring/",
-        f"/leads/channels/{channel.pk}/",
+        "/admin/",
+        f"/admin/crm/user/{rep.pk}/change/",
+        f"/leads/channels/{channel.pk}/",  # last: the confirmations below are asked on this page
     ):
         page.goto(f"{live_server.url}{path}")
         page.wait_for_load_state("networkidle")
