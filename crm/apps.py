@@ -14,4 +14,9 @@ class CrmConfig(AppConfig):
     verbose_name = "Accounts and teams"
 
     def ready(self):
+        from django.contrib.auth.signals import user_login_failed
+
+        from crm.limits import login_failure_counted
+
         post_migrate.connect(_sync_role_groups, sender=self, dispatch_uid="crm_sync_role_groups")
+        user_login_failed.connect(login_failure_counted, dispatch_uid="crm_login_failure_counted")

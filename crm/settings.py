@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "crm.errors.NotFoundPageMiddleware",
     "csp.middleware.CSPMiddleware",
     "crm.errors.RefuseNulMiddleware",
+    "crm.limits.LoginAddressLimitMiddleware",
     # Last, as django-axes asks: it turns a login refused for too many failures into the locked-out page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -278,6 +279,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_RESET_ON_SUCCESS = True
+# And across usernames: wrong passwords one client address may send per cool-off window (crm.limits).
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
 # The client address by the web forms' rule (WEBFORM_TRUST_X_FORWARDED_FOR: the last X-Forwarded-For entry),
 # not django-ipware's guess, which behind a proxy prefers the left-most public entry: one the client can forge,
 # and a new forged address per try would be a fresh count each time.

@@ -1,4 +1,3 @@
-import datetime as dt
 import logging
 import math
 
@@ -62,13 +61,16 @@ def _cache_answers() -> None:
         raise RuntimeError("The cache did not keep a value.")
 
 
-def login_locked_out(request: HttpRequest, response: HttpResponse | None, credentials: dict | None) -> HttpResponse:
-    """django-axes's answer to a login refused after too many failures (AXES_LOCKOUT_CALLABLE): the app's layout,
-    429 Too Many Requests, and how long to wait (the whole cool-off: each try while locked out starts it again)."""
-    cool_off: dt.timedelta = settings.AXES_COOLOFF_TIME
-    minutes = math.ceil(cool_off.total_seconds() / 60)
+def login_locked_out(
+    request: HttpRequest, response: HttpResponse | None, credentials: dict | None, retry_after: int | None = None
+) -> HttpResponse:
+    """django-axes's answer to a login refused after too many failures (AXES_LOCKOUT_CALLABLE), and crm.limits' for
+    an address that failed too often: the app's layout, 429 Too Many Requests, and how long to wait (by default the
+    whole cool-off: each try while locked out starts it again)."""
+    seconds = retry_after if retry_after is not None else int(settings.AXES_COOLOFF_TIME.total_seconds())
+    minutes = math.ceil(seconds / 60)
     page = render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
-    page["Retry-After"] = str(int(cool_off.total_seconds()))
+    page["Retry-After"] = str(seconds)
     return page
 
 

@@ -15,11 +15,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from crm import access, clock
+from crm.limits import rate_limit_hit
 from crm.pagination import capped_count
 from leads import selectors, services
 from leads.filters import LeadFilter
 from leads.forms import BulkActionForm, InteractionForm, LeadForm, OwnerForm, StageForm, TaskForm
-from leads.intake.services import rate_limit_hit
 from leads.models import FollowUpTask, Interaction, Lead, LostReason, Stage
 from leads.panels import LEAD_PAGE_PANELS
 

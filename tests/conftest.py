@@ -7,6 +7,14 @@ from tests.factories import ChannelFactory, LeadFactory, TeamFactory, UserFactor
 
 
 @pytest.fixture(autouse=True)
+def _no_counts_from_other_tests():
+    """Limits count in the cache (this run's own Redis database): every test starts with none counted."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # The real hasher is slow by design; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

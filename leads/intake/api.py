@@ -29,7 +29,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
 
-from crm import access, clock
+from crm import access, clock, limits
 from leads.channels import services as channel_services
 from leads.facts import API_FACTS, API_OUT_FACTS, Fact, attributes_problem
 from leads.intake import services as intake
@@ -54,7 +54,7 @@ class TokenAuth(HttpBearer):
             return None
         if not api_token.channel.active:
             raise ApiError(403, {"Authorization": [f"The channel “{api_token.channel}” is switched off."]})
-        retry_after = intake.rate_limit_hit(bucket=f"api:{api_token.pk}", limit=settings.API_RATE_LIMIT, window=60)
+        retry_after = limits.rate_limit_hit(bucket=f"api:{api_token.pk}", limit=settings.API_RATE_LIMIT, window=60)
         if retry_after is not None:
             raise ApiError(
                 429,

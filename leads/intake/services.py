@@ -43,32 +43,7 @@ EVENT_DIRECTIONS = {
 }
 
 
-# --- Limits in the cache ----------------------------------------------------------------------------------------
-
-
-def rate_limit_hit(*, bucket: str, limit: int, window: int) -> int | None:
-    """Count one request in a fixed window; None while within `limit`, else the seconds until the window ends.
-
-    `cache.add` creates the window's counter only if absent and `cache.incr` is atomic in Redis, so concurrent
-    requests on different workers each get their own count.
-    """
-    now = int(clock.now().timestamp())
-    window_start = now - now % window
-    key = f"ratelimit:{bucket}:{window_start}"
-    try:
-        cache.add(key, 0, timeout=window + 5)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # the counter expired between add and incr: this request opens a new one
-            cache.add(key, 1, timeout=window + 5)
-            count = 1
-    except Exception:
-        # The cache is away: no limit for a while rather than no leads (the data is what matters).
-        logger.warning("Rate limit %s not counted: the cache is unreachable", bucket, exc_info=True)
-        return None
-    if count > limit:
-        return max(1, window_start + window - now)
-    return None
+# --- Limits in the cache (counters: crm.limits) ----------------------------------------------------------------
 
 
 def claim_once(*, key: str, timeout: int) -> bool:

@@ -15,6 +15,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from crm import limits
 from leads.channels.forms import HONEYPOT_FIELD, UTM_FIELDS, WebToLeadForm
 from leads.intake import services as intake
 from leads.models import WebForm
@@ -50,7 +51,7 @@ def web_form(request: HttpRequest, slug: str) -> HttpResponse:
         initial["page"] = request.build_absolute_uri()[:2000]
         return _page(request, web_form, WebToLeadForm(web_form=web_form, initial=initial))
 
-    retry_after = intake.rate_limit_hit(
+    retry_after = limits.rate_limit_hit(
         bucket=f"webform:{intake.client_ip(request)}",
         limit=settings.WEBFORM_RATE_LIMIT,
         window=settings.WEBFORM_RATE_WINDOW,
