@@ -7,9 +7,12 @@ the requests: the data is what matters.
 
 import logging
 
+from django.conf import settings
 from django.core.cache import cache
 
 from crm import clock
+from crm.addresses import client_ip
+from crm.views import login_locked_out
 
 logger = logging.getLogger(__name__)
 
@@ -56,21 +59,15 @@ LOGIN_PATHS = ("/login/", "/admin/login/")
 
 
 def _login_bucket(request) -> str:
-    from crm.addresses import client_ip
-
     return f"login-failures:{client_ip(request) or 'unknown'}"
 
 
 def _login_window() -> int:
-    from django.conf import settings
-
     return int(settings.AXES_COOLOFF_TIME.total_seconds())
 
 
 def login_failure_counted(sender, credentials=None, request=None, **kwargs) -> None:
     """Receiver of Django's `user_login_failed`: one more failure for the request's address."""
-    from django.conf import settings
-
     if request is not None:
         rate_limit_hit(
             bucket=_login_bucket(request), limit=settings.LOGIN_ADDRESS_FAILURE_LIMIT, window=_login_window()
@@ -84,14 +81,10 @@ class LoginAddressLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.conf import settings
-
         if request.method == "POST" and request.path in LOGIN_PATHS:
             seconds = rate_limit_reached(
                 bucket=_login_bucket(request), limit=settings.LOGIN_ADDRESS_FAILURE_LIMIT, window=_login_window()
             )
             if seconds is not None:
-                from crm.views import login_locked_out
-
                 return login_locked_out(request, None, None, retry_after=seconds)
         return self.get_response(request)

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, transaction
 from django.db.models import Count
 
 from leads import tasks
@@ -76,7 +76,6 @@ def test_starting_taking_and_each_chunk_of_a_job_move_its_heartbeat(admin_user, 
     assert ImportJob.objects.get(pk=job.pk).status == "done"
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="fault injected with a PostgreSQL trigger")
 @pytest.mark.django_db(transaction=True)
 def test_an_import_whose_heartbeat_stopped_is_resumed_by_the_sweep_and_creates_each_lead_once(admin_user, settings):
     settings.BACKGROUND_STALL_SECONDS = 300

@@ -26,8 +26,6 @@ from tests.workers import (
     worker_on,
 )
 
-postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL locks and triggers")
-
 INDUSTRY_50 = {"kind": "fit", "field": "industry", "operator": "equals", "value": "software", "points": 50}
 # Points that fade with the visit's age: a run scored at another moment gives other scores.
 VISITS_80 = {"kind": "has_done", "interaction_kind": "web_visit", "points": 80}
@@ -117,7 +115,6 @@ def _in_thread(target, errors: list) -> threading.Thread:
     return threading.Thread(target=body)
 
 
-@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_two_executors_of_one_run_at_once_write_each_chunk_once():
     leads = [LeadFactory(industry="Software") for _ in range(12)]
@@ -167,7 +164,6 @@ def _leads_with_fading_visits(count: int) -> list[Lead]:
     return leads
 
 
-@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_run_whose_heartbeat_stopped_is_resumed_by_the_sweep_and_scores_as_if_never_interrupted(settings):
     settings.BACKGROUND_STALL_SECONDS = 300
@@ -203,7 +199,6 @@ def test_a_run_whose_heartbeat_stopped_is_resumed_by_the_sweep_and_scores_as_if_
 # --- recalculate_scores joins the run in progress ---------------------------------------------------------------
 
 
-@postgresql_only
 @pytest.mark.django_db
 def test_recalculate_scores_joins_the_run_in_progress_instead_of_starting_another(clock):
     leads = [LeadFactory(industry="Software") for _ in range(9)]
@@ -222,7 +217,6 @@ def test_recalculate_scores_joins_the_run_in_progress_instead_of_starting_anothe
     assert ScoringRun.objects.filter(model=model).count() == 2
 
 
-@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_recalculate_scores_with_a_version_shares_its_publish_run_with_a_running_worker():
     leads = [LeadFactory(industry="Software") for _ in range(40)]
