@@ -13,6 +13,8 @@ Schema: /api/v1/openapi.json; documentation page: /api/v1/docs.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -281,6 +283,22 @@ class EventIn(Schema):
     pages: Annotated[int, Field(ge=0, le=10_000)] | None = Field(None, description="Web visits: pages viewed.")
     seconds: Annotated[int, Field(ge=0, le=86_400 * 7)] | None = Field(None, description="Web visits: time on site.")
     subject: Annotated[str, Field(max_length=200)] = Field("", description="e.g. the email's subject, the event.")
+    event_id: Annotated[str, Field(max_length=64)] = Field(
+        "",
+        description="Your id for this event: a retried delivery with the same id is recorded once (answer 200). "
+        "Without it, an event that gives `occurred_at` is recognised by what it says; one with neither is "
+        "retry-safe only with an Idempotency-Key.",
+    )
+
+    def event_key(self) -> str:
+        """The event's identity for `intake.event_record`: the sender's id, else a digest of an event that says
+        when it happened (two deliveries of one event say the same), else none."""
+        if self.event_id:
+            return f"id:{self.event_id}"
+        if self.occurred_at is None:
+            return ""
+        said = [self.kind, self.occurred_at.isoformat(), self.url, self.subject, self.pages, self.seconds]
+        return "sha:" + hashlib.sha256(json.dumps(said).encode()).hexdigest()[:56]
 
     @field_validator("occurred_at")
     @classmethod
@@ -415,10 +433,11 @@ def read_lead(request: HttpRequest, lead_id: int):
 
 @api.post(
     "/events/",
-    response={201: EventOut, **ERRORS},
+    response={201: EventOut, 200: EventOut, **ERRORS},
     summary="Record a behavioural event on a lead of the token's channel",
     description="The lead is found by `lead_id`, by `email` (the channel's latest such lead), or by both (then "
-    "both must match). A lead that is not the channel's answers exactly like one that does not exist (404).",
+    "both must match). A lead that is not the channel's answers exactly like one that does not exist (404). "
+    "A redelivered event (same `event_id`, or same `occurred_at` and contents) answers 200 with the first one.",
 )
 def create_event(request: HttpRequest, payload: EventIn):
     token: ApiToken = request.auth
@@ -439,10 +458,15 @@ def create_event(request: HttpRequest, payload: EventIn):
             value = getattr(payload, name)
             if value not in ("", None):
                 details[name] = value
-        interaction = intake.event_record(
-            lead=lead, kind=payload.kind, occurred_at=payload.occurred_at, subject=payload.subject, details=details
+        interaction, created = intake.event_record(
+            lead=lead,
+            kind=payload.kind,
+            occurred_at=payload.occurred_at,
+            subject=payload.subject,
+            details=details,
+            event_key=payload.event_key(),
         )
-        return 201, {
+        return 201 if created else 200, {
             "id": interaction.pk,
             "lead_id": lead.pk,
             "kind": interaction.kind,

@@ -138,11 +138,22 @@ def event_record(
     occurred_at: dt.datetime | None = None,
     subject: str = "",
     details: dict | None = None,
-) -> Interaction:
-    """A behavioural event (visit, download, email open…) on a lead; scoring hears of it on commit."""
+    event_key: str = "",
+) -> tuple[Interaction, bool]:
+    """A behavioural event (visit, download, email open…) on a lead; scoring hears of it on commit.
+
+    Returns (interaction, created). With an `event_key` the event is recorded once per lead: a redelivery finds
+    the first one (the lead's row lock orders two deliveries; the unique index is the backstop) and changes
+    nothing.
+    """
     if kind not in EVENT_DIRECTIONS:
         raise ValueError(f"Not a behavioural event kind: {kind}")
-    return interaction_log(
+    if event_key:
+        Lead.objects.select_for_update().filter(pk=lead.pk).values_list("pk").first()
+        earlier = Interaction.objects.filter(lead=lead, event_key=event_key).first()
+        if earlier is not None:
+            return earlier, False
+    interaction = interaction_log(
         lead=lead,
         user=None,
         kind=kind,
@@ -150,7 +161,9 @@ def event_record(
         occurred_at=occurred_at,
         subject=subject,
         details=details or {},
+        event_key=event_key,
     )
+    return interaction, True
 
 
 # --- Idempotent API calls ------------------------------------------------------------------------------------
