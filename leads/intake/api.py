@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path
 from ninja import NinjaAPI, Schema
@@ -31,7 +32,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
 
-from crm import access, clock, limits
+from crm import access, clock, errors, limits
 from leads.channels import services as channel_services
 from leads.facts import API_FACTS, API_OUT_FACTS, Fact, attributes_problem
 from leads.intake import services as intake
@@ -119,6 +120,13 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400:  # ninja's "Cannot parse request body"
         return _errors_response(request, 400, {"body": ["The body is not valid JSON."]})
     return _errors_response(request, exc.status_code, {"detail": [str(exc)]})
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # 503 with Retry-After, as the site's handler answers; under DEBUG too, where ninja would answer a traceback.
+    return errors.server_error_response(request, exc)
 
 
 # --- Schemas ---------------------------------------------------------------------------------------------------
