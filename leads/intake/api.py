@@ -103,8 +103,9 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
         message = re.sub(r"^(Value error|Assertion failed), ", "", error.get("msg", "Invalid value."))
         # A rule across fields names its field first ("email: Give an email or a phone number.").
         named = re.fullmatch(r"([a-z_]+): (.+)", message, flags=re.DOTALL)
-        if field == "body" and named:
-            field, message = named.groups()
+        if named and (field == "body" or re.fullmatch(r"leads\.\d+", field)):  # a batch's lead: leads.3.email
+            name, message = named.groups()
+            field = name if field == "body" else f"{field}.{name}"
         errors.setdefault(field, []).append(message)
     return _errors_response(request, 400, errors)
 
@@ -227,6 +228,14 @@ LeadIn = create_model(
 )
 
 
+class LeadsBatchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    leads: list[LeadIn] = Field(  # type: ignore[valid-type]
+        min_length=1, max_length=intake.BATCH_MAX_LEADS, description="1 to 100 leads, each as for POST /leads/."
+    )
+
+
 class ErrorsOut(Schema):
     errors: dict[str, list[str]] = Field(description="Each bad field (or header, or `body`) with its messages.")
 
@@ -275,6 +284,10 @@ class LeadRef(Schema):
 class LeadMatched(Schema):
     created: bool = Field(description="False: the channel already had a lead with this email or phone.")
     lead: LeadRef = Field(description="Only its id: the answer tells nothing the request did not send.")
+
+
+class LeadsBatchOut(Schema):
+    results: list[LeadMatched] = Field(description="One per lead sent, in the same order.")
 
 
 EventKind = Literal["web_visit", "form_submission", "download", "email_open", "email_click", "event_attended"]
@@ -426,6 +439,41 @@ def create_lead(request: HttpRequest, payload: LeadIn):
         lead = arrival.lead
         lead.channel = token.channel
         return 201, {"created": True, "lead": _lead_out(request, lead)}
+
+    return _idempotent(request, produce)
+
+
+@api.post(
+    "/leads/batch/",
+    response={200: LeadsBatchOut, **ERRORS},
+    summary="Create up to 100 leads in the token's channel in one call",
+    description="For syncing a backlog or a busy form provider: each lead is handled as by POST /leads/ (created, "
+    "or recorded on the channel's lead with its email or phone, including an earlier lead of the same batch), in "
+    "one transaction and one pass of the pipeline. The answer lists, in order, `created` and the lead's id. If "
+    "any lead is refused (400, its fields named `leads.<index>.<field>`) nothing is stored. An Idempotency-Key "
+    "covers the whole batch.",
+)
+def create_leads_batch(request: HttpRequest, payload: LeadsBatchIn):
+    token: ApiToken = request.auth
+
+    def produce() -> tuple[int, dict]:
+        batch = []
+        for item in payload.leads:
+            data = item.model_dump()
+            message, page_url, referrer = data.pop("message"), data.pop("page_url"), data.pop("referrer")
+            facts = {
+                fact.name: data[fact.name]
+                for fact in API_FACTS
+                if fact.field is not None and data[fact.name] not in ("", None, {})
+            }
+            submission = {"via": "api", "token": token.name, "url": page_url, "referrer": referrer}
+            batch.append(intake.BatchArrival(facts=facts, submission=submission, message=message))
+        try:
+            intake.leads_arrive(channel=token.channel, batch=batch, among=access.leads_for_token(token))
+        except DjangoValidationError as error:
+            errors = {f"leads.{field}": messages for field, messages in error.message_dict.items()}
+            raise ApiError(400, errors) from None
+        return 200, {"results": [{"created": item.created, "lead": {"id": item.lead_id}} for item in batch]}
 
     return _idempotent(request, produce)
 
