@@ -378,7 +378,7 @@ class Interaction(models.Model):
     created_at = models.DateTimeField(default=clock.now)
     # A behavioural event's identity as its sender knows it (their event id, or a digest of what they sent), so a
     # retried delivery is recorded once per lead. Empty for everything else.
-    event_key = models.CharField(max_length=64, blank=True, default="")
+    event_key = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
