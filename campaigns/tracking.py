@@ -11,6 +11,7 @@ The first open and the first click of a send, and an unsubscribe, become interac
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django.conf import settings
@@ -94,9 +95,10 @@ def _subject(send: Send) -> str:
 
 
 @transaction.atomic
-def open_record(*, send: Send) -> bool:
-    """The send was opened: the first time, its `opened_at` and an interaction on the lead. Later opens: nothing."""
-    now = clock.now()
+def open_record(*, send: Send, at: dt.datetime | None = None) -> bool:
+    """The send was opened: the first time, its `opened_at` and an interaction on the lead. Later opens: nothing.
+    `at`: when, if not now (demo data, a provider's delayed report)."""
+    now = at or clock.now()
     if not Send.objects.filter(pk=send.pk, opened_at__isnull=True).update(opened_at=now):
         return False
     event_record(
@@ -110,10 +112,10 @@ def open_record(*, send: Send) -> bool:
 
 
 @transaction.atomic
-def click_record(*, send: Send, link: str) -> bool:
+def click_record(*, send: Send, link: str, at: dt.datetime | None = None) -> bool:
     """A click: the first one sets `clicked_at` (and `opened_at`: a click is an open whose pixel was blocked) and
     logs an interaction; later clicks only redirect."""
-    now = clock.now()
+    now = at or clock.now()
     Send.objects.filter(pk=send.pk, opened_at__isnull=True).update(opened_at=now)
     if not Send.objects.filter(pk=send.pk, clicked_at__isnull=True).update(clicked_at=now):
         return False
