@@ -145,4 +145,5 @@ def campaign_schedule(*, user: User, campaign: Campaign, send_at: dt.datetime | 
     campaign.status = Campaign.Status.ACTIVE
     if step.send_at <= now:
         sending.step_release(step=step, now=now)
+        step.refresh_from_db(fields=["released_at"])
     return step

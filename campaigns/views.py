@@ -16,7 +16,7 @@ from campaigns.tables import campaign_tables
 from crm import access
 from leads.selectors import get_lead_for_user
 
-MEMBERS_SHOWN = 100
+MEMBERS_SHOWN = 25
 
 
 @require_GET
