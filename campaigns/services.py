@@ -55,7 +55,7 @@ def members_add_by_filter(*, user: User, campaign: Campaign, address: str) -> in
     in it are left as they are). Returns how many joined."""
     access.ensure(access.can_manage_campaigns, user)
     lead_filter = leads_filter_from(user=user, address=address)
-    if not lead_filter.is_valid():
+    if lead_filter.is_bound and not lead_filter.is_valid():
         raise ValidationError({"address": "These filters are not valid for the leads list."})
     leads_sql, params = lead_filter.qs.order_by().values("pk").query.sql_with_params()
     table = connection.ops.quote_name(Member._meta.db_table)

@@ -19,7 +19,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
-from campaigns.content import body_links
+from campaigns.content import body_links, merge, merge_values
 from campaigns.models import Send, Unsubscribe
 from crm import clock
 from leads.intake.services import event_record
@@ -91,7 +91,9 @@ def click_target(signed: str) -> tuple[Send, str] | None:
 
 
 def _subject(send: Send) -> str:
-    return f"{send.step.campaign.name}: {send.variant.subject if send.variant else ''}"[:200]
+    """The timeline's line: the campaign and the subject as the lead read it."""
+    subject = merge(send.variant.subject, merge_values(send.member.lead)) if send.variant else ""
+    return f"{send.step.campaign.name}: {subject}"[:200]
 
 
 @transaction.atomic

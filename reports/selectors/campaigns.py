@@ -23,6 +23,7 @@ from django.urls import reverse
 
 from campaigns.models import Campaign, Member, Send
 from campaigns.selectors import email_figures, member_figures, two_proportion_p_value
+from leads.models import Lead, Stage
 from reports.scope import ReportScope
 from reports.tables import (
     Cell,
@@ -99,7 +100,8 @@ def campaigns_report(scope: ReportScope) -> ReportResult:
     notes = []
     if not scope.is_everything:
         notes.append("Spend is attributed to this view in proportion to each campaign's members in it.")
-    return ReportResult(headlines=headlines, tables=[email, tests, returns, events], notes=notes)
+    attribution = _attribution_table(scope)
+    return ReportResult(headlines=headlines, tables=[email, tests, returns, events, attribution], notes=notes)
 
 
 def _email_table(campaigns: dict, by_variant) -> Table:
@@ -282,4 +284,71 @@ def _events_table(campaigns: dict, people: dict, spend_of) -> Table:
                 "event_roi": ratio(won_value - spend, spend),
             }
         )
+    return table
+
+
+def _attribution_table(scope: ReportScope) -> Table:
+    """First and last touch of the leads won in the period, side by side.
+
+    A lead's touches: each campaign it joined (when it registered, else when it joined), and its arrival with UTM
+    parameters (at its creation: the campaign with that utm_campaign, else "UTM: source / campaign"). Only touches
+    up to the win count. First touch = the earliest, last touch = the latest; each won lead's value goes to one
+    touch per model, never split or counted twice.
+    """
+    won = Lead.objects.filter(
+        scope.leads_q(all_time=True),
+        stage=Stage.WON,
+        won_at__gte=scope.period.starts_at,
+        won_at__lt=scope.period.ends_before,
+    )
+    by_utm = dict(Campaign.objects.exclude(utm_campaign="").values_list("utm_campaign", "name"))
+    touches: dict[int, list[tuple]] = {}
+    leads = {}
+    for pk, won_at, value, created_at, source, utm_campaign in won.values_list(
+        "pk", "won_at", "deal_value", "created_at", "utm_source", "utm_campaign"
+    ):
+        leads[pk] = (won_at, value or Decimal(0))
+        if source or utm_campaign:
+            label = by_utm.get(utm_campaign) or f"UTM: {source or '–'} / {utm_campaign or '–'}"
+            touches.setdefault(pk, []).append((created_at, 0, label))
+    memberships = Member.objects.filter(lead__in=won.values("pk")).values_list(
+        "lead_id", "registered_at", "added_at", "campaign_id", "campaign__name"
+    )
+    for lead_id, registered_at, added_at, campaign_id, name in memberships:
+        touches.setdefault(lead_id, []).append((registered_at or added_at, campaign_id, name))
+    first: dict[str, list] = {}
+    last: dict[str, list] = {}
+    for pk, (won_at, value) in leads.items():
+        before = sorted(touch for touch in touches.get(pk, []) if touch[0] <= won_at)
+        if not before:
+            continue
+        for model, touch in ((first, before[0]), (last, before[-1])):
+            figures = model.setdefault(touch[2], [0, Decimal(0)])
+            figures[0] += 1
+            figures[1] += value
+    table = Table(
+        key="attribution",
+        title="Attribution of the leads won in the period",
+        columns=[
+            Column("group", "Touch", "text"),
+            Column("first_won", "First touch: won"),
+            Column("first_value", "First touch: won value", "money"),
+            Column("last_won", "Last touch: won"),
+            Column("last_value", "Last touch: won value", "money"),
+        ],
+        note="Touches: campaigns joined (or registered for) and arrival with UTM parameters, up to the win. "
+        "Each won lead counts once per model. Leads won without a recorded touch are not in this table.",
+    )
+    for label in sorted(set(first) | set(last)):
+        f, l_ = first.get(label, [0, Decimal(0)]), last.get(label, [0, Decimal(0)])
+        table.rows.append(
+            {
+                "group": text(label),
+                "first_won": count(f[0]),
+                "first_value": money(f[1]),
+                "last_won": count(l_[0]),
+                "last_value": money(l_[1]),
+            }
+        )
+    table.rows.sort(key=lambda row: -(row["first_value"].value + row["last_value"].value))
     return table

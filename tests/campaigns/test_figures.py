@@ -163,3 +163,34 @@ def test_the_report_page_and_its_csv_answer_managers(world, client, manager):
     assert page.status_code == 200 and b"Newsletter" in page.content
     csv = client.get("/reports/campaigns/?format=csv&table=returns")
     assert csv.status_code == 200 and csv.content.decode().splitlines()[0].startswith("group,kind,spend")
+
+
+def test_first_and_last_touch_give_each_won_lead_to_one_touch_per_model(rep, channel, admin_user):
+    now = clock.now()
+    webinar = Campaign.objects.create(name="Webinar", channel=channel, kind="email", utm_campaign="webinar")
+    expo = Campaign.objects.create(name="Expo", channel=channel, kind="event")
+
+    def won_lead(value, **facts):
+        return LeadFactory(
+            owner=rep, stage="won", deal_value=Decimal(value), won_at=now - dt.timedelta(days=1), **facts
+        )
+
+    both = won_lead(100, created_at=now - dt.timedelta(days=10), utm_source="google", utm_campaign="webinar")
+    Member.objects.create(campaign=expo, lead=both, registered_at=now - dt.timedelta(days=5))
+    won_lead(50, created_at=now - dt.timedelta(days=8), utm_source="linkedin", utm_campaign="abm")
+    late = won_lead(70, created_at=now - dt.timedelta(days=8))
+    Member.objects.create(campaign=expo, lead=late, added_at=now)  # joined after the win: no touch
+    Member.objects.create(campaign=webinar, lead=LeadFactory(owner=rep), added_at=now - dt.timedelta(days=3))
+
+    today = now.date()
+    scope = ReportScope.for_user(admin_user, Period(today - dt.timedelta(days=30), today, "custom"))
+    rows = {row["group"].text: row for row in campaigns_report(scope).table("attribution").rows}
+    figures = {
+        label: (r["first_won"].value, r["first_value"].value, r["last_won"].value, r["last_value"].value)
+        for label, r in rows.items()
+    }
+    assert figures == {
+        "Webinar": (1, Decimal("100.00"), 0, Decimal("0.00")),
+        "Expo": (0, Decimal("0.00"), 1, Decimal("100.00")),
+        "UTM: linkedin / abm": (1, Decimal("50.00"), 1, Decimal("50.00")),
+    }
