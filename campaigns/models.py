@@ -167,7 +167,7 @@ class Send(models.Model):
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="sends")
     step = models.ForeignKey(EmailStep, on_delete=models.CASCADE, related_name="sends")
-    variant = models.ForeignKey(EmailVariant, null=True, on_delete=models.PROTECT, related_name="sends")
+    variant = models.ForeignKey(EmailVariant, null=True, on_delete=models.SET_NULL, related_name="sends")
     state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
     reason = models.CharField(max_length=200, blank=True)
     queued_at = models.DateTimeField(default=clock.now)
