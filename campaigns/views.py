@@ -210,14 +210,15 @@ def check_in(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The door's page, for a phone: search registered people by name, one tap marks them attended."""
     campaign = selectors.get_campaign_for_user(user=request.user, campaign_id=campaign_id)
     q = request.GET.get("q", "").strip()[:100]
-    members = selectors.members_visible_to(user=request.user, campaign=campaign).select_related("lead")
+    visible = selectors.members_visible_to(user=request.user, campaign=campaign)
+    members = visible.select_related("lead")
     if q:
         members = members.filter(lead__name__icontains=q)
     context = {
         "campaign": campaign,
         "q": q,
         "members": list(members.order_by("lead__name", "pk")[:50]),
-        "attended": members.model.objects.filter(campaign=campaign, attended_at__isnull=False).count(),
+        "attended": visible.filter(attended_at__isnull=False).count(),
     }
     template = "campaigns/check_in.html"
     if request.htmx and not request.htmx.boosted:
