@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 
 from campaigns.models import Campaign, Member, Send
@@ -129,30 +129,36 @@ def email_figures(sends: QuerySet[Send], *, by: tuple[str, ...] = ("campaign", "
 
 
 def member_figures(members: QuerySet[Member]) -> dict[int, dict]:
-    """Per campaign: members, registrations, attendance, leads influenced (a member who opened or clicked one of
-    its emails, registered or attended), the influenced leads won and their won value, attendees won and theirs."""
-    engaged_send = Send.objects.filter(member=OuterRef("pk")).filter(
-        Q(opened_at__isnull=False) | Q(clicked_at__isnull=False)
-    )
-    influenced = Q(registered_at__isnull=False) | Q(attended_at__isnull=False) | Q(engaged=True)
+    """Per campaign: members, registrations, attendance, attendees won and their won value; leads influenced (a
+    member who opened or clicked one of its emails, registered or attended), those won and their won value.
+
+    Two passes over the members, each one aggregate: engagement is a semi-join on the sends (evaluated once), not a
+    subquery per member and figure."""
     won = Q(lead__stage=Stage.WON)
     attended = Q(attended_at__isnull=False)
     rows = (
-        members.annotate(engaged=Exists(engaged_send))
-        .values("campaign_id")
+        members.values("campaign_id")
         .annotate(
             members=Count("pk"),
             registered=Count("pk", filter=Q(registered_at__isnull=False)),
             attended=Count("pk", filter=attended),
-            influenced=Count("pk", filter=influenced),
-            won=Count("pk", filter=influenced & won),
-            won_value=Sum("lead__deal_value", filter=influenced & won),
             attendees_won=Count("pk", filter=attended & won),
             attendees_won_value=Sum("lead__deal_value", filter=attended & won),
         )
         .order_by()
     )
-    return {row.pop("campaign_id"): row for row in rows}
+    figures = {row.pop("campaign_id"): {**row, "influenced": 0, "won": 0, "won_value": None} for row in rows}
+    engaged = Send.objects.filter(member__in=members.values("pk")).filter(
+        Q(opened_at__isnull=False) | Q(clicked_at__isnull=False)
+    )
+    influenced = members.filter(
+        Q(registered_at__isnull=False) | attended | Q(pk__in=engaged.values("member_id"))
+    ).values("campaign_id")
+    for row in influenced.annotate(
+        influenced=Count("pk"), won=Count("pk", filter=won), won_value=Sum("lead__deal_value", filter=won)
+    ).order_by():
+        figures[row.pop("campaign_id")].update(row)
+    return figures
 
 
 def two_proportion_p_value(x1: int, n1: int, x2: int, n2: int) -> float | None:
