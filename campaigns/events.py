@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 from django.db import transaction
 
 from campaigns.models import Campaign, Member
+from campaigns.selectors import members_visible_to
 from crm import access, clock
 from crm.models import User
 from leads.intake.services import Arrival, event_record, lead_arrive
 from leads.models import Interaction
+from leads.normalize import normalize_email
 from leads.services import tasks_create_for_owners
+
+ATTENDANCE_CSV_MAX_ROWS = 20_000
 
 
 @transaction.atomic
@@ -74,3 +80,24 @@ def attendees_follow_up(*, user: User, campaign: Campaign, due_in: dt.timedelta 
         due_at=now + due_in,
         created_by=user,
     )
+
+
+def attendance_from_csv(*, user: User, campaign: Campaign, data: bytes) -> tuple[int, int]:
+    """Attendance from a CSV file (a scanner's or a sign-in sheet's export): the column named "email" (else the
+    first) of each row; the members whose lead has that email are marked attended, once each. Returns (marked,
+    not found among the members the user may see)."""
+    access.ensure(access.can_manage_campaigns, user)
+    text = data.decode("utf-8-sig", errors="replace")
+    rows = list(csv.reader(io.StringIO(text)))[: ATTENDANCE_CSV_MAX_ROWS + 1]
+    if not rows:
+        return 0, 0
+    header = [cell.strip().lower() for cell in rows[0]]
+    column = header.index("email") if "email" in header else 0
+    body = rows[1:] if "email" in header or "@" not in (rows[0][0] if rows[0] else "") else rows
+    emails = {normalize_email(row[column]) for row in body if len(row) > column and "@" in row[column]}
+    members = members_visible_to(user=user, campaign=campaign).filter(lead__email_normalized__in=emails)
+    marked = found = 0
+    for member in members.select_related("lead", "campaign"):
+        found += 1
+        marked += attendance_mark(user=user, member=member)
+    return marked, len(emails) - found

@@ -19,6 +19,7 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/status/", views.campaign_status, name="status"),
     path("campaigns/<int:campaign_id>/check-in/", views.check_in, name="check_in"),
     path("campaigns/<int:campaign_id>/check-in/<int:member_id>/", views.check_in_member, name="check_in_member"),
+    path("campaigns/<int:campaign_id>/attendance/", views.attendance_upload, name="attendance_upload"),
     path("campaigns/<int:campaign_id>/follow-up/", views.follow_up, name="follow_up"),
     path("campaigns/lead/<int:lead_id>/", views.lead_panel, name="lead_panel"),
     path("c/o/<str:open_token>/", public.track_open, name="track_open"),

@@ -73,6 +73,7 @@ def _detail_context(request: HttpRequest, campaign: Campaign) -> dict:
         "by_filter": MembersByFilterForm(),
         "by_hand": MemberByHandForm(),
         "schedule": ScheduleForm(),
+        "statuses": Campaign.Status.choices,
     }
 
 
@@ -236,6 +237,24 @@ def check_in_member(request: HttpRequest, campaign_id: int, member_id: int) -> H
         return render(request, "campaigns/check_in.html#row", {"campaign": campaign, "member": member})
     messages.success(request, f"{member.lead.name} checked in.")
     return redirect("campaigns:check_in", campaign_id=campaign.pk)
+
+
+ATTENDANCE_CSV_MAX_BYTES = 2_000_000
+
+
+@access.require(access.can_manage_campaigns)
+@require_POST
+def attendance_upload(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """Attendance from a CSV of emails (a badge scanner's export, a sign-in sheet)."""
+    campaign = selectors.get_campaign_for_user(user=request.user, campaign_id=campaign_id)
+    upload = request.FILES.get("file")
+    if upload is None or upload.size > ATTENDANCE_CSV_MAX_BYTES:
+        messages.error(request, "Choose a CSV file of at most 2 MB with an “email” column.")
+        return redirect(campaign)
+    marked, unknown = events.attendance_from_csv(user=request.user, campaign=campaign, data=upload.read())
+    note = f"; {unknown:,} email{'s' if unknown != 1 else ''} matched no member" if unknown else ""
+    messages.success(request, f"{marked:,} attendee{'s' if marked != 1 else ''} checked in{note}.")
+    return redirect(campaign)
 
 
 @access.require(access.can_manage_campaigns)

@@ -1,6 +1,7 @@
 """Event campaigns: public registration with the web form's protections, check-in at the door, follow-ups."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from campaigns import events, services
 from campaigns.models import Campaign, Member
@@ -81,3 +82,19 @@ def test_follow_up_tasks_go_to_attendees_owners_once(client, expo, manager, rep)
     tasks = FollowUpTask.objects.all()
     assert [(task.lead_id, task.assignee_id) for task in tasks] == [(attended[0].pk, rep.pk)]
     assert tasks[0].reminder_next_at is not None
+
+
+def test_attendance_from_a_csv_checks_in_the_members_it_names(client, expo, manager, rep, other_rep):
+    mine = LeadFactory(owner=rep, email="Ada@Example.com", email_normalized="ada@example.com")
+    theirs = LeadFactory(owner=other_rep, email="otto@example.com", email_normalized="otto@example.com")
+    for lead in (mine, theirs):
+        Member.objects.create(campaign=expo, lead=lead, registered_at=lead.created_at)
+    client.force_login(manager)
+    upload = SimpleUploadedFile(
+        "scans.csv", b"Name,Email\nAda,ADA@example.com \nOtto,otto@example.com\nX,nobody@x.io\n"
+    )
+    response = client.post(f"/campaigns/{expo.pk}/attendance/", {"file": upload}, follow=True)
+    assert "1 attendee checked in; 2 emails matched no member" in response.content.decode()
+    attended = set(Member.objects.filter(attended_at__isnull=False).values_list("lead_id", flat=True))
+    assert attended == {mine.pk}  # another team's lead is not the manager's to check in
+    assert client.post(f"/campaigns/{expo.pk}/attendance/").status_code == 302  # no file: a message, nothing else

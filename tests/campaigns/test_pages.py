@@ -84,3 +84,12 @@ def test_the_lead_page_panel_shows_the_leads_campaign_activity(client, campaign,
     client.force_login(members[0].owner)
     panel = client.get(f"/campaigns/lead/{members[0].pk}/").content.decode()
     assert "Spring offer" in panel and "sent" in panel
+
+
+def test_a_cancelled_campaign_sends_nothing_more(client, manager, campaign, members, first_email):
+    services.campaign_schedule(user=manager, campaign=campaign)
+    client.force_login(manager)
+    client.post(f"/campaigns/{campaign.pk}/status/", {"status": "cancelled"})
+    assert sending.sends_deliver(step_id=first_email.pk) == 0
+    assert set(campaign.members.values_list("sends__reason", flat=True)) == {"Campaign cancelled"}
+    assert client.post(f"/campaigns/{campaign.pk}/status/", {"status": "bogus"}).status_code == 302

@@ -147,6 +147,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "campaigns:check_in": MANAGERS,
     "campaigns:check_in_member": _row(LOGIN, FORBIDDEN, OK, OK, other_manager=MISSING),  # a lead of the rep's team
     "campaigns:follow_up": MANAGERS,
+    "campaigns:attendance_upload": MANAGERS,
     "campaigns:lead_panel": THE_REPS,
     # What a lead opens from an email or an event page: no login (signed URLs; a tampered one is a 404).
     "campaigns:track_open": PUBLIC,
