@@ -24,6 +24,7 @@ from django.urls import reverse
 from campaigns.models import Campaign, Member, Send
 from campaigns.selectors import email_figures, member_figures, two_proportion_p_value
 from leads.models import Lead, Stage
+from reports import charts
 from reports.scope import ReportScope
 from reports.tables import (
     Cell,
@@ -85,8 +86,24 @@ def campaigns_report(scope: ReportScope) -> ReportResult:
         return campaign.spend * in_view / total if total else Decimal(0)
 
     email = _email_table(campaigns, by_variant)
+    if email.rows:
+        email.chart_title = "Click rate per email and variant (%)"
+        email.chart = charts.horizontal_bars(
+            email.chart_title,
+            [f"{r['group'].text} · {r['step'].text}{r['variant'].text}" for r in email.rows],
+            [None if r["click_rate"].value is None else 100 * r["click_rate"].value for r in email.rows],
+            unit="%",
+        )
     tests = _ab_table(campaigns, by_variant)
     returns, totals = _returns_table(campaigns, people, spend_of)
+    if returns.rows:
+        returns.chart_title = "ROI per campaign ((won value − spend) per 1 spent)"
+        returns.chart = charts.horizontal_bars(
+            returns.chart_title,
+            [r["group"].text for r in returns.rows],
+            [r["roi"].value for r in returns.rows],
+            unit="×",
+        )
     events = _events_table(campaigns, people, spend_of)
     sent = sum(f.sent for f in by_variant)
     delivered = sum(f.delivered for f in by_variant)
