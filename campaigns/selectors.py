@@ -30,6 +30,10 @@ DID = {
 }
 
 
+# The figures of one email (a step, a variant): the others are the member's own.
+SEND_FIGURES = frozenset(("sent", "delivered", "opened", "clicked", "unsubscribed", "bounced", "skipped", "failed"))
+
+
 def get_campaign_for_user(*, user: User, campaign_id: int) -> Campaign:
     campaign = access.campaigns_visible_to(user).select_related("channel", "owner").filter(pk=campaign_id).first()
     if campaign is None:
@@ -55,7 +59,7 @@ def members_filtered(
     """The members behind a figure: `did` one of DID's keys, for a step and a variant of it."""
     if did in DID:
         condition = DID[did]
-        if did.startswith(("sent", "delivered", "opened", "clicked", "unsubscribed", "bounced", "skipped", "failed")):
+        if did in SEND_FIGURES:
             if step:
                 condition &= Q(sends__step__position=step)
             if variant:

@@ -123,7 +123,7 @@ def later_steps_release(*, now: dt.datetime | None = None) -> int:
     )
     for step in steps:
         previous = EmailStep.objects.filter(campaign=step.campaign_id, position=step.position - 1).first()
-        if previous is None or (previous.released_at is None and previous.position == 1):
+        if previous is None:
             continue
         a, b, share_a = _variants(step)
         if a is None:
