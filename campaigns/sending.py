@@ -264,8 +264,7 @@ def sends_deliver(*, step_id: int, limit: int | None = None) -> int:
     many were sent. Safe to run in any number of workers at once, and to run again."""
     limit = limit or settings.CAMPAIGN_SEND_BATCH
     sent = 0
-    mail_connection = get_connection()
-    mail_connection.open()
+    mail_connection = get_connection()  # opened on the first message, kept for the batch (one SMTP session)
     try:
         for _ in range(limit):
             send_id = _claim_next(step_id)
@@ -275,6 +274,11 @@ def sends_deliver(*, step_id: int, limit: int | None = None) -> int:
             if over is not None:
                 _unclaim(send_id)
                 break
+            try:
+                mail_connection.open()  # a no-op once open
+            except Exception:
+                _unclaim(send_id)  # the mail server is away: nothing went out, the message waits for the next try
+                raise
             if _deliver(send_id, mail_connection) == Send.State.SENT:
                 sent += 1
     finally:

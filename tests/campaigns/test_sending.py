@@ -127,3 +127,14 @@ def test_a_scheduled_step_goes_out_when_its_time_comes(campaign, members, first_
     with time_machine.travel(later + dt.timedelta(minutes=1)):
         assert sending.sending_tick()["released"] == 5
     assert Send.objects.filter(state=Send.State.QUEUED).count() == 5
+
+
+def test_a_mail_server_that_cannot_be_reached_leaves_the_messages_queued(
+    campaign, members, first_email, manager, settings
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens there
+    services.campaign_schedule(user=manager, campaign=campaign)
+    with pytest.raises(OSError):
+        sending.sends_deliver(step_id=first_email.pk)
+    assert set(Send.objects.values_list("state", flat=True)) == {Send.State.QUEUED}
