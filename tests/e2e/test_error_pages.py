@@ -26,9 +26,7 @@ def test_a_rep_refused_a_settings_page_reads_why_and_finds_the_way_back(live_ser
     expect(page.get_by_role("heading", level=1)).to_contain_text(rep.first_name)
 
 
-def test_an_unknown_address_under_debug_is_the_apps_404_not_djangos(
-    live_server, page: Page, screenshot, rep, debug_on
-):
+def test_an_unknown_address_under_debug_is_the_apps_404_not_djangos(live_server, page: Page, screenshot, rep, debug_on):
     log_in(page, live_server.url, "rep")
     response = page.goto(f"{live_server.url}/no-such-page/")
     assert response.status == 404
