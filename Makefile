@@ -31,6 +31,7 @@ run: install
 	$(BIN)/python manage.py migrate --noinput; \
 	$(BIN)/python manage.py seed_demo; \
 	$(BIN)/python manage.py recalculate_scores --if-unscored; \
+	$(BIN)/python manage.py reports_refresh; \
 	echo ""; \
 	echo "  Mini CRM is starting on http://127.0.0.1:$(PORT)/"; \
 	echo "  Demo logins (password: demo): admin · manager, manager2 · rep, rep2 … rep8"; \

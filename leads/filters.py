@@ -288,7 +288,9 @@ class LeadFilter(django_filters.FilterSet):
                 sort=sort,
                 cursor=cursor,
                 size=size,
-                fetch=lambda ordered, limit: newest_matches(ordered, term=term, sort=sort, limit=limit),
+                fetch=lambda ordered, limit, seek: newest_matches(
+                    ordered, term=term, sort=sort, limit=limit, seek=seek
+                ),
             )
         if sort.key != SCORE_KEY:
             return keyset_page(leads, sort=sort, cursor=cursor, size=size)

@@ -9,7 +9,7 @@ Asked for the newest matches, PostgreSQL can go two ways, and each is fast for o
   common word, a walk through the whole table for a rare one.
 
 The planner cannot tell the two apart from its statistics (a `LIKE` on trigrams is estimated, not counted), so
-`search_page` decides by trying: it walks the newest `WALK_ROWS` leads of the list (an index range scan with the
+`newest_matches` decides by trying: it walks the newest `WALK_ROWS` leads (an index range scan with the
 text tested on each row, never the trigram index) and, if they hold a page of matches, that page is the answer,
 exactly. Only when they do not (a rarer word) does it ask the trigram index, for the older leads alone, and adds
 what it finds. Either way a page costs at most one short walk plus what the better plan costs.
@@ -22,9 +22,10 @@ from django.db.models.functions import StrIndex
 
 from crm.pagination import Sort
 
-# How many of the newest leads of the list the walk tests before asking the trigram index. A word in one lead of
-# fifty fills a page of 50 within about 2,500 leads; testing a row costs microseconds, so 4,000 stays a few ms.
-WALK_ROWS = 4000
+# How many of the newest leads the walk may test before the trigram index is asked. A word in one lead of fifty
+# fills a page of 50 within some 2,500 leads, or 12,500 for a rep who sees one lead in five; testing a lead costs
+# under a microsecond once it is read, so a walk that fails costs a few ms.
+WALK_ROWS = 20_000
 # A search box value longer than any name, email, company and phone together matches nothing anyway.
 MAX_TERM_LENGTH = 200
 _PHONE_LIKE = re.compile(r"^[\d\s()+.\-]{4,}$")
@@ -50,13 +51,18 @@ def _tested_on_each_row(leads: QuerySet, term: str) -> QuerySet:
     return leads.alias(search_at=StrIndex("search_text", Value(term))).filter(search_at__gt=0)
 
 
-def newest_matches(ordered: QuerySet, *, term: str, sort: Sort, limit: int) -> list:
+def newest_matches(ordered: QuerySet, *, term: str, sort: Sort, limit: int, seek=lambda leads: leads) -> list:
     """The first `limit` leads of `ordered` (already filtered, ordered by `sort` and past any cursor) that match
-    `term`, in that order. See the module's docstring for the two plans."""
-    edge = ordered.values_list(sort.key, flat=True)[WALK_ROWS - 1 : WALK_ROWS]
-    edge_key = next(iter(edge), None)
+    `term`, in that order; `seek` puts another queryset of leads past the same cursor. See the module's docstring.
+
+    The walk's window is the WALK_ROWS newest leads of the whole table (past the cursor), not of the list: its
+    edge comes from an index-only scan of the sort's index, a millisecond or two, where counting off the list's
+    own leads would read each lead to test who may see it.
+    """
+    everything = seek(ordered.model.objects.order_by(*sort.order_by()))
+    edge_key = next(iter(everything.values_list(sort.key, flat=True)[WALK_ROWS - 1 : WALK_ROWS]), None)
     if edge_key is None:
-        # The list has fewer than WALK_ROWS leads: the walk is the whole of it.
+        # Fewer than WALK_ROWS leads from here on: the walk is the whole of the list.
         return list(_tested_on_each_row(ordered, term)[:limit])
     within, beyond = ("gte", "lt") if sort.descending else ("lte", "gt")
     # Every lead up to the edge's key (ties included), so the walk's matches are exactly the first ones.

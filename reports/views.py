@@ -11,7 +11,7 @@ from leads import views as lead_views
 from reports.registry import REPORTS, reports_for
 from reports.scope import ReportFilterForm
 from reports.selectors.dashboard import dashboard as dashboard_figures
-from reports.services import stats_refreshed_at
+from reports.freshness import report_freshness
 
 
 @require_GET
@@ -28,7 +28,7 @@ def _common(request: HttpRequest, form: ReportFilterForm) -> dict:
         "form": form,
         "scope": scope,
         "reports": reports_for(request.user),
-        "refreshed_at": stats_refreshed_at(),
+        "freshness": report_freshness(),
         "filter_query": scope.filter_query(),
     }
 
