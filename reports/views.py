@@ -8,10 +8,10 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm import access
 from leads import views as lead_views
+from reports.freshness import report_freshness
 from reports.registry import REPORTS, reports_for
 from reports.scope import ReportFilterForm
 from reports.selectors.dashboard import dashboard as dashboard_figures
-from reports.freshness import report_freshness
 
 
 @require_GET
