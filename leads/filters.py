@@ -9,7 +9,18 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from crm import access, clock
 from crm.models import Team, User
 from crm.pagination import Page, Sort, keyset_page
-from leads.models import FUNNEL, OPEN_STAGES, Channel, FollowUpTask, Grade, Lead, LostReason, Stage, StageChange
+from leads.models import (
+    FUNNEL,
+    OPEN_STAGES,
+    Channel,
+    FollowUpTask,
+    Grade,
+    Lead,
+    LostReason,
+    ReclaimRecord,
+    Stage,
+    StageChange,
+)
 from leads.scores import SCORE_KEY, UNSCORED, filter_by_grade, order_by_score
 from leads.search import leads_matching, newest_matches, search_term
 from leads.selectors import owners_visible_to
@@ -159,6 +170,10 @@ class LeadFilter(django_filters.FilterSet):
     )
     breached = django_filters.BooleanFilter(method="filter_breached", label="SLA breached", widget=forms.CheckboxInput)
     pool = django_filters.BooleanFilter(method="filter_pool", label="In the pool", widget=forms.CheckboxInput)
+    # "42 of your leads went back to the pool": the leads one reclaim took (its batch, `ReclaimRecord.batch`).
+    reclaimed = django_filters.CharFilter(method="filter_reclaimed", label="Taken back by reclaim", max_length=32)
+    # "See the leads" after an import: the leads it created (among those the user may see).
+    import_job = django_filters.NumberFilter(field_name="import_job", label="From import #", min_value=1)
     sort = django_filters.ChoiceFilter(
         choices=[(k, label) for k, (label, _) in SORTS.items()], method="noop", empty_label=None, label="Sort"
     )
@@ -193,6 +208,8 @@ class LeadFilter(django_filters.FilterSet):
         "missing",
         "filled",
         "overdue_for",
+        "import_job",
+        "reclaimed",
     )
 
     @property
@@ -258,6 +275,11 @@ class LeadFilter(django_filters.FilterSet):
             lead=OuterRef("pk"), assignee=value, done_at__isnull=True, due_at__lt=clock.now()
         )
         return queryset.filter(Exists(overdue))
+
+    def filter_reclaimed(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(Exists(ReclaimRecord.objects.filter(lead=OuterRef("pk"), batch=value)))
 
     def filter_pool(self, queryset, name, value):
         return queryset.filter(owner__isnull=True) if value else queryset

@@ -18,6 +18,7 @@ from crm import access, clock
 from crm.limits import rate_limit_hit
 from crm.pagination import capped_count
 from leads import selectors, services
+from leads.at_risk import leads_at_risk
 from leads.filters import LeadFilter
 from leads.forms import BulkActionForm, InteractionForm, LeadForm, OwnerForm, StageForm, TaskForm
 from leads.models import FollowUpTask, Interaction, Lead, LostReason, Stage
@@ -90,6 +91,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
         "awaiting": selectors.leads_awaiting_response(user=user)[:20],
         "hot": selectors.leads_hot(user=user),
         "recent": selectors.leads_recently_active(user=user),
+        "at_risk": leads_at_risk(user=user),
         "now": now,
     }
     return render(request, "leads/my_day.html", context)
