@@ -28,6 +28,7 @@ install: $(VENV)/.installed
 run: install
 	@trap 'trap "" INT TERM; trap - EXIT; [ -z "$$(jobs -p)" ] || kill -TERM 0; wait; $(STOP_EMBEDDED)' INT TERM EXIT; \
 	set -e; \
+	export SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"; \
 	$(BIN)/python manage.py migrate --noinput; \
 	$(BIN)/python manage.py seed_demo; \
 	$(BIN)/python manage.py recalculate_scores --if-unscored; \

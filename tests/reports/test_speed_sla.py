@@ -176,3 +176,16 @@ def test_speed_page_shows_the_sla_figures(clocks, client, manager, django_assert
             response = client.get("/reports/speed/", MARCH_QUERY)
     html = response.content.decode()
     assert "Within SLA" in html and "Response targets by owner" in html and "2 / 4" in html
+
+
+def test_within_sla_is_not_a_rate_when_few_answered_leads_had_a_target(clocks, admin_user, rep):
+    """Demo data and targets set up late: many answered leads without a clock. The share would describe the few
+    timed leads while the median beside it describes them all, so it reads "n/a" with the counts."""
+    for day in range(1, 20):
+        arrived = dt.datetime(2026, 3, day, 9, 0, tzinfo=UTC)
+        LeadFactory(
+            owner=rep, created_at=arrived, first_response_at=arrived + dt.timedelta(minutes=44), response_seconds=2640
+        )
+    result = REPORTS["speed"].run(ReportScope.for_user(admin_user, Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))))
+    assert headline(result, "Within SLA").text == "n/a"
+    assert "answered leads had a response target" in detail(result, "Within SLA")
