@@ -68,16 +68,17 @@ def test_oldest_first_searches_walk_from_the_oldest(short_walk, rep):
     assert _page_names(rep, {"q": "smith", "sort": "created"})[0] == ["Ada Smith", "Cy Smith", "Di Smith"]
 
 
-def test_the_walk_and_the_index_agree_with_the_plain_search(rep):
-    leads = _leads(rep, [f"Person {i} {'acme' if i % 3 == 0 else 'other'}" for i in range(30)])
+@pytest.mark.parametrize("walk", [1, 2, 5, 40])
+@pytest.mark.parametrize("walk_max", [3, 12, 1000])
+def test_the_walks_and_the_index_agree_with_the_plain_search(rep, monkeypatch, walk, walk_max):
+    """Every mix of first walk, further walks (their length from the density found) and trigram index."""
+    monkeypatch.setattr(search, "WALK_ROWS", walk)
+    monkeypatch.setattr(search, "WALK_MAX_ROWS", walk_max)
+    leads = _leads(rep, [f"Person {i} {'acme' if i % 7 in (0, 3) else 'other'}" for i in range(40)])
     newest = Lead.objects.order_by("-created_at", "-id")
-    for walk in (1, 5, 40):
-        search.WALK_ROWS, saved = walk, search.WALK_ROWS
-        try:
-            found = search.newest_matches(newest, term="acme", sort=Sort("created_at"), limit=7)
-        finally:
-            search.WALK_ROWS = saved
-        assert [lead.pk for lead in found] == [lead.pk for lead in reversed(leads) if "acme" in lead.name][:7]
+    for limit in (1, 4, 7, 30):
+        found = search.newest_matches(newest, term="acme", sort=Sort("created_at"), limit=limit)
+        assert [lead.pk for lead in found] == [lead.pk for lead in reversed(leads) if "acme" in lead.name][:limit]
 
 
 def test_a_phone_number_in_any_format_finds_the_lead(rep):
