@@ -26,9 +26,9 @@ from django.db.models.functions import StrIndex
 
 from crm.pagination import Sort
 
-# The first walk tests this many of the newest leads. A word in one lead of fifty fills a page of 50 within some
-# 2,500 leads; a walk that finds nothing (a rare word) has cost a few ms before the trigram index is asked.
-WALK_ROWS = 5_000
+# The first walk tests this many of the newest leads: short, so that a rare word (nothing found) loses a ms or two
+# before the trigram index is asked; a common word found in it sets how much further a second walk goes.
+WALK_ROWS = 2_000
 # A walk that found some matches but not a page goes on as far as their density says a page needs (half as far
 # again), in at most this many leads in all; a word sparser than that goes to the trigram index, which is then
 # the cheaper way (it reads the matches only, and there are few).
