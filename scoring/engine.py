@@ -6,7 +6,8 @@
   decay, clamping and grade bands, all in the database.
 
 Arithmetic is defined so both sides compute the same bits: integer points, decay as
-`points * 0.5 ** (whole_days / half_life)` in double precision, sums in rule order, `floor(x + 0.5)` rounding.
+`points * 0.5 ** (whole_days / half_life)` in double precision, a group's points summed in the same balanced
+tree on both sides (`tree_sum`), `floor(x + 0.5)` rounding.
 """
 
 import datetime as dt
@@ -83,6 +84,18 @@ class ScoreResult:
     groups: tuple[GroupResult, ...]
 
 
+def tree_sum(terms: list):
+    """`terms` added as a balanced tree, ((t0 + t1) + (t2 + t3)), the same order for numbers and SQL expressions.
+
+    A model of hundreds of rules summed left to right is an expression hundreds of levels deep: past Python's
+    recursion limit when Django compiles it, and deep for the database's parser; as a tree it is a few levels.
+    """
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    return tree_sum(terms[:middle]) + tree_sum(terms[middle:])
+
+
 def decay_factor(*, spec: ModelSpec, rule: RuleSpec, latest_at: dt.datetime | None, now: dt.datetime) -> float:
     if not (spec.half_life_days and rule.decays and latest_at is not None):
         return 1.0
@@ -145,7 +158,7 @@ def _engagement_value(rule: RuleSpec, matching: list[Interaction]) -> int:
 def score_lead(*, spec: ModelSpec, lead: Lead, interactions: list[Interaction], now: dt.datetime) -> ScoreResult:
     """Score one lead in Python. `interactions` must hold at least those within the model's longest window."""
     results: list[RuleResult] = []
-    group_sums: list[float | int] = [0] * len(spec.groups)
+    group_terms: list[list[float | int]] = [[] for _ in spec.groups]
     for rule in spec.rules:
         value, latest_at, base = None, None, 0
         if rule.kind == Rule.Kind.FIT:
@@ -161,9 +174,10 @@ def score_lead(*, spec: ModelSpec, lead: Lead, interactions: list[Interaction], 
             tier = next((t for t in rule.effective_tiers if t.matches(value)), None)
             base = tier.points if tier else 0
             points = base * decay_factor(spec=spec, rule=rule, latest_at=latest_at, now=now) if base else 0
-        group_sums[rule.group] = group_sums[rule.group] + points
+        group_terms[rule.group].append(points)
         results.append(RuleResult(rule, points, base, value, latest_at, base != 0))
     groups, raw = [], 0
+    group_sums = [tree_sum(terms) if terms else 0 for terms in group_terms]
     for group, total in zip(spec.groups, group_sums, strict=True):
         capped = min(total, group.cap) if group.cap is not None else total
         groups.append(GroupResult(group.name, group.cap, capped, total))
@@ -376,12 +390,8 @@ def scored_leads(
     aliases, aggregates, rule_points = _rule_points(spec, now)
     total: Expression | None = None
     for index, group in enumerate(spec.groups):
-        group_total: Expression | None = None
-        for rule, points in rule_points:
-            if rule.group == index:
-                group_total = points if group_total is None else group_total + points
-        if group_total is None:
-            group_total = Value(0)
+        terms = [points for rule, points in rule_points if rule.group == index]
+        group_total = tree_sum(terms) if terms else Value(0)
         if group.cap is not None:
             group_total = Least(group_total, Value(group.cap))
         total = group_total if total is None else total + group_total
