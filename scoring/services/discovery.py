@@ -61,15 +61,15 @@ from scoring.tiers import Tier, tiers_to_json
 if TYPE_CHECKING:
     import numpy as np
 
-MAX_TRAINING_LEADS = 200_000
+# The newest closed leads a discovery reads: enough for stable rules; a feature matrix of a few dozen megabytes,
+# fitted in seconds (the button waits for it).
+MAX_TRAINING_LEADS = 30_000
 MIN_OUTCOMES = 20  # of each of won and lost
-MIN_SUPPORT = 0.01  # a candidate value or step must hold for at least this share of the leads...
+MIN_SUPPORT = 0.005  # a candidate value or step must hold for at least this share of the leads...
 MIN_SUPPORT_LEADS = 10  # ...and this many of them
 MAX_VALUES_PER_FIELD = 20
-NUMBER_STEPS = (0.2, 0.4, 0.6, 0.8)
-PENALTIES = tuple(
-    float(c) for c in (0.003, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 3.0)
-)  # "at least" the quantiles of a number's values
+NUMBER_STEPS = tuple(i / 10 for i in range(1, 10))  # "at least" each decile of a number's values
+PENALTIES = (0.003, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 3.0)  # the lasso's C, weakest last
 ENGAGEMENT_KINDS = (
     Interaction.Kind.WEB_VISIT,
     Interaction.Kind.FORM_SUBMISSION,
@@ -433,6 +433,13 @@ def _fit(x, y, *, seed: int):
     as good, with fewer rules). The rules it keeps are then fitted again with a light L2 penalty, so that their
     points are not shrunk towards zero by the penalty that chose them.
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # small matrices: threads would only fight over the cores
+        return _fit_in_one_thread(x, y, seed=seed)
+
+
+def _fit_in_one_thread(x, y, *, seed: int):
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
@@ -441,7 +448,7 @@ def _fit(x, y, *, seed: int):
     folds = list(StratifiedKFold(5, shuffle=True, random_state=seed).split(x, y))
 
     def lasso(c):
-        return LogisticRegression(C=c, l1_ratio=1.0, solver="liblinear", max_iter=2000, random_state=seed)
+        return LogisticRegression(C=c, l1_ratio=1.0, solver="liblinear", tol=1e-3, max_iter=2000, random_state=seed)
 
     results = []
     for c in PENALTIES:
