@@ -215,7 +215,16 @@ def _candidates(history: History) -> tuple[list[Candidate], list[list[float]]]:
     candidates: list[Candidate] = []
     columns: list = []
 
+    seen: set[bytes] = set()
+
     def add(candidate: Candidate, feature_columns: list) -> None:
+        # A rule that holds for exactly the same leads as one proposed before (a channel and its UTM source, a
+        # form's name and its page) says nothing more: the first one stays.
+        if len(feature_columns) == 1:
+            key = np.asarray(feature_columns[0], dtype=bool).tobytes()
+            if key in seen:
+                return
+            seen.add(key)
         candidate.features = list(range(len(columns), len(columns) + len(feature_columns)))
         columns.extend(feature_columns)
         candidates.append(candidate)
