@@ -491,13 +491,15 @@ def _bands(*, intercept: float, scale: float, score_min: int, score_max: int) ->
 GROUP_ORDER = ("Fit", "Channel", "Custom attributes", "Engagement")
 
 
-@transaction.atomic
 def scoring_model_discover(*, user: User | None, seed: int = 0) -> ScoringModel:
-    """Discover rules and points from the closed leads and save them as a new draft (with the report)."""
+    """Discover rules and points from the closed leads and save them as a new draft (with the report).
+
+    The fit (seconds) runs outside any transaction; the draft is written in one."""
     _ensure_may_configure(user)
     return draft_from_discovery(found=discover(seed=seed), user=user)
 
 
+@transaction.atomic
 def draft_from_discovery(*, found: dict, user: User | None) -> ScoringModel:
     """Save what `discover` found as a draft: its rules in groups, its score range and bands, its report."""
     report = found["report"]

@@ -6,18 +6,22 @@ import io
 import math
 import random
 import re
+import threading
+import time
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.urls import reverse
 
 from leads.models import Interaction, Lead
-from scoring import selectors
+from scoring import selectors, services
 from scoring.engine import scored_leads
 from scoring.models import Rule, ScoringModel
 from scoring.services.discovery import discover, draft_from_discovery
 from scoring.spec import model_spec
 from tests.scoring.conftest import NOW
+from tests.threads import together
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +171,39 @@ def test_the_button_is_refused_to_reps_and_managers(client, request, who, clock)
     response = client.post(reverse("scoring:discover"))
     assert response.status_code in (403, 404)
     assert ScoringModel.objects.count() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_drafts_made_at_once_get_distinct_versions():
+    """A discovery (or any new draft) while another is being saved: the second waits for the first's version
+    number to commit and takes the next, instead of failing on the unique version."""
+    created, release = threading.Event(), threading.Event()
+
+    def first():
+        with transaction.atomic():
+            draft = services.scoring_model_create_draft(user=None, name="first")
+            created.set()
+            assert release.wait(30)
+        return draft
+
+    def second():
+        assert created.wait(30)
+        return services.scoring_model_create_draft(user=None, name="second")
+
+    def release_once_the_second_waits():
+        assert created.wait(30)
+        deadline = time.monotonic() + 30
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:  # until the second draft's transaction waits for a lock
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                )
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.01)
+        release.set()
+
+    (one, two, _), errors = together(first, second, release_once_the_second_waits)
+    assert errors == [None, None, None], errors
+    assert two.version == one.version + 1
