@@ -9,8 +9,9 @@ Arithmetic is defined so both sides compute the same bits: integer points, decay
 `points * 0.5 ** (whole_days / half_life)` in double precision, a group's points summed in the same balanced
 tree on both sides (`tree_sum`), `floor(x + 0.5)` rounding. A group's whole points (fit, inactivity, engagement
 that does not fade) are exact in any order, so they are added first, and in the database the fit rules comparing
-one field with values (equals, is one of) are added by one `CASE field WHEN ... END` per field: a discovered model
-of hundreds of such rules reads each field once per lead, not once per rule.
+one field with values (equals, is one of) are added by one `CASE field WHEN ... END` per field, and the steps of
+one number ("at least t") by one `CASE WHEN n >= t3 THEN p1+p2+p3 WHEN n >= t2 ...` per field: a discovered
+model of hundreds of such rules reads each field once or a few times per lead, not once per rule.
 """
 
 import datetime as dt
@@ -279,6 +280,18 @@ def _is_value_rule(rule: RuleSpec) -> bool:
     return field is not None and field.type != NUMBER
 
 
+def _is_step_rule(rule: RuleSpec) -> bool:
+    """A fit rule "number at least ...": the steps on one field add up in a single CASE, highest first."""
+    if rule.kind != Rule.Kind.FIT or rule.operator != Rule.Operator.RANGE:
+        return False
+    field = fit_field(rule.field)
+    return field is not None and rule.range_min is not None and rule.range_max is None
+
+
+def _combined(rule: RuleSpec) -> bool:
+    return _is_value_rule(rule) or _is_step_rule(rule)
+
+
 class PerLead(Func):
     """An expression of the lead row's own columns (fit rules, inactivity), in a query grouped by lead.
 
@@ -326,7 +339,7 @@ class ValuePoints(Expression):
 
 
 def _value_points(spec: ModelSpec, aliases: dict) -> dict[int, list[Expression]]:
-    """Per group, one `ValuePoints` per field that value rules test."""
+    """Per group, one `ValuePoints` per field that value rules test, and one CASE per field with steps."""
     by_field: dict[tuple[int, str], dict[str, int]] = {}
     for rule in spec.rules:
         if _is_value_rule(rule):
@@ -340,6 +353,18 @@ def _value_points(spec: ModelSpec, aliases: dict) -> dict[int, list[Expression]]
         if points:
             alias = _lower_alias(fit_field(name), aliases)
             terms.setdefault(group, []).append(ValuePoints(F(alias), points))
+    # Steps "at least t": a lead whose number reaches the highest step it passes gets every step up to it.
+    steps: dict[tuple[int, str], list[RuleSpec]] = {}
+    for rule in spec.rules:
+        if _is_step_rule(rule) and rule.points:
+            steps.setdefault((rule.group, rule.field), []).append(rule)
+    for (group, _name), rules in steps.items():
+        rules.sort(key=lambda r: Decimal(r.range_min))
+        whens, running = [], 0
+        for rule in rules:
+            running += rule.points
+            whens.append(When(_fit_condition(rule, aliases), then=Value(running)))
+        terms.setdefault(group, []).append(Case(*reversed(whens), default=Value(0), output_field=IntegerField()))
     return terms
 
 
@@ -495,7 +520,7 @@ def scored_leads(
     `with_current` adds the lead's score and grade as they are (values: current_score, current_grade), read on
     the way, so that writing the new ones needs no second look at the lead rows.
     """
-    others = replace(spec, rules=tuple(r for r in spec.rules if not _is_value_rule(r)))
+    others = replace(spec, rules=tuple(r for r in spec.rules if not _combined(r)))
     aliases, aggregates, rule_points = _rule_points(others, now)
     value_points = _value_points(spec, aliases)
     own_facts: list[Expression] = []
