@@ -203,6 +203,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # in the admin) every time it starts, by name: an admin may pause one there, while its task, timing and options
 # come back from here at the next start. `expire_seconds`: a run queued while no worker ran is stale by the next
 # one, so it expires instead of piling up.
+# How often the Campaigns report's rollup (campaigns.counts) is counted again, in minutes.
+CAMPAIGN_COUNTS_MINUTES = env.int("CAMPAIGN_COUNTS_MINUTES", default=5)
 CELERY_BEAT_SCHEDULE = {
     # Due response reminders, escalations and follow-up reminders, then email digests.
     "Speed to lead: reminders, escalations and follow-up notices": {
@@ -248,6 +250,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.sending_tick",
         "schedule": dt.timedelta(minutes=1),
         "options": {"expire_seconds": 55},
+    },
+    # The Campaigns report's rollup (campaigns.counts): every campaign's figures, counted again.
+    "campaigns: refresh report figures": {
+        "task": "campaigns.tasks.counts_refresh_task",
+        "schedule": dt.timedelta(minutes=CAMPAIGN_COUNTS_MINUTES),
+        "options": {"expire_seconds": 240},
     },
     "leads: resume stalled imports": {
         "task": "leads.tasks.resume_stalled_imports",
