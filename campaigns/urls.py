@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from campaigns import public, views
+from campaigns import public, views, webhooks
 
 app_name = "campaigns"
 
@@ -25,5 +25,6 @@ urlpatterns = [
     path("c/o/<str:open_token>/", public.track_open, name="track_open"),
     path("c/c/<str:click_token>/", public.track_click, name="track_click"),
     path("c/u/<str:unsubscribe_token>/", public.unsubscribe, name="unsubscribe"),
+    path("c/bounces/", webhooks.bounces, name="bounces_webhook"),
     path("e/<slug:registration>/", public.registration, name="registration"),
 ]

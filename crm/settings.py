@@ -324,6 +324,9 @@ CAMPAIGN_SEND_LEASE_SECONDS = env.int("CAMPAIGN_SEND_LEASE_SECONDS", default=600
 CAMPAIGN_FROM_EMAIL = env.str("CAMPAIGN_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
 # The domain of campaign messages' Message-IDs (a bounce names its send by it).
 CAMPAIGN_MESSAGE_ID_DOMAIN = env.str("CAMPAIGN_MESSAGE_ID_DOMAIN", default="crm.localhost")
+# The bounce webhook (POST /c/bounces/): Message-IDs and bytes per request.
+CAMPAIGN_BOUNCE_BATCH = env.int("CAMPAIGN_BOUNCE_BATCH", default=1000)
+CAMPAIGN_BOUNCE_MAX_BYTES = env.int("CAMPAIGN_BOUNCE_MAX_BYTES", default=256 * 1024)
 # Public event registration forms: submissions per client address per window (as web forms).
 EVENT_REGISTRATION_RATE_LIMIT = env.int("EVENT_REGISTRATION_RATE_LIMIT", default=10)
 

@@ -154,6 +154,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "campaigns:track_click": PUBLIC,
     "campaigns:unsubscribe": PUBLIC,
     "campaigns:registration": PUBLIC,
+    # The bounce webhook answers to a channel's API token only (tests/campaigns/test_bounce_webhook.py).
+    "campaigns:bounces_webhook": API,
     # Everyone's own notices and settings.
     "crm:notifications": EVERYONE,
     "crm:notification_bell": EVERYONE,
