@@ -13,6 +13,7 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="detail"),
     path("campaigns/<int:campaign_id>/edit/", views.campaign_edit, name="edit"),
     path("campaigns/<int:campaign_id>/members/", views.members_add, name="members_add"),
+    path("campaigns/<int:campaign_id>/members/import/", views.members_import, name="members_import"),
     path("campaigns/<int:campaign_id>/members/<int:member_id>/remove/", views.member_remove, name="member_remove"),
     path("campaigns/<int:campaign_id>/emails/<int:position>/", views.step_edit, name="step_edit"),
     path("campaigns/<int:campaign_id>/schedule/", views.campaign_schedule, name="schedule"),

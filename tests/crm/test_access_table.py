@@ -140,6 +140,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "campaigns:detail": _row(LOGIN, OK, OK, OK, other_rep=MISSING),
     "campaigns:edit": MANAGERS,
     "campaigns:members_add": MANAGERS,
+    "campaigns:members_import": MANAGERS,
     "campaigns:member_remove": _row(LOGIN, FORBIDDEN, OK, OK, other_manager=MISSING),
     "campaigns:step_edit": MANAGERS,
     "campaigns:schedule": MANAGERS,
