@@ -87,12 +87,22 @@ def counts_refresh_campaign(campaign_id: int) -> None:
         Campaign.objects.filter(pk=campaign_id).update(counts_at=as_of)
 
 
-def counts_refresh(campaign_ids: Iterable[int] | None = None) -> int:
-    """Refresh the given campaigns (all of them by default), each in its own transaction; how many."""
-    if campaign_ids is None:
-        campaign_ids = Campaign.objects.order_by("pk").values_list("pk", flat=True)
-    done = 0
-    for campaign_id in list(campaign_ids):
-        counts_refresh_campaign(campaign_id)
-        done += 1
-    return done
+def counts_refresh(campaign_ids: Iterable[int] | None = None) -> int | None:
+    """Refresh the given campaigns (all of them by default), each in its own transaction; how many. A refresh of
+    all campaigns while another one runs (a slow beat run overlapping the next) does nothing and returns None."""
+    if campaign_ids is not None:
+        for campaign_id in campaign_ids:
+            counts_refresh_campaign(campaign_id)
+        return len(list(campaign_ids))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, 0)", [COUNTS_LOCK_CLASS])
+        if not cursor.fetchone()[0]:
+            return None
+    try:
+        ids = list(Campaign.objects.order_by("pk").values_list("pk", flat=True))
+        for campaign_id in ids:
+            counts_refresh_campaign(campaign_id)
+        return len(ids)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, 0)", [COUNTS_LOCK_CLASS])

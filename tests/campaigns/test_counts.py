@@ -3,7 +3,7 @@
 import pytest
 import time_machine
 
-from campaigns.counts import counts_refresh, counts_refresh_campaign
+from campaigns.counts import COUNTS_LOCK_CLASS, counts_refresh, counts_refresh_campaign
 from campaigns.models import Campaign, EmailCounts, MemberCounts, Send
 from crm import clock
 from reports.selectors.campaigns import campaigns_report
@@ -63,3 +63,27 @@ def test_the_counts_are_as_of_the_refresh_moment(world):  # noqa: F811
         counts_refresh()
     campaign = Campaign.objects.get(name="Newsletter")
     assert campaign.counts_at.isoformat() == "2026-03-02T10:00:00+00:00"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_of_everything_while_another_runs_does_nothing(world):  # noqa: F811
+    from django.db import connections
+
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, 0)", [COUNTS_LOCK_CLASS])
+        assert counts_refresh() is None
+        assert not Campaign.objects.filter(counts_at__isnull=False).exists()
+    finally:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, 0)", [COUNTS_LOCK_CLASS])
+        other.close()
+    assert counts_refresh() == Campaign.objects.count()
+
+
+def test_the_report_page_says_how_old_the_figures_are(world, client, admin_user):  # noqa: F811
+    counts_refresh()
+    client.force_login(admin_user)
+    page = client.get("/reports/campaigns/").content.decode()
+    assert "as of" in page and "Newsletter" in page
