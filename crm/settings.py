@@ -208,6 +208,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 REPORTS_REFRESH_MINUTES = env.int("REPORTS_REFRESH_MINUTES", default=5)
 REPORTS_INLINE_REFRESH_MAX_LEADS = env.int("REPORTS_INLINE_REFRESH_MAX_LEADS", default=20_000)
 
+# How often the Campaigns report's rollup (campaigns.counts) is counted again, in minutes.
+CAMPAIGN_COUNTS_MINUTES = env.int("CAMPAIGN_COUNTS_MINUTES", default=5)
 CELERY_BEAT_SCHEDULE = {
     # Due response reminders, escalations and follow-up reminders, then email digests.
     "Speed to lead: reminders, escalations and follow-up notices": {
@@ -253,6 +255,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.sending_tick",
         "schedule": dt.timedelta(minutes=1),
         "options": {"expire_seconds": 55},
+    },
+    # The Campaigns report's rollup (campaigns.counts): every campaign's figures, counted again.
+    "campaigns: refresh report figures": {
+        "task": "campaigns.tasks.counts_refresh_task",
+        "schedule": dt.timedelta(minutes=CAMPAIGN_COUNTS_MINUTES),
+        "options": {"expire_seconds": 240},
     },
     "leads: resume stalled imports": {
         "task": "leads.tasks.resume_stalled_imports",
@@ -321,6 +329,9 @@ CAMPAIGN_SEND_LEASE_SECONDS = env.int("CAMPAIGN_SEND_LEASE_SECONDS", default=600
 CAMPAIGN_FROM_EMAIL = env.str("CAMPAIGN_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
 # The domain of campaign messages' Message-IDs (a bounce names its send by it).
 CAMPAIGN_MESSAGE_ID_DOMAIN = env.str("CAMPAIGN_MESSAGE_ID_DOMAIN", default="crm.localhost")
+# The bounce webhook (POST /c/bounces/): Message-IDs and bytes per request.
+CAMPAIGN_BOUNCE_BATCH = env.int("CAMPAIGN_BOUNCE_BATCH", default=1000)
+CAMPAIGN_BOUNCE_MAX_BYTES = env.int("CAMPAIGN_BOUNCE_MAX_BYTES", default=256 * 1024)
 # Public event registration forms: submissions per client address per window (as web forms).
 EVENT_REGISTRATION_RATE_LIMIT = env.int("EVENT_REGISTRATION_RATE_LIMIT", default=10)
 

@@ -142,6 +142,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "campaigns:detail": _row(LOGIN, OK, OK, OK, other_rep=MISSING),
     "campaigns:edit": MANAGERS,
     "campaigns:members_add": MANAGERS,
+    "campaigns:members_import": MANAGERS,
     "campaigns:member_remove": _row(LOGIN, FORBIDDEN, OK, OK, other_manager=MISSING),
     "campaigns:step_edit": MANAGERS,
     "campaigns:schedule": MANAGERS,
@@ -156,6 +157,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "campaigns:track_click": PUBLIC,
     "campaigns:unsubscribe": PUBLIC,
     "campaigns:registration": PUBLIC,
+    # The bounce webhook answers to a channel's API token only (tests/campaigns/test_bounce_webhook.py).
+    "campaigns:bounces_webhook": API,
     # Everyone's own notices and settings.
     "crm:notifications": EVERYONE,
     "crm:notification_bell": EVERYONE,
