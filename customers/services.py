@@ -1,0 +1,322 @@
+"""Writes of customers: converting a won lead, orders and their totals, contacts, churn and the churn rule.
+
+Every function is keyword-only, runs in a transaction and is safe with two people at once: a conversion locks the
+lead's row (one conversion per lead, also a unique constraint) and the account's row (one primary contact); an
+order locks its account's row, so the totals written beside it are never computed from a stale sum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from crm import access, clock
+from crm.models import User
+from customers.models import Account, ChurnRule, Contact, Order
+from leads.models import Lead, Stage
+
+# Addresses at these domains say nothing about the company: they never match or name an account.
+FREE_MAIL_DOMAINS = frozenset(
+    [
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.fr",
+        "ymail.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "hotmail.fr",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.de",
+        "gmx.net",
+        "gmx.com",
+        "web.de",
+        "mail.com",
+        "mail.ru",
+        "yandex.ru",
+        "yandex.com",
+        "zoho.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "t-online.de",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "libero.it",
+        "virgilio.it",
+        "btinternet.com",
+        "comcast.net",
+        "verizon.net",
+        "att.net",
+        "sbcglobal.net",
+        "example.com",
+        "example.org",
+        "example.net",
+    ]
+)
+
+
+def company_domain(email: str) -> str:
+    """The company domain of an address ("" for free mail or no address)."""
+    domain = email.strip().lower().rpartition("@")[2]
+    if not domain or "@" not in email or domain in FREE_MAIL_DOMAINS:
+        return ""
+    return domain
+
+
+def name_key(name: str) -> str:
+    """What `Account.name_key` holds for a name (lower-cased, trimmed)."""
+    return name.strip().lower()
+
+
+@dataclass(frozen=True)
+class AccountMatch:
+    account: Account | None
+    # How the lead matches it: "domain", "name", or "" (a new account would be created).
+    by: str
+    name: str
+    domain: str
+
+
+def account_match(*, lead: Lead) -> AccountMatch:
+    """The account a lead would join: the one with its email's company domain, else the one with its company's
+    name (the lead's own name when it has no company); None when a new account would be created."""
+    domain = company_domain(lead.email_normalized or lead.email)
+    name = (lead.company or lead.name).strip()
+    if domain and (account := Account.objects.filter(domain=domain).first()):
+        return AccountMatch(account, "domain", name, domain)
+    if account := Account.objects.filter(name_key=name_key(name)).first():
+        return AccountMatch(account, "name", name, domain)
+    return AccountMatch(None, "", name, domain)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    account: Account
+    contact: Contact
+    account_created: bool
+    # False when the lead had been converted already (a second click): nothing was written.
+    converted: bool
+
+
+def _local_day(moment: dt.datetime | None) -> dt.date:
+    return timezone.localdate(moment) if moment else clock.today()
+
+
+@transaction.atomic
+def lead_convert(*, lead: Lead, user: User | None) -> Conversion:
+    """Make a won lead a customer: attach it to the account matched by domain or name, or create one, with the
+    lead's person as a contact and its deal value as the first order. Converting a lead twice (two clicks at
+    once) converts it once; the second call returns the first conversion."""
+    if user is not None:
+        access.ensure(access.can_convert_lead, user, lead)
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    existing = Contact.objects.select_related("account").filter(lead=lead).first()
+    if existing is not None:
+        return Conversion(existing.account, existing, account_created=False, converted=False)
+    if lead.stage != Stage.WON:
+        raise ValidationError("Only won leads become customers: move the lead to Won first.")
+
+    account, created = _account_for(lead)
+    # One writer per account from here: its primary contact and its totals.
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    contact = Contact.objects.create(
+        account=account,
+        name=lead.name,
+        email=lead.email,
+        phone=lead.phone,
+        job_title=lead.job_title,
+        is_primary=not account.contacts.filter(is_primary=True).exists(),
+        lead=lead,
+    )
+    if lead.deal_value and lead.deal_value > 0:
+        Order.objects.create(
+            account=account,
+            ordered_on=_local_day(lead.won_at),
+            amount=lead.deal_value,
+            description=f"Won deal (lead #{lead.pk})",
+            lead=lead,
+            created_by=user,
+        )
+        account_totals_refresh(account_ids=[account.pk])
+    account.refresh_from_db()
+    return Conversion(account, contact, account_created=created, converted=True)
+
+
+def _account_for(lead: Lead) -> tuple[Account, bool]:
+    """The matched account, or a new one made from the lead. Two leads of one new company converted at the same
+    moment make one account: the second insert hits the unique name or domain, and that account is used."""
+    for _ in range(3):
+        match = account_match(lead=lead)
+        if match.account is not None:
+            return match.account, False
+        try:
+            with transaction.atomic():
+                account = Account.objects.create(
+                    name=match.name,
+                    domain=match.domain,
+                    lead=lead,
+                    channel_id=lead.channel_id,
+                    owner_id=lead.owner_id,
+                    team_id=lead.team_id,
+                    customer_since=_local_day(lead.won_at),
+                )
+            return account, True
+        except IntegrityError:
+            continue  # created by someone else a moment ago: match again
+    raise ValidationError("The account could not be created; try again.")
+
+
+def account_totals_refresh(*, account_ids: list[int] | None = None) -> int:
+    """Recompute the order totals of the accounts (all of them when None) from their orders, in one statement.
+
+    Orders are the positive lines: first and last order dates and the count read them; revenue is the sum of all
+    lines, refunds (negative) included."""
+    where = "AND b.id = ANY(%s)" if account_ids is not None else ""
+    params = [list(account_ids)] if account_ids is not None else []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE customers_account AS a
+               SET first_order_on = s.first_on, last_order_on = s.last_on, orders_count = s.n, revenue = s.revenue
+              FROM customers_account AS b
+              LEFT JOIN LATERAL (
+                    SELECT min(o.ordered_on) FILTER (WHERE o.amount > 0) AS first_on,
+                           max(o.ordered_on) FILTER (WHERE o.amount > 0) AS last_on,
+                           count(*) FILTER (WHERE o.amount > 0) AS n,
+                           coalesce(sum(o.amount), 0) AS revenue
+                      FROM customers_order AS o
+                     WHERE o.account_id = b.id
+                   ) AS s ON true
+             WHERE a.id = b.id {where}
+            """,
+            params,
+        )
+        return cursor.rowcount
+
+
+def _ensure_editable(user: User | None, account: Account) -> None:
+    if user is not None:
+        access.ensure(access.can_edit_customer, user, account)
+
+
+@transaction.atomic
+def order_add(
+    *,
+    account: Account,
+    user: User | None,
+    ordered_on: dt.date,
+    amount: Decimal | None = None,
+    description: str = "",
+    quantity: Decimal | None = None,
+    unit_price: Decimal | None = None,
+) -> Order:
+    """An order (or, with a negative amount, a refund). Without an amount, quantity × unit price."""
+    _ensure_editable(user, account)
+    if amount is None:
+        if quantity is None or unit_price is None:
+            raise ValidationError("Give the amount, or the quantity and the unit price.")
+        amount = (quantity * unit_price).quantize(Decimal("0.01"))
+    if amount == 0:
+        raise ValidationError("An order of 0 records nothing: give its amount (negative for a refund).")
+    Account.objects.select_for_update().filter(pk=account.pk).first()
+    order = Order(
+        account=account,
+        ordered_on=ordered_on,
+        amount=amount,
+        description=description.strip(),
+        quantity=quantity,
+        unit_price=unit_price,
+        created_by=user,
+    )
+    order.full_clean(exclude=["account", "created_by", "lead"])
+    order.save()
+    account_totals_refresh(account_ids=[account.pk])
+    return order
+
+
+@transaction.atomic
+def order_delete(*, order: Order, user: User | None) -> None:
+    _ensure_editable(user, order.account)
+    Account.objects.select_for_update().filter(pk=order.account_id).first()
+    Order.objects.filter(pk=order.pk).delete()
+    account_totals_refresh(account_ids=[order.account_id])
+
+
+@transaction.atomic
+def contact_add(
+    *, account: Account, user: User | None, name: str, email: str = "", phone: str = "", job_title: str = ""
+) -> Contact:
+    _ensure_editable(user, account)
+    Account.objects.select_for_update().filter(pk=account.pk).first()
+    contact = Contact(
+        account=account,
+        name=name.strip(),
+        email=email.strip(),
+        phone=phone.strip(),
+        job_title=job_title.strip(),
+        is_primary=not account.contacts.filter(is_primary=True).exists(),
+    )
+    contact.full_clean(exclude=["account", "lead"])
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def account_mark_churned(
+    *, account: Account, user: User | None, churned_on: dt.date, reason: str, note: str = ""
+) -> Account:
+    """Mark a customer churned (explicit churn) on a day, with a reason."""
+    _ensure_editable(user, account)
+    if churned_on > clock.today():
+        raise ValidationError("A churn date cannot be in the future.")
+    if churned_on < account.customer_since:
+        raise ValidationError("A customer cannot churn before becoming one.")
+    if reason not in Account.ChurnReason.values:
+        raise ValidationError("Choose a reason.")
+    Account.objects.filter(pk=account.pk).update(
+        status=Account.Status.CHURNED, churned_on=churned_on, churn_reason=reason, churn_note=note.strip()[:500]
+    )
+    account.refresh_from_db()
+    return account
+
+
+@transaction.atomic
+def account_reactivate(*, account: Account, user: User | None) -> Account:
+    _ensure_editable(user, account)
+    Account.objects.filter(pk=account.pk).update(
+        status=Account.Status.ACTIVE, churned_on=None, churn_reason="", churn_note=""
+    )
+    account.refresh_from_db()
+    return account
+
+
+def churn_rule() -> ChurnRule:
+    """The churn rule in force (the default one until an admin changes it)."""
+    rule = ChurnRule.objects.filter(pk=1).first()
+    return rule or ChurnRule(pk=1)
+
+
+@transaction.atomic
+def churn_rule_save(*, user: User | None, kind: str, inactivity_days: int) -> ChurnRule:
+    if user is not None:
+        access.ensure(access.can_configure_churn, user)
+    rule = ChurnRule(pk=1, kind=kind, inactivity_days=inactivity_days, updated_at=clock.now(), updated_by=user)
+    rule.full_clean()
+    rule.save()
+    return rule
