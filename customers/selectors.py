@@ -6,7 +6,7 @@ customer page, the export and every report say "churned" of the same customers.
 
 from __future__ import annotations
 
-from django.db.models import Case, DateField, ExpressionWrapper, F, Q, QuerySet, Value, When
+from django.db.models import Case, DateField, ExpressionWrapper, F, Func, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -50,6 +50,19 @@ def with_churn(accounts: QuerySet[Account], rule: ChurnRule | None = None, *, to
             output_field=DateField(),
         )
     )
+
+
+class DaysBetween(Func):
+    """Days from `start` to `end` (two date expressions): PostgreSQL's date subtraction, an integer."""
+
+    output_field = IntegerField()
+    arity = 2
+
+    def __init__(self, end, start, **extra):
+        super().__init__(end, start, **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra_context)
 
 
 STATUS_FILTERS = {"": "Any status", "active": "Active", "churned": "Churned"}
