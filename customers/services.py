@@ -182,28 +182,37 @@ def _account_for(lead: Lead) -> tuple[Account, bool]:
     raise ValidationError("The account could not be created; try again.")
 
 
-def account_totals_refresh(*, account_ids: list[int] | None = None) -> int:
-    """Recompute the order totals of the accounts (all of them when None) from their orders, in one statement.
+def account_totals_refresh(*, account_ids: list[int] | None = None, accounts_sql: str = "") -> int:
+    """Recompute the order totals of some accounts from their orders, in one statement: those of `account_ids`,
+    those an SQL query selects (`accounts_sql`, "SELECT account_id FROM ..."), or all of them.
 
     Orders are the positive lines: first and last order dates and the count read them; revenue is the sum of all
     lines, refunds (negative) included."""
-    where = "AND b.id = ANY(%s)" if account_ids is not None else ""
-    params = [list(account_ids)] if account_ids is not None else []
+    params: list = []
+    if account_ids is not None:
+        accounts, params = "= ANY(%s)", [list(account_ids)] * 2
+    elif accounts_sql:
+        accounts = f"IN ({accounts_sql})"
+    else:
+        accounts = "IS NOT NULL"
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE customers_account AS a
-               SET first_order_on = s.first_on, last_order_on = s.last_on, orders_count = s.n, revenue = s.revenue
+               SET first_order_on = s.first_on, last_order_on = s.last_on,
+                   orders_count = coalesce(s.n, 0), revenue = coalesce(s.revenue, 0)
               FROM customers_account AS b
-              LEFT JOIN LATERAL (
-                    SELECT min(o.ordered_on) FILTER (WHERE o.amount > 0) AS first_on,
+              LEFT JOIN (
+                    SELECT o.account_id,
+                           min(o.ordered_on) FILTER (WHERE o.amount > 0) AS first_on,
                            max(o.ordered_on) FILTER (WHERE o.amount > 0) AS last_on,
                            count(*) FILTER (WHERE o.amount > 0) AS n,
-                           coalesce(sum(o.amount), 0) AS revenue
+                           sum(o.amount) AS revenue
                       FROM customers_order AS o
-                     WHERE o.account_id = b.id
-                   ) AS s ON true
-             WHERE a.id = b.id {where}
+                     WHERE o.account_id {accounts}
+                     GROUP BY o.account_id
+                   ) AS s ON s.account_id = b.id
+             WHERE a.id = b.id AND b.id {accounts}
             """,
             params,
         )
