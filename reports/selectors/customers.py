@@ -20,7 +20,8 @@ import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, DateField, F, Q, Sum
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import Count, DateField, F, Func, IntegerField, Q, Sum, Value
 from django.db.models.functions import ExtractMonth, ExtractYear, TruncMonth
 
 from crm import clock
@@ -189,28 +190,51 @@ def _years(value: Decimal) -> Cell:
 # --- Churn ------------------------------------------------------------------------------------------------------
 
 
-def _month_end(month: dt.date) -> dt.date:
-    return (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+class _Window(Func):
+    """Which of the windows a date falls in: 0 before the first, i in the i-th (from 1), n + 1 after the last;
+    NULL for NULL. PostgreSQL's width_bucket over the windows' first days and the day after the last."""
+
+    function = "width_bucket"
+    output_field = IntegerField()
 
 
-def _churn_counts(start: dt.date, end: dt.date, name: str) -> dict:
-    at_start = Q(customer_since__lt=start) & (Q(churn_on__isnull=True) | Q(churn_on__gte=start))
-    return {
-        f"{name}_start": Count("pk", filter=at_start),
-        f"{name}_lost": Count("pk", filter=at_start & Q(churn_on__lte=end)),
-        f"{name}_new": Count("pk", filter=Q(customer_since__gte=start, customer_since__lte=end)),
-    }
+def _churn_figures(bucketed: list[dict], windows: int) -> tuple[list[dict], dict]:
+    """Customers at the start, new and lost, per window (1 … n) and for the whole period, from counts of customers
+    per (window of customer since, window of churn)."""
+    months = [{"start": 0, "new": 0, "lost": 0} for _ in range(windows + 1)]
+    whole = {"start": 0, "new": 0, "lost": 0}
+    for row in bucketed:
+        since, churn, n = row["since_window"], row["churn_window"], row["n"]
+        for index in range(1, windows + 1):
+            # At the start of window i: a customer before it, not churned before it.
+            if since < index and (churn is None or churn >= index):
+                months[index]["start"] += n
+                if churn == index:
+                    months[index]["lost"] += n
+        if 1 <= since <= windows:
+            months[since]["new"] += n
+            whole["new"] += n
+        if since == 0 and (churn is None or churn >= 1):
+            whole["start"] += n
+            if churn is not None and churn <= windows:
+                whole["lost"] += n
+    return months[1:], whole
 
 
 def churn_report(scope: ReportScope) -> ReportResult:
     rule = churn_rule()
     period = scope.period
-    accounts = with_churn(_accounts(scope), rule)
-    windows = [(max(m, period.start), min(_month_end(m), period.end)) for m in months_between(period)]
-    aggregates = _churn_counts(period.start, period.end, "all")
-    for index, (start, end) in enumerate(windows):
-        aggregates.update(_churn_counts(start, end, f"m{index}"))
-    figures = accounts.aggregate(**aggregates)
+    starts = [max(month, period.start) for month in months_between(period)]
+    edges = Value([*starts, period.end + dt.timedelta(days=1)], output_field=ArrayField(DateField()))
+    # One pass over the customers: how many per channel, window of becoming a customer and window of churning.
+    bucketed = list(
+        with_churn(_accounts(scope), rule)
+        .annotate(since_window=_Window("customer_since", edges), churn_window=_Window("churn_on", edges))
+        .values("channel", "since_window", "churn_window")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    per_month, whole = _churn_figures(bucketed, len(starts))
     columns = [
         Column("group", "Month", "text"),
         Column("at_start", "Customers at start"),
@@ -218,11 +242,14 @@ def churn_report(scope: ReportScope) -> ReportResult:
         Column("lost", "Lost"),
         Column("churn_rate", "Churn rate", "rate"),
     ]
-    note = f"{rule.describe()}\nChurn rate = customers lost in the month ÷ customers at its start (new customers of the month are not counted in either)."
+    note = (
+        f"{rule.describe()}\nChurn rate = customers lost in the month ÷ customers at its start (new customers of "
+        "the month are not counted in either)."
+    )
     months = Table(key="months", title="Churn by month", columns=columns, note=note)
-    for index, (start, _end) in enumerate(windows):
-        months.rows.append(_churn_row(f"{start:%b %Y}", figures, f"m{index}"))
-    months.total = _churn_row("Whole period", figures, "all")
+    for start, figures in zip(starts, per_month, strict=True):
+        months.rows.append(_churn_row(f"{start:%b %Y}", figures))
+    months.total = _churn_row("Whole period", whole)
     months.chart_title = "Churn rate by month"
     months.chart = charts.vertical_bars(
         months.chart_title,
@@ -230,16 +257,19 @@ def churn_report(scope: ReportScope) -> ReportResult:
         [None if r["churn_rate"].value is None else 100 * r["churn_rate"].value for r in months.rows],
         unit="%",
     )
-    grouped = accounts.values("channel").annotate(**_churn_counts(period.start, period.end, "all")).order_by()
-    names = names_of(Channel, [row["channel"] for row in grouped])
     by_channel = Table(
         key="channels",
         title="Churn by channel (whole period)",
         columns=[Column("group", "Channel", "text"), *columns[1:]],
         note=rule.describe(),
     )
-    for row in sorted(grouped, key=lambda r: names.get(r["channel"], "~")):
-        by_channel.rows.append(_churn_row(names.get(row["channel"], "No channel"), row, "all"))
+    channel_rows: dict = {}
+    for row in bucketed:
+        channel_rows.setdefault(row["channel"], []).append(row)
+    names = names_of(Channel, channel_rows)
+    for channel_id in sorted(channel_rows, key=lambda pk: names.get(pk, "~")):
+        figures = _churn_figures(channel_rows[channel_id], len(starts))[1]
+        by_channel.rows.append(_churn_row(names.get(channel_id, "No channel"), figures))
     total = months.total
     headlines = [
         Headline("Churn rate", total["churn_rate"]),
@@ -249,14 +279,13 @@ def churn_report(scope: ReportScope) -> ReportResult:
     return ReportResult(headlines=headlines, tables=[months, by_channel], notes=[rule.describe()])
 
 
-def _churn_row(label: str, figures: dict, name: str) -> dict:
-    at_start, lost = figures[f"{name}_start"], figures[f"{name}_lost"]
+def _churn_row(label: str, figures: dict) -> dict:
     return {
         "group": text(label),
-        "at_start": count(at_start),
-        "new": count(figures[f"{name}_new"]),
-        "lost": count(lost),
-        "churn_rate": rate(lost, at_start),
+        "at_start": count(figures["start"]),
+        "new": count(figures["new"]),
+        "lost": count(figures["lost"]),
+        "churn_rate": rate(figures["lost"], figures["start"]),
     }
 
 
