@@ -22,11 +22,12 @@ class OrderForm(forms.ModelForm):
         fields = ["ordered_on", "amount", "description"]
         widgets = {
             "ordered_on": _DATE,
-            "amount": forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+            "amount": forms.NumberInput(
+                attrs={"step": "0.01", "inputmode": "decimal", "placeholder": "-50 for a refund"}
+            ),
             "description": forms.TextInput(attrs={"placeholder": "What was bought (or refunded)"}),
         }
-        labels = {"ordered_on": "Date", "amount": "Amount"}
-        help_texts = {"amount": "Negative for a refund or a return."}
+        labels = {"ordered_on": "Date", "amount": "Amount (negative: refund)"}
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", {"ordered_on": clock.today()})

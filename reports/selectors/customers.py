@@ -53,15 +53,16 @@ VALUE_FORMULAS = "\n".join(
         "Revenue = the customer's orders minus refunds, all recorded to date.",
         "CLV (recorded) = revenue per customer per year (Σ revenue ÷ Σ years observed, from customer since to churn "
         "or today) × average lifetime (Σ years from customer since to the last order, or to churn ÷ customers).",
-        "CLV (simple formula, when the customers were observed less than {days} days on average) = average order "
-        "value × {purchases:g} purchases per year × {years:g} years (REPORTS_CLV_PURCHASES_PER_YEAR, REPORTS_CLV_YEARS).",
+        "CLV (simple formula: the history is short, the customers were observed less than {days} days on average) = "
+        "average order value × {purchases:g} purchases per year × {years:g} years (REPORTS_CLV_PURCHASES_PER_YEAR, "
+        "REPORTS_CLV_YEARS).",
         "CAC = the channel's spend in the period ÷ its new customers in the period · CLV ÷ CAC above 1 pays back.",
     )
 )
 
 
 def _method_cell(method: str) -> Cell:
-    label = {"recorded": "recorded", "simple": "simple formula (short history)"}.get(method, DASH)
+    label = {"recorded": "recorded", "simple": "simple formula"}.get(method, DASH)
     return Cell(value=method or None, text=label)
 
 
@@ -79,8 +80,8 @@ def customer_value_report(scope: ReportScope, option: str) -> ReportResult:
         Column("group", VALUE_GROUPINGS[option].removeprefix("By ").capitalize(), "text"),
         Column("customers", "Customers"),
         Column("revenue", "Revenue", "money"),
-        Column("per_year", "Revenue per customer-year", "money"),
-        Column("lifetime", "Avg lifetime (years)", "ratio"),
+        Column("per_year", "Per customer-year", "money"),
+        Column("lifetime", "Lifetime (years)", "ratio"),
         Column("clv", "CLV", "money"),
         Column("method", "CLV from", "text"),
         Column("new", "New in period"),
@@ -358,7 +359,7 @@ def cohorts_report(scope: ReportScope) -> ReportResult:
     table.total.update({key: money(value) for key, value in totals.items()})
     table.total["per_customer"] = money_per(totals["total"], all_customers)
     table.chart_title = "Revenue per customer by cohort"
-    table.chart = charts.vertical_bars(
+    table.chart = charts.horizontal_bars(
         table.chart_title, [r["group"].text for r in table.rows], [r["per_customer"].value for r in table.rows]
     )
     headlines = [
@@ -374,11 +375,11 @@ def cohorts_report(scope: ReportScope) -> ReportResult:
 
 def nps(promoters: int, detractors: int, answers: int) -> Cell:
     """% promoters − % detractors, in points from −100 to 100, with the counts; "–" without answers."""
-    sub = f"{promoters:,} promoters, {detractors:,} detractors of {answers:,}"
+    sub = f"{promoters:,} P − {detractors:,} D / {answers:,}"
     if not answers:
         return Cell(value=None, text=DASH, sub=sub)
     value = 100 * (promoters - detractors) / answers
-    return Cell(value=round(value, 2), text=f"{value:+.0f}", sub=sub)
+    return Cell(value=round(value, 2), text=f"{value:+.0f}" if round(value) else "0", sub=sub)
 
 
 _SATISFACTION = {
@@ -389,8 +390,8 @@ _SATISFACTION = {
     "detractors": Count("pk", filter=Q(kind=Survey.Kind.NPS, score__lte=6)),
 }
 SATISFACTION_NOTE = (
-    "CSAT = satisfied answers (4 or 5 of 5) ÷ CSAT answers. NPS = % promoters (9–10) − % detractors (0–6) of "
-    "NPS answers, from −100 to +100. Answers given in the period."
+    "CSAT = satisfied answers (4 or 5 of 5) ÷ CSAT answers. NPS = % promoters (P: 9–10) − % detractors (D: 0–6) "
+    "of NPS answers, from −100 to +100. Answers given in the period."
 )
 
 

@@ -103,7 +103,7 @@ def test_clv_from_recorded_revenue_when_history_allows_and_the_simple_formula_ot
     assert by_group(table, "lifetime")["Ads"] == "0.50"  # 183 days
     assert by_group(table, "clv") == {"Ads": "772.85", "Events": "–", "Referral": "1,300.00"}
     # Referral: 193 days observed for 2 customers (96.5 < 200): average order 650 ÷ 3 × 2 a year × 3 years.
-    assert by_group(table, "method") == {"Ads": "recorded", "Events": "–", "Referral": "simple formula (short history)"}
+    assert by_group(table, "method") == {"Ads": "recorded", "Events": "–", "Referral": "simple formula"}
     # CAC: spend in March ÷ customers new in March. Events spent 500 and won none: no CAC. Referral spent nothing.
     assert by_group(table, "new") == {"Ads": "1", "Events": "0", "Referral": "1"}
     assert by_group(table, "cac") == {"Ads": "3,000.00", "Events": "–", "Referral": "0.00"}
@@ -223,7 +223,7 @@ def test_csat_and_nps_per_channel_and_month(answers, admin_user):
     # Ads NPS: 2 promoters, 1 detractor, 1 passive of 4: (2 − 1) ÷ 4 = +25.
     assert by_group(by_channel, "nps") == {"Ads": "+25", "Referral": "–"}
     assert by_channel.total["csat"].text == "66.7%" and by_channel.total["csat"].sub == "2 / 3"
-    assert by_channel.total["nps"].sub == "2 promoters, 1 detractors of 4"
+    assert by_channel.total["nps"].sub == "2 P − 1 D / 4"
     assert by_group(by_month, "nps") == {"Mar 2026": "+25"}
 
 
