@@ -21,7 +21,7 @@ from crm import clock
 from crm.models import User
 from crm.roles import Role
 from customers.models import Account, Contact, Survey
-from customers.services import account_totals_refresh
+from customers.services import account_totals_refresh, cohort_revenue_rebuild
 from leads.demo.vocabulary import COMPANY_PREFIXES, INDUSTRIES
 from leads.models import Channel
 
@@ -120,6 +120,7 @@ def demo_customers_seed(*, seed: int) -> DemoCustomersResult:
             [list(column) for column in zip(*churned, strict=True)] if churned else [[], [], []],
         )
     account_totals_refresh()
+    cohort_revenue_rebuild()
     result.orders += len(orders)
     result.surveys = len(surveys)
     return result

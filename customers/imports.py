@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from crm import clock
 from crm.csv import csv_unquote
 from crm.models import User
-from customers.services import account_totals_refresh
+from customers.services import account_totals_refresh, cohort_revenue_add
 from leads.imports.rows import ImportFileError, Rejection, csv_rows, read_header
 from leads.models import Channel
 
@@ -289,3 +289,7 @@ def _write(lines: list[tuple], result: OrderImportResult, *, channel: Channel | 
             [now],
         )
     account_totals_refresh(accounts_sql="SELECT account_id FROM import_order_customers")
+    cohort_revenue_add(
+        orders_sql="SELECT c.account_id, l.ordered_on, l.amount FROM import_order_lines l "
+        "JOIN import_order_customers c USING (customer_key)"
+    )

@@ -143,6 +143,41 @@ class Order(models.Model):
         return self.amount < 0
 
 
+class CohortRevenue(models.Model):
+    """Revenue per cohort month (the month customers became customers), months since it, channel, owner and team.
+
+    The Revenue by cohort report reads these few thousand rows instead of joining a million order lines to their
+    customers. Written in the same transaction as the orders (`customers.services.cohort_revenue_add`: an upsert
+    that adds the lines' amounts), so it is exact at every commit; `cohort_revenue_rebuild` computes it anew.
+    """
+
+    cohort_month = models.DateField()
+    # Whole months from the cohort month to the order's month; an order dated before its customer's month counts 0.
+    age_months = models.SmallIntegerField()
+    # No database constraints: a rollup, rebuilt wholesale; a deleted channel or user must not block that.
+    channel = models.ForeignKey(
+        "leads.Channel", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    team = models.ForeignKey("crm.Team", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal(0))
+
+    class Meta:
+        constraints = [
+            # The upsert's key; NULL (no channel, owner or team) is one value like any other.
+            models.UniqueConstraint(
+                fields=["cohort_month", "age_months", "channel", "owner", "team"],
+                name="cohortrevenue_key",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cohort_month:%Y-%m} +{self.age_months}: {self.revenue}"
+
+
 class ChurnRule(models.Model):
     """How a customer counts as churned: one row, seen and changed by admins; every churn figure names it."""
 

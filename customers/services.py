@@ -84,6 +84,9 @@ def name_key(name: str) -> str:
     return name.strip().lower()
 
 
+_ONE_ORDER = "SELECT account_id, ordered_on, amount FROM customers_order WHERE id = %s"
+
+
 @dataclass(frozen=True)
 class AccountMatch:
     account: Account | None
@@ -145,7 +148,7 @@ def lead_convert(*, lead: Lead, user: User | None) -> Conversion:
         lead=lead,
     )
     if lead.deal_value and lead.deal_value > 0:
-        Order.objects.create(
+        deal = Order.objects.create(
             account=account,
             ordered_on=_local_day(lead.won_at),
             amount=lead.deal_value,
@@ -154,6 +157,7 @@ def lead_convert(*, lead: Lead, user: User | None) -> Conversion:
             created_by=user,
         )
         account_totals_refresh(account_ids=[account.pk])
+        cohort_revenue_add(orders_sql=_ONE_ORDER, params=[deal.pk])
     account.refresh_from_db()
     return Conversion(account, contact, account_created=created, converted=True)
 
@@ -219,6 +223,38 @@ def account_totals_refresh(*, account_ids: list[int] | None = None, accounts_sql
         return cursor.rowcount
 
 
+_MONTH_NUMBER = "(extract(year from {0})::int * 12 + extract(month from {0})::int)"
+_COHORT_UPSERT = f"""
+    INSERT INTO customers_cohortrevenue AS r (cohort_month, age_months, channel_id, owner_id, team_id, revenue)
+    SELECT date_trunc('month', a.customer_since)::date,
+           greatest(0, {_MONTH_NUMBER.format("o.ordered_on")} - {_MONTH_NUMBER.format("a.customer_since")}),
+           a.channel_id, a.owner_id, a.team_id, %s * sum(o.amount)
+      FROM ({{orders}}) AS o JOIN customers_account AS a ON a.id = o.account_id
+     GROUP BY 1, 2, 3, 4, 5
+     ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (cohort_month, age_months, channel_id, owner_id, team_id)
+    DO UPDATE SET revenue = r.revenue + EXCLUDED.revenue
+"""
+
+
+def cohort_revenue_add(*, orders_sql: str, params: list | None = None, sign: int = 1) -> None:
+    """Add order lines to the cohort revenue rollup (`sign=-1` takes them away, before they are deleted).
+
+    `orders_sql` selects `account_id, ordered_on, amount` of the lines. The upsert adds to existing rows; keys are
+    written in one order, so two writers never deadlock."""
+    with connection.cursor() as cursor:
+        cursor.execute(_COHORT_UPSERT.format(orders=orders_sql), [sign, *(params or [])])
+
+
+@transaction.atomic
+def cohort_revenue_rebuild() -> None:
+    """The rollup computed anew from every order (after demo seeding; a check that nothing drifted)."""
+    with connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE customers_cohortrevenue IN EXCLUSIVE MODE")
+        cursor.execute("DELETE FROM customers_cohortrevenue")
+    cohort_revenue_add(orders_sql="SELECT account_id, ordered_on, amount FROM customers_order")
+
+
 def _ensure_editable(user: User | None, account: Account) -> None:
     if user is not None:
         access.ensure(access.can_edit_customer, user, account)
@@ -256,6 +292,7 @@ def order_add(
     order.full_clean(exclude=["account", "created_by", "lead"])
     order.save()
     account_totals_refresh(account_ids=[account.pk])
+    cohort_revenue_add(orders_sql=_ONE_ORDER, params=[order.pk])
     return order
 
 
@@ -263,6 +300,7 @@ def order_add(
 def order_delete(*, order: Order, user: User | None) -> None:
     _ensure_editable(user, order.account)
     Account.objects.select_for_update().filter(pk=order.account_id).first()
+    cohort_revenue_add(orders_sql=_ONE_ORDER, params=[order.pk], sign=-1)
     Order.objects.filter(pk=order.pk).delete()
     account_totals_refresh(account_ids=[order.account_id])
 

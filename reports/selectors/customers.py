@@ -22,11 +22,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import Count, DateField, F, Func, IntegerField, Q, Sum, Value
-from django.db.models.functions import ExtractMonth, ExtractYear, TruncMonth
+from django.db.models.functions import TruncMonth
 
 from crm import clock
 from customers.figures import clv, value_sums
-from customers.models import Account, Order, Survey
+from customers.models import Account, CohortRevenue, Survey
 from customers.selectors import with_churn
 from customers.services import churn_rule
 from leads.models import Channel
@@ -305,28 +305,29 @@ AGE_BUCKETS = (
 
 def cohorts_report(scope: ReportScope) -> ReportResult:
     period = scope.period
-    cohort_accounts = _accounts(scope).filter(customer_since__gte=period.start, customer_since__lte=period.end)
+    months = months_between(period)
+    first, last = months[0], (months[-1] + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    # Cohorts are whole months: every month the period touches.
     sizes = {
         row["cohort"]: row["n"]
-        for row in cohort_accounts.annotate(cohort=TruncMonth("customer_since"))
+        for row in _accounts(scope)
+        .filter(customer_since__gte=first, customer_since__lte=last)
+        .annotate(cohort=TruncMonth("customer_since"))
         .values("cohort")
         .annotate(n=Count("pk"))
         .order_by()
     }
-    since = "account__customer_since"
-    age = (ExtractYear("ordered_on") - ExtractYear(since)) * 12 + ExtractMonth("ordered_on") - ExtractMonth(since)
-    buckets = {}
-    for key, _label, first, last in AGE_BUCKETS:
-        condition = Q(age__gte=first) if last is None else Q(age__gte=first, age__lte=last)
-        if first == 0:
-            condition = Q(age__lte=last)  # a line dated before the customer's first month counts in month 0
-        buckets[key] = Sum("amount", filter=condition)
+    buckets = {
+        key: Sum(
+            "revenue", filter=Q(age_months__gte=low) if high is None else Q(age_months__gte=low, age_months__lte=high)
+        )
+        for key, _label, low, high in AGE_BUCKETS
+    }
     revenue = {
-        row.pop("cohort"): row
-        for row in Order.objects.filter(account__in=cohort_accounts.values("pk"))
-        .annotate(cohort=TruncMonth(since), age=age)
-        .values("cohort")
-        .annotate(**buckets, total=Sum("amount"))
+        row.pop("cohort_month"): row
+        for row in CohortRevenue.objects.filter(scope.customers_q(), cohort_month__gte=first, cohort_month__lte=last)
+        .values("cohort_month")
+        .annotate(**buckets, total=Sum("revenue"))
         .order_by()
     }
     columns = [
@@ -340,11 +341,11 @@ def cohorts_report(scope: ReportScope) -> ReportResult:
         key="cohorts",
         title="Revenue by cohort month",
         columns=columns,
-        note="A cohort is the customers who became customers in a month; month 0 is that month. Revenue is orders "
-        "minus refunds, to date.",
+        note="A cohort is the customers who became customers in a month (every month the period touches); month 0 is "
+        "that month (and any line dated before it). Revenue is orders minus refunds, to date.",
     )
     totals = {key: Decimal(0) for key, *_ in AGE_BUCKETS} | {"total": Decimal(0)}
-    for month in months_between(period):
+    for month in months:
         size = sizes.get(month, 0)
         sums = revenue.get(month, {})
         row = {"group": text(f"{month:%b %Y}"), "customers": count(size)}

@@ -76,6 +76,7 @@ def world(settings, rep, other_rep, manager, other_manager):
         "A5": customer("A5", other_rep, referral, "2025-06-01", [("2025-06-01", 250)]),
     }
     services.account_totals_refresh()
+    services.cohort_revenue_rebuild()
     return accounts
 
 
