@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -37,6 +38,7 @@ FIELDS = {
 MAX_NAME, MAX_DESCRIPTION = 200, 300
 AMOUNT_LIMIT = Decimal(10) ** 12  # the order table holds 12 digits before the decimal point
 QUANTITY_LIMIT = Decimal(10) ** 11
+ANALYZE_AFTER_LINES = 50_000
 
 
 class _Stop(Exception):
@@ -55,6 +57,13 @@ class OrderImportResult:
     # Rows whose amount was computed as quantity × unit price; (line, message) notes worth a look.
     computed_amounts: int = 0
     warnings: list[tuple[int, str]] = field(default_factory=list)
+    # Seconds per step (reading, copying, matching, inserting, totals, rollup): where a big file's time goes.
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def lap(self, step: str, since: float) -> float:
+        now = time.perf_counter()
+        self.seconds[step] = self.seconds.get(step, 0.0) + now - since
+        return now
 
 
 def validate_mapping(mapping: dict[str, str], header: list[str]) -> dict[str, int]:
@@ -189,6 +198,7 @@ def orders_import(
     columns = validate_mapping(mapping, read_header(text))
     reader = _RowReader(columns, clock.today())
     result = OrderImportResult()
+    started = time.perf_counter()
     lines: list[tuple] = []
     rows = csv_rows(text)
     next(rows, None)
@@ -212,6 +222,7 @@ def orders_import(
     except Exception as error:  # csv.Error: a broken quote, a NUL byte
         raise ImportFileError(f"Line {line} cannot be read as CSV: {error}.") from None
     result.orders = len(lines) - result.refunds
+    result.lap("read and check the rows", started)
     if not lines:
         return result
     try:
@@ -225,23 +236,29 @@ def orders_import(
 
 
 def _write(lines: list[tuple], result: OrderImportResult, *, channel: Channel | None, owner: User | None) -> None:
-    now = clock.now()
+    now, lap = clock.now(), time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(_LINES_TABLE)
         with cursor.cursor.copy(f"COPY import_order_lines ({_LINE_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(_LINE_TYPES)
             for values in lines:
                 copy.write_row(values)
+        lap = result.lap("copy the lines", lap)
         # The customers the file names, one row each: the key is the name as conversions match it (name_key).
         cursor.execute(
             """
             CREATE TEMPORARY TABLE import_order_customers ON COMMIT DROP AS
             SELECT customer_key, min(trim(customer)) AS name, min(line) AS first_line,
+                   min(ordered_on) FILTER (WHERE amount > 0) AS first_order_on,
+                   max(ordered_on) FILTER (WHERE amount > 0) AS last_order_on,
+                   count(*) FILTER (WHERE amount > 0) AS orders_count, sum(amount) AS revenue,
                    coalesce(min(ordered_on) FILTER (WHERE amount > 0), min(ordered_on)) AS first_on,
-                   NULL::bigint AS account_id
+                   NULL::bigint AS account_id, false AS created
               FROM import_order_lines GROUP BY customer_key
             """
         )
+        # Temporary tables are never analyzed by autovacuum: without statistics, the joins below are planned blind.
+        cursor.execute("ANALYZE import_order_lines, import_order_customers")
         match_by_name = """
             UPDATE import_order_customers c SET account_id = a.id
               FROM customers_account a WHERE c.account_id IS NULL AND a.name_key = c.customer_key
@@ -258,20 +275,28 @@ def _write(lines: list[tuple], result: OrderImportResult, *, channel: Channel | 
         # Unknown customers are created; one created by someone else meanwhile is matched instead.
         cursor.execute("SELECT first_line, name FROM import_order_customers WHERE account_id IS NULL ORDER BY 1")
         unknown = cursor.fetchall()
+        # A customer created here gets its totals from the file at once (it has no other orders); one that someone
+        # else created meanwhile is not marked `created`, and its totals are computed again below.
         cursor.execute(
             """
-            INSERT INTO customers_account (name, domain, channel_id, owner_id, team_id, customer_since, status,
-                                           churn_reason, churn_note, first_order_on, last_order_on, orders_count,
-                                           revenue, created_at)
-            SELECT name, '', %s, %s, %s, first_on, 'active', '', '', NULL, NULL, 0, 0, %s
-              FROM import_order_customers WHERE account_id IS NULL ORDER BY customer_key
-            ON CONFLICT (name_key) DO NOTHING
+            WITH inserted AS (
+                INSERT INTO customers_account (name, domain, channel_id, owner_id, team_id, customer_since, status,
+                                               churn_reason, churn_note, first_order_on, last_order_on, orders_count,
+                                               revenue, created_at)
+                SELECT name, '', %s, %s, %s, first_on, 'active', '', '', first_order_on, last_order_on, orders_count,
+                       revenue, %s
+                  FROM import_order_customers WHERE account_id IS NULL ORDER BY customer_key
+                ON CONFLICT (name_key) DO NOTHING
+                RETURNING name_key
+            )
+            UPDATE import_order_customers c SET created = true FROM inserted i WHERE c.customer_key = i.name_key
             """,
             [channel.pk if channel else None, owner.pk if owner else None, owner.team_id if owner else None, now],
         )
         result.customers_created = cursor.rowcount
         result.warnings += [(line, f"Customer “{name}” was not known: created.") for line, name in unknown]
         cursor.execute(match_by_name)
+        lap = result.lap("match and create customers", lap)
         # The customers' rows in id order (a concurrent import or an order typed in waits, never deadlocks).
         cursor.execute(
             """
@@ -288,8 +313,15 @@ def _write(lines: list[tuple], result: OrderImportResult, *, channel: Channel | 
             """,
             [now],
         )
-    account_totals_refresh(accounts_sql="SELECT account_id FROM import_order_customers")
+        lap = result.lap("insert the orders", lap)
+        if len(lines) >= ANALYZE_AFTER_LINES:
+            # A big file changes the tables' sizes many times over: fresh statistics keep the next joins hashed.
+            cursor.execute("ANALYZE customers_order, customers_account")
+            lap = result.lap("analyze", lap)
+    account_totals_refresh(accounts_sql="SELECT account_id FROM import_order_customers WHERE NOT created")
+    lap = result.lap("customers' totals", lap)
     cohort_revenue_add(
         orders_sql="SELECT c.account_id, l.ordered_on, l.amount FROM import_order_lines l "
         "JOIN import_order_customers c USING (customer_key)"
     )
+    result.lap("cohort revenue", lap)

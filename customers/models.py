@@ -121,8 +121,11 @@ class Order(models.Model):
     description = models.CharField(max_length=300, blank=True)
     quantity = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
     unit_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
-    # The won deal this order records (a converted lead's deal value): once per lead.
-    lead = models.OneToOneField("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The won deal this order records (a converted lead's deal value): once per lead (a partial unique index: the
+    # million imported lines without a lead add nothing to it).
+    lead = models.ForeignKey(
+        "leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -130,6 +133,9 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-ordered_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead"], condition=Q(lead__isnull=False), name="order_one_per_won_lead"),
+        ]
         indexes = [
             # The customer page's orders, newest first; the totals of a few accounts.
             models.Index(F("account"), F("ordered_on").desc(), name="order_account_idx"),

@@ -186,41 +186,59 @@ def _account_for(lead: Lead) -> tuple[Account, bool]:
     raise ValidationError("The account could not be created; try again.")
 
 
+_TOTALS = """
+    SELECT o.account_id,
+           min(o.ordered_on) FILTER (WHERE o.amount > 0) AS first_on,
+           max(o.ordered_on) FILTER (WHERE o.amount > 0) AS last_on,
+           count(*) FILTER (WHERE o.amount > 0) AS n,
+           sum(o.amount) AS revenue
+      FROM customers_order AS o {where}
+     GROUP BY o.account_id
+"""
+_SET_TOTALS = """
+    UPDATE customers_account AS a
+       SET first_order_on = s.first_on, last_order_on = s.last_on, orders_count = s.n, revenue = s.revenue
+      FROM ({totals}) AS s
+     WHERE a.id = s.account_id
+"""
+
+
 def account_totals_refresh(*, account_ids: list[int] | None = None, accounts_sql: str = "") -> int:
-    """Recompute the order totals of some accounts from their orders, in one statement: those of `account_ids`,
-    those an SQL query selects (`accounts_sql`, "SELECT account_id FROM ..."), or all of them.
+    """Recompute the order totals of some accounts from their orders: those of `account_ids` (a few: a person's
+    change), those an SQL query selects (`accounts_sql`, "SELECT account_id FROM ...": an import's, every one of
+    which has orders), or all of them. One statement per kind; set-based for any number.
 
     Orders are the positive lines: first and last order dates and the count read them; revenue is the sum of all
     lines, refunds (negative) included."""
-    params: list = []
-    if account_ids is not None:
-        accounts, params = "= ANY(%s)", [list(account_ids)] * 2
-    elif accounts_sql:
-        accounts = f"IN ({accounts_sql})"
-    else:
-        accounts = "IS NOT NULL"
     with connection.cursor() as cursor:
+        if account_ids is not None:
+            # An account whose last order was deleted has no group in the totals: LEFT JOIN, zero.
+            cursor.execute(
+                f"""
+                UPDATE customers_account AS a
+                   SET first_order_on = s.first_on, last_order_on = s.last_on,
+                       orders_count = coalesce(s.n, 0), revenue = coalesce(s.revenue, 0)
+                  FROM customers_account AS b
+                  LEFT JOIN ({_TOTALS.format(where="WHERE o.account_id = ANY(%s)")}) AS s ON s.account_id = b.id
+                 WHERE a.id = b.id AND b.id = ANY(%s)
+                """,
+                [list(account_ids)] * 2,
+            )
+            return cursor.rowcount
+        if accounts_sql:
+            where = f"JOIN ({accounts_sql}) AS touched ON touched.account_id = o.account_id"
+            cursor.execute(_SET_TOTALS.format(totals=_TOTALS.format(where=where)))
+            return cursor.rowcount
+        cursor.execute(_SET_TOTALS.format(totals=_TOTALS.format(where="")))
+        updated = cursor.rowcount
         cursor.execute(
-            f"""
-            UPDATE customers_account AS a
-               SET first_order_on = s.first_on, last_order_on = s.last_on,
-                   orders_count = coalesce(s.n, 0), revenue = coalesce(s.revenue, 0)
-              FROM customers_account AS b
-              LEFT JOIN (
-                    SELECT o.account_id,
-                           min(o.ordered_on) FILTER (WHERE o.amount > 0) AS first_on,
-                           max(o.ordered_on) FILTER (WHERE o.amount > 0) AS last_on,
-                           count(*) FILTER (WHERE o.amount > 0) AS n,
-                           sum(o.amount) AS revenue
-                      FROM customers_order AS o
-                     WHERE o.account_id {accounts}
-                     GROUP BY o.account_id
-                   ) AS s ON s.account_id = b.id
-             WHERE a.id = b.id AND b.id {accounts}
-            """,
-            params,
+            """
+            UPDATE customers_account AS a SET first_order_on = NULL, last_order_on = NULL, orders_count = 0, revenue = 0
+             WHERE NOT EXISTS (SELECT FROM customers_order o WHERE o.account_id = a.id)
+               AND (orders_count <> 0 OR revenue <> 0 OR first_order_on IS NOT NULL)
+            """
         )
-        return cursor.rowcount
+        return updated + cursor.rowcount
 
 
 _MONTH_NUMBER = "(extract(year from {0})::int * 12 + extract(month from {0})::int)"

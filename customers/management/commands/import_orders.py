@@ -69,6 +69,8 @@ class Command(BaseCommand):
             f"{result.customers_matched:,} customers matched, {result.customers_created:,} {verb}created, "
             f"{result.rejected:,} rows rejected."
         )
+        if options["verbosity"] >= 2:
+            self.stdout.write("Steps: " + ", ".join(f"{step} {sec:.1f} s" for step, sec in result.seconds.items()))
         if result.computed_amounts:
             self.stdout.write(f"{result.computed_amounts:,} amounts computed as quantity × unit price.")
         if result.warnings:
