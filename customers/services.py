@@ -382,6 +382,12 @@ def churn_rule_save(*, user: User | None, kind: str, inactivity_days: int) -> Ch
     if user is not None:
         access.ensure(access.can_configure_churn, user)
     rule = ChurnRule(pk=1, kind=kind, inactivity_days=inactivity_days, updated_at=clock.now(), updated_by=user)
-    rule.full_clean()
-    rule.save()
+    rule.full_clean(validate_unique=False)
+    # One statement (INSERT … ON CONFLICT DO UPDATE): two admins saving the first rule at once both succeed.
+    ChurnRule.objects.bulk_create(
+        [rule],
+        update_conflicts=True,
+        unique_fields=["id"],
+        update_fields=["kind", "inactivity_days", "updated_at", "updated_by"],
+    )
     return rule

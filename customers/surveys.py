@@ -108,9 +108,16 @@ def survey_email(*, survey_id: int) -> bool:
 
 
 def surveys_email_unsent(*, older_than_seconds: int = 60) -> int:
-    """Email the surveys whose task was lost (a broker outage): the sweep beat runs every few minutes."""
-    cutoff = clock.now() - dt.timedelta(seconds=older_than_seconds)
-    ids = Survey.objects.filter(emailed_at__isnull=True, answered_at__isnull=True, created_at__lt=cutoff)
+    """Email the surveys whose task was lost (a broker outage, a mail server down): the sweep beat runs every few
+    minutes, at most 500 a run."""
+    now = clock.now()
+    # A survey whose link would have expired is not sent any more (an address that keeps failing stops here).
+    ids = Survey.objects.filter(
+        emailed_at__isnull=True,
+        answered_at__isnull=True,
+        created_at__lt=now - dt.timedelta(seconds=older_than_seconds),
+        created_at__gte=now - dt.timedelta(days=settings.SURVEY_LINK_DAYS),
+    )
     return sum(survey_email(survey_id=pk) for pk in ids.values_list("pk", flat=True)[:500])
 
 

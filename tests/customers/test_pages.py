@@ -164,3 +164,5 @@ def test_the_churn_rule_is_an_admins_to_change(client, admin_user, manager):
         client.post(reverse("customers:churn_rule"), {"kind": "inactivity", "inactivity_days": "0"}).status_code == 200
     )
     assert services.churn_rule().inactivity_days == 90
+    services.churn_rule_save(user=admin_user, kind="explicit", inactivity_days=30)
+    assert (services.churn_rule().kind, services.churn_rule().inactivity_days) == ("explicit", 30)

@@ -43,6 +43,12 @@ def test_the_sweep_emails_surveys_whose_task_was_lost(survey):
     assert len(mail.outbox) == 1
 
 
+def test_the_sweep_gives_up_on_a_survey_whose_link_would_have_expired(survey, settings):
+    with time_machine.travel(clock.now() + dt.timedelta(days=settings.SURVEY_LINK_DAYS, minutes=1)):
+        assert surveys.surveys_email_unsent() == 0
+    assert mail.outbox == []
+
+
 def test_a_survey_goes_only_to_a_contact_of_the_customer_with_an_address(customer, other_customer, rep):
     with pytest.raises(ValidationError, match="another customer"):
         surveys.survey_send(account=customer, contact=other_customer.contacts.get(), kind="csat", user=None)

@@ -1,6 +1,7 @@
 """Each report's figures against the hand-computed month in conftest.py (admin's view unless said otherwise)."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -146,6 +147,18 @@ def test_channel_economics_prorates_spend_by_days(month, admin_user):
     assert by_group(table, "clv_to_cac") == {"Google Ads": "0.35×", "Referral": "–", "Trade show": "–"}
     assert table.total["spend"].text == "3,570.00"
     assert table.total["cac"].text == "1,785.00"
+
+
+def test_channel_economics_clv_comes_from_recorded_orders_not_the_deal_value(month, admin_user, rep):
+    with time_machine.travel(NOW, tick=False):
+        accounts = [customers.lead_convert(lead=month[name], user=None).account for name in ("L1", "L5", "P1")]
+        # A repeat order: 1,000 + 500 + 200 + 700 over 4 orders → CLV 600 (simple formula), while the won deals,
+        # and so return on spend, stay as they were: CLV ÷ CAC is no longer return on spend.
+        customers.order_add(account=accounts[0], user=None, ordered_on=NOW.date(), amount=Decimal(700))
+        table = run("economics", admin_user).tables[0]
+    assert by_group(table, "clv")["Google Ads"] == "600.00"
+    assert by_group(table, "clv_to_cac")["Google Ads"] == "0.37×"  # 600 ÷ 1,630
+    assert by_group(table, "return_on_spend")["Google Ads"] == "0.46×"
 
 
 def test_channel_economics_attributes_spend_to_a_managers_team_by_lead_share(month, manager):
