@@ -245,7 +245,8 @@ def churn_report(scope: ReportScope) -> ReportResult:
     ]
     note = (
         f"{rule.describe()}\nChurn rate = customers lost in the month ÷ customers at its start (new customers of "
-        "the month are not counted in either)."
+        "the month are not counted in either). The whole period: lost in it ÷ customers at its first day; monthly "
+        "churn: the months' lost ÷ the months' customers at the start."
     )
     months = Table(key="months", title="Churn by month", columns=columns, note=note)
     for start, figures in zip(starts, per_month, strict=True):
@@ -272,9 +273,11 @@ def churn_report(scope: ReportScope) -> ReportResult:
         figures = _churn_figures(channel_rows[channel_id], len(starts))[1]
         by_channel.rows.append(_churn_row(names.get(channel_id, "No channel"), figures))
     total = months.total
+    monthly_lost, monthly_start = sum(m["lost"] for m in per_month), sum(m["start"] for m in per_month)
     headlines = [
-        Headline("Churn rate", total["churn_rate"]),
-        Headline("Lost", total["lost"], detail=f"of {total['at_start'].value:,} at the start"),
+        Headline("Churn rate", total["churn_rate"], detail="of the customers at the period's start"),
+        Headline("Monthly churn", rate(monthly_lost, monthly_start), detail="Σ lost ÷ Σ at the start, over the months"),
+        Headline("Lost", count(monthly_lost), detail="in the months"),
         Headline("New customers", total["new"]),
     ]
     return ReportResult(headlines=headlines, tables=[months, by_channel], notes=[rule.describe()])

@@ -153,6 +153,8 @@ def test_churn_rate_per_month_under_the_inactivity_rule(world, admin_user):
     }
     assert (months.total["churn_rate"].text, months.total["churn_rate"].sub) == ("66.7%", "2 / 3")
     assert by_group(result.tables[1], "churn_rate") == {"Ads": "50.0%", "Referral": "100.0%"}
+    monthly = next(h for h in result.headlines if h.label == "Monthly churn").cell
+    assert (monthly.text, monthly.sub) == ("25.0%", "2 / 8")  # (1 + 0 + 1 + 0) ÷ (3 + 2 + 2 + 1)
     assert "no order for 180 days" in result.notes[0]
 
 
