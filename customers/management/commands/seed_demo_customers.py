@@ -12,11 +12,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=1, help="Random seed: the same seed gives the same data.")
-        parser.add_argument("--force", action="store_true", help="Seed even with DEBUG off (a throwaway database).")
+        parser.add_argument(
+            "--throwaway-database", action="store_true", help="Seed even with DEBUG off (it converts won leads)."
+        )
 
-    def handle(self, *args, seed: int, force: bool, **options) -> None:
-        if not settings.DEBUG and not force:
-            raise CommandError("Demo data with DEBUG off is refused; on a throwaway database, pass --force.")
+    def handle(self, *args, seed: int, throwaway_database: bool, **options) -> None:
+        if not settings.DEBUG and not throwaway_database:
+            raise CommandError(
+                "Demo customers with DEBUG off are refused (won leads would become customers); on a throwaway "
+                "database, pass --throwaway-database."
+            )
         result = demo_customers_seed(seed=seed)
         if not result.accounts:
             self.stdout.write("Customers exist (or no lead is won): nothing seeded.")
