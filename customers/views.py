@@ -270,6 +270,8 @@ def survey_page(request: HttpRequest, survey_token: str) -> HttpResponse:
     try:
         survey = surveys.survey_from_token(survey_token)
     except surveys.SurveyLinkError as problem:
+        if problem.reason == "answered" and request.method == "GET" and request.GET.get("thanks"):
+            return render(request, "customers/survey.html", {"thanks": True})
         status, title, text = LINK_PROBLEMS[problem.reason]
         return render(request, "customers/survey.html", {"problem": title, "text": text}, status=status)
     form = SurveyAnswerForm(request.POST or None, survey=survey)
@@ -277,6 +279,7 @@ def survey_page(request: HttpRequest, survey_token: str) -> HttpResponse:
         if not surveys.survey_answer(survey=survey, **form.cleaned_data):
             status, title, text = LINK_PROBLEMS["answered"]
             return render(request, "customers/survey.html", {"problem": title, "text": text}, status=status)
-        return render(request, "customers/survey.html", {"thanks": True})
+        # To the thanks (a reload does not send the answer again, and the used link then says it was used).
+        return redirect(f"{request.path}?thanks=1")
     context = {"survey": survey, "form": form, "question": surveys.survey_question(survey)}
     return render(request, "customers/survey.html", context, status=400 if form.errors else 200)

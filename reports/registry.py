@@ -42,6 +42,8 @@ class Report:
     default_option: str = ""
     # What the period selects, said under the filters.
     period_selects: str = "leads created in the period"
+    # Computed from the base tables at each view (the customer reports), not from the refreshed rollups.
+    live: bool = False
 
     def run(self, scope: ReportScope, option: str = "") -> ReportResult:
         if self.options:
@@ -112,6 +114,7 @@ REPORTS: dict[str, Report] = {
             options=VALUE_GROUPINGS,
             default_option="channel",
             period_selects="customers new in the period (CAC); CLV from every order recorded to date",
+            live=True,
         ),
         Report(
             "churn",
@@ -119,6 +122,7 @@ REPORTS: dict[str, Report] = {
             "Customers lost ÷ customers at the start, by month and channel, under the churn rule in force.",
             churn_report,
             period_selects="customers at the start of each month and those lost in it",
+            live=True,
         ),
         Report(
             "cohorts",
@@ -126,6 +130,7 @@ REPORTS: dict[str, Report] = {
             "Revenue of each month's new customers, by months since they became customers.",
             cohorts_report,
             period_selects="customers new in the period; their orders to date",
+            live=True,
         ),
         Report(
             "satisfaction",
@@ -133,6 +138,7 @@ REPORTS: dict[str, Report] = {
             "CSAT and NPS of customers' survey answers, by channel and month.",
             satisfaction_report,
             period_selects="survey answers given in the period",
+            live=True,
         ),
     )
 }

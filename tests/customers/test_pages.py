@@ -47,6 +47,13 @@ def test_the_list_filters_by_status_search_and_channel(client, admin_user, custo
     assert names(channel=ChannelFactory(name="Radio").pk) == []
 
 
+def test_a_filter_change_answers_with_the_results_partial_only(client, admin_user, customer, htmx):
+    client.force_login(admin_user)
+    response = client.get(reverse("customers:list"), {"q": "navy"}, headers=htmx)
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="results"') and "US Navy" in html and "<html" not in html
+
+
 def test_the_list_runs_a_fixed_number_of_queries(client, admin_user, rep, django_assert_max_num_queries):
     for n in range(12):
         services.lead_convert(lead=won_lead(rep, company=f"Company {n}", email=f"x{n}@c{n}.example"), user=None)
@@ -122,6 +129,7 @@ def test_marking_churned_and_active_again(rep_client, customer):
     assert (customer.status, customer.churn_reason, customer.churned_on) == ("churned", "competitor", clock.today())
     html = rep_client.get(customer.get_absolute_url()).content.decode()
     assert "Churned" in html and "Went to a competitor" in html
+    assert "Churned" in rep_client.get(reverse("customers:list"), {"status": "churned"}).content.decode()
     rep_client.post(url, {"reactivate": "1"})
     customer.refresh_from_db()
     assert (customer.status, customer.churned_on) == ("active", None)

@@ -241,6 +241,7 @@ def test_customer_reports_have_pages_and_csv(world, admin_client, client, rep):
         assert page.status_code == 200, slug
         csv = admin_client.get(f"/reports/{slug}/?period=12m&format=csv")
         assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
+        assert "Figures as of now" in page.content.decode()  # live, not the leads' refreshed rollups
     client.force_login(rep)
     assert client.get("/reports/clv/").status_code == 403
     assert client.get("/reports/churn/").status_code == 200
