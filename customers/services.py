@@ -371,12 +371,6 @@ def account_reactivate(*, account: Account, user: User | None) -> Account:
     return account
 
 
-def churn_rule() -> ChurnRule:
-    """The churn rule in force (the default one until an admin changes it)."""
-    rule = ChurnRule.objects.filter(pk=1).first()
-    return rule or ChurnRule(pk=1)
-
-
 @transaction.atomic
 def churn_rule_save(*, user: User | None, kind: str, inactivity_days: int) -> ChurnRule:
     if user is not None:

@@ -56,7 +56,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "rule": services.churn_rule()}
+    context = {"form": form, "page": page, "query": query.urlencode(), "rule": selectors.churn_rule()}
     template = "customers/list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
@@ -64,7 +64,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, account: Account, **extra) -> dict:
-    rule = services.churn_rule()
+    rule = selectors.churn_rule()
     churn_on = selectors.with_churn(Account.objects.filter(pk=account.pk), rule).values_list("churn_on", flat=True)[0]
     lead = account.lead
     context = {
@@ -238,7 +238,7 @@ def lead_convert(request: HttpRequest, lead_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @access.require(access.can_configure_churn)
 def churn_rule(request: HttpRequest) -> HttpResponse:
-    rule = services.churn_rule()
+    rule = selectors.churn_rule()
     form = ChurnRuleForm(request.POST or None, instance=rule)
     if request.method == "POST" and form.is_valid():
         services.churn_rule_save(user=request.user, **form.cleaned_data)

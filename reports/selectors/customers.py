@@ -27,8 +27,7 @@ from django.db.models.functions import TruncMonth
 from crm import clock
 from customers.figures import clv, value_sums
 from customers.models import Account, CohortRevenue, Survey
-from customers.selectors import with_churn
-from customers.services import churn_rule
+from customers.selectors import churn_rule, with_churn
 from leads.models import Channel
 from reports import charts
 from reports.periods import Period, months_between

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from crm import clock
-from customers import services
+from customers import selectors, services
 from customers.models import Account, Order
 from leads.models import FollowUpTask
 from tests.customers.conftest import won_lead
@@ -171,6 +171,6 @@ def test_the_churn_rule_is_an_admins_to_change(client, admin_user, manager):
     assert (
         client.post(reverse("customers:churn_rule"), {"kind": "inactivity", "inactivity_days": "0"}).status_code == 200
     )
-    assert services.churn_rule().inactivity_days == 90
+    assert selectors.churn_rule().inactivity_days == 90
     services.churn_rule_save(user=admin_user, kind="explicit", inactivity_days=30)
-    assert (services.churn_rule().kind, services.churn_rule().inactivity_days) == ("explicit", 30)
+    assert (selectors.churn_rule().kind, selectors.churn_rule().inactivity_days) == ("explicit", 30)
