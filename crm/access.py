@@ -314,6 +314,12 @@ def can_configure_churn(user: Any) -> bool:
     return is_crm_admin(user)
 
 
+@refusal("Only admins import orders.")
+def can_import_orders(user: Any) -> bool:
+    """An order import creates customers nobody owns yet and changes company-wide revenue: an admin's task."""
+    return is_crm_admin(user)
+
+
 # --- Reports -------------------------------------------------------------------------------------------------------
 
 

@@ -2,9 +2,12 @@
 
 from django import forms
 
-from crm import clock
+from crm import access, clock
+from crm.models import User
+from customers.imports import FIELDS
 from customers.models import Account, ChurnRule, Contact, Order, Survey
 from customers.selectors import STATUS_FILTERS
+from leads.imports.rows import ENCODINGS
 from leads.models import Channel
 
 _DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -88,3 +91,40 @@ class SurveyAnswerForm(forms.Form):
         scores = range(survey.min_score, survey.max_score + 1)
         self.fields["score"].choices = [(n, str(n)) for n in scores]
         self.fields["score"].error_messages["required"] = "Choose a score."
+
+
+class OrderUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="The first line names the columns: customer, date and amount at least (or quantity and unit price).",
+        error_messages={"required": "Choose a CSV file to import.", "empty": "The file is empty."},
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    encoding = forms.ChoiceField(
+        choices=[("", "UTF-8 (recommended)"), *[(k, v) for k, v in ENCODINGS.items() if k != "utf-8"]],
+        required=False,
+    )
+
+
+class OrderMappingForm(forms.Form):
+    """One choice of the file's columns per order field, the customers' channel and owner, dry run or import."""
+
+    channel = forms.ModelChoiceField(
+        queryset=Channel.objects.all(), required=False, empty_label="None", help_text="Of customers the file creates."
+    )
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Nobody", help_text="Of customers the file creates."
+    )
+
+    def __init__(self, *args, header: list[str], user: User, initial_mapping: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        columns = [("", "—"), *((column, column) for column in header)]
+        for name, label in FIELDS.items():
+            self.fields[name] = forms.ChoiceField(
+                choices=columns, required=False, label=label, initial=initial_mapping.get(name, "")
+            )
+        self.fields["owner"].queryset = access.users_assignable_by(user).order_by("first_name", "last_name")
+        self.order_fields([*FIELDS, "channel", "owner"])
+
+    def mapping(self) -> dict[str, str]:
+        return {name: self.cleaned_data[name] for name in FIELDS if self.cleaned_data.get(name)}

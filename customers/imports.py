@@ -19,11 +19,13 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import connection, transaction
 
-from crm import clock
+from crm import access, clock
 from crm.csv import csv_unquote
 from crm.models import User
+from customers.models import OrderImport
 from customers.services import account_totals_refresh, cohort_revenue_add
-from leads.imports.rows import ImportFileError, Rejection, csv_rows, read_header
+from leads.imports.rows import ImportFileError, Rejection, csv_rows, decode_upload, read_header
+from leads.imports.services import rejections_csv
 from leads.models import Channel
 
 # What a column can be mapped to (`--map FIELD=COLUMN`).
@@ -325,3 +327,92 @@ def _write(lines: list[tuple], result: OrderImportResult, *, channel: Channel | 
         "JOIN import_order_customers c USING (customer_key)"
     )
     result.lap("cohort revenue", lap)
+
+
+# --- In the browser (admins) ----------------------------------------------------------------------------------------
+
+# A browser import runs while the page waits: files past this size go through `manage.py import_orders`.
+BROWSER_MAX_BYTES = 10_000_000
+GUESSES = {
+    "customer": ("customer", "client", "account", "customer name", "company"),
+    "ordered_at": ("ordered_at", "order date", "date", "ordered on", "invoice date"),
+    "amount": ("amount", "total", "net amount", "revenue", "value"),
+    "description": ("description", "item", "product"),
+    "quantity": ("quantity", "qty"),
+    "unit_price": ("unit_price", "unit price", "price"),
+}
+
+
+class AlreadyImported(Exception):
+    """The upload was imported already (a second click): nothing was written again."""
+
+
+def guess_mapping(header: list[str]) -> dict[str, str]:
+    lowered = {column.strip().lower(): column for column in header}
+    return {
+        name: next(lowered[spelling] for spelling in spellings if spelling in lowered)
+        for name, spellings in GUESSES.items()
+        if any(spelling in lowered for spelling in spellings)
+    }
+
+
+def order_import_create(*, user: User, file_name: str, data: bytes, encoding: str = "") -> OrderImport:
+    """Keep an uploaded file for its mapping; ImportFileError when it cannot be imported at all."""
+    access.ensure(access.can_import_orders, user)
+    if len(data) > BROWSER_MAX_BYTES:
+        raise ImportFileError(
+            f"The file is {len(data) / 1_000_000:.1f} MB; in the browser the largest is "
+            f"{BROWSER_MAX_BYTES / 1_000_000:.0f} MB. Bigger files: manage.py import_orders."
+        )
+    text, _ = decode_upload(data, encoding=encoding)
+    header = read_header(text)
+    return OrderImport.objects.create(created_by=user, file_name=file_name[:255], text=text, header=header)
+
+
+def order_import_run(
+    *,
+    job: OrderImport,
+    user: User,
+    mapping: dict[str, str],
+    channel: Channel | None = None,
+    owner: User | None = None,
+    dry_run: bool = False,
+) -> OrderImportResult:
+    """Check (dry run) or import an uploaded file, as `manage.py import_orders` does. An import claims the upload
+    first (a conditional UPDATE in the import's transaction): of two clicks, the second finds it imported."""
+    access.ensure(access.can_import_orders, user)
+    if dry_run:
+        result = orders_import(text=job.text, mapping=mapping, channel=channel, owner=owner, dry_run=True)
+        OrderImport.objects.filter(pk=job.pk).update(mapping=mapping, result=_summary(result, dry_run=True))
+        return result
+    with transaction.atomic():
+        claimed = OrderImport.objects.filter(pk=job.pk, state=OrderImport.State.UPLOADED).update(
+            state=OrderImport.State.IMPORTING
+        )
+        if not claimed:
+            raise AlreadyImported
+        result = orders_import(text=job.text, mapping=mapping, channel=channel, owner=owner)
+        OrderImport.objects.filter(pk=job.pk).update(
+            state=OrderImport.State.DONE,
+            mapping=mapping,
+            text="",
+            result=_summary(result, dry_run=False),
+            rejects_csv=rejections_csv(job.header, result.rejections, with_header=True) if result.rejections else "",
+        )
+    return result
+
+
+def _summary(result: OrderImportResult, *, dry_run: bool) -> dict:
+    return {
+        "dry_run": dry_run,
+        "rows": result.rows,
+        "orders": result.orders,
+        "refunds": result.refunds,
+        "customers_created": result.customers_created,
+        "customers_matched": result.customers_matched,
+        "computed_amounts": result.computed_amounts,
+        "rejected": result.rejected,
+        "rejections": [{"line": r.line, "reason": r.reason} for r in result.rejections[:20]],
+        "warnings": [{"line": line, "message": message} for line, message in result.warnings[:20]],
+        "warnings_count": len(result.warnings),
+    }

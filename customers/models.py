@@ -264,3 +264,32 @@ class Survey(models.Model):
     @property
     def min_score(self) -> int:
         return 1 if self.kind == self.Kind.CSAT else 0
+
+
+class OrderImport(models.Model):
+    """A CSV of orders uploaded in the browser: the file until it is imported, then what the import did."""
+
+    class State(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Imported"
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=clock.now)
+    file_name = models.CharField(max_length=255)
+    # The decoded file, kept until the import ran (then emptied: the rejected rows stay, in their own column).
+    text = models.TextField(blank=True)
+    header = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.UPLOADED)
+    result = models.JSONField(default=dict, help_text="Counts, warnings and the first rejected rows")
+    rejects_csv = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("customers:orders_import_detail", args=[self.pk])

@@ -10,17 +10,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm import access, clock
-from customers import exports, selectors, services, surveys
+from customers import exports, imports, selectors, services, surveys
 from customers.forms import (
     ChurnForm,
     ChurnRuleForm,
     ContactForm,
     CustomerFilterForm,
     OrderForm,
+    OrderMappingForm,
+    OrderUploadForm,
     SurveyAnswerForm,
     SurveySendForm,
 )
-from customers.models import Account, Order
+from customers.models import Account, Order, OrderImport
 from leads import services as lead_services
 from leads.forms import TaskForm
 from leads.selectors import get_lead_for_user, lead_timeline, tasks_for_lead
@@ -252,6 +254,69 @@ def customer_export(request: HttpRequest) -> StreamingHttpResponse:
     accounts = access.customers_visible_to(request.user)
     response = StreamingHttpResponse(exports.customers_csv(accounts=accounts), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="customers-{clock.today()}.csv"'
+    return response
+
+
+# --- Importing orders in the browser (admins) ------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@access.require(access.can_import_orders)
+def orders_import(request: HttpRequest) -> HttpResponse:
+    """Upload a CSV of orders; then its page maps the columns, checks (dry run) and imports."""
+    posted = request.method == "POST"
+    form = OrderUploadForm(request.POST if posted else None, request.FILES if posted else None)
+    if posted and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = imports.order_import_create(
+                user=request.user, file_name=upload.name, data=upload.read(), encoding=form.cleaned_data["encoding"]
+            )
+        except imports.ImportFileError as error:
+            form.add_error("file", str(error))
+        else:
+            return redirect(job)
+    jobs = OrderImport.objects.filter(created_by=request.user).defer("text", "rejects_csv")[:20]
+    return render(request, "customers/orders_import.html", {"form": form, "jobs": jobs})
+
+
+@require_http_methods(["GET", "POST"])
+@access.require(access.can_import_orders)
+def orders_import_detail(request: HttpRequest, order_import_id: int) -> HttpResponse:
+    job = get_object_or_404(OrderImport.objects.defer("rejects_csv"), pk=order_import_id, created_by=request.user)
+    form = OrderMappingForm(
+        request.POST or None,
+        header=job.header,
+        user=request.user,
+        initial_mapping=job.mapping or imports.guess_mapping(job.header),
+    )
+    if request.method == "POST" and job.state == OrderImport.State.UPLOADED and form.is_valid():
+        data = form.cleaned_data
+        try:
+            imports.order_import_run(
+                job=job,
+                user=request.user,
+                mapping=form.mapping(),
+                channel=data["channel"],
+                owner=data["owner"],
+                dry_run="check" in request.POST,
+            )
+        except imports.ImportFileError as error:
+            form.add_error(None, str(error))
+        except imports.AlreadyImported:
+            messages.info(request, "This file was imported already.")
+            return redirect(job)
+        else:
+            return redirect(job)
+    return render(request, "customers/orders_import_detail.html", {"job": job, "form": form})
+
+
+@require_GET
+@access.require(access.can_import_orders)
+def orders_import_rejects(request: HttpRequest, order_import_id: int) -> HttpResponse:
+    job = get_object_or_404(OrderImport, pk=order_import_id, created_by=request.user)
+    response = HttpResponse(job.rejects_csv, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="rejected-orders-{job.pk}.csv"'
     return response
 
 

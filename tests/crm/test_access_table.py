@@ -25,6 +25,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from crm import clock
 from crm.models import Notification, User
+from customers import imports as order_imports
 from customers import services as customers
 from customers import surveys
 from leads.channels import services as channel_services
@@ -143,6 +144,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "customers:list": EVERYONE,
     "customers:export": EVERYONE,
     "customers:churn_rule": ADMINS,
+    "customers:orders_import": ADMINS,
+    "customers:orders_import_detail": ADMINS,  # the admin's own upload
+    "customers:orders_import_rejects": ADMINS,
     "customers:detail": THE_REPS,
     "customers:order_create": THE_REPS,
     "customers:order_delete": THE_REPS,
@@ -232,11 +236,11 @@ def world(rep, manager, admin_user, team, channel, lead):
         ).pk,
         "reclaim_rule_id": reclaim.reclaim_rule_save(user=admin_user, rule=ReclaimRule(name="Idle", days=7)).pk,
         "scoring_rule_id": scoring_rule.pk,
-        **_customer_world(lead),
+        **_customer_world(lead, admin_user),
     }
 
 
-def _customer_world(lead) -> dict:
+def _customer_world(lead, admin_user) -> dict:
     """The rep's customer (converted from the rep's lead), one of its orders, and a survey link of its contact."""
     won = LeadFactory(
         owner=lead.owner, channel=lead.channel, stage=Stage.WON, deal_value=Decimal(500), won_at=clock.now()
@@ -247,6 +251,9 @@ def _customer_world(lead) -> dict:
         "account_id": conversion.account.pk,
         "order_id": conversion.account.orders.first().pk,
         "survey_token": surveys.survey_token(survey),
+        "order_import_id": order_imports.order_import_create(
+            user=admin_user, file_name="orders.csv", data=b"customer,date,amount\nAcme,2026-01-05,10\n"
+        ).pk,
     }
 
 
