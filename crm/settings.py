@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "leads",
     "scoring",
     "campaigns",
+    "customers",
     "reports",
 ]
 
@@ -267,6 +268,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": dt.timedelta(minutes=1),
         "options": {"expire_seconds": 55},
     },
+    # Survey emails a lost task did not send (a broker outage when the survey was sent).
+    "customers: email unsent surveys": {
+        "task": "customers.tasks.email_unsent_surveys",
+        "schedule": dt.timedelta(minutes=5),
+        "options": {"expire_seconds": 4 * 60},
+    },
 }
 
 # Leads list: how many rows a page shows, and how far the "N leads" figure counts before saying "N+"
@@ -282,6 +289,11 @@ EXPORT_FETCH_SIZE = env.int("EXPORT_FETCH_SIZE", default=5_000)
 # Reports: customer lifetime value = average recorded deal value × purchases per year × years of relationship.
 REPORTS_CLV_PURCHASES_PER_YEAR = env.float("REPORTS_CLV_PURCHASES_PER_YEAR", default=1.0)
 REPORTS_CLV_YEARS = env.float("REPORTS_CLV_YEARS", default=1.0)
+# Customers: days a survey link stays valid; a channel's recorded history must cover this many days on average
+# per customer before CLV is computed from it (otherwise the simple formula above, labelled as such).
+SURVEY_LINK_DAYS = env.int("SURVEY_LINK_DAYS", default=14)
+SURVEY_COMPANY_NAME = env.str("SURVEY_COMPANY_NAME", default="us")
+CLV_MIN_HISTORY_DAYS = env.int("CLV_MIN_HISTORY_DAYS", default=365)
 
 # Ways in (web forms, JSON API): abuse limits, counted in the cache (Redis in production, shared by all workers).
 # Web form submissions per client address per window; a double submission within the window creates one lead.

@@ -15,3 +15,6 @@ leads_bulk_created = Signal()
 # Sent on commit after a bulk write changed the facts of existing leads (an import with --on-duplicate update).
 # kwargs: lead_ids (list of ints), fields (list of names).
 leads_bulk_updated = Signal()
+# Sent at the end of `manage.py seed_demo`'s transaction, so higher apps add their own demo data (customers).
+# kwargs: seed (int, the run's random seed).
+demo_seeded = Signal()
