@@ -141,7 +141,7 @@ def test_unmapped_columns_are_kept_as_attributes_when_ticked_and_ignored_columns
     imports.import_job_run(job_id=job.pk)
     assert Lead.objects.get().attributes == {"utm_term": "crm", "shoe_size": "38"}
     assert dict(AttributeLabel.objects.values_list("key", "label")) == {
-        "utm_source": "UTM source",
+        "utm_term": "UTM term",
         "shoe_size": "Shoe size",
     }
 
