@@ -408,6 +408,7 @@ FACTS: tuple[Fact, ...] = (
         # HubSpot "Record ID", Salesforce "Lead ID", Zoho "Record Id", Google Ads and LinkedIn "Lead ID", Pipedrive
         # "Lead - ID", the X Education dataset's "Prospect ID" and "Lead Number".
         synonyms=(
+            "ID",  # Meta Lead Ads' "id", Salesforce Data Loader's "Id"
             "Record ID",
             "Lead ID",
             "Contact ID",

@@ -150,8 +150,14 @@ def count_rows(text: str) -> int:
 def guess_mapping(header: list[str]) -> dict[str, str]:
     """Lead field → column for the columns whose names are obvious; each field and column used once."""
     mapping: dict[str, str] = {}
+    # A column named exactly as a field ("external_id", as this CRM's export writes it) first, then other spellings.
+    exact = {header_key(fact.name): fact.name for fact in IMPORT_FACTS}
     for column in header:
-        if not column:
+        name = exact.get(header_key(column)) if column else None
+        if name is not None and name not in mapping:
+            mapping[name] = column
+    for column in header:
+        if not column or column in mapping.values():
             continue
         if column.lower().startswith(ATTRIBUTE_PREFIX):
             mapping.setdefault(column, column)
@@ -191,6 +197,34 @@ def validate_mapping(mapping: dict[str, str], header: list[str]) -> dict[str, st
     return clean
 
 
+_SLASH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{4}\b")
+
+
+def slash_date_order(text: str, header: list[str], mapping: dict[str, str]) -> str:
+    """How the file writes dates like 03/04/2024: "mdy" (Salesforce and HubSpot in the US), "dmy" (most of the
+    world), or "" when no date of its mapped date columns tells (every part at most 12) or they disagree. One
+    pass over the file, only when a mapped date column holds such dates."""
+    columns = [header.index(mapping[name]) for name in ("created_at", "won_at") if mapping.get(name) in header]
+    if not columns:
+        return ""
+    day_first = month_first = False
+    rows = csv_rows(text)
+    next(rows, None)
+    try:
+        for row in rows:
+            for i in columns:
+                found = _SLASH_DATE.match(row[i]) if i < len(row) else None
+                if found:  # only a date that can be read one way tells (13/13/2024 is no date at all)
+                    first, second = int(found[1]), int(found[2])
+                    day_first |= first > 12 >= second
+                    month_first |= second > 12 >= first
+            if day_first and month_first:
+                return ""
+    except csv.Error:
+        pass  # a broken line is reported, with its number, when the rows are read
+    return "dmy" if day_first else "mdy" if month_first else ""
+
+
 # --- Custom attributes ------------------------------------------------------------------------------------------
 
 
@@ -220,7 +254,9 @@ def attribute_columns(
     """The columns neither mapped nor ignored, kept as custom attributes: (key → column, the columns left out
     because a lead holds at most ATTRIBUTES_MAX_KEYS attributes). Keys are unique and never those of the mapping's
     own `attributes.KEY` columns."""
-    used = set(mapping.values()) | set(ignored) | set(OWN_EXPORT_COLUMNS)
+    used = set(mapping.values()) | set(ignored)
+    if set(OWN_EXPORT_COLUMNS) <= set(header):  # this CRM's own export: its id, score and grade are not attributes
+        used |= set(OWN_EXPORT_COLUMNS)
     taken = {name[len(ATTRIBUTE_PREFIX) :] for name in mapping if name.startswith(ATTRIBUTE_PREFIX)}
     room = ATTRIBUTES_MAX_KEYS - len(taken)
     kept: dict[str, str] = {}

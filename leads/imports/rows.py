@@ -3,6 +3,7 @@ row turned into a lead's facts or rejected with its reason. No writes here: `lea
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import functools
 import json
@@ -45,6 +46,7 @@ from leads.imports.columns import (  # noqa: F401 (re-exported: the import's nam
     csv_rows,
     guess_mapping,
     read_header,
+    slash_date_order,
     validate_mapping,
 )
 from leads.models import Channel, LostReason, Stage
@@ -79,8 +81,16 @@ def decode_upload(data: bytes, *, encoding: str = "") -> tuple[str, str]:
         raise ImportFileError("The file is empty.")
     if encoding and encoding not in ENCODINGS:
         raise ImportFileError(f"Unknown encoding “{encoding}”: choose one of {', '.join(ENCODINGS)}.")
+    if (not encoding or encoding == "utf-8") and data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # UTF-16 with its byte-order mark: Meta Lead Ads' CSV download, Excel's "Unicode text".
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            text = "\x00"
+        if "\x00" not in text:
+            return text, "utf-16"
     if b"\x00" in data:
-        # A text CSV never holds NUL bytes; a spreadsheet (.xlsx) or a UTF-16 export does.
+        # A text CSV never holds NUL bytes; a spreadsheet (.xlsx) or a UTF-16 export without its mark does.
         raise ImportFileError(
             "The file is not a text CSV (it holds binary data: a spreadsheet, or UTF-16). Save it as “CSV UTF-8”."
         )
@@ -234,8 +244,17 @@ def local_day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(_zone(settings.TIME_ZONE)).date()
 
 
-def _parse_when(value: str, label: str) -> dt.datetime:
-    value = value.strip()
+_SLASH_FORMATS = {
+    "mdy": ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y, %I:%M %p"),
+    "dmy": ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %I:%M %p", "%d/%m/%Y, %I:%M %p"),
+}
+_ZONE_NAME = re.compile(r"\s*\b(UTC|GMT)$")
+
+
+def _parse_when(value: str, label: str, order: str = "") -> dt.datetime:
+    """A date or date-time as exports write it. `order` ("mdy" or "dmy") reads 03/04/2024 the way the file's other
+    dates show it is written (`leads.imports.columns.slash_date_order`); without it such a date is ambiguous."""
+    value = _ZONE_NAME.sub("+00:00", value.strip())  # LinkedIn's "2024-03-18 09:12:45 UTC"
     parsed = None
     day = _ISO_DAY.match(value)
     if day:  # the common case, without the general parser's cost
@@ -252,12 +271,14 @@ def _parse_when(value: str, label: str) -> dt.datetime:
     except ValueError:
         parsed = None
     if parsed is None:
-        for fmt in _DATE_FORMATS:
+        for fmt in _DATE_FORMATS + _SLASH_FORMATS.get(order, ()):
             try:
                 parsed = dt.datetime.strptime(value, fmt)
                 break
             except ValueError:
                 continue
+    if parsed is None and not order and re.match(r"^\d{1,2}/\d{1,2}/\d{4}", value):
+        raise ValueError(f"{label} “{value}” is ambiguous: day or month first? (use YYYY-MM-DD)")
     if parsed is None:
         raise ValueError(f"{label} “{value}” is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM)")
     if timezone.is_naive(parsed):
@@ -285,8 +306,11 @@ _OUTCOME_COLUMNS = {header_key(column) for column in OUTCOME_COLUMNS}
 def _money(raw: str, fact: Fact) -> Decimal:
     """An amount as spreadsheets write it ("$1,200.50"), within what the column holds."""
     label = fact.verbose_label.lower()
+    text = re.sub(r"^[A-Z]{3}\s*|\s*[A-Z]{3}$|[\s$€£]", "", raw)  # "EUR 1.200,50", "$1,200.50"
+    if "," in text and (text.rfind(",") > text.rfind(".") if "." in text else re.fullmatch(r"-?\d+,\d{1,2}", text)):
+        text = text.replace(".", "").replace(",", ".")  # a decimal comma: "1.200,50", "99,90"
     try:
-        value = Decimal(re.sub(r"[\s,$€£]", "", raw))
+        value = Decimal(text.replace(",", ""))
     except InvalidOperation:
         raise ValueError(f"{label} “{raw}” is not a number") from None
     field = fact.field
@@ -396,7 +420,9 @@ class RowReader:
         options: ImportOptions,
         resolver: NameResolver,
         kept_columns: dict[str, str] | None = None,
+        date_order: str = "",
     ):
+        self.date_order = date_order
         self.index = {name: header.index(column) for name, column in mapping.items()}
         self.attributes = {
             name[len(ATTRIBUTE_PREFIX) :]: i for name, i in self.index.items() if name.startswith(ATTRIBUTE_PREFIX)
@@ -503,7 +529,7 @@ class RowReader:
 
         created_at = self.now
         if v("created_at"):
-            created_at = _parse_when(v("created_at"), "created date")
+            created_at = _parse_when(v("created_at"), "created date", self.date_order)
             if created_at > self.now:
                 warnings.append(f"created date “{v('created_at')}” is in the future")
         facts["created_at"] = created_at
@@ -522,7 +548,7 @@ class RowReader:
         if stage == Stage.WON:
             if deal_value is None:
                 warnings.append("won without a deal value")
-            won_at = _parse_when(v("won_at"), "won date") if v("won_at") else self.now
+            won_at = _parse_when(v("won_at"), "won date", self.date_order) if v("won_at") else self.now
             if won_at > self.now:
                 warnings.append(f"won date “{v('won_at')}” is in the future")
             if not v("created_at"):

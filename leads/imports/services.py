@@ -76,6 +76,7 @@ from leads.imports.rows import (  # noqa: F401 (the import's public names, re-ex
     local_day,
     parse_stage_values,
     read_header,
+    slash_date_order,
     validate_mapping,
 )
 from leads.intake.pipeline import Arriving, Record, arrivals_match, arrivals_store
@@ -171,6 +172,7 @@ class LeadImporter:
             options=options,
             resolver=self.resolver,
             kept_columns=self.kept_columns,
+            date_order=slash_date_order(text, self.header, self.mapping),
         )
         self.mapped = set(self.mapping)
         # Keys (normalised emails and phones) of the rows already taken in this file: key → lead id (None in a dry

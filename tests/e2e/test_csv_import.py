@@ -4,6 +4,7 @@ The import runs on a real Celery worker (Redis broker); the progress page polls 
 """
 
 import csv
+import io
 import re
 
 import pytest
@@ -86,7 +87,7 @@ def test_a_manager_imports_a_real_export_maps_it_and_downloads_the_warnings(
     with page.expect_download() as download:
         page.get_by_text("Download the 2 rows with warnings (CSV)").click()
     assert download.value.suggested_filename == "hubspot-contacts-warnings.csv"
-    rows = list(csv.reader(open(download.value.path(), encoding="utf-8", newline="")))
+    rows = list(csv.reader(io.StringIO(download.value.path().read_text(encoding="utf-8"), newline="")))
     assert rows[0][-2:] == ["line", "warning"]
     assert [(row[0], row[-2]) for row in rows[1:]] == [("102", "3"), ("103", "4")]
     assert rows[2][-1] == "won without a deal value"

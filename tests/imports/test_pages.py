@@ -144,6 +144,9 @@ def test_unmapped_columns_are_kept_as_attributes_when_ticked_and_ignored_columns
         "utm_term": "UTM term",
         "shoe_size": "Shoe size",
     }
+    # The lead page reads the attributes by their labels.
+    page = manager_client.get(Lead.objects.get().get_absolute_url()).content.decode()
+    assert "<dt>UTM term</dt><dd>crm</dd>" in page and "<dt>Shoe size</dt><dd>38</dd>" in page
 
 
 @pytest.mark.parametrize(

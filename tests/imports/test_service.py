@@ -474,7 +474,7 @@ def test_an_update_by_phone_stores_the_new_email_normalised(db):
 @pytest.mark.parametrize("encoding", ["", "latin-1"])
 def test_a_binary_file_is_refused_whatever_the_encoding(encoding):
     with pytest.raises(ImportFileError, match="not a text CSV"):
-        decode_upload("name\nAda\n".encode("utf-16"), encoding=encoding)
+        decode_upload("name\nAda\n".encode("utf-16-le"), encoding=encoding)
     with pytest.raises(ImportFileError, match="not a text CSV"):
         decode_upload(b"PK\x03\x04\x14\x00\x06\x00", encoding=encoding)
 

@@ -319,7 +319,7 @@ OTHER_CRMS = {
         "Country": "country",
     },
     "Facebook lead ads": {
-        "id": None,
+        "id": "external_id",
         "created_time": "created_at",
         "campaign_name": "utm_campaign",
         "full_name": "name",
