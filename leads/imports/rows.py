@@ -277,7 +277,8 @@ def _parse_when(value: str, label: str, order: str = "") -> dt.datetime:
                 break
             except ValueError:
                 continue
-    if parsed is None and not order and re.match(r"^\d{1,2}/\d{1,2}/\d{4}", value):
+    ambiguous = re.match(r"^(\d{1,2})/(\d{1,2})/\d{4}", value)
+    if parsed is None and not order and ambiguous and max(int(ambiguous[1]), int(ambiguous[2])) <= 12:
         raise ValueError(f"{label} “{value}” is ambiguous: day or month first? (use YYYY-MM-DD)")
     if parsed is None:
         raise ValueError(f"{label} “{value}” is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM)")

@@ -80,7 +80,9 @@ def test_import_with_an_encoding(tmp_path):
         (["--map", "email"], "write FIELD=COLUMN"),
         (["--map", "colour=name"], "unknown field “colour”"),
         (["--map", "name=Nope"], "no column “Nope”"),
-        (["--map", "city=name"], "Map a column that names the lead"),
+        (["--map", "city=name", "--map", "region=email"], "Map a column that names the lead"),
+        (["--ignore", "Nope"], "--ignore: the file has no column 'Nope'"),
+        (["--unmapped", "keep"], "invalid choice: 'keep'"),
         (["--stage-values", "won"], "not STAGE=VALUE"),
         (["--channel", "Nowhere"], "Unknown channel “Nowhere”"),
         (["--owner", "ghost"], "Unknown owner “ghost”"),
@@ -130,3 +132,23 @@ def test_an_export_imports_again(tmp_path, rep, channel):
     call_command("import_leads", str(path), stdout=io.StringIO())
     lead = Lead.objects.get()
     assert (lead.name, lead.owner, lead.channel) == ("Round Trip", rep, channel)
+
+
+def test_map_adds_to_the_guess_and_unmapped_columns_are_kept_or_ignored(tmp_path):
+    path = write(
+        tmp_path, "Company Name,Contact email,engage_date,Lead Origin\nEngines Ltd,ada@example.com,2024-01-05,API\n"
+    )
+    out, err = io.StringIO(), io.StringIO()
+    # No name column: the company names the lead; --map gives the one column the guess cannot know.
+    call_command("import_leads", str(path), "--map", "created_at=engage_date", stdout=out, stderr=err)
+    assert "Mapping: company=Company Name, email=Contact email, created_at=engage_date" in err.getvalue()
+    assert "Kept as custom attributes: Lead Origin → lead_origin" in err.getvalue()
+    lead = Lead.objects.get()
+    assert (lead.name, lead.created_at.date().isoformat(), lead.attributes) == (
+        "Engines Ltd",
+        "2024-01-05",
+        {"lead_origin": "API"},
+    )
+    Lead.objects.all().delete()
+    call_command("import_leads", str(path), "--unmapped", "ignore", stdout=io.StringIO(), stderr=io.StringIO())
+    assert Lead.objects.get().attributes == {}

@@ -26,7 +26,7 @@ class Command(BaseCommand):
             default=[],
             metavar="FIELD=COLUMN",
             help=f"Put COLUMN into FIELD (repeat). Fields: {', '.join(imports.FIELDS)}, attributes.KEY. "
-            "Without any --map, obvious column names are mapped by guess.",
+            "Columns whose names are obvious are mapped by guess; --map adds to the guess or overrides it.",
         )
         parser.add_argument("--channel", default="", help="Channel (name) of rows without one.")
         parser.add_argument("--owner", default="", help="Owner (username) of rows without one; none: the pool.")
@@ -62,11 +62,15 @@ class Command(BaseCommand):
         try:
             text, _ = imports.decode_upload(path.read_bytes(), encoding=options["encoding"])
             header = imports.read_header(text)
-            if not mapping:
-                mapping = imports.guess_mapping(header)
-                self.stderr.write(
-                    "Mapping guessed from the header: " + ", ".join(f"{k}={v}" for k, v in mapping.items())
-                )
+            # The guess, with each --map in place of what the guess gave that field or that column.
+            given = mapping
+            mapping = {
+                name: column
+                for name, column in imports.guess_mapping(header).items()
+                if name not in given and column not in given.values()
+            }
+            mapping.update(given)
+            self.stderr.write("Mapping: " + ", ".join(f"{k}={v}" for k, v in mapping.items()))
             unknown = [column for column in options["ignore"] if column not in header]
             if unknown:
                 raise CommandError(f"--ignore: the file has no column {', '.join(map(repr, unknown))}.")
