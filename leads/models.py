@@ -158,7 +158,10 @@ class Lead(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     # The lead's id in the system it came from ("Record ID", "Prospect ID", "Lead Number" of an export): enough to
     # name a lead that arrives with no name, email or phone.
-    external_id = models.CharField(max_length=100, blank=True, help_text="Its id in the system it came from")
+    # db_default: rows written by COPY without this column (the demo writer, older code) get "" too.
+    external_id = models.CharField(
+        max_length=100, blank=True, default="", db_default="", help_text="Its id in the system it came from"
+    )
 
     # Copies of scoring's LeadScore, written by the scoring engine (see the note on the indexes below).
     score = models.SmallIntegerField(null=True, blank=True)

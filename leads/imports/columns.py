@@ -202,27 +202,29 @@ _SLASH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{4}\b")
 
 def slash_date_order(text: str, header: list[str], mapping: dict[str, str]) -> str:
     """How the file writes dates like 03/04/2024: "mdy" (Salesforce and HubSpot in the US), "dmy" (most of the
-    world), or "" when no date of its mapped date columns tells (every part at most 12) or they disagree. One
-    pass over the file, only when a mapped date column holds such dates."""
+    world), or "" when no date of its mapped date columns tells (every part at most 12) or they disagree. It reads
+    until a date tells; a file whose first 1,000 rows hold no slash date is not read further."""
     columns = [header.index(mapping[name]) for name in ("created_at", "won_at") if mapping.get(name) in header]
     if not columns:
         return ""
     day_first = month_first = False
     rows = csv_rows(text)
     next(rows, None)
+    slashed = False
     try:
-        for row in rows:
+        for n, row in enumerate(rows):
             for i in columns:
                 found = _SLASH_DATE.match(row[i]) if i < len(row) else None
                 if found:  # only a date that can be read one way tells (13/13/2024 is no date at all)
+                    slashed = True
                     first, second = int(found[1]), int(found[2])
                     day_first |= first > 12 >= second
                     month_first |= second > 12 >= first
-            if day_first and month_first:
-                return ""
+            if day_first or month_first or (n >= 1000 and not slashed):
+                break
     except csv.Error:
         pass  # a broken line is reported, with its number, when the rows are read
-    return "dmy" if day_first else "mdy" if month_first else ""
+    return "" if day_first and month_first else "dmy" if day_first else "mdy" if month_first else ""
 
 
 # --- Custom attributes ------------------------------------------------------------------------------------------
