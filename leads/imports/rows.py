@@ -248,6 +248,7 @@ _SLASH_FORMATS = {
     "mdy": ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y, %I:%M %p"),
     "dmy": ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %I:%M %p", "%d/%m/%Y, %I:%M %p"),
 }
+_EARLIEST, _LATEST = 1900, 2200
 _ZONE_NAME = re.compile(r"\s*\b(UTC|GMT)$")
 
 
@@ -284,6 +285,8 @@ def _parse_when(value: str, label: str, order: str = "") -> dt.datetime:
         raise ValueError(f"{label} “{value}” is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM)")
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=_zone(settings.TIME_ZONE))
+    if not _EARLIEST <= parsed.year <= _LATEST:  # year 1 or 9999 would overflow turning into another zone
+        raise ValueError(f"{label} “{value}” is out of range ({_EARLIEST} to {_LATEST})")
     return parsed
 
 
@@ -315,8 +318,8 @@ def _money(raw: str, fact: Fact) -> Decimal:
     except InvalidOperation:
         raise ValueError(f"{label} “{raw}” is not a number") from None
     field = fact.field
-    if not value.is_finite() or value < 0:
-        raise ValueError(f"{label} “{raw}” is out of range")
+    if not value.is_finite() or value < 0 or value.adjusted() >= field.max_digits - field.decimal_places:
+        raise ValueError(f"{label} “{raw}” is out of range")  # checked before quantize, which 1E30 would overflow
     value = value.quantize(Decimal(1).scaleb(-field.decimal_places))
     if value >= Decimal(10) ** (field.max_digits - field.decimal_places):
         raise ValueError(f"{label} “{raw}” is out of range")
