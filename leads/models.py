@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -8,6 +9,7 @@ from django.db.models.functions import Concat, Lower
 from django.urls import reverse
 
 from crm import clock
+from leads.normalize import validate_standard_email
 
 
 class Channel(models.Model):
@@ -111,9 +113,27 @@ class Timeline(models.TextChoices):
     LATER = "later", "Later"
 
 
+class StandardEmailFormField(forms.EmailField):
+    """A form's email address as the standards define it (see `StandardEmailField`). A text input, not
+    `type=email`: browsers refuse internationalised addresses there."""
+
+    default_validators = [validate_standard_email]
+    widget = forms.TextInput(attrs={"inputmode": "email", "autocomplete": "email"})
+
+
+class StandardEmailField(models.EmailField):
+    """An email address as the standards define it, internationalised ones included (`josé@bücher.de`), checked by
+    `leads.normalize.email_problem` (email-validator) rather than Django's ASCII-only validator, in forms too."""
+
+    default_validators = [validate_standard_email]
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": StandardEmailFormField, **kwargs})
+
+
 class Lead(models.Model):
     name = models.CharField(max_length=200)
-    email = models.EmailField(max_length=254, blank=True)
+    email = StandardEmailField(max_length=254, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     # Normalised copies for duplicate detection: lower-cased email, E.164 phone.
     email_normalized = models.CharField(max_length=254, blank=True, editable=False)

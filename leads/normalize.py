@@ -5,6 +5,7 @@ import re
 
 import phonenumbers
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 
@@ -58,6 +59,13 @@ def _domain_problem(domain: str) -> str:
     ):
         return ""
     return _whole_address_problem("a@" + domain)
+
+
+def validate_standard_email(value: str) -> None:
+    """A Django validator of `email_problem`: the one rule of an address on every way in (forms, API, import)."""
+    problem = email_problem(value) if value else ""
+    if problem:
+        raise ValidationError(f"Enter a valid email address. {problem}", code="invalid")
 
 
 def _whole_address_problem(email: str) -> str:

@@ -111,3 +111,17 @@ def test_a_column_named_as_a_field_wins_over_a_synonym():
         "external_id": "external_id",
     }
     assert guess_mapping(["id", "full_name"]) == {"external_id": "id", "name": "full_name"}
+
+
+@pytest.mark.django_db
+def test_an_imported_internationalised_address_passes_the_lead_form_and_the_api_rule(rep):
+    from leads.forms import LeadForm
+    from leads.intake.api import _LeadInRules
+
+    form = LeadForm(data={"name": "José", "email": "josé@bücher.de", "phone": ""}, user=rep)
+    form.is_valid()
+    assert "email" not in form.errors
+    assert 'inputmode="email"' in str(form["email"])  # a text input: browsers refuse josé@ in type=email
+    assert _LeadInRules._email("用户@例子.广告") == "用户@例子.广告"
+    bad = LeadForm(data={"name": "Bob", "email": "bob@", "phone": ""}, user=rep)
+    assert "Enter a valid email address. There must be something after the @-sign." in bad.errors["email"][0]
