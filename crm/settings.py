@@ -9,7 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
-from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,10 +48,12 @@ INSTALLED_APPS = [
     "crm",
     "leads",
     "scoring",
+    "campaigns",
     "reports",
 ]
 
 MIDDLEWARE = [
+    "crm.errors.UnavailablePageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -71,13 +73,13 @@ MIDDLEWARE = [
 ]
 
 # Content Security Policy (django-csp): scripts only from our own static files (static/js/app.js, htmx), no inline
-# script, no eval (htmx's allowEval is off); styles may be inline because the report charts are SVG with their own
-# <style>. The public web form page relaxes framing and form targets (leads.intake.views.web_form).
+# script, no eval (htmx's allowEval is off); styles only from our stylesheet (the report charts are SVG images, whose
+# own <style> is theirs). The public web form page relaxes framing and form targets (leads.intake.views.web_form).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
-        "style-src": [SELF, UNSAFE_INLINE],
+        "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "connect-src": [SELF],
         "object-src": [NONE],
@@ -170,6 +172,8 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
+# The file email backend (django.core.mail.backends.filebased.EmailBackend) writes each message here.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 # Links in emails (notification digests) point here.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -239,6 +243,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": dt.timedelta(minutes=1),
         "options": {"expire_seconds": 55},
     },
+    # Campaign email: release due steps and sequences, fail claims whose worker died, keep backlogs sending.
+    "campaigns: send due email": {
+        "task": "campaigns.tasks.sending_tick",
+        "schedule": dt.timedelta(minutes=1),
+        "options": {"expire_seconds": 55},
+    },
     "leads: resume stalled imports": {
         "task": "leads.tasks.resume_stalled_imports",
         "schedule": dt.timedelta(minutes=1),
@@ -297,6 +307,17 @@ API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 # How long an Idempotency-Key is remembered (an hourly Celery beat task forgets older ones).
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+
+# Campaign email: messages per minute across all workers, per batch task, and how long a claimed message may go
+# unsent before its worker is taken for dead (the message is then marked failed, never sent twice).
+CAMPAIGN_SEND_RATE = env.int("CAMPAIGN_SEND_RATE", default=600)
+CAMPAIGN_SEND_BATCH = env.int("CAMPAIGN_SEND_BATCH", default=100)
+CAMPAIGN_SEND_LEASE_SECONDS = env.int("CAMPAIGN_SEND_LEASE_SECONDS", default=600)
+CAMPAIGN_FROM_EMAIL = env.str("CAMPAIGN_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
+# The domain of campaign messages' Message-IDs (a bounce names its send by it).
+CAMPAIGN_MESSAGE_ID_DOMAIN = env.str("CAMPAIGN_MESSAGE_ID_DOMAIN", default="crm.localhost")
+# Public event registration forms: submissions per client address per window (as web forms).
+EVENT_REGISTRATION_RATE_LIMIT = env.int("EVENT_REGISTRATION_RATE_LIMIT", default=10)
 
 # Follow-up tasks: the "due soon" reminder goes out this many minutes before the due time.
 TASK_REMINDER_MINUTES = env.int("TASK_REMINDER_MINUTES", default=15)

@@ -401,6 +401,9 @@ class Interaction(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     details = models.JSONField(default=dict, blank=True, help_text="e.g. pages viewed, seconds on site")
     created_at = models.DateTimeField(default=clock.now)
+    # A behavioural event's identity as its sender knows it (their event id, or a digest of what they sent), so a
+    # retried delivery is recorded once per lead. Empty for everything else.
+    event_key = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -410,6 +413,9 @@ class Interaction(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(outcome="") | Q(kind="call"), name="interaction_outcome_only_for_calls"),
+            models.UniqueConstraint(
+                "lead", "event_key", condition=~Q(event_key=""), name="interaction_event_once_per_lead"
+            ),
         ]
 
     def __str__(self) -> str:

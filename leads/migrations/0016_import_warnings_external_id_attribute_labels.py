@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('crm', '0004_rep_availability'),
-        ('leads', '0014_importjob_heartbeat'),
+        ('leads', '0015_interaction_event_key'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
