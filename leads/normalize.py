@@ -6,7 +6,7 @@ import re
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+from email_validator import EmailNotValidError, validate_email
 
 
 def normalize_email(email: str) -> str:
@@ -49,14 +49,10 @@ _PLAIN_DOMAIN = re.compile(r"(?:(?!-)[A-Za-z0-9-]{1,63}(?<!-)\.)+[A-Za-z]{2,63}\
 
 @functools.lru_cache(maxsize=4096)
 def _domain_problem(domain: str) -> str:
-    # What `email-validator` would answer for a plain host name, without its per-character IDNA checks: valid
-    # unless it is a special-use name (RFC 6761: .test, .local, .invalid...) or an A-label (xn--), read in full.
-    if (
-        len(domain) <= 253
-        and _PLAIN_DOMAIN.match(domain)
-        and "xn--" not in domain.lower()
-        and not any(domain.lower().endswith("." + name) or domain.lower() == name for name in SPECIAL_USE_DOMAIN_NAMES)
-    ):
+    # A plain host name is valid syntax, without email-validator's per-character IDNA pass (an A-label, xn--, is
+    # read in full). Special-use names (RFC 6761: .test, .invalid) are valid syntax too: whether mail can reach
+    # an address is no question asked here (no deliverability check), and tools and drills use them.
+    if len(domain) <= 253 and _PLAIN_DOMAIN.match(domain) and "xn--" not in domain.lower():
         return ""
     return _whole_address_problem("a@" + domain)
 

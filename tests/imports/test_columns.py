@@ -125,3 +125,7 @@ def test_an_imported_internationalised_address_passes_the_lead_form_and_the_api_
     assert _LeadInRules._email("用户@例子.广告") == "用户@例子.广告"
     bad = LeadForm(data={"name": "Bob", "email": "bob@", "phone": ""}, user=rep)
     assert "Enter a valid email address. There must be something after the @-sign." in bad.errors["email"][0]
+
+
+def test_special_use_domains_are_valid_syntax_no_deliverability_is_judged():
+    assert email_problem("drill@fault-drill.invalid") == email_problem("ada@foo.test") == ""
