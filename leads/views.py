@@ -49,6 +49,7 @@ def _lead_context(request: HttpRequest, lead: Lead, **extra) -> dict:
     timeline = selectors.lead_timeline(lead=lead)
     context = {
         "lead": lead,
+        "attributes": selectors.lead_attribute_rows(lead=lead),
         "can_edit": can_edit,
         "can_assign": access.can_reassign_leads(user),
         "timeline": timeline,
@@ -256,7 +257,8 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
             request, "leads/detail.html#facts_form", {"lead": lead, "form": LeadForm(instance=lead, user=request.user)}
         )
     if request.htmx and request.GET.get("partial") == "facts":
-        return render(request, "leads/detail.html#facts", {"lead": lead, "can_edit": True})
+        context = {"lead": lead, "can_edit": True, "attributes": selectors.lead_attribute_rows(lead=lead)}
+        return render(request, "leads/detail.html#facts", context)
     if request.htmx and request.GET.get("partial") == "timeline":
         return render(request, "leads/detail.html#timeline", _lead_context(request, lead))
     return render(request, "leads/detail.html", _lead_context(request, lead))
@@ -287,7 +289,12 @@ def lead_edit(request: HttpRequest, lead_id: int) -> HttpResponse:
         else:
             lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
             if request.htmx:
-                context = {"lead": lead, "can_edit": True, "now": clock.now()}
+                context = {
+                    "lead": lead,
+                    "can_edit": True,
+                    "now": clock.now(),
+                    "attributes": selectors.lead_attribute_rows(lead=lead),
+                }
                 return _render_partials(request, "leads/detail.html", ["facts", "header"], context)
             messages.success(request, "Lead saved.")
             return redirect(lead)

@@ -7,6 +7,7 @@ from django.utils.safestring import mark_safe
 
 from crm import clock
 from crm.templatetags.crm_tags import duration, seconds_from_now, since, sla_left
+from leads.imports import columns
 
 _UNSCORED = mark_safe('<span class="grade grade-none" title="Not scored yet">–</span>')
 
@@ -130,17 +131,11 @@ def sla_chip(lead) -> str:
     return mark_safe("")
 
 
-# Words a custom attribute's key spells in lower case that people write in capitals.
-_ACRONYMS = {"utm": "UTM", "id": "ID", "url": "URL", "crm": "CRM", "api": "API", "b2b": "B2B", "b2c": "B2C"}
-
-
 @register.filter
 def attribute_label(key) -> str:
-    """A custom attribute's key as people read it: "utm_source" → "UTM source", "newsletter" → "Newsletter"."""
-    words = str(key).replace("_", " ").replace("-", " ").split()
-    words = [_ACRONYMS.get(word.lower(), word) for word in words]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:] if text else ""
+    """A custom attribute's key as people read it: "utm_source" → "UTM source", "newsletter" → "Newsletter" (the
+    import's rule, for attributes no import labelled)."""
+    return columns.attribute_label(str(key))
 
 
 @register.filter

@@ -100,6 +100,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "leads:import_detail": THE_MANAGERS_IMPORT,
     "leads:import_map": THE_MANAGERS_IMPORT,
     "leads:import_rejects": THE_MANAGERS_IMPORT,
+    "leads:import_warnings": THE_MANAGERS_IMPORT,
     # Configuration: admins.
     "leads:sla_policies": ADMINS,
     "leads:sla_policy_create": ADMINS,
