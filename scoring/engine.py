@@ -10,8 +10,9 @@ Arithmetic is defined so both sides compute the same bits: integer points, decay
 tree on both sides (`tree_sum`), `floor(x + 0.5)` rounding. A group's whole points (fit, inactivity, engagement
 that does not fade) are exact in any order, so they are added first, and in the database the fit rules comparing
 one field with values (equals, is one of) are added by one `CASE field WHEN ... END` per field, and the steps of
-one number ("at least t") by one `CASE WHEN n >= t3 THEN p1+p2+p3 WHEN n >= t2 ...` per field: a discovered
-model of hundreds of such rules reads each field once or a few times per lead, not once per rule.
+one number ("at least t") by one `width_bucket` over the sorted thresholds per field, which picks the running sum
+of the steps reached: a discovered model of hundreds of such rules reads each field once per lead, not once per
+rule.
 """
 
 import datetime as dt
@@ -338,6 +339,59 @@ class ValuePoints(Expression):
         return f"(CASE {sql} {whens} ELSE 0 END)", [*params, *self.points]
 
 
+class StepPoints(Expression):
+    """`COALESCE((ARRAY[0, p1, p1+p2, ...])[width_bucket(number, ARRAY[t1, t2, ...]) + 1], 0)`: the points of
+    every "at least t" rule on one number, with the number read once. `width_bucket` counts the thresholds the
+    number reaches (thresholds sorted, smallest first), so the lead gets the running sum up to the last one; a
+    missing number gets 0. A CASE of one WHEN per step would compute the number (for an attribute: its text
+    out of the JSON, a pattern match and a cast) once per step, and a discovered model cuts a number at up to
+    99 percentiles. `sql_type` is the type both sides are compared in (numeric, exact for columns; float8 for
+    attributes, as `score_lead` compares them)."""
+
+    output_field = IntegerField()
+
+    def __init__(self, expression, steps: list[tuple], sql_type: str):
+        super().__init__()
+        self.expression = expression
+        self.steps = steps  # (threshold, running points), thresholds ascending
+        self.sql_type = sql_type
+
+    def get_source_expressions(self):
+        return [self.expression]
+
+    def set_source_expressions(self, exprs):
+        (self.expression,) = exprs
+
+    def as_sql(self, compiler, connection):
+        sql, params = compiler.compile(self.expression)
+        running = ", ".join(str(int(points)) for _, points in self.steps)
+        thresholds = ", ".join(["%s"] * len(self.steps))
+        return (
+            f"COALESCE((ARRAY[0, {running}])[width_bucket(({sql})::{self.sql_type}, "
+            f"ARRAY[{thresholds}]::{self.sql_type}[]) + 1], 0)",
+            [*params, *(threshold for threshold, _ in self.steps)],
+        )
+
+
+def _step_number(field, aliases: dict) -> tuple[Expression, str]:
+    """The number "at least" rules on `field` compare, and the SQL type they are compared in."""
+    if field.type == ATTRIBUTE:
+        text_alias = f"attr_{field.lookup}"
+        aliases.setdefault(
+            text_alias, Coalesce(KeyTextTransform(field.lookup, "attributes"), Value(""), output_field=TextField())
+        )
+        number_alias = f"attrnum_{field.lookup}"
+        aliases.setdefault(
+            number_alias,
+            Case(
+                When(**{f"{text_alias}__regex": NUMBER_TEXT_SQL}, then=Cast(F(text_alias), FloatField())),
+                default=Value(None, output_field=FloatField()),
+            ),
+        )
+        return F(number_alias), "float8"
+    return F(field.lookup), "numeric"
+
+
 def _value_points(spec: ModelSpec, aliases: dict) -> dict[int, list[Expression]]:
     """Per group, one `ValuePoints` per field that value rules test, and one CASE per field with steps."""
     by_field: dict[tuple[int, str], dict[str, int]] = {}
@@ -358,13 +412,15 @@ def _value_points(spec: ModelSpec, aliases: dict) -> dict[int, list[Expression]]
     for rule in spec.rules:
         if _is_step_rule(rule) and rule.points:
             steps.setdefault((rule.group, rule.field), []).append(rule)
-    for (group, _name), rules in steps.items():
+    for (group, name), rules in steps.items():
         rules.sort(key=lambda r: Decimal(r.range_min))
-        whens, running = [], 0
+        number, sql_type = _step_number(fit_field(name), aliases)
+        running, points = [], 0
         for rule in rules:
-            running += rule.points
-            whens.append(When(_fit_condition(rule, aliases), then=Value(running)))
-        terms.setdefault(group, []).append(Case(*reversed(whens), default=Value(0), output_field=IntegerField()))
+            points += rule.points
+            low = Decimal(rule.range_min)
+            running.append((float(low) if sql_type == "float8" else low, points))
+        terms.setdefault(group, []).append(StepPoints(number, running, sql_type))
     return terms
 
 

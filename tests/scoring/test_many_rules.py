@@ -3,6 +3,7 @@ query per chunk, with the scores the per-lead path gives: the SQL's sum of 300 r
 stack (Python's while compiling, the database's while parsing) nor drift from the Python engine."""
 
 import random
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -109,3 +110,40 @@ def test_the_sum_of_300_rules_is_a_shallow_tree_in_sql(clock):
         cursor.execute("SET LOCAL max_stack_depth = '100kB'")  # far below the default 2 MB: still parses
         rows = list(scored_leads(spec=model_spec(model), leads=Lead.objects.all(), now=NOW))
     assert len(rows) == 5
+
+
+def test_a_hundred_steps_of_one_number_read_it_once_and_score_as_the_per_lead_engine_does(clock):
+    """A discovered model cuts a number at every percentile ("at least t", up to 99 rules per field): the SQL
+    reads each number once (one `width_bucket` over the thresholds, not one WHEN per step) and gives the points
+    `score_lead` gives, with thresholds between whole numbers, equal thresholds, decimals and missing values."""
+    rng = random.Random(11)
+    rules = []
+    for i in range(99):
+        rules.append({"field": "company_size", "range_min": Decimal(i * 30) + Decimal("0.5") * (i % 2)})
+        rules.append({"field": "budget_amount", "range_min": Decimal(i * 100) / 7})
+        rules.append({"field": "attributes.seats", "range_min": Decimal(i % 50)})  # every threshold twice
+    for i, rule in enumerate(rules):
+        rule.update(kind="fit", operator="range", name=f"Step {i}", points=rng.choice([-7, -3, 2, 4, 9]))
+    model = make_model(rules=rules, score_min=-1000, score_max=1000)
+    leads = Lead.objects.bulk_create(
+        Lead(
+            name=f"L{i}",
+            company_size=rng.choice([None, 0, 1, 30, 31, rng.randrange(3100)]),
+            budget_amount=rng.choice(
+                [None, Decimal("0.00"), Decimal("1414.28"), Decimal(rng.randrange(1500000)) / 100]
+            ),
+            attributes={"seats": rng.choice(["", "n/a", "7", "7.5", "-3", rng.randrange(60), 12.25])},
+            last_activity_at=NOW,
+        )
+        for i in range(150)
+    )
+    spec = model_spec(model)
+    sql, _ = scored_leads(spec=spec, leads=Lead.objects.all(), now=NOW).query.sql_with_params()
+    assert sql.count("width_bucket") == 3 and sql.count("seats") <= 2, sql  # the attribute's text: read, tested
+    got = dict(scored_leads(spec=spec, leads=Lead.objects.all(), now=NOW).values_list("id", "new_score"))
+    expected = {
+        lead.pk: score_lead(spec=spec, lead=lead, interactions=[], now=NOW).score
+        for lead in Lead.objects.filter(pk__in=[lead.pk for lead in leads]).select_related("channel")
+    }
+    assert got == expected
+    assert len(set(expected.values())) > 20  # the steps did something
