@@ -23,6 +23,9 @@ urlpatterns = [
     path("<int:lead_id>/claim/", views.lead_claim, name="claim"),
     path("<int:lead_id>/tasks/", views.task_create, name="task_create"),
     path("tasks/<int:task_id>/toggle/", views.task_toggle, name="task_toggle"),
+    path("tasks/<int:task_id>/snooze/", views.task_snooze, name="task_snooze"),
+    path("tasks/<int:task_id>/edit/", views.task_edit, name="task_edit"),
+    path("tasks/<int:task_id>/delete/", views.task_delete, name="task_delete"),
     path("interactions/<int:interaction_id>/edit/", views.interaction_edit, name="interaction_edit"),
     path("interactions/<int:interaction_id>/delete/", views.interaction_delete, name="interaction_delete"),
     # Speed to lead settings (admins).

@@ -6,10 +6,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
@@ -44,24 +45,30 @@ def _editable_lead(request: HttpRequest, lead_id: int) -> Lead:
 def _lead_context(request: HttpRequest, lead: Lead, **extra) -> dict:
     user = request.user
     can_edit = access.can_edit_lead(user, lead)
-    timeline = selectors.lead_timeline(lead=lead)
+    show = request.GET.get("show", "all")
+    if show not in dict(selectors.TIMELINE_FILTERS):
+        show = "all"
+    timeline = selectors.lead_timeline(lead=lead, show=show)
     context = {
         "lead": lead,
         "can_edit": can_edit,
         "can_assign": access.can_reassign_leads(user),
         "timeline": timeline,
-        # Marked on the timeline: the interaction that stopped the response clock.
+        "timeline_show": show,
+        "timeline_filters": selectors.TIMELINE_FILTERS,
+        # Marked on the timeline: the interaction that stopped the response clock (the first one recorded).
         "first_response_id": next(
             (
                 e["item"].pk
                 for e in reversed(timeline)
                 if e["type"] == "interaction"
                 and e["item"].is_response
-                and e["item"].occurred_at == lead.first_response_at
+                and e["item"].created_at == lead.first_response_at
             ),
             None,
         ),
         "tasks": selectors.tasks_for_lead(lead=lead),
+        "snoozes": services.SNOOZES,
         "interaction_form": InteractionForm(),
         "task_form": TaskForm(),
         "stage_form": StageForm(initial={"stage": lead.stage}),
@@ -90,6 +97,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
         "hot": selectors.leads_hot(user=user),
         "recent": selectors.leads_recently_active(user=user),
         "now": now,
+        "snoozes": services.SNOOZES,
     }
     return render(request, "leads/my_day.html", context)
 
@@ -158,7 +166,9 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             if data["action"] == "reassign":
-                count = services.leads_bulk_reassign(user=user, lead_ids=data["lead_ids"], owner=data["owner"])
+                count = services.leads_bulk_reassign(
+                    user=user, lead_ids=data["lead_ids"], owner=data["owner"], tasks_follow=data["tasks"]
+                )
                 messages.success(request, f"{count} lead(s) given to {data['owner'] or 'the pool'}.")
             else:
                 count = services.leads_bulk_change_stage(
@@ -221,7 +231,15 @@ def lead_duplicates_check(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
+    try:
+        lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
+    except Http404:
+        # A merged lead's old address leads to the lead it was merged into, for whoever may see that one; to anyone
+        # else it is a lead that does not exist, like any other.
+        survivor = selectors.lead_merged_into(user=request.user, lead_id=lead_id)
+        if survivor is None:
+            raise
+        return redirect(f"{survivor.get_absolute_url()}?merged_from={lead_id}")
     if request.htmx and request.GET.get("edit") == "facts":
         lead = _editable_lead(request, lead_id)
         return render(
@@ -274,16 +292,21 @@ def interaction_create(request: HttpRequest, lead_id: int) -> HttpResponse:
     form = InteractionForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        services.interaction_log(
-            lead=lead,
-            user=request.user,
-            kind=data["kind"],
-            direction=data["direction"],
-            outcome=data.get("outcome", ""),
-            occurred_at=data.get("occurred_at"),
-            subject=data.get("subject", ""),
-            body=data.get("body", ""),
-        )
+        try:
+            services.interaction_log(
+                lead=lead,
+                user=request.user,
+                kind=data["kind"],
+                direction=data["direction"],
+                outcome=data.get("outcome", ""),
+                occurred_at=data.get("occurred_at"),
+                subject=data.get("subject", ""),
+                body=data.get("body", ""),
+            )
+        except ValidationError as error:  # e.g. a time before the lead existed: shown next to the field
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+    if form.is_valid():
         label = Interaction.Kind(data["kind"]).label
         if not request.htmx:
             messages.success(request, f"{label} logged.")
@@ -295,7 +318,7 @@ def interaction_create(request: HttpRequest, lead_id: int) -> HttpResponse:
         for field, errors in form.errors.items():
             messages.error(request, f"{field}: {' '.join(errors)}")
         return redirect(lead)
-    return render(request, "leads/detail.html#log", _lead_context(request, lead, interaction_form=form))
+    return render(request, "leads/detail.html#log", _lead_context(request, lead, interaction_form=form), status=422)
 
 
 @require_POST
@@ -332,9 +355,15 @@ def lead_assign(request: HttpRequest, lead_id: int) -> HttpResponse:
     access.ensure(access.can_reassign_leads, user)
     form = OwnerForm(request.POST, user=user)
     if form.is_valid():
-        owner = form.cleaned_data["owner"]
-        services.lead_assign(lead=lead, owner=owner, user=user)
-        messages.success(request, f"Lead given to {owner}." if owner else "Lead put back in the pool.")
+        owner, tasks_follow = form.cleaned_data["owner"], form.cleaned_data["tasks"]
+        services.lead_assign(lead=lead, owner=owner, user=user, tasks_follow=tasks_follow)
+        if owner is None:
+            messages.success(request, "Lead put back in the pool.")
+        else:
+            follow = "its open follow-ups went along" if tasks_follow else "its follow-ups stayed with their assignee"
+            messages.success(request, f"Lead given to {owner}; {follow}.")
+        if not access.can_view_lead(user, lead):
+            return redirect("leads:list")
     else:
         messages.error(request, "Choose someone from your team.")
     return redirect(lead)
@@ -373,29 +402,110 @@ def task_create(request: HttpRequest, lead_id: int) -> HttpResponse:
     return render(request, "leads/detail.html#tasks", _lead_context(request, lead, task_form=form))
 
 
+def _task_for_user(request: HttpRequest, task_id: int) -> FollowUpTask:
+    """The task, if the user may work on it: its assignee always (a task that stayed with them when its lead was
+    reassigned), otherwise through its lead (404 if they may not see the lead, 403 if they only see it)."""
+    task = get_object_or_404(FollowUpTask.objects.select_related("lead", "assignee"), pk=task_id)
+    if task.assignee_id != request.user.pk:
+        _editable_lead(request, task.lead_id)
+    access.ensure(access.can_work_task, request.user, task)
+    return task
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    """Back where the person was (My day, the lead), never to another site."""
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = default
+    return redirect(back)
+
+
+def _task_row(request: HttpRequest, task: FollowUpTask, *, status: int = 200, **extra) -> HttpResponse:
+    show_lead = request.POST.get("show_lead") or request.GET.get("show_lead")
+    context = {"task": task, "now": clock.now(), "show_lead": show_lead, "snoozes": services.SNOOZES, **extra}
+    return render(request, "leads/detail.html#task_row", context, status=status)
+
+
 @require_POST
 def task_toggle(request: HttpRequest, task_id: int) -> HttpResponse:
-    task = get_object_or_404(FollowUpTask.objects.select_related("lead", "assignee"), pk=task_id)
-    # A task is reachable through its lead: the same 404/403 rules apply.
-    lead = _editable_lead(request, task.lead_id)
+    task = _task_for_user(request, task_id)
     with transaction.atomic():
+        # Under the task's row lock: two tabs ticking at once toggle it once each, in turn, from what is stored.
+        task = FollowUpTask.objects.select_for_update().select_related("lead", "assignee").get(pk=task.pk)
         if task.done_at is None:
             services.task_complete(task=task, user=request.user)
         else:
             services.task_reopen(task=task, user=request.user)
     if not request.htmx:
-        # Back where the person was (My day, the lead), never to another site.
-        back = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(
-            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            back = lead.get_absolute_url()
-        return redirect(back)
-    return render(
-        request,
-        "leads/detail.html#task_row",
-        {"task": task, "now": clock.now(), "show_lead": request.POST.get("show_lead")},
-    )
+        return _back(request, task.lead.get_absolute_url())
+    return _task_row(request, task)
+
+
+@require_POST
+def task_snooze(request: HttpRequest, task_id: int) -> HttpResponse:
+    """Reschedule in one click: +1 h, tomorrow 9:00, next Monday 9:00."""
+    task = _task_for_user(request, task_id)
+    error = ""
+    try:
+        task = services.task_snooze(task=task, user=request.user, choice=request.POST.get("until", ""))
+    except ValidationError as refusal:
+        error = " ".join(refusal.messages)
+        task.refresh_from_db()
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, f"“{task.title}” moved to {timezone.localtime(task.due_at):%d %b, %H:%M}.")
+        return _back(request, task.lead.get_absolute_url())
+    return _task_row(request, task, task_error=error, status=409 if error else 200)
+
+
+def task_edit(request: HttpRequest, task_id: int) -> HttpResponse:
+    """Change a follow-up's title or due time in place. Saved from an older copy, it is refused (409) and shown as
+    it is now, with the reason."""
+    task = _task_for_user(request, task_id)
+    status = 200
+    if request.method == "POST":
+        form = TaskForm(request.POST, instance=copy.copy(task))
+        if form.is_valid():
+            try:
+                version = int(request.POST.get("version", ""))
+            except ValueError:
+                version = -1
+            try:
+                task = services.task_update(task=task, user=request.user, version=version, **form.cleaned_data)
+            except services.TaskConflict as conflict:
+                task.refresh_from_db()
+                form = TaskForm(instance=task)
+                form.add_error(None, conflict.messages)
+                status = 409
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                if not request.htmx:
+                    messages.success(request, "Follow-up saved.")
+                    return _back(request, task.lead.get_absolute_url())
+                return _task_row(request, task)
+        elif request.htmx:
+            status = 422
+    elif request.GET.get("cancel"):
+        return _task_row(request, task)
+    else:
+        form = TaskForm(instance=task)
+    context = {"task": task, "form": form, "show_lead": request.POST.get("show_lead") or request.GET.get("show_lead")}
+    if request.htmx:
+        return render(request, "leads/detail.html#task_form", context, status=status)
+    return render(request, "leads/task_form.html", context, status=status)
+
+
+@require_POST
+def task_delete(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = _task_for_user(request, task_id)
+    services.task_delete(task=task, user=request.user)
+    if not request.htmx:
+        messages.success(request, f"Follow-up “{task.title}” deleted.")
+        return _back(request, task.lead.get_absolute_url())
+    return HttpResponse("")  # the row is swapped for nothing
 
 
 def _interaction_for_editing(request: HttpRequest, interaction_id: int) -> tuple[Interaction, Lead]:

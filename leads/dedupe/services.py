@@ -14,20 +14,24 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, Count, F, Q, QuerySet, Value, When, Window
-from django.db.models.functions import Concat, RowNumber, Substr
+from django.db.models import BigIntegerField, Case, Count, F, Q, QuerySet, Value, When, Window
+from django.db.models.functions import Coalesce, Concat, RowNumber, Substr
 from django.http import Http404
 from django.urls import reverse
 
 from crm import access, clock
 from crm.models import Notification, User
+from leads.edits import history_record
 from leads.facts import FACTS
 from leads.models import (
+    FUNNEL,
     OPEN_STAGES,
     FollowUpTask,
     Interaction,
     Lead,
+    LeadHistory,
     LeadMerge,
+    LeadRedirect,
     ResponseClock,
     Stage,
     StageChange,
@@ -178,6 +182,29 @@ def lead_merges(*, lead: Lead) -> QuerySet[LeadMerge]:
 
 
 @dataclass
+class Choice:
+    """One lead's value of a field in conflict, as the review page offers it."""
+
+    lead: Lead
+    shown: str
+    chosen: bool = False
+
+
+@dataclass
+class Conflict:
+    """A field the leads disagree on: each lead's value, the one the merge takes by default, and why."""
+
+    name: str  # a fact's attribute name, or "outcome" (stage with its deal value, lost reason, dates)
+    label: str
+    choices: list[Choice]
+    reason: str
+
+    @property
+    def chosen(self) -> Choice:
+        return next(choice for choice in self.choices if choice.chosen)
+
+
+@dataclass
 class MergePlan:
     """What a merge would do, for the confirmation page."""
 
@@ -185,6 +212,8 @@ class MergePlan:
     merged: list[Lead]
     filled: dict[str, object]  # facts the survivor would take from the merged leads
     moved: dict[str, int]
+    conflicts: list[Conflict] = field(default_factory=list)
+    outcome_from: Lead | None = None  # the lead whose stage (and deal value) the survivor takes
 
 
 def _shares_a_key(survivor: Lead, other: Lead) -> bool:
@@ -219,18 +248,122 @@ def _load_for_merge(*, user: User, survivor_id: int, merged_ids: list[int], lock
     return survivor, merged
 
 
-def _facts_to_fill(survivor: Lead, merged: list[Lead]) -> dict[str, object]:
-    """Blank facts of the survivor and the first non-blank value among the merged leads (the oldest first)."""
+def _is_blank(name: str, value: object) -> bool:
+    return value in (FILLABLE_FACTS[name], None, "")
+
+
+def _facts_to_fill(survivor: Lead, merged: list[Lead], picks: dict[str, int] | None = None) -> dict[str, object]:
+    """Facts the survivor takes from a merged lead: by default its blank ones, from the first merged lead (the
+    oldest first) that has one; `picks` (field → lead id, from the review page) chooses another lead's value."""
+    picks = picks or {}
+    by_id = {lead.pk: lead for lead in merged}
     filled: dict[str, object] = {}
-    for name, blank in FILLABLE_FACTS.items():
-        if getattr(survivor, name) not in (blank, None, ""):
+    for name in FILLABLE_FACTS:
+        picked = by_id.get(picks.get(name))
+        if picked is not None:
+            if not _same_value(getattr(picked, name), getattr(survivor, name)):
+                filled[name] = getattr(picked, name)
+            continue
+        if not _is_blank(name, getattr(survivor, name)):
             continue
         for lead in merged:
             value = getattr(lead, name)
-            if value not in (blank, None, ""):
+            if not _is_blank(name, value):
                 filled[name] = value
                 break
     return filled
+
+
+def _same_value(a: object, b: object) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.strip().casefold() == b.strip().casefold()
+    return a == b
+
+
+# --- The outcome: which lead's stage (and deal value) the survivor takes --------------------------------------
+
+
+def _outcome_shown(lead: Lead) -> str:
+    if lead.stage == Stage.WON:
+        return f"Won {lead.deal_value:,.2f} on {lead.won_at:%d %b %Y}"
+    if lead.stage == Stage.LOST:
+        return f"Lost ({lead.get_lost_reason_display()}) on {lead.stage_changed_at:%d %b %Y}"
+    return f"{lead.get_stage_display()} since {lead.stage_changed_at:%d %b %Y}"
+
+
+def outcome_default(leads: list[Lead]) -> tuple[Lead, str]:
+    """The lead whose stage the merged lead takes, and why: a merge never loses a closed outcome or a deal value.
+
+    1. Won beats everything (of two wins, the later): the deal happened, whatever the other records say.
+    2. Otherwise, between Lost and open records, the most recent word wins: a lead lost after the last move of
+       every open record stays Lost (its duplicates were older attempts); an open record that arrived or moved
+       after the loss means the person came back, so the lead goes on, at that record's stage.
+    3. Among open records, the furthest stage of the funnel (of two equal, the later move).
+    """
+    won = [lead for lead in leads if lead.stage == Stage.WON]
+    if won:
+        winner = max(won, key=lambda lead: (lead.won_at, lead.pk))
+        return winner, "Won beats every other stage: the deal and its value are kept."
+    open_ = [lead for lead in leads if lead.stage in OPEN_STAGES]
+    lost = [lead for lead in leads if lead.stage == Stage.LOST]
+    furthest = (
+        max(open_, key=lambda lead: (FUNNEL.index(lead.stage), lead.stage_changed_at, lead.pk)) if open_ else None
+    )
+    if not lost:
+        return furthest, "The furthest stage of the funnel is kept."
+    last_loss = max(lost, key=lambda lead: (lead.stage_changed_at, lead.pk))
+    if furthest is None:
+        return last_loss, "Every record was lost: the latest loss and its reason are kept."
+    last_open_move = max(lead.stage_changed_at for lead in open_)
+    if last_open_move > last_loss.stage_changed_at:
+        return furthest, (
+            "A record arrived or moved after the loss: the person came back, so the lead stays open at its "
+            "furthest stage (the loss stays in the history)."
+        )
+    return last_loss, "The lead was lost after the last move of every open record: the loss and its reason are kept."
+
+
+def _conflicts(
+    survivor: Lead, merged: list[Lead], outcome: Lead, reason: str, filled: dict[str, object]
+) -> list[Conflict]:
+    """The fields the leads disagree on, each with every lead's value and the one the merge takes."""
+    leads = [survivor, *merged]
+    conflicts = []
+    if len({_outcome_shown(lead) for lead in leads}) > 1 and len({lead.stage for lead in leads}) > 1:
+        choices = [Choice(lead=lead, shown=_outcome_shown(lead), chosen=lead.pk == outcome.pk) for lead in leads]
+        conflicts.append(Conflict(name="outcome", label="Stage and deal", choices=choices, reason=reason))
+    for name in FILLABLE_FACTS:
+        values = [(lead, getattr(lead, name)) for lead in leads if not _is_blank(name, getattr(lead, name))]
+        distinct = []
+        for _, value in values:
+            if not any(_same_value(value, seen) for seen in distinct):
+                distinct.append(value)
+        if len(distinct) < 2:
+            continue
+        taken = filled.get(name, getattr(survivor, name))
+        choices = []
+        for lead, value in values:
+            shown = _shown_value(lead, name, value)
+            chosen = _same_value(value, taken) and not any(c.chosen for c in choices)
+            choices.append(Choice(lead=lead, shown=shown, chosen=chosen))
+        fact = next(f for f in FACTS if f.field is not None and f.field.attname == name)
+        default = "picked" if name in filled and not _is_blank(name, getattr(survivor, name)) else "kept"
+        reason = (
+            "The kept lead's own value is kept unless you pick another."
+            if default == "kept"
+            else "Your pick replaces the kept lead's value."
+        )
+        conflicts.append(Conflict(name=name, label=fact.verbose_label, choices=choices, reason=reason))
+    return conflicts
+
+
+def _shown_value(lead: Lead, name: str, value: object) -> str:
+    model_field = Lead._meta.get_field(name.removesuffix("_id")) if name.endswith("_id") else Lead._meta.get_field(name)
+    if model_field.is_relation:
+        return str(getattr(lead, model_field.name))
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    return str(value)
 
 
 def _attributes(survivor: Lead, merged: list[Lead]) -> dict:
@@ -253,13 +386,29 @@ def _moved_counts(merged_ids: list[int]) -> dict[str, int]:
     }
 
 
-def merge_plan(*, user: User, survivor_id: int, merged_ids: list[int]) -> MergePlan:
+def _outcome_pick(survivor: Lead, merged: list[Lead], picks: dict[str, int]) -> tuple[Lead, str]:
+    leads = [survivor, *merged]
+    outcome, reason = outcome_default(leads)
+    picked = next((lead for lead in leads if lead.pk == picks.get("outcome")), None)
+    if picked is not None and picked.pk != outcome.pk:
+        return picked, "Your pick replaces the default."
+    return outcome, reason
+
+
+def merge_plan(
+    *, user: User, survivor_id: int, merged_ids: list[int], picks: dict[str, int] | None = None
+) -> MergePlan:
     survivor, merged = _load_for_merge(user=user, survivor_id=survivor_id, merged_ids=merged_ids, lock=False)
+    picks = picks or {}
+    filled = _facts_to_fill(survivor, merged, picks)
+    outcome, reason = _outcome_pick(survivor, merged, picks)
     return MergePlan(
         survivor=survivor,
         merged=merged,
-        filled=_facts_to_fill(survivor, merged),
+        filled=filled,
         moved=_moved_counts([lead.pk for lead in merged]),
+        conflicts=_conflicts(survivor, merged, outcome, reason, filled),
+        outcome_from=outcome,
     )
 
 
@@ -291,14 +440,23 @@ def _snapshot(lead: Lead) -> dict:
     return facts
 
 
+OUTCOME_FIELDS = ("stage", "stage_changed_at", "lost_reason", "deal_value", "won_at")
+
+
 @transaction.atomic
-def leads_merge(*, user: User, survivor_id: int, merged_ids: list[int]) -> LeadMerge:
+def leads_merge(
+    *, user: User, survivor_id: int, merged_ids: list[int], picks: dict[str, int] | None = None
+) -> LeadMerge:
     """Merge leads into the survivor, in one transaction, the leads locked; nothing they held is lost.
 
     1. Interactions, follow-up tasks, stage history and earlier merge records move to the survivor (one UPDATE
        each); in-app notifications that linked to a merged lead link to the survivor.
-    2. The survivor's blank facts are filled from the merged leads (its own values are kept); custom attributes
-       are combined (the survivor's win on a clash).
+    2. The survivor takes the outcome of `outcome_default` (Won beats everything, then the most recent of Lost
+       and open, then the furthest stage) with its deal value, lost reason and dates; its blank facts are filled
+       from the merged leads (its own values are kept); `picks` (field → lead id, from the review page) choose
+       other values, the outcome included. Custom attributes are combined (the survivor's win on a clash).
+       Every field the merge changed is on the lead's history, and the moved entries say which lead they came
+       from (`merged_from_lead_id`); the merged leads' addresses redirect to the survivor (`LeadRedirect`).
     3. The merged leads are deleted (their response clocks and scores with them), after their facts were kept
        in the `LeadMerge` audit entry.
     4. The survivor's first response, response time, last activity and response clock are recomputed from
@@ -307,17 +465,41 @@ def leads_merge(*, user: User, survivor_id: int, merged_ids: list[int]) -> LeadM
     """
     survivor, merged = _load_for_merge(user=user, survivor_id=survivor_id, merged_ids=merged_ids, lock=True)
     merged_ids = [lead.pk for lead in merged]
+    picks = picks or {}
     now = clock.now()
 
-    moved = {
-        "interactions": Interaction.objects.filter(lead_id__in=merged_ids).update(lead_id=survivor.pk),
-        "tasks": FollowUpTask.objects.filter(lead_id__in=merged_ids).update(lead_id=survivor.pk),
-        "stage_changes": StageChange.objects.filter(lead_id__in=merged_ids).update(lead_id=survivor.pk),
+    # Each moved entry remembers the lead it was first recorded on (kept through later merges).
+    origin = {
+        "lead_id": survivor.pk,
+        "merged_from_lead_id": Coalesce("merged_from_lead_id", "lead_id", output_field=BigIntegerField()),
     }
+    moved = {
+        "interactions": Interaction.objects.filter(lead_id__in=merged_ids).update(**origin),
+        "tasks": FollowUpTask.objects.filter(lead_id__in=merged_ids).update(lead_id=survivor.pk),
+        "stage_changes": StageChange.objects.filter(lead_id__in=merged_ids).update(**origin),
+    }
+    LeadHistory.objects.filter(lead_id__in=merged_ids).update(**origin)
     LeadMerge.objects.filter(survivor_id__in=merged_ids).update(survivor_id=survivor.pk)
     moved["notifications"] = _relink_notifications(merged_ids, survivor.get_absolute_url())
+    # The merged leads' addresses (and those of leads merged into them before) lead to the survivor.
+    LeadRedirect.objects.filter(lead_id__in=merged_ids).update(lead_id=survivor.pk)
+    LeadRedirect.objects.bulk_create(
+        [LeadRedirect(old_lead_id=pk, lead_id=survivor.pk, created_at=now) for pk in merged_ids],
+        update_conflicts=True,
+        unique_fields=["old_lead_id"],
+        update_fields=["lead_id", "created_at"],
+    )
 
-    filled = _facts_to_fill(survivor, merged)
+    before = {name: getattr(survivor, name) for name in (*FILLABLE_FACTS, *OUTCOME_FIELDS)}
+    outcome, _ = _outcome_pick(survivor, merged, picks)
+    if outcome.pk != survivor.pk and outcome.stage != survivor.stage:
+        for name in OUTCOME_FIELDS:
+            setattr(survivor, name, getattr(outcome, name))
+    elif outcome.pk != survivor.pk and outcome.stage == Stage.WON:
+        # Both won: the later win and its value.
+        for name in ("deal_value", "won_at"):
+            setattr(survivor, name, getattr(outcome, name))
+    filled = _facts_to_fill(survivor, merged, picks)
     for name, value in filled.items():
         setattr(survivor, name, value)
     survivor.attributes = _attributes(survivor, merged)
@@ -336,13 +518,30 @@ def leads_merge(*, user: User, survivor_id: int, merged_ids: list[int]) -> LeadM
         survivor=survivor,
         merged_lead_ids=merged_ids,
         snapshot=[_snapshot(lead) for lead in merged],
-        moved=moved | {"filled": sorted(filled)},
+        moved=moved | {"filled": sorted(filled), "outcome_from": outcome.pk},
         merged_by=user,
         merged_at=now,
         survivor_arrived_at=arrived_before,
     )
     Lead.objects.filter(pk__in=merged_ids).delete()
     survivor.save()
+    if survivor.stage != before["stage"]:
+        # The stage history says how the kept lead got its new stage: by this merge, from the other record.
+        StageChange.objects.create(
+            lead=survivor, from_stage=before["stage"], to_stage=survivor.stage, changed_at=now, user=user
+        )
+        if (before["stage"] in OPEN_STAGES) != (survivor.stage in OPEN_STAGES):
+            ResponseClock.objects.filter(lead_id=survivor.pk).update(next_at=None)
+    names = ", ".join(f"{lead.name} (#{lead.pk})" for lead in merged)
+    changes = {name: (before[name], getattr(survivor, name)) for name in before if name != "stage_changed_at"}
+    history_record(
+        lead_id=survivor.pk,
+        user=user,
+        kind=LeadHistory.Kind.MERGE,
+        changes={"merged": (None, names), **changes},
+        at=now,
+        note=f"Merged in {names}",
+    )
     if arrival_moved:
         # An answered lead's clock is not re-timed by the recompute (only running ones are): reset it to the new
         # arrival so that it is timed again, against the same target.

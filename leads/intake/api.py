@@ -439,9 +439,13 @@ def create_event(request: HttpRequest, payload: EventIn):
             value = getattr(payload, name)
             if value not in ("", None):
                 details[name] = value
-        interaction = intake.event_record(
-            lead=lead, kind=payload.kind, occurred_at=payload.occurred_at, subject=payload.subject, details=details
-        )
+        try:
+            interaction = intake.event_record(
+                lead=lead, kind=payload.kind, occurred_at=payload.occurred_at, subject=payload.subject, details=details
+            )
+        except DjangoValidationError as error:  # e.g. a time before the lead existed
+            errors = error.message_dict if hasattr(error, "error_dict") else {"body": error.messages}
+            raise ApiError(400, errors) from None
         return 201, {
             "id": interaction.pk,
             "lead_id": lead.pk,

@@ -1,5 +1,7 @@
 """Badges drawn on every row of the leads list: plain functions, as template includes cost too much per row."""
 
+import datetime as dt
+
 from django import template
 from django.utils import dateformat, formats, timezone
 from django.utils.html import format_html
@@ -128,3 +130,14 @@ def sla_chip(lead) -> str:
             since(lead.created_at),
         )
     return mark_safe("")
+
+
+# An entry logged more than this after its stated time is marked on the timeline with when it was logged.
+BACKDATED_AFTER = dt.timedelta(minutes=5)
+
+
+@register.filter
+def backdated(interaction) -> bool:
+    """Logged well after the time it says it happened (a person back-dated it)."""
+    created, occurred = getattr(interaction, "created_at", None), getattr(interaction, "occurred_at", None)
+    return bool(created and occurred and created - occurred > BACKDATED_AFTER)
