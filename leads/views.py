@@ -476,7 +476,10 @@ def task_edit(request: HttpRequest, task_id: int) -> HttpResponse:
                 task = services.task_update(task=task, user=request.user, version=version, **form.cleaned_data)
             except services.TaskConflict as conflict:
                 task.refresh_from_db()
-                form = TaskForm(instance=task)
+                # The task as it is now (its values and version), with the reason above the fields.
+                now_due = timezone.localtime(task.due_at).strftime("%Y-%m-%dT%H:%M")
+                form = TaskForm({"title": task.title, "due_at": now_due}, instance=copy.copy(task))
+                form.full_clean()
                 form.add_error(None, conflict.messages)
                 status = 409
             except ValidationError as error:
