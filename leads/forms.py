@@ -195,7 +195,9 @@ class TaskForm(forms.ModelForm):
         }
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("initial", {"due_at": _default_due()})
+        instance = kwargs.get("instance")
+        if instance is None or instance.pk is None:  # a new task; an existing one shows its own due time
+            kwargs.setdefault("initial", {"due_at": _default_due()})
         super().__init__(*args, **kwargs)
 
 

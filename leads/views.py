@@ -277,8 +277,9 @@ def lead_edit(request: HttpRequest, lead_id: int) -> HttpResponse:
         else:
             lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
             if request.htmx:
-                context = {"lead": lead, "can_edit": True, "now": clock.now()}
-                return _render_partials(request, "leads/detail.html", ["facts", "header"], context)
+                # The timeline too: the change is on it (the lead's history).
+                context = _lead_context(request, lead)
+                return _render_partials(request, "leads/detail.html", ["facts", "header", "timeline"], context)
             messages.success(request, "Lead saved.")
             return redirect(lead)
     if request.htmx:
