@@ -250,6 +250,14 @@ def lead_claim(*, lead: Lead, user: User) -> bool:
     )
     if claimed:
         pool_claim_record(lead_id=lead.pk, user=user, now=now)
+        history_record(
+            lead_id=lead.pk,
+            user=user,
+            kind=LeadHistory.Kind.ASSIGN,
+            changes={"owner": (None, user)},
+            at=now,
+            note="Claimed from the pool",
+        )
         lead.owner, lead.team_id, lead.assigned_at = user, user.team_id, now
         _send_on_commit(lead_changed, lead_id=lead.pk, fields=["owner"])
     return claimed == 1

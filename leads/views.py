@@ -239,6 +239,7 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
         survivor = selectors.lead_merged_into(user=request.user, lead_id=lead_id)
         if survivor is None:
             raise
+        messages.info(request, f"Lead #{lead_id} was merged into this one; this is its page now.")
         return redirect(f"{survivor.get_absolute_url()}?merged_from={lead_id}")
     if request.htmx and request.GET.get("edit") == "facts":
         lead = _editable_lead(request, lead_id)

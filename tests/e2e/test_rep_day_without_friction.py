@@ -80,6 +80,7 @@ def test_merging_a_won_duplicate_into_an_older_contacted_lead_keeps_won_8500(
     page.goto(f"{live_server.url}/leads/{twin.pk}/")
     expect(page).to_have_url(re.compile(rf"/leads/{older.pk}/\?merged_from={twin.pk}$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Grace Hopper")
+    expect(page.get_by_text(f"Lead #{twin.pk} was merged into this one")).to_be_visible()
 
 
 def test_a_reassigned_leads_follow_up_moves_to_the_new_owner_who_works_it_in_place(
