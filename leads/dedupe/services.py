@@ -329,7 +329,9 @@ def _conflicts(
     """The fields the leads disagree on, each with every lead's value and the one the merge takes."""
     leads = [survivor, *merged]
     conflicts = []
-    if len({_outcome_shown(lead) for lead in leads}) > 1 and len({lead.stage for lead in leads}) > 1:
+    stages = {lead.stage for lead in leads}
+    # Two open records at the same stage differ only by date: no conflict. Two wins may differ by value: one.
+    if len({_outcome_shown(lead) for lead in leads}) > 1 and (len(stages) > 1 or Stage.WON in stages):
         choices = [Choice(lead=lead, shown=_outcome_shown(lead), chosen=lead.pk == outcome.pk) for lead in leads]
         conflicts.append(Conflict(name="outcome", label="Stage and deal", choices=choices, reason=reason))
     for name in FILLABLE_FACTS:

@@ -170,3 +170,21 @@ def test_after_a_merge_the_timeline_says_which_lead_each_entry_came_from(client,
     assert f"from merged lead G. Hopper (#{twin.pk})" in theirs_html
     assert "from merged lead" not in own_html
     assert "Merged in:" in html
+
+
+def test_of_two_wins_the_later_one_and_its_value_are_kept_and_shown_as_a_conflict(manager, rep, teammate):
+    keep = LeadFactory(owner=rep, email="x@example.com", created_at=clock.now() - dt.timedelta(days=5))
+    _at_stage(keep, rep, Stage.WON, value=Decimal("1200"))
+    twin = LeadFactory(owner=teammate, email="x@example.com")
+    _at_stage(twin, teammate, Stage.WON, value=Decimal("8500"))
+    # The twin won a moment later.
+    type(twin).objects.filter(pk=twin.pk).update(won_at=clock.now() + dt.timedelta(minutes=1))
+
+    plan = dedupe.merge_plan(user=manager, survivor_id=keep.pk, merged_ids=[twin.pk])
+    outcome = next(c for c in plan.conflicts if c.name == "outcome")
+    assert outcome.chosen.lead.pk == twin.pk
+
+    dedupe.leads_merge(user=manager, survivor_id=keep.pk, merged_ids=[twin.pk])
+    keep.refresh_from_db()
+    assert keep.stage == Stage.WON and keep.deal_value == Decimal("8500")
+    assert not StageChange.objects.filter(lead=keep, from_stage="won", to_stage="won").exists()
