@@ -7,7 +7,7 @@ from django.utils import dateformat, formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from crm import clock
+from crm import access, clock
 from crm.templatetags.crm_tags import duration, seconds_from_now, since, sla_left
 
 _UNSCORED = mark_safe('<span class="grade grade-none" title="Not scored yet">–</span>')
@@ -141,3 +141,9 @@ def backdated(interaction) -> bool:
     """Logged well after the time it says it happened (a person back-dated it)."""
     created, occurred = getattr(interaction, "created_at", None), getattr(interaction, "occurred_at", None)
     return bool(created and occurred and created - occurred > BACKDATED_AFTER)
+
+
+@register.filter
+def visible_to(lead, user) -> bool:
+    """Whether the user may open the lead (a follow-up that stayed with them when the lead went to another team)."""
+    return access.can_view_lead(user, lead)

@@ -184,3 +184,26 @@ def test_two_tabs_snoozing_and_ticking_the_same_task_at_once_leave_it_whole(rep,
         assert task.version == (2 if errors[0] is None else 1)
         services.task_reopen(task=task, user=rep)
         FollowUpTask.objects.filter(pk=task.pk).update(version=0, due_at=_due_today())
+
+
+def test_the_list_bulk_action_offers_the_same_choice(client, manager, rep, teammate, lead):
+    task = TaskFactory(lead=lead, assignee=rep, due_at=_due_today())
+    client.force_login(manager)
+    page = client.get(reverse("leads:list")).content.decode()
+    assert 'name="tasks"' in page and "Stay with their assignee" in page
+    client.post(
+        reverse("leads:bulk"), {"action": "reassign", "lead_ids": [lead.pk], "owner": teammate.pk, "tasks": "stay"}
+    )
+    lead.refresh_from_db()
+    task.refresh_from_db()
+    assert lead.owner_id == teammate.pk and task.assignee_id == rep.pk
+
+
+def test_a_follow_up_that_stayed_shows_its_lead_unlinked_on_my_day(client, manager, rep, other_rep, lead):
+    TaskFactory(lead=lead, assignee=rep, title="Wrap up", due_at=_due_today())
+    services.lead_assign(lead=lead, owner=manager, user=manager, tasks_follow=False)
+    lead.refresh_from_db()
+    client.force_login(rep)
+    page = client.get(reverse("my_day")).content.decode()
+    assert "Wrap up" in page and lead.name in page
+    assert f'href="{lead.get_absolute_url()}"' not in page
