@@ -1,7 +1,10 @@
 """Edits of a lead: telling one person's edit from everyone else's (how a fact's values compare, and the refusal),
 and the audit trail every edit, reassignment and merge writes in its own transaction (`LeadHistory`)."""
 
+import datetime as dt
+
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from crm.models import User
 from leads.facts import BY_NAME
@@ -162,3 +165,25 @@ def history_shown(entries: list[LeadHistory]) -> list[LeadHistory]:
         entry.old_shown = shown(entry.field, entry.old_value)
         entry.new_shown = shown(entry.field, entry.new_value)
     return entries
+
+
+def history_bulk_reassign(*, lead_ids: list[int], owner_id: int | None, user, at: dt.datetime) -> int:
+    """One history row per lead whose owner changes, in ONE statement (INSERT ... SELECT from the leads)."""
+    history = connection.ops.quote_name(LeadHistory._meta.db_table)
+    leads = connection.ops.quote_name(Lead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {history} (lead_id, user_id, kind, field, old_value, new_value, note, changed_at) "
+            f"SELECT id, %s, %s, 'owner', owner_id::text, %s, %s, %s FROM {leads} "
+            "WHERE id = ANY(%s) AND owner_id IS DISTINCT FROM %s",
+            [
+                user.pk if user else None,
+                LeadHistory.Kind.ASSIGN,
+                str(owner_id) if owner_id is not None else None,
+                "Bulk reassignment",
+                at,
+                lead_ids,
+                owner_id,
+            ],
+        )
+        return cursor.rowcount

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from crm import clock
 from leads import services
+from leads.followups import services as followups
 from leads.models import FollowUpTask, LeadHistory
 from tests.factories import LeadFactory, TaskFactory
 from tests.threads import together
@@ -173,12 +174,12 @@ def test_two_tabs_snoozing_and_ticking_the_same_task_at_once_leave_it_whole(rep,
     task = TaskFactory(lead=lead, assignee=rep, due_at=_due_today())
     for _ in range(3):
         _results, errors = together(
-            lambda: services.task_snooze(task=FollowUpTask.objects.get(pk=task.pk), user=rep, choice="tomorrow"),
+            lambda: followups.task_snooze(task=FollowUpTask.objects.get(pk=task.pk), user=rep, choice="tomorrow"),
             lambda: services.task_complete(task=FollowUpTask.objects.get(pk=task.pk), user=rep),
         )
         # Either order is fine; a snooze that came second finds the task done and says so.
         assert errors[1] is None
-        assert errors[0] is None or isinstance(errors[0], services.TaskConflict)
+        assert errors[0] is None or isinstance(errors[0], followups.TaskConflict)
         task.refresh_from_db()
         assert task.done_at is not None and task.reminder_next_at is None
         assert task.version == (2 if errors[0] is None else 1)
