@@ -53,6 +53,7 @@ WORKERS = 2
 # Threads per worker (gunicorn's gthread worker above 1): a request waiting on PostgreSQL lets another one run.
 THREADS = int(os.environ.get("BENCH_INTAKE_THREADS", 1))
 TARGET_RPS = 300  # issue 11: ≥ 300 created leads a second with 8 concurrent clients
+BATCH_SIZE = 100  # leads per POST /api/v1/leads/batch/ call (its most)
 TARGET_P95_MS = 100
 
 
@@ -225,13 +226,34 @@ def run(ctx: Context | None = None) -> list[Verdict]:
         health_figures = _load(health, REQUESTS, CLIENTS)
         log(f"intake_api: {REQUESTS} × POST /api/v1/leads/, {CLIENTS} clients")
         intake_figures = _load(create, REQUESTS, CLIENTS)
+
+        def create_batch(index: int) -> tuple[int, bytes]:
+            leads = [
+                {
+                    "name": f"Batch Person {index}-{i}",
+                    "email": f"batch-{run_id}-{index}-{i}@bench.example",
+                    "company": "Bench Inc",
+                    "country": "DE",
+                    "utm_source": "bench",
+                }
+                for i in range(BATCH_SIZE)
+            ]
+            body = json.dumps({"leads": leads}).encode()
+            headers_batch = {**headers, "Idempotency-Key": f"{run_id}-batch-{index}"}
+            return _request("POST", "/api/v1/leads/batch/", body, headers_batch)
+
+        batches = max(1, REQUESTS // BATCH_SIZE * 2)
+        log(f"intake_api: {batches} × POST /api/v1/leads/batch/ of {BATCH_SIZE}, {CLIENTS} clients")
+        batch_figures = _load(create_batch, batches, CLIENTS)
     finally:
         server.stop()
     created = _lead_count(url) - before
+    expected = REQUESTS + 40 + batches * BATCH_SIZE
     log(f"intake_api: {REQUESTS} raw INSERTs over one connection")
     raw_figures = _raw_inserts(url, REQUESTS, run_id)
     run_django_json(ctx, url, "bench.intake_api", "--cleanup")
 
+    batch_leads_per_second = batch_figures["rps"] * BATCH_SIZE
     rows = [
         (
             "POST /api/v1/leads/ (intake)",
@@ -246,6 +268,13 @@ def run(ctx: Context | None = None) -> list[Verdict]:
             f"{health_figures['p50']:.0f} / {health_figures['p95']:.0f}",
             times(health_figures["rps"] / intake_figures["rps"]),
             _statuses(health_figures),
+        ),
+        (
+            f"POST /api/v1/leads/batch/, {BATCH_SIZE} leads a call (leads/s)",
+            f"{batch_leads_per_second:.1f}",
+            f"{batch_figures['p50']:.0f} / {batch_figures['p95']:.0f}",
+            times(batch_leads_per_second / intake_figures["rps"]),
+            _statuses(batch_figures),
         ),
         (
             "raw INSERT, one connection",
@@ -264,7 +293,8 @@ def run(ctx: Context | None = None) -> list[Verdict]:
             notes=[
                 f"intake costs {health_figures['rps'] / intake_figures['rps']:.1f}× a health check and "
                 f"{raw_figures['rps'] / intake_figures['rps']:.1f}× a bare INSERT of the lead row",
-                f"leads created by the intake run: {created:,} (expected {REQUESTS + 40:,} with the warm-up)",
+                f"leads created by the intake run: {created:,} (expected {expected:,}: the single calls with the "
+                f"warm-up, and {batches} batches of {BATCH_SIZE})",
             ],
         )
     )
@@ -281,9 +311,16 @@ def run(ctx: Context | None = None) -> list[Verdict]:
             f"{health_figures['p95']:.0f} ms",
         ),
         Verdict(
-            "Every intake request created its lead (201), none lost or doubled",
-            intake_figures["statuses"] == {201: REQUESTS} and created == REQUESTS + 40,
-            f"answers {_statuses(intake_figures)}, {created:,} leads for {REQUESTS + 40:,} requests",
+            f"Batch intake ≥ {TARGET_RPS} leads/s (POST /api/v1/leads/batch/, {BATCH_SIZE} a call)",
+            batch_leads_per_second >= TARGET_RPS,
+            f"{batch_leads_per_second:.0f} leads/s, p95 {batch_figures['p95']:.0f} ms a call",
+        ),
+        Verdict(
+            "Every intake request created its leads, none lost or doubled",
+            intake_figures["statuses"] == {201: REQUESTS}
+            and batch_figures["statuses"] == {200: batches}
+            and created == expected,
+            f"answers {_statuses(intake_figures)} and {_statuses(batch_figures)}, {created:,} leads for {expected:,}",
         ),
     ]
     for verdict in result:

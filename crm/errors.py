@@ -51,7 +51,10 @@ def page_not_found(request: HttpRequest, exception: Exception, template_name: st
 def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:
     """500, or 503 with Retry-After when the database could not be reached. Renders without a request context:
     the context processors (the user, their notifications) would ask the database that may be the fault."""
-    error = sys.exc_info()[1]
+    return server_error_response(request, sys.exc_info()[1])
+
+
+def server_error_response(request: HttpRequest, error: BaseException | None) -> HttpResponse:
     unavailable = isinstance(error, UNAVAILABLE_ERRORS)
     status = 503 if unavailable else 500
     if _is_api(request):
@@ -65,6 +68,30 @@ def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpR
     if unavailable:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def remember_unavailable(sender, request: HttpRequest | None = None, **kwargs) -> None:
+    """`got_request_exception` receiver: note on the request that the database was unreachable, for
+    `UnavailablePageMiddleware` (the exception itself is gone by the time the response passes it)."""
+    error = sys.exc_info()[1]
+    if request is not None and isinstance(error, UNAVAILABLE_ERRORS):
+        request.database_unavailable = error
+
+
+class UnavailablePageMiddleware:
+    """The 503 with Retry-After when the database is unreachable, under DEBUG too (`make run`), wherever it failed
+    (a middleware loading the session as well as a view): clients told to retry, and people, get the same answer
+    as in production instead of Django's debug page. First in MIDDLEWARE, so it sees every inner failure."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        error = getattr(request, "database_unavailable", None)
+        if error is not None and response.status_code == 500:
+            return server_error_response(request, error)
+        return response
 
 
 class NotFoundPageMiddleware:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
-from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "crm.errors.UnavailablePageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -71,13 +72,13 @@ MIDDLEWARE = [
 ]
 
 # Content Security Policy (django-csp): scripts only from our own static files (static/js/app.js, htmx), no inline
-# script, no eval (htmx's allowEval is off); styles may be inline because the report charts are SVG with their own
-# <style>. The public web form page relaxes framing and form targets (leads.intake.views.web_form).
+# script, no eval (htmx's allowEval is off); styles only from our stylesheet (the report charts are SVG images, whose
+# own <style> is theirs). The public web form page relaxes framing and form targets (leads.intake.views.web_form).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
-        "style-src": [SELF, UNSAFE_INLINE],
+        "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "connect-src": [SELF],
         "object-src": [NONE],

@@ -378,6 +378,9 @@ class Interaction(models.Model):
     # When it was recorded (logged, imported, received). `occurred_at` is what the person says; the response clock
     # counts by this one, so a back-dated entry cannot rewrite a response time (`leads.sla.services`).
     created_at = models.DateTimeField(default=clock.now)
+    # A behavioural event's identity as its sender knows it (their event id, or a digest of what they sent), so a
+    # retried delivery is recorded once per lead. Empty for everything else.
+    event_key = models.CharField(max_length=64, blank=True, default="", db_default="")
     # The lead it was first recorded on, when a merge moved it here (that lead is gone: its id, named by the merge
     # record's snapshot).
     merged_from_lead_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
@@ -390,6 +393,9 @@ class Interaction(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(outcome="") | Q(kind="call"), name="interaction_outcome_only_for_calls"),
+            models.UniqueConstraint(
+                "lead", "event_key", condition=~Q(event_key=""), name="interaction_event_once_per_lead"
+            ),
         ]
 
     def __str__(self) -> str:

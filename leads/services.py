@@ -304,6 +304,7 @@ def interaction_log(
     body: str = "",
     outcome: str = "",
     details: dict | None = None,
+    event_key: str = "",
 ) -> Interaction:
     """Record an interaction and keep the lead's clocks right.
 
@@ -328,6 +329,7 @@ def interaction_log(
         outcome=outcome if kind == Interaction.Kind.CALL else "",
         details=details or {},
         created_at=now,
+        event_key=event_key,
     )
     interaction.full_clean(exclude=["lead", "user"])
     interaction.save()

@@ -347,6 +347,11 @@ def leads_merge(
     picks = picks or {}
     now = clock.now()
 
+    # A behavioural event is recorded once per lead by its key: the same event on two of the merged records stays
+    # twice (both moved, nothing lost), without the key that would make the survivor hold it twice.
+    keys = Interaction.objects.filter(lead_id__in=[survivor.pk, *merged_ids]).exclude(event_key="")
+    shared = keys.values("event_key").annotate(leads=Count("lead_id", distinct=True)).filter(leads__gt=1)
+    Interaction.objects.filter(lead_id__in=merged_ids, event_key__in=shared.values("event_key")).update(event_key="")
     # Each moved entry remembers the lead it was first recorded on (kept through later merges).
     origin = {
         "lead_id": survivor.pk,

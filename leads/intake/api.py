@@ -13,6 +13,8 @@ Schema: /api/v1/openapi.json; documentation page: /api/v1/docs.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -21,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path
 from ninja import NinjaAPI, Schema
@@ -29,7 +32,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
 
-from crm import access, clock, limits
+from crm import access, clock, errors, limits
 from leads.channels import services as channel_services
 from leads.facts import API_FACTS, API_OUT_FACTS, Fact, attributes_problem
 from leads.intake import services as intake
@@ -100,8 +103,9 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
         message = re.sub(r"^(Value error|Assertion failed), ", "", error.get("msg", "Invalid value."))
         # A rule across fields names its field first ("email: Give an email or a phone number.").
         named = re.fullmatch(r"([a-z_]+): (.+)", message, flags=re.DOTALL)
-        if field == "body" and named:
-            field, message = named.groups()
+        if named and (field == "body" or re.fullmatch(r"leads\.\d+", field)):  # a batch's lead: leads.3.email
+            name, message = named.groups()
+            field = name if field == "body" else f"{field}.{name}"
         errors.setdefault(field, []).append(message)
     return _errors_response(request, 400, errors)
 
@@ -117,6 +121,13 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400:  # ninja's "Cannot parse request body"
         return _errors_response(request, 400, {"body": ["The body is not valid JSON."]})
     return _errors_response(request, exc.status_code, {"detail": [str(exc)]})
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # 503 with Retry-After, as the site's handler answers; under DEBUG too, where ninja would answer a traceback.
+    return errors.server_error_response(request, exc)
 
 
 # --- Schemas ---------------------------------------------------------------------------------------------------
@@ -217,6 +228,14 @@ LeadIn = create_model(
 )
 
 
+class LeadsBatchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    leads: list[LeadIn] = Field(  # type: ignore[valid-type]
+        min_length=1, max_length=intake.BATCH_MAX_LEADS, description="1 to 100 leads, each as for POST /leads/."
+    )
+
+
 class ErrorsOut(Schema):
     errors: dict[str, list[str]] = Field(description="Each bad field (or header, or `body`) with its messages.")
 
@@ -267,6 +286,10 @@ class LeadMatched(Schema):
     lead: LeadRef = Field(description="Only its id: the answer tells nothing the request did not send.")
 
 
+class LeadsBatchOut(Schema):
+    results: list[LeadMatched] = Field(description="One per lead sent, in the same order.")
+
+
 EventKind = Literal["web_visit", "form_submission", "download", "email_open", "email_click", "event_attended"]
 
 
@@ -281,6 +304,22 @@ class EventIn(Schema):
     pages: Annotated[int, Field(ge=0, le=10_000)] | None = Field(None, description="Web visits: pages viewed.")
     seconds: Annotated[int, Field(ge=0, le=86_400 * 7)] | None = Field(None, description="Web visits: time on site.")
     subject: Annotated[str, Field(max_length=200)] = Field("", description="e.g. the email's subject, the event.")
+    event_id: Annotated[str, Field(max_length=64)] = Field(
+        "",
+        description="Your id for this event: a retried delivery with the same id is recorded once (answer 200). "
+        "Without it, an event that gives `occurred_at` is recognised by what it says; one with neither is "
+        "retry-safe only with an Idempotency-Key.",
+    )
+
+    def event_key(self) -> str:
+        """The event's identity for `intake.event_record`: the sender's id, else a digest of an event that says
+        when it happened (two deliveries of one event say the same), else none."""
+        if self.event_id:
+            return f"id:{self.event_id}"
+        if self.occurred_at is None:
+            return ""
+        said = [self.kind, self.occurred_at.isoformat(), self.url, self.subject, self.pages, self.seconds]
+        return "sha:" + hashlib.sha256(json.dumps(said).encode()).hexdigest()[:56]
 
     @field_validator("occurred_at")
     @classmethod
@@ -404,6 +443,41 @@ def create_lead(request: HttpRequest, payload: LeadIn):
     return _idempotent(request, produce)
 
 
+@api.post(
+    "/leads/batch/",
+    response={200: LeadsBatchOut, **ERRORS},
+    summary="Create up to 100 leads in the token's channel in one call",
+    description="For syncing a backlog or a busy form provider: each lead is handled as by POST /leads/ (created, "
+    "or recorded on the channel's lead with its email or phone, including an earlier lead of the same batch), in "
+    "one transaction and one pass of the pipeline. The answer lists, in order, `created` and the lead's id. If "
+    "any lead is refused (400, its fields named `leads.<index>.<field>`) nothing is stored. An Idempotency-Key "
+    "covers the whole batch.",
+)
+def create_leads_batch(request: HttpRequest, payload: LeadsBatchIn):
+    token: ApiToken = request.auth
+
+    def produce() -> tuple[int, dict]:
+        batch = []
+        for item in payload.leads:
+            data = item.model_dump()
+            message, page_url, referrer = data.pop("message"), data.pop("page_url"), data.pop("referrer")
+            facts = {
+                fact.name: data[fact.name]
+                for fact in API_FACTS
+                if fact.field is not None and data[fact.name] not in ("", None, {})
+            }
+            submission = {"via": "api", "token": token.name, "url": page_url, "referrer": referrer}
+            batch.append(intake.BatchArrival(facts=facts, submission=submission, message=message))
+        try:
+            intake.leads_arrive(channel=token.channel, batch=batch, among=access.leads_for_token(token))
+        except DjangoValidationError as error:
+            errors = {f"leads.{field}": messages for field, messages in error.message_dict.items()}
+            raise ApiError(400, errors) from None
+        return 200, {"results": [{"created": item.created, "lead": {"id": item.lead_id}} for item in batch]}
+
+    return _idempotent(request, produce)
+
+
 @api.get("/leads/{lead_id}/", response={200: LeadOut, **ERRORS}, summary="Read a lead of the token's channel")
 def read_lead(request: HttpRequest, lead_id: int):
     token: ApiToken = request.auth
@@ -415,10 +489,11 @@ def read_lead(request: HttpRequest, lead_id: int):
 
 @api.post(
     "/events/",
-    response={201: EventOut, **ERRORS},
+    response={201: EventOut, 200: EventOut, **ERRORS},
     summary="Record a behavioural event on a lead of the token's channel",
     description="The lead is found by `lead_id`, by `email` (the channel's latest such lead), or by both (then "
-    "both must match). A lead that is not the channel's answers exactly like one that does not exist (404).",
+    "both must match). A lead that is not the channel's answers exactly like one that does not exist (404). "
+    "A redelivered event (same `event_id`, or same `occurred_at` and contents) answers 200 with the first one.",
 )
 def create_event(request: HttpRequest, payload: EventIn):
     token: ApiToken = request.auth
@@ -440,13 +515,18 @@ def create_event(request: HttpRequest, payload: EventIn):
             if value not in ("", None):
                 details[name] = value
         try:
-            interaction = intake.event_record(
-                lead=lead, kind=payload.kind, occurred_at=payload.occurred_at, subject=payload.subject, details=details
+            interaction, created = intake.event_record(
+                lead=lead,
+                kind=payload.kind,
+                occurred_at=payload.occurred_at,
+                subject=payload.subject,
+                details=details,
+                event_key=payload.event_key(),
             )
         except DjangoValidationError as error:  # e.g. a time before the lead existed
             errors = error.message_dict if hasattr(error, "error_dict") else {"body": error.messages}
             raise ApiError(400, errors) from None
-        return 201, {
+        return 201 if created else 200, {
             "id": interaction.pk,
             "lead_id": lead.pk,
             "kind": interaction.kind,

@@ -21,12 +21,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from psycopg.types.json import Jsonb
 
 from crm import addresses, clock
-from leads.models import ApiToken, Channel, IdempotencyKey, Interaction, Lead
+from leads.intake.pipeline import Arriving, arrivals_match, arrivals_store
+from leads.models import ApiToken, Channel, IdempotencyKey, Interaction, Lead, Stage
 from leads.services import interaction_log, lead_create_or_match
 
 # Behavioural kinds the events API records, and the direction each is logged with: the lead did something
@@ -130,6 +132,65 @@ def lead_arrive(
     return Arrival(lead=lead, created=True, interaction=interaction)
 
 
+# How many leads one batch call may carry (HubSpot's batch APIs take 100 too).
+BATCH_MAX_LEADS = 100
+
+
+@dataclass
+class BatchArrival:
+    """One lead of a batch: what it says, and once arrived, its lead's id and whether it was created."""
+
+    facts: dict
+    submission: dict
+    message: str = ""
+    lead_id: int | None = None
+    created: bool = False
+
+
+@transaction.atomic(savepoint=False)  # in the caller's transaction: one bad lead rolls the whole batch back
+def leads_arrive(*, channel: Channel, batch: list[BatchArrival], among: QuerySet[Lead] | None = None) -> None:
+    """Many leads arriving at once (an integration syncing a backlog), through the pipeline in one pass: one lock
+    statement, one duplicate query, one insert, one routing pass and one clock timing for the whole batch, so a
+    batch of 100 costs about the statements of one lead.
+
+    Each arrival is created, or, when a lead has its email or phone (a stored lead, or an earlier one of the same
+    batch), recorded on that lead as a repeat form submission, exactly as `lead_arrive` does for one. Raises a
+    ValidationError naming `<index>.<field>` for the first lead the model's rules refuse; nothing is stored then.
+    """
+    if len(batch) > BATCH_MAX_LEADS:
+        raise ValidationError({"leads": [f"At most {BATCH_MAX_LEADS} leads per call."]})
+    arrivals = [Arriving(facts={**item.facts, "channel": channel, "owner": None, "stage": Stage.NEW}) for item in batch]
+    arrivals_match(arrivals, among=among)
+    now = clock.now()
+    for index, arriving in enumerate(arrivals):
+        if not arriving.is_new:
+            continue
+        lead = Lead(**{name: value for name, value in arriving.facts.items() if name != "owner"}, created_at=now)
+        try:
+            lead.full_clean(exclude=["search_text", "owner", "channel"], validate_constraints=False)
+        except ValidationError as error:
+            raise ValidationError(
+                {f"{index}.{field}": messages for field, messages in error.message_dict.items()}
+            ) from None
+    new = [arriving for arriving in arrivals if arriving.is_new]
+    arrivals_store(new, user=None, now=now, batch=True, label=f"API batch via {channel.name}")
+    for item, arriving in zip(batch, arrivals, strict=True):
+        if arriving.is_new:
+            item.lead_id, item.created = arriving.lead_id, True
+            continue
+        item.lead_id = arriving.duplicate_of.pk if arriving.duplicate_of is not None else arriving.earlier.lead_id
+        details = {k: v for k, v in item.submission.items() if v not in ("", None, {})}
+        interaction_log(
+            lead=Lead(pk=item.lead_id),
+            user=None,
+            kind=Interaction.Kind.FORM_SUBMISSION,
+            direction=Interaction.Direction.INBOUND,
+            subject=f"Submitted again via {channel.name}",
+            body=item.message,
+            details={**details, "repeat": True},
+        )
+
+
 @transaction.atomic(savepoint=False)
 def event_record(
     *,
@@ -138,11 +199,22 @@ def event_record(
     occurred_at: dt.datetime | None = None,
     subject: str = "",
     details: dict | None = None,
-) -> Interaction:
-    """A behavioural event (visit, download, email open…) on a lead; scoring hears of it on commit."""
+    event_key: str = "",
+) -> tuple[Interaction, bool]:
+    """A behavioural event (visit, download, email open…) on a lead; scoring hears of it on commit.
+
+    Returns (interaction, created). With an `event_key` the event is recorded once per lead: a redelivery finds
+    the first one (the lead's row lock orders two deliveries; the unique index is the backstop) and changes
+    nothing.
+    """
     if kind not in EVENT_DIRECTIONS:
         raise ValueError(f"Not a behavioural event kind: {kind}")
-    return interaction_log(
+    if event_key:
+        Lead.objects.select_for_update().filter(pk=lead.pk).values_list("pk").first()
+        earlier = Interaction.objects.filter(lead=lead, event_key=event_key).first()
+        if earlier is not None:
+            return earlier, False
+    interaction = interaction_log(
         lead=lead,
         user=None,
         kind=kind,
@@ -150,7 +222,9 @@ def event_record(
         occurred_at=occurred_at,
         subject=subject,
         details=details or {},
+        event_key=event_key,
     )
+    return interaction, True
 
 
 # --- Idempotent API calls ------------------------------------------------------------------------------------

@@ -155,6 +155,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "webform": PUBLIC,
     # The API answers to its channel tokens only (its own tests cover them); the schema and docs are public.
     "api-v1:create_lead": API,
+    "api-v1:create_leads_batch": API,
     "api-v1:read_lead": API,
     "api-v1:create_event": API,
     "api-v1:openapi-json": EVERYONE,  # behind login unless API_DOCS_PUBLIC

@@ -47,7 +47,9 @@ def test_api_errors_are_json_for_unknown_paths(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pages_answer_503_with_retry_after_while_the_database_is_away(rep):
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "make run (DEBUG)"])
+def test_pages_answer_503_with_retry_after_while_the_database_is_away(rep, settings, debug):
+    settings.DEBUG = debug
     browser = Client(raise_request_exception=False)
     browser.force_login(rep)
     with database_down():
@@ -60,7 +62,9 @@ def test_pages_answer_503_with_retry_after_while_the_database_is_away(rep):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_api_answers_503_json_while_the_database_is_away():
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "make run (DEBUG)"])
+def test_the_api_answers_503_json_while_the_database_is_away(settings, debug):
+    settings.DEBUG = debug
     api = Client(raise_request_exception=False)
     with database_down():
         response = api.post(

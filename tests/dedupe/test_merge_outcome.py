@@ -188,3 +188,12 @@ def test_of_two_wins_the_later_one_and_its_value_are_kept_and_shown_as_a_conflic
     keep.refresh_from_db()
     assert keep.stage == Stage.WON and keep.deal_value == Decimal("8500")
     assert not StageChange.objects.filter(lead=keep, from_stage="won", to_stage="won").exists()
+
+
+def test_the_same_event_recorded_on_both_records_survives_the_merge_twice(manager, rep, teammate):
+    keep = LeadFactory(owner=rep, email="x@example.com", created_at=clock.now() - dt.timedelta(days=1))
+    twin = LeadFactory(owner=teammate, email="x@example.com", created_at=clock.now() - dt.timedelta(days=1))
+    for lead in (keep, twin):
+        InteractionFactory(lead=lead, user=None, kind="email_open", direction="system", outcome="", event_key="id:m1")
+    dedupe.leads_merge(user=manager, survivor_id=keep.pk, merged_ids=[twin.pk])
+    assert keep.interactions.count() == 2

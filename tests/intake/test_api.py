@@ -318,6 +318,25 @@ def test_an_event_retried_with_its_key_is_recorded_once(client, token, channel):
     assert Interaction.objects.count() == 1
 
 
+def test_an_event_redelivered_without_a_key_is_recognised_by_its_id_or_its_contents(client, token, channel):
+    lead = LeadFactory(channel=channel, created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))  # before its events
+    by_id = {"kind": "email_open", "lead_id": lead.pk, "event_id": "msg-42-open"}
+    by_contents = {"kind": "web_visit", "lead_id": lead.pk, "occurred_at": "2026-05-01T10:00:00Z", "pages": 3}
+    for body in (by_id, by_contents):
+        first = _call(client, EVENTS, body, token=token[1])
+        again = _call(client, EVENTS, body, token=token[1])
+        assert (first.status_code, again.status_code) == (201, 200) and first.json() == again.json()
+    assert Interaction.objects.count() == 2
+    # Another visit at the same moment that says something else, or an event that says neither: new events.
+    assert _call(client, EVENTS, {**by_contents, "pages": 4}, token=token[1]).status_code == 201
+    assert _call(client, EVENTS, {"kind": "download", "lead_id": lead.pk}, token=token[1]).status_code == 201
+    assert _call(client, EVENTS, {"kind": "download", "lead_id": lead.pk}, token=token[1]).status_code == 201
+    assert Interaction.objects.count() == 5
+    # The same event id on another lead is that lead's event.
+    other = LeadFactory(channel=channel)
+    assert _call(client, EVENTS, {**by_id, "lead_id": other.pk}, token=token[1]).status_code == 201
+
+
 def test_the_openapi_schema_and_docs_are_for_people_logged_in(client, rep):
     for url in ("/api/v1/openapi.json", "/api/v1/docs"):
         response = client.get(url)

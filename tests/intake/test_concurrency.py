@@ -1,5 +1,6 @@
 """Two requests at the same moment, in real concurrent PostgreSQL transactions (threads, own connections)."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -64,3 +65,31 @@ def test_two_concurrent_event_retries_with_one_key_record_one_event(token, chann
     assert first.status_code == second.status_code == 201 and first.json() == second.json()
     assert Interaction.objects.filter(lead=lead).count() == 1 and IdempotencyKey.objects.count() == 1
     assert "true" in (first.get("Idempotent-Replayed", ""), second.get("Idempotent-Replayed", ""))
+
+
+@pytest.mark.parametrize(
+    "said",
+    [{"event_id": "evt_01J9"}, {"occurred_at": "2026-05-01T10:00:00Z", "url": "https://example.com/pricing"}],
+    ids=["sender's event id", "occurred_at and contents"],
+)
+def test_two_concurrent_redeliveries_without_a_key_record_one_event(token, channel, said):
+    # A webhook sender that retries without an Idempotency-Key: the event's own identity decides.
+    # Known since January: an event may be dated any time after the lead's creation.
+    lead = Lead.objects.create(
+        name="Ada",
+        email="ada@example.com",
+        email_normalized="ada@example.com",
+        channel=channel,
+        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    body = {"kind": "web_visit", "lead_id": lead.pk, **said}
+
+    def post():
+        return Client().post(
+            "/api/v1/events/", json.dumps(body), "application/json", HTTP_AUTHORIZATION=f"Bearer {token[1]}"
+        )
+
+    first, second = _together(post, post)
+    assert sorted([first.status_code, second.status_code]) == [200, 201]
+    assert first.json() == second.json()
+    assert Interaction.objects.filter(lead=lead).count() == 1

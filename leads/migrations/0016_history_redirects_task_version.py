@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0014_importjob_heartbeat'),
+        ('leads', '0015_interaction_event_key'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
