@@ -30,6 +30,7 @@ run: install
 	set -e; \
 	$(BIN)/python manage.py migrate --noinput; \
 	$(BIN)/python manage.py seed_demo; \
+	$(BIN)/python manage.py seed_campaigns; \
 	$(BIN)/python manage.py recalculate_scores --if-unscored; \
 	echo ""; \
 	echo "  Mini CRM is starting on http://127.0.0.1:$(PORT)/"; \

@@ -26,7 +26,7 @@ from typing import Any
 from django.apps import apps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from crm.models import Team, User
 from crm.roles import Role
@@ -287,6 +287,28 @@ def can_see_team_reports(user: Any) -> bool:
 def sees_all_figures(user: Any) -> bool:
     """Whether report figures cover the whole company (admins) rather than the user's teams or own leads."""
     return is_crm_admin(user)
+
+
+# --- Campaigns ----------------------------------------------------------------------------------------------------
+
+
+@refusal("Only managers and admins set campaigns up.")
+def can_manage_campaigns(user: Any) -> bool:
+    """Creating and editing campaigns, their members and emails, sending, event check-in: managers and admins."""
+    return can_manage_team(user)
+
+
+def campaigns_visible_to(user: Any) -> QuerySet:
+    """Managers and admins see every campaign; reps the campaigns one of their own leads is a member of (what
+    those leads received, opened and clicked); anyone else none. Inside a campaign, everyone sees the members
+    among `leads_visible_to`."""
+    campaigns = apps.get_model("campaigns", "Campaign").objects
+    if can_manage_team(user):
+        return campaigns.all()
+    if has_role(user):
+        members = apps.get_model("campaigns", "Member").objects.filter(campaign=OuterRef("pk"), lead__owner=user)
+        return campaigns.filter(Exists(members))
+    return campaigns.none()
 
 
 # --- Configuration (admins) ----------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "crm",
     "leads",
     "scoring",
+    "campaigns",
     "reports",
 ]
 
@@ -171,6 +172,8 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
+# The file email backend (django.core.mail.backends.filebased.EmailBackend) writes each message here.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 # Links in emails (notification digests) point here.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -240,6 +243,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": dt.timedelta(minutes=1),
         "options": {"expire_seconds": 55},
     },
+    # Campaign email: release due steps and sequences, fail claims whose worker died, keep backlogs sending.
+    "campaigns: send due email": {
+        "task": "campaigns.tasks.sending_tick",
+        "schedule": dt.timedelta(minutes=1),
+        "options": {"expire_seconds": 55},
+    },
     "leads: resume stalled imports": {
         "task": "leads.tasks.resume_stalled_imports",
         "schedule": dt.timedelta(minutes=1),
@@ -298,6 +307,17 @@ API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 # How long an Idempotency-Key is remembered (an hourly Celery beat task forgets older ones).
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+
+# Campaign email: messages per minute across all workers, per batch task, and how long a claimed message may go
+# unsent before its worker is taken for dead (the message is then marked failed, never sent twice).
+CAMPAIGN_SEND_RATE = env.int("CAMPAIGN_SEND_RATE", default=600)
+CAMPAIGN_SEND_BATCH = env.int("CAMPAIGN_SEND_BATCH", default=100)
+CAMPAIGN_SEND_LEASE_SECONDS = env.int("CAMPAIGN_SEND_LEASE_SECONDS", default=600)
+CAMPAIGN_FROM_EMAIL = env.str("CAMPAIGN_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
+# The domain of campaign messages' Message-IDs (a bounce names its send by it).
+CAMPAIGN_MESSAGE_ID_DOMAIN = env.str("CAMPAIGN_MESSAGE_ID_DOMAIN", default="crm.localhost")
+# Public event registration forms: submissions per client address per window (as web forms).
+EVENT_REGISTRATION_RATE_LIMIT = env.int("EVENT_REGISTRATION_RATE_LIMIT", default=10)
 
 # Follow-up tasks: the "due soon" reminder goes out this many minutes before the due time.
 TASK_REMINDER_MINUTES = env.int("TASK_REMINDER_MINUTES", default=15)

@@ -33,6 +33,8 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("notifications/", include("crm.urls_app")),
     path("scoring/", include("scoring.urls")),
+    # Campaigns: their pages under /campaigns/, and the public tracking, unsubscribe and registration URLs.
+    path("", include("campaigns.urls")),
     path("admin/", admin.site.urls),
     # Ways in from outside: the public web-to-lead forms and the JSON API (token-authenticated).
     path("f/<slug:slug>/", webform_views.web_form, name="webform"),

@@ -525,3 +525,18 @@ def leads_bulk_change_stage(*, user: User, lead_ids: Iterable[int], stage: str, 
     for pk in ids:
         _send_on_commit(lead_changed, lead_id=pk, fields=["stage"])
     return len(ids)
+
+
+@transaction.atomic
+def tasks_create_for_owners(
+    *, lead_ids: Iterable[int], title: str, due_at: dt.datetime, created_by: User | None = None
+) -> int:
+    """A follow-up task for each lead's owner (leads in the pool get none), in one statement: work another app
+    hands to the owners (an event's attendees to call back). Returns how many tasks were created."""
+    owned = Lead.objects.filter(pk__in=list(lead_ids), owner__isnull=False).values_list("pk", "owner_id")
+    tasks = FollowUpTask.objects.bulk_create(
+        FollowUpTask(lead_id=pk, assignee_id=owner_id, title=title.strip()[:200], due_at=due_at, created_by=created_by)
+        for pk, owner_id in owned
+    )
+    task_reminders_schedule(task_ids=[task.pk for task in tasks])
+    return len(tasks)

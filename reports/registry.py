@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from crm import access
 from reports.scope import ReportScope
+from reports.selectors.campaigns import campaigns_report
 from reports.selectors.completeness import completeness_report
 from reports.selectors.conversion import DEFAULT_GROUPING, GROUPINGS, conversion_report
 from reports.selectors.economics import economics_report
@@ -89,6 +90,14 @@ REPORTS: dict[str, Report] = {
             "Leads waiting in the pool, claims, reclaims by rule and rep, recovery rate and cycle by channel and region.",
             pool_report,
             period_selects="claims and reclaims in the period; the pool as it is now",
+        ),
+        Report(
+            "campaigns",
+            "Campaigns",
+            "Sent, open, click and unsubscribe rates per email and variant, A/B tests, events, returns per campaign.",
+            campaigns_report,
+            reps_allowed=False,
+            period_selects="campaigns starting in the period",
         ),
         Report(
             "grades",

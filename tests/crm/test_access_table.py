@@ -23,6 +23,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from campaigns import tracking
+from campaigns.models import Campaign, EmailStep, EmailVariant, Member, Send
 from crm import clock
 from crm.models import Notification, User
 from leads.channels import services as channel_services
@@ -134,6 +136,27 @@ EXPECTED: dict[str, dict[str, str]] = {
     "scoring:group_delete": ADMINS,
     "scoring:run": ADMINS,
     "scoring:lead_panel": THE_REPS,
+    # Campaigns: everyone sees the list (reps the campaigns their leads are in); the campaign holds the rep's lead,
+    # so another team's rep does not know it exists; managers and admins set campaigns up and check people in.
+    "campaigns:list": EVERYONE,
+    "campaigns:create": MANAGERS,
+    "campaigns:detail": _row(LOGIN, OK, OK, OK, other_rep=MISSING),
+    "campaigns:edit": MANAGERS,
+    "campaigns:members_add": MANAGERS,
+    "campaigns:member_remove": _row(LOGIN, FORBIDDEN, OK, OK, other_manager=MISSING),
+    "campaigns:step_edit": MANAGERS,
+    "campaigns:schedule": MANAGERS,
+    "campaigns:status": MANAGERS,
+    "campaigns:check_in": MANAGERS,
+    "campaigns:check_in_member": _row(LOGIN, FORBIDDEN, OK, OK, other_manager=MISSING),  # a lead of the rep's team
+    "campaigns:follow_up": MANAGERS,
+    "campaigns:attendance_upload": MANAGERS,
+    "campaigns:lead_panel": THE_REPS,
+    # What a lead opens from an email or an event page: no login (signed URLs; a tampered one is a 404).
+    "campaigns:track_open": PUBLIC,
+    "campaigns:track_click": PUBLIC,
+    "campaigns:unsubscribe": PUBLIC,
+    "campaigns:registration": PUBLIC,
     # Everyone's own notices and settings.
     "crm:notifications": EVERYONE,
     "crm:notification_bell": EVERYONE,
@@ -195,7 +218,25 @@ def world(rep, manager, admin_user, team, channel, lead):
     job = imports.import_job_create(user=manager, file_name="leads.csv", data=b"name,email\nAda,ada@example.com\n")
     draft = make_model(rules=[{"kind": "fit", "field": "industry", "operator": "equals", "value": "saas", "points": 9}])
     group, scoring_rule = draft.groups.first(), draft.rules.first()
+    campaign = Campaign.objects.create(
+        name="Spring newsletter",
+        channel=channel,
+        kind=Campaign.Kind.EVENT,
+        registration_slug="expo",
+        registration_open=True,
+    )
+    member = Member.objects.create(campaign=campaign, lead=lead)
+    step = EmailStep.objects.create(campaign=campaign, position=1)
+    variant = EmailVariant.objects.create(step=step, subject="Hello", body="See https://example.com/spring")
+    send = Send.objects.create(member=member, step=step, variant=variant, state=Send.State.SENT, sent_at=clock.now())
     return {
+        "campaign_id": campaign.pk,
+        "member_id": member.pk,
+        "position": 1,
+        "open_token": tracking.open_url(send.pk).rstrip("/").rsplit("/", 1)[1],
+        "click_token": tracking.click_url(send.pk, 0).rstrip("/").rsplit("/", 1)[1],
+        "unsubscribe_token": tracking.unsubscribe_url(send.pk).rstrip("/").rsplit("/", 1)[1],
+        "registration": "expo",
         "lead_id": lead.pk,
         "task_id": TaskFactory(lead=lead).pk,
         "interaction_id": InteractionFactory(lead=lead, user=rep).pk,

@@ -1,0 +1,18 @@
+"""Celery tasks of `campaigns`: thin, ids in, one service call each, safe to run twice (crm.queue.TASK_OPTIONS)."""
+
+from celery import shared_task
+
+from campaigns import sending
+from crm.queue import TASK_OPTIONS
+
+
+@shared_task(**TASK_OPTIONS)
+def deliver_step(step_id: int) -> int:
+    """Send a batch of a step's queued messages. Any number may run at once: each message is claimed by one."""
+    return sending.sends_deliver(step_id=step_id)
+
+
+@shared_task(**TASK_OPTIONS)
+def sending_tick() -> dict:
+    """Run every minute by beat: release due steps and sequences, fail stalled claims, keep backlogs moving."""
+    return sending.sending_tick()
