@@ -28,10 +28,12 @@ install: $(VENV)/.installed
 run: install
 	@trap 'trap "" INT TERM; trap - EXIT; [ -z "$$(jobs -p)" ] || kill -TERM 0; wait; $(STOP_EMBEDDED)' INT TERM EXIT; \
 	set -e; \
+	export SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"; \
 	$(BIN)/python manage.py migrate --noinput; \
 	$(BIN)/python manage.py seed_demo; \
 	$(BIN)/python manage.py seed_campaigns; \
 	$(BIN)/python manage.py recalculate_scores --if-unscored; \
+	$(BIN)/python manage.py reports_refresh; \
 	echo ""; \
 	echo "  Mini CRM is starting on http://127.0.0.1:$(PORT)/"; \
 	echo "  Demo logins (password: demo): admin · manager, manager2 · rep, rep2 … rep8"; \

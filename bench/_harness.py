@@ -33,8 +33,12 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/"
 DEFAULT_SIZES = (100_000, 1_000_000)
 DEFAULT_REQUESTS = 30
-# Every database the benchmarks create, and the only ones they ever drop, start with this.
-DATABASE_PREFIX = "crm_bench_"
+# Every database the benchmarks create, and the only ones they ever drop, start with this. BENCH_DATABASE_PREFIX
+# (which must start the same way, e.g. `crm_bench_alice_`) gives one developer's runs databases of their own on a
+# shared server.
+DATABASE_PREFIX = os.environ.get("BENCH_DATABASE_PREFIX", "crm_bench_")
+if not DATABASE_PREFIX.startswith("crm_bench_"):
+    raise SystemExit(f"BENCH_DATABASE_PREFIX must start with 'crm_bench_', not {DATABASE_PREFIX!r}.")
 # seed_demo draws the same data from the same seed (and clock): a fixed one keeps reseeded databases alike.
 DEMO_SEED = 1
 
@@ -59,6 +63,7 @@ class Context:
     BENCH_SIZES     data sizes (leads), comma-separated; "100k" and "1m" work too (default 100000,1000000)
     BENCH_REQUESTS  timed requests per scenario (default 30)
     BENCH_POSTGRES_URL  the PostgreSQL server, without a database name (default postgres://postgres@127.0.0.1:5432/)
+    BENCH_DATABASE_PREFIX  the start of every benchmark database's name (default crm_bench_)
     BENCH_RESEED    1 to drop and seed the databases again even when their size is right (e.g. after the
                     seed command changed)
     """

@@ -11,6 +11,7 @@ Every path under `/api/` answers JSON `{"detail": …}` instead, like the API's 
 import logging
 import sys
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
@@ -96,13 +97,21 @@ class UnavailablePageMiddleware:
 
 class NotFoundPageMiddleware:
     """The app's 404 page under DEBUG too (`make run`): people trying the CRM see where to go next, not Django's
-    list of URL patterns. (Without DEBUG, Django already uses `page_not_found` above.)"""
+    list of URL patterns. (Without DEBUG, Django already uses `page_not_found` above.)
+
+    Two ways to a 404: a view raising Http404 (`process_exception`), and an address no URL pattern matches, which
+    Django answers before any view runs, with its debug page under DEBUG; such a request has no `resolver_match`.
+    """
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        unresolved = getattr(request, "resolver_match", None) is None
+        if settings.DEBUG and response.status_code == 404 and unresolved and not request.path.startswith("/static/"):
+            return page_not_found(request, Http404(request.path))
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, Http404):

@@ -8,6 +8,7 @@ the sort order, found by an index range scan. The total is counted apart (`cappe
 import base64
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -103,14 +104,23 @@ def _after(qs: QuerySet, sort: Sort, value, pk: int) -> QuerySet:
 
 
 def keyset_page(
-    qs: QuerySet, *, sort: Sort, cursor: str | None, size: int, rest: QuerySet | None = None, rest_key=None
+    qs: QuerySet,
+    *,
+    sort: Sort,
+    cursor: str | None,
+    size: int,
+    rest: QuerySet | None = None,
+    rest_key=None,
+    fetch: Callable[[QuerySet, int, Callable[[QuerySet], QuerySet]], list] | None = None,
 ) -> Page:
     """One page of `qs` in `sort` order after `cursor`; `qs` is already filtered by permission and filters.
 
     `rest`, when given, holds the rows that have no sort key (they are not in `qs`): they follow every row of
     `qs`, by id in the sort's direction, as if their key were `rest_key` (annotated on them under `sort.key`).
     Two indexed queries, so that `qs` can be ordered by an index of another table (a join) and still page
-    through every row.
+    through every row. `fetch(ordered, limit, seek)`, when given, reads the first `limit` rows of the ordered
+    queryset in its own way (the leads search walks the index before it asks another, `leads.search`); `seek`
+    applies the cursor to another queryset of the same model.
     """
     if sort.key in qs.query.annotations:
         sort_field = qs.query.annotations[sort.key].output_field
@@ -126,7 +136,10 @@ def keyset_page(
         ordered = qs.order_by(*sort.order_by())
         if decoded is not None:
             ordered = _after(ordered, sort, *decoded)
-        rows = list(ordered[: size + 1])
+        if fetch is not None:
+            rows = fetch(ordered, size + 1, lambda other: _after(other, sort, *decoded) if decoded else other)
+        else:
+            rows = list(ordered[: size + 1])
     if rest is not None and len(rows) <= size:
         tail = rest.order_by(*sort.order_by())
         if in_rest:

@@ -203,6 +203,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # in the admin) every time it starts, by name: an admin may pause one there, while its task, timing and options
 # come back from here at the next start. `expire_seconds`: a run queued while no worker ran is stale by the next
 # one, so it expires instead of piling up.
+# How often beat refreshes the reports' pre-aggregated counts (the pages say so), and how many leads a report page
+# rebuilds itself when it finds them stale (more: it asks a worker and says so; reports.freshness).
+REPORTS_REFRESH_MINUTES = env.int("REPORTS_REFRESH_MINUTES", default=5)
+REPORTS_INLINE_REFRESH_MAX_LEADS = env.int("REPORTS_INLINE_REFRESH_MAX_LEADS", default=20_000)
+
 CELERY_BEAT_SCHEDULE = {
     # Due response reminders, escalations and follow-up reminders, then email digests.
     "Speed to lead: reminders, escalations and follow-up notices": {
@@ -230,7 +235,7 @@ CELERY_BEAT_SCHEDULE = {
     # The report figures of the days that changed, then everything once a night (in TIME_ZONE).
     "reports: refresh changed days": {
         "task": "reports.tasks.reports_refresh_stats",
-        "schedule": dt.timedelta(minutes=5),
+        "schedule": dt.timedelta(minutes=REPORTS_REFRESH_MINUTES),
     },
     "reports: nightly full rebuild": {
         "task": "reports.tasks.reports_refresh_stats",

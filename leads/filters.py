@@ -1,17 +1,28 @@
 """The leads list's filters: every one of them is in the URL, so a view can be bookmarked."""
 
 import datetime as dt
-import re
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from crm import access, clock
 from crm.models import Team, User
 from crm.pagination import Page, Sort, keyset_page
-from leads.models import FUNNEL, OPEN_STAGES, Channel, FollowUpTask, Grade, Lead, LostReason, Stage, StageChange
+from leads.models import (
+    FUNNEL,
+    OPEN_STAGES,
+    Channel,
+    FollowUpTask,
+    Grade,
+    Lead,
+    LostReason,
+    ReclaimRecord,
+    Stage,
+    StageChange,
+)
 from leads.scores import SCORE_KEY, UNSCORED, filter_by_grade, order_by_score
+from leads.search import leads_matching, newest_matches, search_term
 from leads.selectors import owners_visible_to
 from leads.sla.selectors import sla_breached_condition
 
@@ -22,7 +33,6 @@ SORTS = {
     "-score": ("Highest score", Sort(SCORE_KEY)),
 }
 DEFAULT_SORT = "-created"
-_PHONE_LIKE = re.compile(r"^[\d\s()+.\-]{4,}$")
 
 # A filter value meaning "this text field is empty", for links from reports that group blank values together.
 BLANK = "__blank__"
@@ -160,6 +170,10 @@ class LeadFilter(django_filters.FilterSet):
     )
     breached = django_filters.BooleanFilter(method="filter_breached", label="SLA breached", widget=forms.CheckboxInput)
     pool = django_filters.BooleanFilter(method="filter_pool", label="In the pool", widget=forms.CheckboxInput)
+    # "42 of your leads went back to the pool": the leads one reclaim took (its batch, `ReclaimRecord.batch`).
+    reclaimed = django_filters.CharFilter(method="filter_reclaimed", label="Taken back by reclaim", max_length=32)
+    # "See the leads" after an import: the leads it created (among those the user may see).
+    import_job = django_filters.NumberFilter(field_name="import_job", label="From import #", min_value=1)
     sort = django_filters.ChoiceFilter(
         choices=[(k, label) for k, (label, _) in SORTS.items()], method="noop", empty_label=None, label="Sort"
     )
@@ -194,6 +208,8 @@ class LeadFilter(django_filters.FilterSet):
         "missing",
         "filled",
         "overdue_for",
+        "import_job",
+        "reclaimed",
     )
 
     @property
@@ -207,13 +223,15 @@ class LeadFilter(django_filters.FilterSet):
         ]
 
     def search(self, queryset, name, value):
-        value = value.strip().lower()
-        if not value:
-            return queryset
-        if _PHONE_LIKE.match(value):
-            # The searched text holds phones in E.164 form: match on the digits alone.
-            value = re.sub(r"\D", "", value)
-        return queryset.filter(search_text__contains=value)
+        return leads_matching(queryset, search_term(value))
+
+    def _without_search(self) -> QuerySet:
+        """The leads every filter but the search lets through (the form is valid: `page` read `self.qs` first)."""
+        leads = self.queryset.all()
+        for name, value in self.form.cleaned_data.items():
+            if name != "q":
+                leads = self.filters[name].filter(leads, value)
+        return leads
 
     def filter_awaiting(self, queryset, name, value):
         if value:
@@ -258,6 +276,11 @@ class LeadFilter(django_filters.FilterSet):
         )
         return queryset.filter(Exists(overdue))
 
+    def filter_reclaimed(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(Exists(ReclaimRecord.objects.filter(lead=OuterRef("pk"), batch=value)))
+
     def filter_pool(self, queryset, name, value):
         return queryset.filter(owner__isnull=True) if value else queryset
 
@@ -279,6 +302,18 @@ class LeadFilter(django_filters.FilterSet):
         highest first, then the leads not scored yet, latest added first, as if their score were below any score.
         """
         sort, leads = self.sort_order, self.qs.select_related(*related)
+        term = search_term(self.form.cleaned_data.get("q")) if self.is_valid() else ""
+        if term and sort.key != SCORE_KEY:
+            # A search walks the list's index newest first before it asks the trigram index (`leads.search`).
+            return keyset_page(
+                self._without_search().select_related(*related),
+                sort=sort,
+                cursor=cursor,
+                size=size,
+                fetch=lambda ordered, limit, seek: newest_matches(
+                    ordered, term=term, sort=sort, limit=limit, seek=seek
+                ),
+            )
         if sort.key != SCORE_KEY:
             return keyset_page(leads, sort=sort, cursor=cursor, size=size)
         scored, unscored = order_by_score(leads)

@@ -170,6 +170,10 @@ class Lead(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # The import row that created the lead (a fingerprint, `leads.imports.services.RowKeys`): a rerun of the file skips it.
     import_row_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    # The import job that created the lead (the browser's imports): "See the leads" after an import lists them.
+    import_job = models.ForeignKey(
+        "ImportJob", null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     # What the list's search box matches: one lower-cased column, trigram-indexed on PostgreSQL.
     search_text = models.GeneratedField(
@@ -246,6 +250,14 @@ class Lead(models.Model):
                 name="lead_won_time_idx",
                 include=["won_at", "channel", "owner", "team"],
                 condition=Q(stage="won"),
+            ),
+            # "See the leads" of an import: its leads, newest first (the partial index holds imported leads only).
+            models.Index(
+                F("import_job"),
+                F("created_at").desc(),
+                F("id").desc(),
+                name="lead_import_job_idx",
+                condition=Q(import_job__isnull=False),
             ),
             # The reports' refresh finds the leads changed since its last run.
             models.Index(fields=["updated_at"], name="lead_updated_idx"),
@@ -1021,10 +1033,16 @@ class ReclaimRecord(models.Model):
     rule_name = models.CharField(max_length=100)
     reclaimed_at = models.DateTimeField(db_index=True)
     warned = models.BooleanField(default=False)
+    # The reclaim that took it with others (one sweep batch): "42 of your leads went back to the pool" opens them.
+    batch = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["-reclaimed_at", "-id"]
-        indexes = [models.Index(F("lead"), F("reclaimed_at").desc(), name="reclaimrecord_lead_idx")]
+        indexes = [
+            models.Index(F("lead"), F("reclaimed_at").desc(), name="reclaimrecord_lead_idx"),
+            # The leads list filtered by a reclaim notice's batch (`?reclaimed=<batch>`).
+            models.Index(F("batch"), F("lead"), name="reclaimrecord_batch_idx", condition=~Q(batch="")),
+        ]
 
     def __str__(self) -> str:
         return f"Lead {self.lead_id} reclaimed from {self.from_user_id} at {self.reclaimed_at}"

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", views.lead_list, name="list"),
     path("new/", views.lead_create, name="create"),
     path("count/", views.lead_count, name="count"),
+    path("search/", views.lead_search, name="search"),
     path("bulk/", views.lead_bulk, name="bulk"),
     path("duplicates-check/", views.lead_duplicates_check, name="duplicates_check"),
     path("<int:lead_id>/", views.lead_detail, name="detail"),

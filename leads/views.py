@@ -16,11 +16,13 @@ from crm import access, clock
 from crm.limits import rate_limit_hit
 from crm.pagination import capped_count
 from leads import selectors, services
+from leads.at_risk import leads_at_risk
 from leads.filters import LeadFilter
 from leads.followups.services import SNOOZES
 from leads.forms import BulkActionForm, InteractionForm, LeadForm, OwnerForm, StageForm, TaskForm
 from leads.models import Interaction, Lead, LostReason, Stage
 from leads.panels import LEAD_PAGE_PANELS
+from leads.search import MAX_TERM_LENGTH
 
 
 def _render_partials(request: HttpRequest, template: str, names: list[str], context: dict) -> HttpResponse:
@@ -94,6 +96,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
         "awaiting": selectors.leads_awaiting_response(user=user)[:20],
         "hot": selectors.leads_hot(user=user),
         "recent": selectors.leads_recently_active(user=user),
+        "at_risk": leads_at_risk(user=user),
         "now": now,
         "snoozes": SNOOZES,
     }
@@ -148,6 +151,31 @@ def lead_count(request: HttpRequest) -> HttpResponse:
     lead_filter = _lead_filter(request, request.GET)
     count = capped_count(lead_filter.qs, cap=settings.LEADS_COUNT_CAP)
     return render(request, "leads/list.html#count", {"count": count})
+
+
+QUICK_SEARCH_RESULTS = 8
+
+
+@require_GET
+def lead_search(request: HttpRequest) -> HttpResponse:
+    """The top bar's search: the first few leads the user may see whose name, email, phone or company match, the
+    same search as the list's (`leads.search`). Without htmx (no JavaScript), the list filtered by the words."""
+    params = QueryDict(mutable=True)
+    params["q"] = (request.GET.get("q") or "").strip()[:MAX_TERM_LENGTH]
+    list_url = f"{reverse('leads:list')}?{params.urlencode()}"
+    if not request.htmx:
+        return redirect(list_url)
+    rows = []
+    if params["q"]:
+        page = _lead_filter(request, params).page(cursor=None, size=QUICK_SEARCH_RESULTS + 1, related=("owner",))
+        rows = page.rows
+    context = {
+        "query": params["q"],
+        "results": rows[:QUICK_SEARCH_RESULTS],
+        "more": len(rows) > QUICK_SEARCH_RESULTS,
+        "list_url": list_url,
+    }
+    return render(request, "leads/_search_results.html", context)
 
 
 @require_POST

@@ -74,10 +74,35 @@ def _svg(chart, title: str) -> str:
     )
 
 
+def has_data(values) -> bool:
+    """Whether a chart of these values would show anything: all zeros or undefined draws a bare axis (pygal
+    scales 0 to 0, with meaningless ticks), so the page shows an empty state instead of a chart."""
+    return any(v not in (None, 0) for v in values)
+
+
+# About how wide a character of the 12px labels is, and the room a chart keeps for its axis and margins (px).
+_CHAR_PX = 7
+_AXIS_PX = 70
+MAX_LABEL_CHARS = 14
+
+
+def _x_labels(labels: list[str], width: int) -> tuple[list[str], int]:
+    """Labels under columns that stay apart: side by side while the longest fits its column, else turned 35° (and
+    cut to MAX_LABEL_CHARS, the whole label staying in the table beside the chart)."""
+    room = (width - _AXIS_PX) / max(1, len(labels))
+    if max((len(label) for label in labels), default=0) * _CHAR_PX + 8 <= room:
+        return labels, 0
+    short = [label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1] + "…" for label in labels]
+    return short, 35
+
+
 def horizontal_bars(
     title: str, labels: list[str], values: list[float | None], *, unit: str = "", width: int = 520, titled: bool = True
 ) -> str:
-    """One bar per group, top to bottom in the table's order, its value printed at its end ("" when undefined)."""
+    """One bar per group, top to bottom in the table's order, its value printed at its end ("" when undefined).
+    "" when no value is above zero: the page shows an empty state instead."""
+    if not has_data(values):
+        return ""
     height = (50 if titled else 24) + 30 * max(1, len(labels))
     chart = pygal.HorizontalBar(
         **_config(width=width, height=height, title=title if titled else None, show_y_guides=False, show_x_labels=False)
@@ -93,10 +118,16 @@ def horizontal_bars(
 def vertical_bars(
     title: str, labels: list[str], values: list[float | None], *, unit: str = "", width: int = 520, titled: bool = True
 ) -> str:
-    """One column per group, its value printed on it."""
+    """One column per group, its value printed on it; "" when no value is above zero."""
+    if not has_data(values):
+        return ""
+    labels, rotation = _x_labels(labels, width)
     chart = pygal.Bar(
         **_config(
-            width=width, height=280, title=title if titled else None, x_label_rotation=0 if len(labels) <= 8 else 30
+            width=width,
+            height=280 + (30 if rotation else 0),
+            title=title if titled else None,
+            x_label_rotation=rotation,
         )
     )
     chart.x_labels = labels
@@ -114,15 +145,19 @@ def lines(
     width: int = 520,
     titled: bool = True,
 ) -> str:
-    """A trend over months; each series has its own dash pattern and a legend, values printed at the dots."""
+    """A trend over months; each series has its own dash pattern and a legend, values printed at the dots. "" when
+    no series has a value above zero."""
+    if not any(has_data(values) for values in series.values()):
+        return ""
+    labels, rotation = _x_labels(labels, width)
     chart = pygal.Line(
         **_config(
             width=width,
-            height=280,
+            height=280 + (30 if rotation else 0),
             title=title if titled else None,
             show_legend=len(series) > 1,
             legend_at_bottom=True,
-            x_label_rotation=0 if len(labels) <= 6 else 30,
+            x_label_rotation=rotation,
             dots_size=4,
             print_values=len(labels) <= 12,
         )

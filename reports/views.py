@@ -8,10 +8,10 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm import access
 from leads import views as lead_views
+from reports.freshness import report_freshness
 from reports.registry import REPORTS, reports_for
 from reports.scope import ReportFilterForm
 from reports.selectors.dashboard import dashboard as dashboard_figures
-from reports.services import stats_refreshed_at
 
 
 @require_GET
@@ -28,7 +28,7 @@ def _common(request: HttpRequest, form: ReportFilterForm) -> dict:
         "form": form,
         "scope": scope,
         "reports": reports_for(request.user),
-        "refreshed_at": stats_refreshed_at(),
+        "freshness": report_freshness(),
         "filter_query": scope.filter_query(),
     }
 

@@ -27,7 +27,7 @@ class RuleForm(forms.Form):
         help_text="Tiered rules take their points from the tiers",
     )
     field = forms.CharField(
-        required=False, max_length=80, help_text="A lead field, or attributes.&lt;key&gt; for a custom attribute"
+        required=False, max_length=80, help_text="A lead field, or attributes.<key> for a custom attribute"
     )
     operator = forms.ChoiceField(choices=[("", "—"), *Rule.Operator.choices], required=False)
     value = forms.CharField(required=False, max_length=200)

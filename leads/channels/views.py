@@ -86,7 +86,7 @@ def _channel_sections(request: HttpRequest, channel: Channel, **forms) -> dict:
         "web_form": WebForm.objects.filter(channel=channel).first(),
         "spend_form": forms.get("spend_form") or ChannelSpendForm(channel=channel),
         "token_form": forms.get("token_form") or ApiTokenForm(),
-        "api_base": settings.SITE_URL.rstrip("/") + "/api/v1/",
+        "api_base": request.build_absolute_uri("/api/v1/"),
     }
 
 
@@ -143,7 +143,8 @@ def web_form_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
     }
     if web_form.pk:
         saved = WebForm.objects.get(pk=web_form.pk)  # the snippet shows what is saved, not what was just typed
-        context["form_url"] = settings.SITE_URL.rstrip("/") + saved.get_absolute_url()
+        # The address this page was opened at (its host and port), not a setting that may name another port.
+        context["form_url"] = request.build_absolute_uri(saved.get_absolute_url())
         context["snippet"] = render_to_string(
             "leads/webform/_snippet.html",
             {
@@ -172,7 +173,7 @@ def token_create(request: HttpRequest, channel_id: int) -> HttpResponse:
         "channel": channel,
         "token": token,
         "raw_token": raw,
-        "api_base": settings.SITE_URL.rstrip("/") + "/api/v1/",
+        "api_base": request.build_absolute_uri("/api/v1/"),
     }
     response = render(request, "leads/channels/token_created.html", context)
     response["Cache-Control"] = "no-store"

@@ -233,6 +233,13 @@ class NameResolver:
         self.options = options
         # Channels are an admin's to set up, through an import too (an operator's command runs with no user).
         self.may_create_channels = options.create_channels and (user is None or access.can_configure_channels(user))
+        # What a rejected row's reason suggests for an unknown channel, in the words of where the import runs.
+        if user is None:
+            self.new_channel_hint = " (use --create-channels to add it)"
+        elif access.can_configure_channels(user):
+            self.new_channel_hint = " (tick “Create missing channels” to add it)"
+        else:
+            self.new_channel_hint = " (an admin can add it under Settings › Channels)"
         self.channels = {c.name.lower(): c for c in Channel.objects.all()}
         owners = access.users_assignable_by(user) if user is not None else User.objects.filter(is_active=True)
         self.owners: dict[str, User] = {}
@@ -256,7 +263,7 @@ class NameResolver:
         if found is not None:
             return found
         if not self.may_create_channels:
-            hint = "" if default else " (use --create-channels / “Create missing channels” to add it)"
+            hint = "" if default else self.new_channel_hint
             raise ValueError(f"unknown channel “{name.strip()}”{hint}")
         created = Channel(name=name.strip()[:100], kind=Channel.Kind.IMPORT)
         self.channels[key] = self.new_channels[key] = created

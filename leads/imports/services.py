@@ -119,6 +119,7 @@ class LeadImporter:
         options: ImportOptions,
         user: User | None,
         on_chunk: Callable[[_Progress, int], None] | None = None,
+        job_id: int | None = None,
     ):
         if options.on_duplicate not in DUPLICATE_POLICIES:
             raise ImportFileError(
@@ -130,6 +131,10 @@ class LeadImporter:
         self.options = options
         self.user = user
         self.on_chunk = on_chunk
+        self.job_id = job_id
+        # A manager's import routes only to their own teams' reps: a lead given to another team would be one the
+        # manager cannot open. Admins (and the command line) route with every rule.
+        self.route_to_teams = None if user is None or access.is_crm_admin(user) else access.managed_team_ids(user)
         try:
             self.resolver = NameResolver(user=user, options=options)
         except ValueError as error:
@@ -265,7 +270,12 @@ class LeadImporter:
         self.resolver.save_new_channels()  # before the leads, which read their channels' ids
         # Insert, stage history, routing of the unowned open leads (inside the chunk's transaction: a chunk is
         # imported and routed, or not at all), response clocks, `leads_bulk_created` on commit.
-        arrivals_store(creating, user=self.user, label="a CSV import", now=now, batch=True)
+        if self.job_id is not None:
+            for arriving in creating:
+                arriving.facts["import_job_id"] = self.job_id
+        arrivals_store(
+            creating, user=self.user, label="a CSV import", now=now, batch=True, route_to_teams=self.route_to_teams
+        )
         if updates:
             fields = sorted(updated_fields | {"updated_at"})
             for lead in updates.values():
@@ -419,7 +429,12 @@ def import_job_run(*, job_id: int) -> ImportJob:
     try:
         options = ImportOptions.from_dict(job.options)
         importer = LeadImporter(
-            text=job.content, mapping=job.mapping, options=options, user=job.created_by, on_chunk=on_chunk
+            text=job.content,
+            mapping=job.mapping,
+            options=options,
+            user=job.created_by,
+            on_chunk=on_chunk,
+            job_id=job.pk,
         )
         if options.dry_run:
             result = importer.run()

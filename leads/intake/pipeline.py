@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -273,13 +273,15 @@ def arrivals_store(
     label: str = "",
     now: dt.datetime | None = None,
     batch: bool | None = None,
+    route_to_teams: Collection[int] | None = None,
 ) -> list[Record]:
     """Insert these arrivals as new leads, with their stage history, owners, response clocks and signals.
 
     Call it in the transaction (and after the locks) of `arrivals_match`. Open leads arriving without an owner
     go where the assignment rules send them; open leads get their response clock. A `batch` (by default: more
     than one lead) tells managers about pooled leads once for all (`label` names the batch) and scoring with one
-    `leads_bulk_created` on commit; a single arrival gets a notice per lead and `lead_changed`.
+    `leads_bulk_created` on commit; a single arrival gets a notice per lead and `lead_changed`. `route_to_teams`
+    limits routing to the rules of these teams (a manager's import: never another team's reps).
     """
     now = now or clock.now()
     records = [lead_record(arriving, now=now) for arriving in arrivals]
@@ -293,7 +295,7 @@ def arrivals_store(
 
     unowned = [r.pk for r in records if r.owner_id is None and r.stage in OPEN_STAGES]
     if unowned:
-        result = route(lead_ids=unowned, notify="batch" if batch else "lead", label=label)
+        result = route(lead_ids=unowned, notify="batch" if batch else "lead", label=label, teams=route_to_teams)
         for record in records:
             owner_id = result.assigned.get(record.pk)
             if owner_id is not None:

@@ -34,7 +34,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm import access, clock
-from crm.models import User
+from crm.models import Notification, User
 from crm.services import Notice, notifications_send
 from leads.models import OPEN_STAGES, Interaction, Lead, ReclaimRecord, ReclaimRule, ReclaimWarning
 from leads.routing import services as routing
@@ -119,6 +119,34 @@ def leads_due(rule: ReclaimRule, now: dt.datetime) -> QuerySet[Lead]:
         )
         leads = leads.filter(Exists(warned))
     return leads
+
+
+@dataclass(frozen=True)
+class ReclaimPreview:
+    """What switching a rule on would do now: how many leads it would warn at its first sweep and take
+    `warn_hours` later (or take at once, without a warning) if nobody acts, counted no further than `cap`."""
+
+    leads: int
+    capped: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.leads:,}+" if self.capped else f"{self.leads:,}"
+
+
+RECLAIM_PREVIEW_CAP = 10_000
+
+
+def reclaim_rule_preview(rule: ReclaimRule, *, now: dt.datetime | None = None) -> ReclaimPreview:
+    """A dry run of `rule` (saved or not, on or off): the owned open leads it would take if switched on now.
+
+    The same selection as the sweep (`leads_past`), at the end of the warning that the first sweep would send, so
+    the admin sees the figure before two rules take 271 leads at once; leads other active rules take first are
+    counted too (a lead is counted by every rule that would take it)."""
+    now = now or clock.now()
+    moment = now - dt.timedelta(days=rule.days) + dt.timedelta(hours=rule.warn_hours or 0)
+    found = leads_past(rule, moment).order_by()[: RECLAIM_PREVIEW_CAP + 1].count()
+    return ReclaimPreview(leads=min(found, RECLAIM_PREVIEW_CAP), capped=found > RECLAIM_PREVIEW_CAP)
 
 
 # --- The sweep --------------------------------------------------------------------------------------------------
@@ -212,6 +240,7 @@ def _reclaim_batch(rule: ReclaimRule, now: dt.datetime, lead_ids: list[int]) -> 
     if not taken:
         return 0, 0
     to_user = {}
+    batch = uuid.uuid4().hex[:12]
     if rule.action == ReclaimRule.Action.REROUTE:
         result = routing.route(
             lead_ids=taken, avoid={pk: owner_of[pk] for pk in taken}, notify="batch", label=f"reclaimed: {rule.name}"
@@ -226,17 +255,31 @@ def _reclaim_batch(rule: ReclaimRule, now: dt.datetime, lead_ids: list[int]) -> 
             rule_name=rule.name,
             reclaimed_at=now,
             warned=bool(rule.warn_hours),
+            batch=batch,
         )
         for pk in taken
     )
-    notifications_send(notices=_reclaimed_notices(rule, taken, owner_of, to_user))
+    _withdraw_warnings(taken, owner_of)
+    notifications_send(notices=_reclaimed_notices(rule, taken, owner_of, to_user, batch))
     transaction.on_commit(partial(routing._send_owner_changed, [pk for pk in taken if pk not in to_user]))
     return len(taken), len(to_user)
 
 
-def _reclaimed_notices(rule: ReclaimRule, taken: list[int], owner_of: dict, to_user: dict) -> list[Notice]:
-    """One notice per former owner for the batch: how many leads left them, and where they went."""
-    token = uuid.uuid4().hex[:12]
+def _withdraw_warnings(taken: list[int], owner_of: dict) -> None:
+    """The former owners' warnings about these leads, from every rule, leave their notices: a lead already taken
+    must not still read "goes back to the pool on 08 Dec" (another rule's date) in the bell."""
+    warnings = ReclaimWarning.objects.filter(lead_id__in=taken).values_list("pk", "owner_id")
+    keys = defaultdict(list)
+    for warning_id, owner_id in warnings:
+        keys[owner_id].append(f"reclaim-warning:{warning_id}")
+    for owner_id, owner_keys in keys.items():
+        Notification.objects.filter(user_id=owner_id, key__in=owner_keys).delete()
+
+
+def _reclaimed_notices(rule: ReclaimRule, taken: list[int], owner_of: dict, to_user: dict, batch: str) -> list[Notice]:
+    """One notice per former owner for the batch: how many leads left them, and where they went; it opens the
+    list of exactly those leads (the ones the owner may still see: those in the pool)."""
+    token = batch
     by_owner = defaultdict(list)
     for pk in taken:
         by_owner[owner_of[pk]].append(pk)
@@ -249,7 +292,7 @@ def _reclaimed_notices(rule: ReclaimRule, taken: list[int], owner_of: dict, to_u
             url = _lead_url(ids[0])
         else:
             text = f"{len(ids):,} of your leads {where} ({rule.name}: {rule.description})."
-            url = f"{reverse('leads:list')}?pool=on"
+            url = f"{reverse('leads:list')}?reclaimed={batch}"
         notices.append(Notice(owner_id, f"reclaimed:{token}", text, url))
     return notices
 

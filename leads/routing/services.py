@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -326,16 +326,25 @@ def leads_route_in_memory(
 
 @transaction.atomic(savepoint=False)  # in the caller's transaction: a failure rolls the caller back
 def route(
-    *, lead_ids: Sequence[int], avoid: dict[int, int] | None = None, notify: str = "batch", label: str = ""
+    *,
+    lead_ids: Sequence[int],
+    avoid: dict[int, int] | None = None,
+    notify: str = "batch",
+    label: str = "",
+    teams: Collection[int] | None = None,
 ) -> RouteResult:
     """Route these unowned leads: assign, write, put the rest in the pool and tell the managers.
 
     `avoid` maps a lead to a rep who must not get it (re-routing after a reclaim). `notify` is "lead" (one
-    notice per lead, keyed by the lead) or "batch" (one notice per manager for the whole call).
+    notice per lead, keyed by the lead) or "batch" (one notice per manager for the whole call). `teams`, when
+    given, keeps only the rules of these teams: a manager's import never hands leads to another team's reps (the
+    rest stay in the pool, which the manager sees).
     """
     rules = rules_load()
     if not rules:
         return RouteResult(enabled=False)
+    if teams is not None:
+        rules = [rule for rule in rules if rule.team_id in teams]
     now = clock.now()
     facts = []
     for chunk in _chunks(sorted(set(lead_ids)), 10_000):

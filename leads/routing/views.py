@@ -34,7 +34,11 @@ def _back_to_rules(request: HttpRequest) -> HttpResponse:
 @require_GET
 @access.require(access.can_configure_routing)
 def rules(request: HttpRequest) -> HttpResponse:
-    context = {"rules": rules_queryset(), "reclaim_rules": ReclaimRule.objects.all()}
+    reclaim_rules = list(ReclaimRule.objects.all())
+    # A rule that is off shows what it would take if switched on now (a dry run, `reclaim_rule_preview`).
+    for rule in reclaim_rules:
+        rule.preview = None if rule.active else reclaim.reclaim_rule_preview(rule)
+    context = {"rules": rules_queryset(), "reclaim_rules": reclaim_rules}
     return render(request, "leads/setup/rules.html", context)
 
 
@@ -95,7 +99,12 @@ def rule_move(request: HttpRequest, rule_id: int) -> HttpResponse:
 def reclaim_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
     rule = get_object_or_404(ReclaimRule, pk=rule_id) if rule_id else ReclaimRule()
     form = ReclaimRuleForm(request.POST if request.method == "POST" else None, instance=rule)
-    if request.method == "POST" and form.is_valid():
+    preview = None
+    if request.method == "POST" and "preview" in request.POST:
+        # "Count the leads it would take": a dry run of the rule as filled in, nothing saved.
+        if form.is_valid():
+            preview = reclaim.reclaim_rule_preview(form.instance)
+    elif request.method == "POST" and form.is_valid():
         try:
             reclaim.reclaim_rule_save(user=request.user, rule=form.instance)
         except ValidationError as error:
@@ -104,7 +113,9 @@ def reclaim_edit(request: HttpRequest, rule_id: int | None = None) -> HttpRespon
             messages.success(request, f"Reclaim rule “{rule.name}” saved.")
             return _back_to_rules(request)
     template = "leads/setup/reclaim_form.html#form" if request.htmx else "leads/setup/reclaim_form.html"
-    return render(request, template, {"form": form, "rule": rule})
+    if preview is None and rule.pk and request.method == "GET":
+        preview = reclaim.reclaim_rule_preview(rule)
+    return render(request, template, {"form": form, "rule": rule, "preview": preview})
 
 
 @require_POST

@@ -147,3 +147,30 @@ def backdated(interaction) -> bool:
 def visible_to(lead, user) -> bool:
     """Whether the user may open the lead (a follow-up that stayed with them when the lead went to another team)."""
     return access.can_view_lead(user, lead)
+
+
+# Words a custom attribute's key spells in lower case that people write in capitals.
+_ACRONYMS = {"utm": "UTM", "id": "ID", "url": "URL", "crm": "CRM", "api": "API", "b2b": "B2B", "b2c": "B2C"}
+
+
+@register.filter
+def attribute_label(key) -> str:
+    """A custom attribute's key as people read it: "utm_source" → "UTM source", "newsletter" → "Newsletter"."""
+    words = str(key).replace("_", " ").replace("-", " ").split()
+    words = [_ACRONYMS.get(word.lower(), word) for word in words]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] if text else ""
+
+
+@register.filter
+def attribute_value(value) -> str:
+    """A custom attribute's value as people read it: yes/no for true/false, lists joined, "–" for nothing."""
+    if value is True:
+        return "Yes"
+    if value is False:
+        return "No"
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, list | tuple):
+        return ", ".join(attribute_value(item) for item in value)
+    return str(value)

@@ -33,7 +33,7 @@ def speed_report(scope: ReportScope) -> ReportResult:
         Headline("Never answered", rate(never, totals["leads"]), href=scope.leads_url(response="never")),
     ]
     sla_total = sla_totals(sla)
-    headlines += sla_headlines(sla_total)
+    headlines += sla_headlines(sla_total, answered=n_answered)
 
     by_bucket = stats_by(scope, "value", dimension="response", measures=("leads", "won"))
     buckets = Table(

@@ -22,7 +22,11 @@ from reports.scope import ReportScope, owners_in_scope
 from reports.selectors.common import names_of
 from reports.tables import Column, Headline, Table, count, rate, text
 
-EMPTY = {"within": 0, "breached": 0, "timed": 0}
+EMPTY = {"within": 0, "breached": 0, "timed": 0, "answered_timed": 0}
+# Below this share of the answered leads having a response target, "Within SLA" is not shown as a rate: it would
+# describe a few leads while the median beside it describes them all (a target introduced after most leads were
+# answered, or demo data whose older leads have no clock).
+MIN_TIMED_SHARE = 0.5
 
 
 def sla_outcomes() -> tuple[Q, Q]:
@@ -48,6 +52,7 @@ def sla_by_owner(scope: ReportScope) -> tuple[dict[int | None, dict], int]:
             timed=Count("pk", filter=timed),
             within=Count("pk", filter=timed & within),
             breached=Count("pk", filter=timed & breached),
+            answered_timed=Count("pk", filter=timed & Q(first_response_at__isnull=False)),
         )
         .order_by()
     )
@@ -64,14 +69,25 @@ def sla_totals(by_owner: dict[int | None, dict]) -> dict:
     return {key: sum(row[key] for row in by_owner.values()) for key in EMPTY}
 
 
-def sla_headlines(totals: dict) -> list[Headline]:
+def sla_headlines(totals: dict, *, answered: int | None = None) -> list[Headline]:
+    """ "Within SLA" and breaches. `answered`: the leads with a first response (the median's leads); when too few of
+    them had a response target, the share within SLA reads "n/a" with the counts instead of a rate."""
     decided = totals["within"] + totals["breached"]
-    return [
-        Headline(
+    covered = answered is None or totals["answered_timed"] >= MIN_TIMED_SHARE * answered
+    if decided and not covered:
+        within = Headline(
+            "Within SLA",
+            text("n/a"),
+            detail=f"only {totals['answered_timed']:,} of {answered:,} answered leads had a response target",
+        )
+    else:
+        within = Headline(
             "Within SLA",
             rate(totals["within"], decided),
             detail=f"{totals['within']:,} of {decided:,} leads whose response target is decided",
-        ),
+        )
+    return [
+        within,
         Headline("SLA breaches", count(totals["breached"]), detail=f"of {totals['timed']:,} timed leads"),
     ]
 

@@ -16,6 +16,26 @@
     if (target.matches && target.matches("[data-select-on-click]")) target.select();
   });
 
+  /* The top bar's search: "/" focuses it from anywhere but a field being typed in; Escape leaves it and closes
+     its results; Enter (the form's submit) opens the leads list filtered by the words. */
+  document.addEventListener("keydown", function (event) {
+    var box = document.getElementById("global-search");
+    if (!box) return;
+    var target = event.target;
+    var typing = target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName);
+    if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault();
+      box.focus();
+      box.select();
+    } else if (event.key === "Escape" && box.form.contains(target)) {
+      document.getElementById("global-search-results").innerHTML = "";
+      box.blur();
+    } else if (event.key === "ArrowDown" && target === box) {
+      var first = box.form.querySelector(".quick-results a");
+      if (first) { event.preventDefault(); first.focus(); }
+    }
+  });
+
   /* Scoring's rule forms show the settings of the chosen kind: the form's data-kind follows its "kind" field. */
   document.addEventListener("change", function (event) {
     var form = event.target.form;

@@ -66,6 +66,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "leads:list": EVERYONE,
     "leads:create": EVERYONE,
     "leads:count": EVERYONE,
+    "leads:search": EVERYONE,
     "leads:bulk": MANAGERS,
     "leads:duplicates_check": EVERYONE,
     "leads:detail": THE_REPS,

@@ -46,7 +46,7 @@ def test_a_rep_finds_a_lead_calls_it_qualifies_it_and_completes_the_follow_up(
     expect(rows).to_have_count(2)
     screenshot("02-list")
     mark_page(page)
-    page.get_by_role("searchbox", name="Search").press_sequentially("Ada")
+    page.get_by_role("searchbox", name="Search", exact=True).press_sequentially("Ada")
     expect(page).to_have_url(re.compile(r"[?&]q=Ada\b"))
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Ada Lovelace")

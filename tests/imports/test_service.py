@@ -137,7 +137,7 @@ def test_every_rejected_row_has_its_line_number_and_reason_and_good_rows_are_kep
         12: "unknown lost reason “because” (one of: no_budget, no_need, competitor, no_response, bad_data, timing, "
         "other)",
         13: "unknown owner “nobody”",
-        14: "unknown channel “TikTok” (use --create-channels / “Create missing channels” to add it)",
+        14: "unknown channel “TikTok” (use --create-channels to add it)",
     }
     assert set(Lead.objects.values_list("name", flat=True)) == {"Good One", "Good Two"}
     good_two = Lead.objects.get(name="Good Two")

@@ -159,8 +159,8 @@ def test_the_web_form_is_set_up_and_its_snippet_shown(admin_client, channel):
     form = WebForm.objects.get()
     assert form.channel == channel and form.published and form.ask_phone and not form.ask_message
     html = admin_client.get(url).content.decode()
-    assert "http://127.0.0.1:8000/f/spring-demo/" in html
-    assert "&lt;form method=&quot;post&quot; action=&quot;http://127.0.0.1:8000/f/spring-demo/&quot;" in html
+    assert "http://testserver/f/spring-demo/" in html
+    assert "&lt;form method=&quot;post&quot; action=&quot;http://testserver/f/spring-demo/&quot;" in html
     assert "name=&quot;phone&quot;" in html and "name=&quot;message&quot;" not in html
 
 

@@ -39,6 +39,7 @@ KEPT_BY_SERVICES = {
     "updated_at",
     "search_text",
     "import_row_key",
+    "import_job",
 }
 
 # A value for every fact, unlike any default, so a fact that a way in drops shows as a difference. A fact added

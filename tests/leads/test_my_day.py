@@ -42,5 +42,5 @@ def test_my_day_issues_a_bounded_number_of_queries(rep_client, rep, django_asser
     for _ in range(15):
         lead = LeadFactory(owner=rep)
         TaskFactory(lead=lead, assignee=rep, due_at=clock.now())
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):  # 8, and the at-risk list's reclaim rules (none here)
         rep_client.get("/")

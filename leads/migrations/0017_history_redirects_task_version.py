@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0015_interaction_event_key'),
+        ('leads', '0016_lead_import_job_and_reclaim_batch'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
