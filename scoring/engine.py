@@ -6,12 +6,17 @@
   decay, clamping and grade bands, all in the database.
 
 Arithmetic is defined so both sides compute the same bits: integer points, decay as
-`points * 0.5 ** (whole_days / half_life)` in double precision, sums in rule order, `floor(x + 0.5)` rounding.
+`points * 0.5 ** (whole_days / half_life)` in double precision, a group's points summed in the same balanced
+tree on both sides (`tree_sum`), `floor(x + 0.5)` rounding. A group's whole points (fit, inactivity, engagement
+that does not fade) are exact in any order, so they are added first, and in the database the fit rules comparing
+one field with values (equals, is one of) are added by one `CASE field WHEN ... END` per field, and the steps of
+one number ("at least t") by one `CASE WHEN n >= t3 THEN p1+p2+p3 WHEN n >= t2 ...` per field: a discovered
+model of hundreds of such rules reads each field once or a few times per lead, not once per rule.
 """
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db.models import (
@@ -31,9 +36,11 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import Col
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Floor, Greatest, Least, Lower, Power
 from django.db.models.lookups import Contains
+from django.db.models.sql.where import WhereNode
 
 from leads.models import Interaction, Lead
 from scoring.fields import (
@@ -81,6 +88,23 @@ class ScoreResult:
     raw: float
     rules: tuple[RuleResult, ...]
     groups: tuple[GroupResult, ...]
+
+
+def tree_sum(terms: list):
+    """`terms` added as a balanced tree, ((t0 + t1) + (t2 + t3)), the same order for numbers and SQL expressions.
+
+    A model of hundreds of rules summed left to right is an expression hundreds of levels deep: past Python's
+    recursion limit when Django compiles it, and deep for the database's parser; as a tree it is a few levels.
+    """
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    return tree_sum(terms[:middle]) + tree_sum(terms[middle:])
+
+
+def _decays(spec: ModelSpec, rule: RuleSpec) -> bool:
+    """Whether a rule's points fade (and so are fractions, added after the whole points)."""
+    return bool(spec.half_life_days and rule.decays and rule.is_engagement)
 
 
 def decay_factor(*, spec: ModelSpec, rule: RuleSpec, latest_at: dt.datetime | None, now: dt.datetime) -> float:
@@ -145,7 +169,8 @@ def _engagement_value(rule: RuleSpec, matching: list[Interaction]) -> int:
 def score_lead(*, spec: ModelSpec, lead: Lead, interactions: list[Interaction], now: dt.datetime) -> ScoreResult:
     """Score one lead in Python. `interactions` must hold at least those within the model's longest window."""
     results: list[RuleResult] = []
-    group_sums: list[float | int] = [0] * len(spec.groups)
+    exact: list[float | int] = [0] * len(spec.groups)
+    decayed: list[list[float]] = [[] for _ in spec.groups]
     for rule in spec.rules:
         value, latest_at, base = None, None, 0
         if rule.kind == Rule.Kind.FIT:
@@ -161,12 +186,21 @@ def score_lead(*, spec: ModelSpec, lead: Lead, interactions: list[Interaction], 
             tier = next((t for t in rule.effective_tiers if t.matches(value)), None)
             base = tier.points if tier else 0
             points = base * decay_factor(spec=spec, rule=rule, latest_at=latest_at, now=now) if base else 0
-        group_sums[rule.group] = group_sums[rule.group] + points
+        if _decays(spec, rule):
+            decayed[rule.group].append(points)
+        else:
+            exact[rule.group] = exact[rule.group] + points
         results.append(RuleResult(rule, points, base, value, latest_at, base != 0))
-    groups, raw = [], 0
-    for group, total in zip(spec.groups, group_sums, strict=True):
+    groups, raw, fading = [], 0, []
+    group_sums = [e + tree_sum(d) if d else e for e, d in zip(exact, decayed, strict=True)]
+    for group, total, faded in zip(spec.groups, group_sums, decayed, strict=True):
         capped = min(total, group.cap) if group.cap is not None else total
         groups.append(GroupResult(group.name, group.cap, capped, total))
+        if faded:
+            fading.append(capped)
+        else:
+            raw = raw + capped
+    for capped in fading:  # after the whole points, in order, as the database adds them
         raw = raw + capped
     score = min(max(math.floor(float(raw) + 0.5), spec.score_min), spec.score_max)
     return ScoreResult(score, spec.grade_for(score), float(raw), tuple(results), tuple(groups))
@@ -223,6 +257,117 @@ class WholeDaysSince(Func):
         super().__init__(Value(now), expression)
 
 
+def _lower_alias(field, aliases: dict) -> str:
+    """The alias of a text field's (or attribute's) lower-cased value, registered in `aliases`."""
+    if field.type == ATTRIBUTE:
+        text_alias = f"attr_{field.lookup}"
+        aliases.setdefault(
+            text_alias, Coalesce(KeyTextTransform(field.lookup, "attributes"), Value(""), output_field=TextField())
+        )
+        lower_alias = f"attrlow_{field.lookup}"
+        aliases.setdefault(lower_alias, Lower(F(text_alias)))
+        return lower_alias
+    lower_alias = "low_" + field.lookup.replace("__", "_")
+    aliases.setdefault(lower_alias, Lower(Coalesce(F(field.lookup), Value(""))))
+    return lower_alias
+
+
+def _is_value_rule(rule: RuleSpec) -> bool:
+    """A fit rule comparing a text field with values: one of many a single CASE per field can add up."""
+    if rule.kind != Rule.Kind.FIT or rule.operator not in (Rule.Operator.EQUALS, Rule.Operator.IN):
+        return False
+    field = fit_field(rule.field)
+    return field is not None and field.type != NUMBER
+
+
+def _is_step_rule(rule: RuleSpec) -> bool:
+    """A fit rule "number at least ...": the steps on one field add up in a single CASE, highest first."""
+    if rule.kind != Rule.Kind.FIT or rule.operator != Rule.Operator.RANGE:
+        return False
+    field = fit_field(rule.field)
+    return field is not None and rule.range_min is not None and rule.range_max is None
+
+
+def _combined(rule: RuleSpec) -> bool:
+    return _is_value_rule(rule) or _is_step_rule(rule)
+
+
+class PerLead(Func):
+    """An expression of the lead row's own columns (fit rules, inactivity), in a query grouped by lead.
+
+    Django would put the whole expression in the GROUP BY, so the database would compute it for every joined
+    interaction and hash it; its columns (all functionally dependent on the lead's key, which Django then keeps
+    alone) say the same, and the expression is computed once per lead after grouping.
+    """
+
+    template = "%(expressions)s"
+
+    def get_group_by_cols(self):
+        columns, stack = [], [self.get_source_expressions()[0]]
+        while stack:  # (flatten() stops at the WHERE nodes of CASE ... WHEN)
+            expression = stack.pop()
+            if isinstance(expression, Col):
+                columns.append(expression)
+            elif isinstance(expression, WhereNode):
+                stack.extend(expression.children)
+            elif hasattr(expression, "get_source_expressions"):
+                stack.extend(e for e in expression.get_source_expressions() if e is not None)
+        return columns
+
+
+class ValuePoints(Expression):
+    """`CASE <lower-cased field> WHEN 'v1' THEN 5 WHEN 'v2' THEN -3 ... ELSE 0 END`: the points of every
+    equals / is-one-of rule on one field, with the field read once (a searched CASE would read it per value)."""
+
+    output_field = IntegerField()
+
+    def __init__(self, expression, points: dict[str, int]):
+        super().__init__()
+        self.expression = expression
+        self.points = points
+
+    def get_source_expressions(self):
+        return [self.expression]
+
+    def set_source_expressions(self, exprs):
+        (self.expression,) = exprs
+
+    def as_sql(self, compiler, connection):
+        sql, params = compiler.compile(self.expression)
+        whens = " ".join(f"WHEN %s THEN {int(points)}" for points in self.points.values())
+        return f"(CASE {sql} {whens} ELSE 0 END)", [*params, *self.points]
+
+
+def _value_points(spec: ModelSpec, aliases: dict) -> dict[int, list[Expression]]:
+    """Per group, one `ValuePoints` per field that value rules test, and one CASE per field with steps."""
+    by_field: dict[tuple[int, str], dict[str, int]] = {}
+    for rule in spec.rules:
+        if _is_value_rule(rule):
+            values = [rule.value] if rule.operator == Rule.Operator.EQUALS else list(rule.values)
+            points = by_field.setdefault((rule.group, rule.field), {})
+            for value in {v.lower() for v in values}:
+                points[value] = points.get(value, 0) + rule.points
+    terms: dict[int, list[Expression]] = {}
+    for (group, name), points in by_field.items():
+        points = {value: p for value, p in points.items() if p}
+        if points:
+            alias = _lower_alias(fit_field(name), aliases)
+            terms.setdefault(group, []).append(ValuePoints(F(alias), points))
+    # Steps "at least t": a lead whose number reaches the highest step it passes gets every step up to it.
+    steps: dict[tuple[int, str], list[RuleSpec]] = {}
+    for rule in spec.rules:
+        if _is_step_rule(rule) and rule.points:
+            steps.setdefault((rule.group, rule.field), []).append(rule)
+    for (group, _name), rules in steps.items():
+        rules.sort(key=lambda r: Decimal(r.range_min))
+        whens, running = [], 0
+        for rule in rules:
+            running += rule.points
+            whens.append(When(_fit_condition(rule, aliases), then=Value(running)))
+        terms.setdefault(group, []).append(Case(*reversed(whens), default=Value(0), output_field=IntegerField()))
+    return terms
+
+
 def _fit_condition(rule: RuleSpec, aliases: dict) -> Q | None:
     field = fit_field(rule.field)
     if field is None:
@@ -248,22 +393,24 @@ def _fit_condition(rule: RuleSpec, aliases: dict) -> Q | None:
             if rule.range_max is not None:
                 condition &= Q(**{f"{number_alias}__lte": float(rule.range_max)})
             return condition
-        lower_alias = f"attrlow_{field.lookup}"
-        aliases.setdefault(lower_alias, Lower(F(text_alias)))
+        lower_alias = _lower_alias(field, aliases)
     elif field.type == NUMBER:
         if op == Rule.Operator.IS_SET:
             return Q(**{f"{field.lookup}__isnull": False})
         if op != Rule.Operator.RANGE:
             return None
         condition = Q(**{f"{field.lookup}__isnull": False})
+        # A whole-number column compared with 0.01 would be compared with int(0.01) = 0: round the bounds inwards.
+        whole = isinstance(Lead._meta.get_field(field.lookup), IntegerField)
         if rule.range_min is not None:
-            condition &= Q(**{f"{field.lookup}__gte": Decimal(rule.range_min)})
+            low = Decimal(rule.range_min)
+            condition &= Q(**{f"{field.lookup}__gte": math.ceil(low) if whole else low})
         if rule.range_max is not None:
-            condition &= Q(**{f"{field.lookup}__lte": Decimal(rule.range_max)})
+            high = Decimal(rule.range_max)
+            condition &= Q(**{f"{field.lookup}__lte": math.floor(high) if whole else high})
         return condition
     else:
-        lower_alias = "low_" + field.lookup.replace("__", "_")
-        aliases.setdefault(lower_alias, Lower(Coalesce(F(field.lookup), Value(""))))
+        lower_alias = _lower_alias(field, aliases)
     if op == Rule.Operator.EQUALS:
         return Q(**{lower_alias: rule.value.lower()})
     if op == Rule.Operator.IN:
@@ -373,17 +520,34 @@ def scored_leads(
     `with_current` adds the lead's score and grade as they are (values: current_score, current_grade), read on
     the way, so that writing the new ones needs no second look at the lead rows.
     """
-    aliases, aggregates, rule_points = _rule_points(spec, now)
-    total: Expression | None = None
+    others = replace(spec, rules=tuple(r for r in spec.rules if not _combined(r)))
+    aliases, aggregates, rule_points = _rule_points(others, now)
+    value_points = _value_points(spec, aliases)
+    own_facts: list[Expression] = []
+    counting: list[Expression] = []
+    fading: list[Expression] = []
     for index, group in enumerate(spec.groups):
-        group_total: Expression | None = None
-        for rule, points in rule_points:
-            if rule.group == index:
-                group_total = points if group_total is None else group_total + points
-        if group_total is None:
-            group_total = Value(0)
+        rules = [(r, p) for r, p in rule_points if r.group == index]
+        # The lead's own facts, grouped by the lead's key only (see PerLead), then the counts of its interactions.
+        per_lead = value_points.get(index, []) + [p for r, p in rules if not r.is_engagement]
+        counted = [p for r, p in rules if r.is_engagement and not _decays(spec, r)]
+        decayed = [p for r, p in rules if _decays(spec, r)]
+        exact = (
+            [PerLead(tree_sum(per_lead), output_field=IntegerField())]
+            if per_lead and (counted or decayed)
+            else per_lead
+        ) + counted
+        group_total = tree_sum(exact) if exact else Value(0)
+        if decayed:
+            group_total = group_total + tree_sum(decayed)
         if group.cap is not None:
             group_total = Least(group_total, Value(group.cap))
+        (fading if decayed else counting if counted else own_facts).append(group_total)
+    # Whole-point groups first (exact in any order), the groups with fading points after, in order: as in
+    # `score_lead`. The lead's own facts again grouped by the lead's key only.
+    parts = ([PerLead(tree_sum(own_facts), output_field=IntegerField())] if own_facts else []) + counting
+    total = tree_sum(parts) if parts else None
+    for group_total in fading:
         total = group_total if total is None else total + group_total
     if total is None:
         total = Value(0)

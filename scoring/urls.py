@@ -7,6 +7,7 @@ app_name = "scoring"
 urlpatterns = [
     path("", views.model_list, name="models"),
     path("new/", views.model_create, name="model_create"),
+    path("discover/", views.model_discover, name="discover"),
     path("v<int:version>/", views.model_detail, name="model"),
     path("v<int:version>/settings/", views.model_settings, name="settings"),
     path("v<int:version>/delete/", views.model_delete, name="model_delete"),

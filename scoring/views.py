@@ -155,6 +155,26 @@ def model_suggest(request: HttpRequest, version: int) -> HttpResponse:
 
 
 @access.require(access.can_configure_scoring)
+@require_POST
+def model_discover(request: HttpRequest) -> HttpResponse:
+    """Build a new draft from the closed leads: rules proposed from the data, points learned."""
+    try:
+        draft = services.scoring_model_discover(user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("scoring:models")
+    report = draft.suggestion
+    auc = report.get("test_auc_points")
+    messages.success(
+        request,
+        f"Draft v{draft.version} discovered from the data: {report['rules']} of {report['candidates']} candidate rules "
+        "kept" + (f", held-out ROC AUC {auc:.3f}" if auc is not None else "") + ". Review and preview it before "
+        "publishing.",
+    )
+    return redirect(draft)
+
+
+@access.require(access.can_configure_scoring)
 @require_GET
 def model_preview(request: HttpRequest, version: int) -> HttpResponse:
     model = _model(version)

@@ -35,7 +35,11 @@ from leads.demo.vocabulary import (
     EVENTS,
     FIRST_EMAIL_SUBJECTS,
     FIRST_NAMES,
+    FIT_FOR_DEMO,
+    FIT_FOR_WHITEPAPER,
     FOLLOW_UP_SUBJECTS,
+    FORM_INTENT,
+    FORM_WEIGHTS,
     FORMS,
     FREE_MAIL_DOMAINS,
     FUNNEL_STEPS,
@@ -43,6 +47,7 @@ from leads.demo.vocabulary import (
     INDUSTRIES,
     JOB_TITLES,
     LAST_NAMES,
+    LOW_INTENT_FORMS,
     MEDIAN_DEAL,
     MEETINGS_BY_STAGE,
     MESSAGES,
@@ -51,6 +56,9 @@ from leads.demo.vocabulary import (
     OUTBOUND_SEQUENCES,
     PARTNERS,
     POOL_SHARE,
+    PRICING_PAGE,
+    PRICING_VISITOR_INTENT,
+    PRICING_VISITOR_SHARE,
     QUALITY_MEAN,
     REPLY_SUBJECTS,
     RESPONSE_BUCKETS,
@@ -193,6 +201,7 @@ class DemoDataGenerator:
         self.phone_of_city = {city: _phone_maker(rng, phone) for c in COUNTRIES for city, phone in c.cities}
         self.title = _Weighted(rng, JOB_TITLES, [t.weight for t in JOB_TITLES])
         self.authority_of_title = {t.title: _Weighted(rng, AUTHORITIES, t.authority) for t in JOB_TITLES}
+        self.form = _Weighted(rng, FORMS, FORM_WEIGHTS)
         self.budget = _Weighted(rng, BUDGETS, [b[1] for b in BUDGETS])
         self.timeline = _Weighted(rng, TIMELINES, [t[1] for t in TIMELINES])
         self.call_outcome = _Weighted(rng, [o for o, _ in CALL_OUTCOMES], [w for _, w in CALL_OUTCOMES])
@@ -293,20 +302,31 @@ class DemoDataGenerator:
         channel_id, spec = self.channel()
         month = bisect.bisect(self.month_starts, created) - 1
         self.leads_per_channel_month[channel_id, month] += 1
-        form = rng.choice(FORMS) if spec.is_web else None
-        attributes, utm_campaign = self._attributes(spec, month, form)
-
-        # How likely to buy: fit of the profile and of the channel.
-        quality = (
-            spec.quality
-            * company.industry.quality
+        # Fit of the profile.
+        fit = (
+            company.industry.quality
             * size.quality
             * title.quality
             * AUTHORITY_QUALITY[authority]
             * budget_quality
             * timeline_quality
-            / QUALITY_MEAN
         )
+        # Intent: what the lead asked for, and whether it looked at prices. Leads who fit ask for demos and prices
+        # more often (a decision maker with a budget wants to see the product), those who fit badly less.
+        form = self.form() if spec.is_web else None
+        if form is not None:
+            if fit > FIT_FOR_DEMO and form[0] in LOW_INTENT_FORMS and random_() < 0.4:
+                form = FORMS[0]
+            elif fit < FIT_FOR_WHITEPAPER and form[0] not in LOW_INTENT_FORMS and random_() < 0.5:
+                form = FORMS[3]
+        attributes, utm_campaign = self._attributes(spec, month, form)
+        intent = FORM_INTENT[form[0]] if form else 1.0
+        pricing_visitor = bool(form and form[1] == PRICING_PAGE)
+        if not pricing_visitor and random_() < PRICING_VISITOR_SHARE * min(fit, 2.0):
+            pricing_visitor, intent = True, intent * PRICING_VISITOR_INTENT
+
+        # How likely to buy: fit of the profile, the channel and the lead's intent.
+        quality = intent * spec.quality * fit / QUALITY_MEAN
 
         # Who owns it and how fast they answered; pool leads have no owner and no answer.
         owner_id = team_id = bucket = response_at = None
@@ -333,7 +353,9 @@ class DemoDataGenerator:
         # How far down the funnel it got (a lost lead: the stage it was lost from); engagement grows with it.
         depth = FUNNEL.index(changes[-1][0] if stage == Stage.LOST else stage)
         interactions = rows["interactions"]
-        last_activity = self._marketing(lead_id, created, active_until, spec, form, depth, bool(email), interactions)
+        last_activity = self._marketing(
+            lead_id, created, active_until, spec, form, depth, bool(email), interactions, pricing_visitor, intent
+        )
         if response_at is not None:
             outreach, latest = self._outreach(lead_id, owner_id, response_at, changes, depth, active_until, bool(phone))
             interactions.extend(outreach)
@@ -497,8 +519,13 @@ class DemoDataGenerator:
         depth: int,
         has_email: bool,
         out: list[tuple],
+        pricing_visitor: bool = False,
+        intent: float = 1.0,
     ) -> int:
-        """How the lead arrived, and its visits, downloads and email engagement. Returns the latest time."""
+        """How the lead arrived, and its visits, downloads and email engagement. Returns the latest time.
+
+        Keen leads (intent above 1.5: a demo or pricing request, a look at the prices) come back to the site more
+        often, and lately; pricing visitors look at the prices once or twice (first before they arrive)."""
         rng, random_ = self.rng, self.rng.random
         if form is not None:
             form_name, page = form
@@ -522,17 +549,25 @@ class DemoDataGenerator:
             out.append(_interaction(lead_id, Kind.NOTE, Direction.SYSTEM, created, None, "", ARRIVAL_NOTES[spec.kind]))
 
         latest = created
-        for _ in range(int(random_() * 3) + depth // 2 + spec.is_web):
-            at = self._between(created, until)
+        keen = intent > 1.5
+        for _ in range(int(random_() * 3) + depth // 2 + spec.is_web + 3 * keen):
+            # A keen lead's visits lean to the latest days (it keeps coming back); the others' are spread out.
+            at = until - int((until - created) * random_() ** 2) if keen else self._between(created, until)
             out.append(self._visit(lead_id, at))
             latest = max(latest, at)
-        for _ in range(int(random_() * 3) if has_email else 0):
-            at = self._between(created, until)
+        if pricing_visitor:
+            out.append(self._visit(lead_id, created - 60 - int(random_() * DAY), PRICING_PAGE))
+            if random_() < 0.6:
+                at = until - int((until - created) * random_() ** 2)
+                out.append(self._visit(lead_id, at, PRICING_PAGE))
+                latest = max(latest, at)
+        for _ in range((int(random_() * 3) + 2 * keen) if has_email else 0):
+            at = until - int((until - created) * random_() ** 2) if keen else self._between(created, until)
             out.append(
                 _interaction(lead_id, Kind.EMAIL_OPEN, Direction.SYSTEM, at, None, rng.choice(FOLLOW_UP_SUBJECTS))
             )
             latest = max(latest, at)
-            if random_() < 0.3:
+            if random_() < (0.6 if keen else 0.3):
                 clicked = min(at + 30 + int(random_() * 600), self.now)
                 details = _url_details(rng.choice(SITE_PAGES))
                 out.append(_interaction(lead_id, Kind.EMAIL_CLICK, Direction.SYSTEM, clicked, None, "", "", details))
@@ -547,9 +582,9 @@ class DemoDataGenerator:
             latest = max(latest, at)
         return latest
 
-    def _visit(self, lead_id: int, at: int) -> tuple:
+    def _visit(self, lead_id: int, at: int, url: str = "") -> tuple:
         pages = 1 + int(self.rng.random() * 8)
-        details = _visit_details(pages, 20 + int(self.rng.random() * 90 * pages), self.rng.choice(SITE_PAGES))
+        details = _visit_details(pages, 20 + int(self.rng.random() * 90 * pages), url or self.rng.choice(SITE_PAGES))
         return _interaction(lead_id, Kind.WEB_VISIT, Direction.SYSTEM, at, None, "", "", details)
 
     def _outreach(

@@ -221,16 +221,29 @@ CHANNELS = (
         ("monthly-digest", "product-update", "webinar-invite"),
     ),
     ChannelSpec("Trade shows", Channel.Kind.EVENT, 8, 380, 1.1),
-    ChannelSpec("Referrals", Channel.Kind.REFERRAL, 8, 60, 1.45),
-    ChannelSpec("Partners", Channel.Kind.PARTNER, 7, 110, 1.25),
-    ChannelSpec("Cold outreach", Channel.Kind.COLD, 10, 85, 0.6),
-    ChannelSpec("CSV import", Channel.Kind.IMPORT, 7, 6, 0.5),
+    ChannelSpec("Referrals", Channel.Kind.REFERRAL, 8, 60, 1.9),
+    ChannelSpec("Partners", Channel.Kind.PARTNER, 7, 110, 1.4),
+    ChannelSpec("Cold outreach", Channel.Kind.COLD, 10, 85, 0.5),
+    ChannelSpec("CSV import", Channel.Kind.IMPORT, 7, 6, 0.4),
 )
 EVENTS = ("SaaStr Annual", "Web Summit", "Dreamforce", "B2B Marketing Expo", "Sales Innovation Summit")
 PARTNERS = ("Northbridge Consulting", "Atlas Integrators", "Brightpath Digital", "Crestline Partners")
 OUTBOUND_SEQUENCES = ("Outbound Q1", "Outbound Q2", "Outbound Q3", "Outbound Q4")
 FORMS = (("demo_request", "/demo"), ("contact_us", "/contact"), ("pricing", "/pricing"), ("whitepaper", "/resources"))
-SITE_PAGES = ("/", "/pricing", "/features", "/demo", "/customers", "/blog/speed-to-lead", "/integrations", "/security")
+# How often each form brings a web lead in, and its intent: a factor of the lead's quality, as in real funnels where
+# who asks for a demo or a price buys several times more often than who downloads a whitepaper.
+FORM_WEIGHTS = (14, 30, 18, 38)
+FORM_INTENT = {"demo_request": 2.6, "contact_us": 1.0, "pricing": 1.9, "whitepaper": 0.45}
+# A lead whose profile fits this well (the product of its fit factors below) may trade a low-intent form for a demo
+# request; one that fits this badly, a demo or pricing request for a whitepaper.
+FIT_FOR_DEMO, FIT_FOR_WHITEPAPER = 1.5, 0.6
+LOW_INTENT_FORMS = ("contact_us", "whitepaper")
+# Of the other leads, the share (times their fit, up to twice) who look at the pricing page on their own, and what that says of their intent.
+PRICING_VISITOR_SHARE = 0.2
+PRICING_VISITOR_INTENT = 1.7
+PRICING_PAGE = "/pricing"
+# Pages of other visits (the pricing page is visited by the leads above only, so a visit to it means something).
+SITE_PAGES = ("/", "/features", "/demo", "/customers", "/blog/speed-to-lead", "/integrations", "/security")
 
 # --- Who the leads are ------------------------------------------------------------------------------------------
 
@@ -436,7 +449,7 @@ NEEDS = (
 )
 # The average of the product of the quality factors above (measured over many draws): dividing by it keeps the
 # funnel's rates what RESPONSE_BUCKETS and FUNNEL_STEPS say, on average.
-QUALITY_MEAN = 0.98
+QUALITY_MEAN = 1.41
 
 # --- Interactions and tasks -------------------------------------------------------------------------------------
 

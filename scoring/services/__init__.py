@@ -1,9 +1,11 @@
 """Writes of the scoring app: editing models (drafts), publishing, and computing scores.
 
 Split by subdomain: `models_edit` (drafts, rules, groups, bands, publish, rollback), `rescore` (writing scores,
-bulk and per lead, runs, the dirty-leads sweep), `learning` (suggested weights).
+bulk and per lead, runs, the dirty-leads sweep), `learning` (suggested weights), `discovery` (a model
+discovered from data: rules proposed and learned).
 """
 
+from scoring.services.discovery import scoring_model_discover
 from scoring.services.learning import scoring_model_suggest
 from scoring.services.models_edit import (
     bands_set,
@@ -47,6 +49,7 @@ __all__ = [
     "scores_decay",
     "scoring_model_create_draft",
     "scoring_model_delete_draft",
+    "scoring_model_discover",
     "scoring_model_publish",
     "scoring_model_suggest",
     "scoring_model_update",

@@ -6,7 +6,7 @@ Only admins change scoring. Published and archived versions are read-only: to ch
 import itertools
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 
 from crm import access, clock
@@ -47,7 +47,14 @@ def _require_draft(model: ScoringModel) -> None:
         raise ValidationError(f"Version {model.version} is {model.get_status_display().lower()}: copy it to a draft.")
 
 
+# Drafts made at the same moment (two admins, a button and a command) take turns for the next version number.
+VERSION_LOCK = 0x5C0_0001
+
+
 def _next_version() -> int:
+    """The next version number; call inside the transaction that creates it (the lock lasts until it ends)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [VERSION_LOCK])
     return (ScoringModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
 
 

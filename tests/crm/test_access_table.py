@@ -121,6 +121,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "leads:reclaim_rule_delete": ADMINS,
     "scoring:models": ADMINS,
     "scoring:model_create": ADMINS,
+    "scoring:discover": ADMINS,
     "scoring:model": ADMINS,
     "scoring:settings": ADMINS,
     "scoring:model_delete": ADMINS,

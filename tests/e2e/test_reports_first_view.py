@@ -27,7 +27,7 @@ def test_a_managers_first_look_at_the_reports_shows_the_real_counts_and_their_ag
     # The funnel's first row, "New": the three leads, on the first view.
     new_row = results.locator("#table-stages tbody tr").first
     expect(new_row).to_contain_text("3")
-    expect(results.locator("#table-stages figure.chart svg")).to_be_visible()
+    expect(results.locator("#table-stages figure.chart img.chart-image")).to_be_visible()
     screenshot("reports-01-first-view")
 
     # A period with no leads: an empty state where the chart would be.

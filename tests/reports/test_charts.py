@@ -1,5 +1,6 @@
 """Charts: labels that stay apart, and no chart at all (an empty state) when there is nothing to draw."""
 
+import base64
 import re
 
 from leads.filters import RESPONSE_BUCKETS
@@ -9,7 +10,9 @@ BUCKETS = [label.split(" (")[0] for _, label, *_ in RESPONSE_BUCKETS]
 MONTHS = ["Jan 2026", "Feb 2026", "Mar 2026", "Apr 2026", "May 2026", "Jun 2026", "Jul 2026", "Aug 2026"]
 
 
-def _rotations(svg: str) -> set[str]:
+def _rotations(chart: str) -> set[str]:
+    # A chart is an <img> whose data: URL holds the SVG.
+    svg = base64.b64decode(re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', chart).group(1)).decode()
     return set(re.findall(r'transform="rotate\((-?\d+)', svg))
 
 
