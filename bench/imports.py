@@ -222,7 +222,7 @@ def _child() -> dict:
     for chunk in sample.rows():
         for _, row in chunk:
             with contextlib.suppress(ValueError):  # a rejected row: the naive way would refuse it too
-                facts_list.append(sample.reader.read(row))
+                facts_list.append(sample.reader.read(row)[0])
     sample.resolver.save_new_channels()
     started = time.perf_counter()
     for facts in facts_list:

@@ -54,6 +54,9 @@ class Campaign(models.Model):
         max_length=80, unique=True, null=True, blank=True, help_text="The public registration page is /e/<address>/."
     )
     registration_open = models.BooleanField(default=False)
+    # When this campaign's figures were last rolled up (`campaigns.counts`); the report reads the rollup of a
+    # campaign that has one and counts a campaign without one live.
+    counts_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=clock.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -207,3 +210,45 @@ class Unsubscribe(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id} unsubscribed"
+
+
+class EmailCounts(models.Model):
+    """The Campaigns report's email figures, rolled up (`campaigns.counts.counts_refresh`): per campaign, step,
+    variant and the members' leads' team, owner and channel (the report's filters), as of `Campaign.counts_at`."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    step = models.PositiveSmallIntegerField()
+    variant = models.CharField(max_length=1, null=True)
+    # The lead's team, owner and channel ids (plain numbers, named so `ReportScope._who()` filters them).
+    team = models.BigIntegerField(null=True)
+    owner = models.BigIntegerField(null=True)
+    channel = models.BigIntegerField(null=True)
+    sent = models.IntegerField(default=0)
+    bounced = models.IntegerField(default=0)
+    opened = models.IntegerField(default=0)
+    clicked = models.IntegerField(default=0)
+    unsubscribed = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Email counts of {self.campaign_id}, step {self.step}{self.variant or ''}"
+
+
+class MemberCounts(models.Model):
+    """The Campaigns report's member figures (returns, events), rolled up like `EmailCounts`."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    # The lead's team, owner and channel ids (plain numbers, named so `ReportScope._who()` filters them).
+    team = models.BigIntegerField(null=True)
+    owner = models.BigIntegerField(null=True)
+    channel = models.BigIntegerField(null=True)
+    members = models.IntegerField(default=0)
+    registered = models.IntegerField(default=0)
+    attended = models.IntegerField(default=0)
+    attendees_won = models.IntegerField(default=0)
+    attendees_won_value = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal(0))
+    influenced = models.IntegerField(default=0)
+    won = models.IntegerField(default=0)
+    won_value = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal(0))
+
+    def __str__(self) -> str:
+        return f"Member counts of {self.campaign_id}"

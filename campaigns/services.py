@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.http import QueryDict
 
 from campaigns import sending
@@ -15,6 +19,7 @@ from crm import access, clock
 from crm.models import User
 from leads.filters import LeadFilter
 from leads.models import Lead
+from leads.normalize import normalize_email
 
 
 @transaction.atomic
@@ -67,6 +72,83 @@ def members_add_by_filter(*, user: User, campaign: Campaign, address: str) -> in
             [campaign.pk, Member.Source.FILTER, clock.now(), user.pk, *params],
         )
         return cursor.rowcount
+
+
+MEMBERS_CSV_MAX_ROWS = 50_000
+# Columns a members file may name its values by (else the first column).
+MEMBERS_CSV_COLUMNS = ("email", "lead", "lead id", "lead_id", "id", "number")
+
+
+@dataclass
+class MembersImport:
+    added: int = 0
+    already: int = 0
+    # (row number in the file, value) of each row that named no lead the importer may see.
+    not_found: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _members_csv_values(data: bytes) -> list[tuple[int, str]]:
+    """(row number, value) of a members file: the column named email, lead, lead id or id (else the first)."""
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig", errors="replace"))))
+    if not rows:
+        return []
+    header = [cell.strip().lower() for cell in rows[0]]
+    named = [name for name in MEMBERS_CSV_COLUMNS if name in header]
+    column = header.index(named[0]) if named else 0
+    first = rows[0][0].strip() if rows[0] else ""
+    start = 1 if named or not (first.isdigit() or "@" in first) else 0
+    if len(rows) - start > MEMBERS_CSV_MAX_ROWS:
+        raise ValidationError(f"At most {MEMBERS_CSV_MAX_ROWS:,} rows a file; this one has {len(rows) - start:,}.")
+    return [
+        (number, row[column].strip()[:320])
+        for number, row in enumerate(rows[start:], start=start + 1)
+        if len(row) > column and row[column].strip()
+    ]
+
+
+@transaction.atomic
+def members_add_from_csv(*, user: User, campaign: Campaign, data: bytes) -> MembersImport:
+    """Members from a CSV file of emails or lead numbers (one a row; the column named email, lead, lead id or id,
+    else the first). Each row names a lead the user may see: by number, or by email (the oldest lead with it, as
+    adding by hand picks). One SELECT of the leads named, one INSERT … ON CONFLICT DO NOTHING; leads already in
+    the campaign stay as they are. Rows that name no lead the user may see are returned, with their row number."""
+    access.ensure(access.can_manage_campaigns, user)
+    values = _members_csv_values(data)
+    ids = {int(value) for _, value in values if value.isdigit() and len(value) < 19}
+    emails = {normalize_email(value) for _, value in values if "@" in value}
+    found_ids: set[int] = set()
+    by_email: dict[str, int] = {}
+    if ids or emails:
+        leads = access.leads_visible_to(user).filter(Q(pk__in=ids) | Q(email_normalized__in=emails))
+        for pk, email in leads.order_by("-pk").values_list("pk", "email_normalized"):
+            if pk in ids:
+                found_ids.add(pk)
+            if email in emails:
+                by_email[email] = pk  # the oldest lead with the email wins (ordered newest first)
+    result = MembersImport()
+    chosen: set[int] = set()
+    for number, value in values:
+        lead_id = None
+        if value.isdigit() and len(value) < 19 and int(value) in found_ids:
+            lead_id = int(value)
+        elif "@" in value:
+            lead_id = by_email.get(normalize_email(value))
+        if lead_id is None:
+            result.not_found.append((number, value))
+        else:
+            chosen.add(lead_id)
+    if chosen:
+        table = connection.ops.quote_name(Member._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {table} (campaign_id, lead_id, source, added_at, added_by_id)
+                    SELECT %s, chosen.id, %s, %s, %s FROM unnest(%s::bigint[]) AS chosen(id)
+                    ON CONFLICT (campaign_id, lead_id) DO NOTHING""",
+                [campaign.pk, Member.Source.IMPORT, clock.now(), user.pk, sorted(chosen)],
+            )
+            result.added = cursor.rowcount
+    result.already = len(chosen) - result.added
+    return result
 
 
 @transaction.atomic

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from campaigns import sending
+from campaigns import counts, sending
 from crm.queue import TASK_OPTIONS
 
 
@@ -16,3 +16,9 @@ def deliver_step(step_id: int) -> int:
 def sending_tick() -> dict:
     """Run every minute by beat: release due steps and sequences, fail stalled claims, keep backlogs moving."""
     return sending.sending_tick()
+
+
+@shared_task(**TASK_OPTIONS)
+def counts_refresh_task() -> int:
+    """Run by beat: roll up every campaign's report figures again (campaigns.counts). Safe to run twice."""
+    return counts.counts_refresh()

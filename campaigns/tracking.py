@@ -16,7 +16,7 @@ import re
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 
 from campaigns.content import body_links, merge, merge_values
@@ -165,3 +165,33 @@ def bounce_record(*, reference: str) -> bool:
             bounced_at=clock.now()
         )
     )
+
+
+def bounces_record(*, references: list[str], channel_id: int) -> dict:
+    """Bounces reported by a channel's integration (the bounce webhook): each Message-ID's send is marked bounced
+    once, in one conditional UPDATE, and only a send of a campaign in `channel_id` (any other is not found, as a
+    lead of another channel is to its API token). Idempotent: a second report of a send counts it as already
+    bounced. Returns {"recorded", "already_bounced", "not_found"} (the references not found, as given)."""
+    send_of: dict[str, int] = {}
+    for reference in references:
+        match = MESSAGE_ID.fullmatch(reference.strip())
+        if match and len(match.group(1)) < 19:
+            send_of[reference] = int(match.group(1))
+    wanted = set(send_of.values())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Rows locked in id order: two reports sharing messages wait for each other, never deadlock.
+            "WITH target AS (SELECT s.id FROM campaigns_send s "
+            "JOIN campaigns_emailstep st ON st.id = s.step_id JOIN campaigns_campaign c ON c.id = st.campaign_id "
+            "WHERE s.id = ANY(%s) AND c.channel_id = %s AND s.state = 'sent' AND s.bounced_at IS NULL "
+            "ORDER BY s.id FOR UPDATE OF s) "
+            "UPDATE campaigns_send SET bounced_at = %s FROM target "
+            "WHERE campaigns_send.id = target.id AND campaigns_send.bounced_at IS NULL RETURNING campaigns_send.id",
+            [list(wanted), channel_id, clock.now()],
+        )
+        recorded = {row[0] for row in cursor.fetchall()}
+    sends = Send.objects.filter(pk__in=list(wanted), state=Send.State.SENT, step__campaign__channel_id=channel_id)
+    already = set(sends.filter(bounced_at__isnull=False).exclude(pk__in=recorded).values_list("pk", flat=True))
+    found = recorded | already
+    not_found = [reference for reference in references if send_of.get(reference) not in found]
+    return {"recorded": len(recorded), "already_bounced": len(already), "not_found": not_found}

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from campaigns import public, views
+from campaigns import public, views, webhooks
 
 app_name = "campaigns"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="detail"),
     path("campaigns/<int:campaign_id>/edit/", views.campaign_edit, name="edit"),
     path("campaigns/<int:campaign_id>/members/", views.members_add, name="members_add"),
+    path("campaigns/<int:campaign_id>/members/import/", views.members_import, name="members_import"),
     path("campaigns/<int:campaign_id>/members/<int:member_id>/remove/", views.member_remove, name="member_remove"),
     path("campaigns/<int:campaign_id>/emails/<int:position>/", views.step_edit, name="step_edit"),
     path("campaigns/<int:campaign_id>/schedule/", views.campaign_schedule, name="schedule"),
@@ -25,5 +26,6 @@ urlpatterns = [
     path("c/o/<str:open_token>/", public.track_open, name="track_open"),
     path("c/c/<str:click_token>/", public.track_click, name="track_click"),
     path("c/u/<str:unsubscribe_token>/", public.unsubscribe, name="unsubscribe"),
+    path("c/bounces/", webhooks.bounces, name="bounces_webhook"),
     path("e/<slug:registration>/", public.registration, name="registration"),
 ]

@@ -120,6 +120,40 @@ def members_add(request: HttpRequest, campaign_id: int) -> HttpResponse:
     return redirect(campaign)
 
 
+MEMBERS_CSV_MAX_BYTES = 5_000_000
+NOT_FOUND_SHOWN = 20
+
+
+@access.require(access.can_manage_campaigns)
+@require_POST
+def members_import(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """Members from a CSV of emails or lead numbers; the rows that named no lead are listed back."""
+    campaign = selectors.get_campaign_for_user(user=request.user, campaign_id=campaign_id)
+    upload = request.FILES.get("file")
+    if upload is None or upload.size > MEMBERS_CSV_MAX_BYTES:
+        messages.error(request, "Choose a CSV file of at most 5 MB: one email or lead number a row.")
+        return redirect(campaign)
+    try:
+        result = services.members_add_from_csv(user=request.user, campaign=campaign, data=upload.read())
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(campaign)
+    messages.success(
+        request,
+        f"{result.added:,} lead{'s' if result.added != 1 else ''} added from the file"
+        f"{f'; {result.already:,} already members' if result.already else ''}.",
+    )
+    if result.not_found:
+        shown = ", ".join(f"row {number}: {value}" for number, value in result.not_found[:NOT_FOUND_SHOWN])
+        more = len(result.not_found) - NOT_FOUND_SHOWN
+        messages.warning(
+            request,
+            f"{len(result.not_found):,} row{'s' if len(result.not_found) != 1 else ''} named no lead you can see "
+            f"({shown}{f', and {more:,} more' if more > 0 else ''}).",
+        )
+    return redirect(campaign)
+
+
 @access.require(access.can_manage_campaigns)
 @require_POST
 def member_remove(request: HttpRequest, campaign_id: int, member_id: int) -> HttpResponse:

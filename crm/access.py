@@ -275,6 +275,60 @@ def can_export_pool(user: Any) -> bool:
     return can_manage_team(user)
 
 
+# --- Customers -----------------------------------------------------------------------------------------------------
+
+
+def _accounts():
+    return apps.get_model("customers", "Account").objects
+
+
+def customers_visible_to(user: Any) -> QuerySet:
+    """Admins see every customer; managers their teams' customers and their own; reps their own; anyone else
+    none. (A customer has an owner, the rep who won it; there is no pool of customers.)"""
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return _accounts().all()
+    if role == Role.MANAGER:
+        return _accounts().filter(Q(team__in=teams_managed_by(user).values("pk")) | Q(owner=user))
+    if role == Role.REP:
+        return _accounts().filter(owner=user)
+    return _accounts().none()
+
+
+@refusal("You cannot see this customer.")
+def can_view_customer(user: Any, account: Any) -> bool:
+    """The same rule as `customers_visible_to`, on one account in memory."""
+    role = role_of(user)
+    if role is None:
+        return False
+    if role == Role.ADMIN or (account.owner_id is not None and account.owner_id == user.pk):
+        return True
+    return role == Role.MANAGER and account.team_id is not None and account.team_id in managed_team_ids(user)
+
+
+@refusal("You cannot change this customer.")
+def can_edit_customer(user: Any, account: Any) -> bool:
+    """Whoever sees a customer works it: orders, contacts, churn, surveys."""
+    return can_view_customer(user, account)
+
+
+@refusal("Only won leads you may work on become customers.")
+def can_convert_lead(user: Any, lead: Any) -> bool:
+    """Converting a won lead is working on it: whoever may edit the lead."""
+    return can_edit_lead(user, lead)
+
+
+@refusal("Only admins change how churn is defined.")
+def can_configure_churn(user: Any) -> bool:
+    return is_crm_admin(user)
+
+
+@refusal("Only admins import orders.")
+def can_import_orders(user: Any) -> bool:
+    """An order import creates customers nobody owns yet and changes company-wide revenue: an admin's task."""
+    return is_crm_admin(user)
+
+
 # --- Reports -------------------------------------------------------------------------------------------------------
 
 

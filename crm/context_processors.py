@@ -14,6 +14,8 @@ def navigation(request):
         "configure_routing": access.can_configure_routing(user),
         "configure_response_targets": access.can_configure_response_targets(user),
         "configure_scoring": access.can_configure_scoring(user),
+        "configure_churn": access.can_configure_churn(user),
+        "import_orders": access.can_import_orders(user),
     }
     may["configure_anything"] = any(value for key, value in may.items() if key.startswith("configure_"))
     return {"crm_role": user.role, "may": may}

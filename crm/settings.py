@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "leads",
     "scoring",
     "campaigns",
+    "customers",
     "reports",
 ]
 
@@ -208,6 +209,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 REPORTS_REFRESH_MINUTES = env.int("REPORTS_REFRESH_MINUTES", default=5)
 REPORTS_INLINE_REFRESH_MAX_LEADS = env.int("REPORTS_INLINE_REFRESH_MAX_LEADS", default=20_000)
 
+# How often the Campaigns report's rollup (campaigns.counts) is counted again, in minutes.
+CAMPAIGN_COUNTS_MINUTES = env.int("CAMPAIGN_COUNTS_MINUTES", default=5)
 CELERY_BEAT_SCHEDULE = {
     # Due response reminders, escalations and follow-up reminders, then email digests.
     "Speed to lead: reminders, escalations and follow-up notices": {
@@ -254,10 +257,22 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": dt.timedelta(minutes=1),
         "options": {"expire_seconds": 55},
     },
+    # The Campaigns report's rollup (campaigns.counts): every campaign's figures, counted again.
+    "campaigns: refresh report figures": {
+        "task": "campaigns.tasks.counts_refresh_task",
+        "schedule": dt.timedelta(minutes=CAMPAIGN_COUNTS_MINUTES),
+        "options": {"expire_seconds": 240},
+    },
     "leads: resume stalled imports": {
         "task": "leads.tasks.resume_stalled_imports",
         "schedule": dt.timedelta(minutes=1),
         "options": {"expire_seconds": 55},
+    },
+    # Survey emails a lost task did not send (a broker outage when the survey was sent).
+    "customers: email unsent surveys": {
+        "task": "customers.tasks.email_unsent_surveys",
+        "schedule": dt.timedelta(minutes=5),
+        "options": {"expire_seconds": 4 * 60},
     },
 }
 
@@ -274,6 +289,11 @@ EXPORT_FETCH_SIZE = env.int("EXPORT_FETCH_SIZE", default=5_000)
 # Reports: customer lifetime value = average recorded deal value × purchases per year × years of relationship.
 REPORTS_CLV_PURCHASES_PER_YEAR = env.float("REPORTS_CLV_PURCHASES_PER_YEAR", default=1.0)
 REPORTS_CLV_YEARS = env.float("REPORTS_CLV_YEARS", default=1.0)
+# Customers: days a survey link stays valid; a channel's recorded history must cover this many days on average
+# per customer before CLV is computed from it (otherwise the simple formula above, labelled as such).
+SURVEY_LINK_DAYS = env.int("SURVEY_LINK_DAYS", default=14)
+SURVEY_COMPANY_NAME = env.str("SURVEY_COMPANY_NAME", default="us")
+CLV_MIN_HISTORY_DAYS = env.int("CLV_MIN_HISTORY_DAYS", default=365)
 
 # Ways in (web forms, JSON API): abuse limits, counted in the cache (Redis in production, shared by all workers).
 # Web form submissions per client address per window; a double submission within the window creates one lead.
@@ -321,6 +341,9 @@ CAMPAIGN_SEND_LEASE_SECONDS = env.int("CAMPAIGN_SEND_LEASE_SECONDS", default=600
 CAMPAIGN_FROM_EMAIL = env.str("CAMPAIGN_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
 # The domain of campaign messages' Message-IDs (a bounce names its send by it).
 CAMPAIGN_MESSAGE_ID_DOMAIN = env.str("CAMPAIGN_MESSAGE_ID_DOMAIN", default="crm.localhost")
+# The bounce webhook (POST /c/bounces/): Message-IDs and bytes per request.
+CAMPAIGN_BOUNCE_BATCH = env.int("CAMPAIGN_BOUNCE_BATCH", default=1000)
+CAMPAIGN_BOUNCE_MAX_BYTES = env.int("CAMPAIGN_BOUNCE_MAX_BYTES", default=256 * 1024)
 # Public event registration forms: submissions per client address per window (as web forms).
 EVENT_REGISTRATION_RATE_LIMIT = env.int("EVENT_REGISTRATION_RATE_LIMIT", default=10)
 

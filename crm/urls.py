@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from crm import views as crm_views
+from customers import views as customer_views
 from leads import views as lead_views
 from leads.intake import api as leads_api
 from leads.intake import views as webform_views
@@ -35,9 +36,12 @@ urlpatterns = [
     path("scoring/", include("scoring.urls")),
     # Campaigns: their pages under /campaigns/, and the public tracking, unsubscribe and registration URLs.
     path("", include("campaigns.urls")),
+    path("customers/", include("customers.urls")),
     path("admin/", admin.site.urls),
     # Ways in from outside: the public web-to-lead forms and the JSON API (token-authenticated).
     path("f/<slug:slug>/", webform_views.web_form, name="webform"),
+    # A customer's one-click satisfaction survey (a signed link, no login).
+    path("s/<str:survey_token>/", customer_views.survey_page, name="survey"),
     *leads_api.urls(),
 ]
 

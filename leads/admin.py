@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from leads.models import Channel, ChannelSpend, FollowUpTask, Interaction, Lead, SentNotice, StageChange
+from leads.models import (
+    AttributeLabel,
+    Channel,
+    ChannelSpend,
+    FollowUpTask,
+    Interaction,
+    Lead,
+    SentNotice,
+    StageChange,
+)
 
 
 class ChannelSpendInline(admin.TabularInline):
@@ -75,3 +84,11 @@ class SentNoticeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AttributeLabel)
+class AttributeLabelAdmin(admin.ModelAdmin):
+    """How the lead page names each custom attribute (set by the import from the column's name; renamed here)."""
+
+    list_display = ["key", "label"]
+    search_fields = ["key", "label"]

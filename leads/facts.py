@@ -140,13 +140,25 @@ FACTS: tuple[Fact, ...] = (
     Fact("id", importable=False, editable=False, form=False, api=False),
     Fact(
         "name",
-        synonyms=("Full name", "Contact", "Contact name", "Lead name", "Person name", "Person - Name", "Display name"),
+        # HubSpot, Salesforce and Zoho export first and last names; Meta Lead Ads `full_name`, Google Ads lead
+        # forms "Full Name", Pipedrive "Person - Name" / "Deal - Contact person".
+        synonyms=(
+            "Full name",
+            "Contact",
+            "Contact name",
+            "Lead name",
+            "Person name",
+            "Person - Name",
+            "Display name",
+            "Deal - Contact person",
+            "Your name",
+        ),
         api_out=True,
     ),
     Fact(
         "first_name",
         label="First name",
-        synonyms=("First", "Given name", "Forename", "FirstName", "Contact first name"),
+        synonyms=("First", "Given name", "Forename", "FirstName", "Contact first name", "User first name"),
         max_length=100,
         editable=False,
         form=False,
@@ -155,7 +167,7 @@ FACTS: tuple[Fact, ...] = (
     Fact(
         "last_name",
         label="Last name",
-        synonyms=("Last", "Surname", "Family name", "LastName", "Contact last name"),
+        synonyms=("Last", "Surname", "Family name", "LastName", "Contact last name", "User last name"),
         max_length=100,
         editable=False,
         form=False,
@@ -175,6 +187,9 @@ FACTS: tuple[Fact, ...] = (
             "Email (work)",
             "Person - Email",
             "Person - Email - Work",
+            "User email",  # Google Ads lead forms
+            "Contact email",
+            "Email address (work)",
         ),
         api_out=True,
     ),
@@ -194,6 +209,9 @@ FACTS: tuple[Fact, ...] = (
             "Primary phone",
             "Person - Phone",
             "Person - Phone - Work",
+            "User phone",  # Google Ads lead forms
+            "Phone (work)",
+            "Mobile number",
         ),
         api_out=True,
     ),
@@ -212,11 +230,16 @@ FACTS: tuple[Fact, ...] = (
             "Company / Account",
             "Organization - Name",
             "Person - Organization",
+            "Associated company",  # HubSpot contacts
+            "Company name (work)",
         ),
         api_out=True,
     ),
-    Fact("job_title", synonyms=("Title", "Position", "Role", "Designation", "Job position", "Person - Job title")),
-    Fact("industry", synonyms=("Sector", "Vertical", "Company industry")),
+    Fact(
+        "job_title",
+        synonyms=("Title", "Position", "Role", "Designation", "Job position", "Person - Job title", "Job title (work)"),
+    ),
+    Fact("industry", synonyms=("Sector", "Vertical", "Company industry", "Organization - Industry")),
     Fact(
         "company_size",
         import_hint="employees",
@@ -229,18 +252,29 @@ FACTS: tuple[Fact, ...] = (
             "NumberOfEmployees",
             "numemployees",
             "Employee count",
+            "Company size (employees)",
+            "Organization - Number of employees",
         ),
         maximum=10_000_000,
     ),
-    Fact("country", import_hint="ISO code", synonyms=("Country code", "Country/Region")),
+    # A country's name is read too ("Germany", "United States"): see `leads.normalize.country_code`.
+    Fact("country", import_hint="ISO code or name", synonyms=("Country code", "Country/Region", "Country name")),
     Fact(
         "region",
-        synonyms=("State", "Province", "State/Province", "State/Region", "State or province", "County"),
+        synonyms=(
+            "State",
+            "Province",
+            "State/Province",
+            "State/Region",
+            "State or province",
+            "County",
+            "Mailing state",
+        ),
     ),
     Fact("city", synonyms=("Town", "Mailing city")),
     Fact(
         "channel",
-        synonyms=("Source", "Lead source", "Original source", "Lead - Source"),
+        synonyms=("Source", "Lead source", "Original source", "Lead - Source", "Deal - Source", "Source channel"),
         api=False,  # the token's channel
         api_out=True,
         export_source="channel__name",
@@ -248,7 +282,18 @@ FACTS: tuple[Fact, ...] = (
     Fact(
         "owner",
         import_hint="username or email",
-        synonyms=("Rep", "Sales rep", "Assigned to", "Lead owner", "Contact owner", "Owner name", "Lead - Owner"),
+        synonyms=(
+            "Rep",
+            "Sales rep",
+            "Assigned to",
+            "Lead owner",
+            "Contact owner",
+            "Owner name",
+            "Lead - Owner",
+            "Deal - Owner",
+            "HubSpot owner",
+            "Record owner",
+        ),
         editable=False,
         form=False,
         api=False,
@@ -256,14 +301,28 @@ FACTS: tuple[Fact, ...] = (
     ),
     Fact(
         "stage",
-        synonyms=("Status", "Lead status"),
+        # Meta Lead Ads `lead_status`, Pipedrive "Deal - Status", HubSpot "Lifecycle stage"; an outcome column
+        # ("Converted" 1/0, Salesforce's IsConverted) reads as won/lost (OUTCOME_COLUMNS).
+        synonyms=(
+            "Status",
+            "Lead status",
+            "Lead stage",
+            "Lifecycle stage",
+            "Deal - Status",
+            "Deal - Stage",
+            "Pipeline stage",
+            "Converted",
+            "Is converted",
+            "IsConverted",
+            "Outcome",
+        ),
         editable=False,
         form=False,
         api=False,
     ),
     Fact(
         "lost_reason",
-        synonyms=("Reason lost", "Loss reason", "Closed lost reason", "Deal - Lost reason"),
+        synonyms=("Reason lost", "Loss reason", "Closed lost reason", "Deal - Lost reason", "Lost reason (deal)"),
         editable=False,
         form=False,
         api=False,
@@ -282,6 +341,13 @@ FACTS: tuple[Fact, ...] = (
             "Created on",
             "Lead created",
             "Lead - Created",
+            "CreatedDate",
+            "Deal - Deal created",
+            "Submitted at",  # LinkedIn Lead Gen
+            "Submit time",  # Google Ads lead forms
+            "Submission date",
+            "Date submitted",
+            "Date added",
         ),
         editable=False,
         form=False,
@@ -290,14 +356,35 @@ FACTS: tuple[Fact, ...] = (
     Fact(
         "won_at",
         label="Won date",
-        synonyms=("Date won", "Close date", "Closed at", "Won time", "Deal - Won time"),
+        synonyms=(
+            "Date won",
+            "Close date",
+            "Closed date",
+            "Closed at",
+            "Won time",
+            "Deal - Won time",
+            "Deal - Close date",
+            "Converted date",
+            "Became a customer date",  # HubSpot
+        ),
         editable=False,
         form=False,
         api=False,
     ),
     Fact(
         "deal_value",
-        synonyms=("Value", "Amount", "Deal amount", "Revenue", "Opportunity amount", "Deal - Value"),
+        # Not "Annual revenue" (HubSpot, Salesforce, Zoho): that is the company's, not the deal's.
+        synonyms=(
+            "Value",
+            "Amount",
+            "Deal amount",
+            "Revenue",
+            "Opportunity amount",
+            "Deal - Value",
+            "Lead - Value",
+            "Deal value (amount)",
+            "Close value",
+        ),
         editable=False,
         form=False,
         api=False,
@@ -310,15 +397,108 @@ FACTS: tuple[Fact, ...] = (
     ),
     Fact("utm_source", label="UTM source"),
     Fact("utm_medium", label="UTM medium"),
-    Fact("utm_campaign", label="UTM campaign", synonyms=("Campaign", "Campaign name")),
+    Fact("utm_campaign", label="UTM campaign", synonyms=("Campaign", "Campaign name", "Campaign - Name")),
     Fact("budget", synonyms=("Budget status",)),
     Fact("budget_amount", synonyms=("Budget value",)),
     Fact("authority"),
     Fact("need", synonyms=("Needs",), max_length=5000),
     Fact("timeline", synonyms=("Purchase timeline", "Buying timeline", "Timeframe")),
+    Fact(
+        "external_id",
+        label="External id",
+        # HubSpot "Record ID", Salesforce "Lead ID", Zoho "Record Id", Google Ads and LinkedIn "Lead ID", Pipedrive
+        # "Lead - ID", the X Education dataset's "Prospect ID" and "Lead Number".
+        synonyms=(
+            "ID",  # Meta Lead Ads' "id", Salesforce Data Loader's "Id"
+            "Record ID",
+            "Lead ID",
+            "Contact ID",
+            "Prospect ID",
+            "Lead number",
+            "Lead - ID",
+            "Opportunity ID",
+            "Deal - ID",
+            "Person - ID",
+            "Salesforce ID",
+            "CRM ID",
+        ),
+        # Set by the system a lead came from, not typed: kept by imports (and exported), not by the lead form.
+        editable=False,
+        form=False,
+        api=False,
+    ),
 )
 
 BY_NAME: dict[str, Fact] = {fact.name: fact for fact in FACTS}
+
+# Facts that can name a lead that has no name (in this order): an import row needs one of them, or a name.
+IDENTITY_FACTS: tuple[str, ...] = ("company", "email", "phone", "external_id")
+
+# How other systems spell the stages (compared as `header_key` spells them): Salesforce and Zoho lead statuses,
+# HubSpot lead statuses and lifecycle stages, Pipedrive deal statuses, Meta Lead Ads' lead_status.
+STAGE_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "new": ("Open - Not Contacted", "Open", "Not contacted", "Lead", "Subscriber", "Unassigned", "Created", "Fresh"),
+    "contacted": (
+        "Working - Contacted",
+        "Working",
+        "Attempted to contact",
+        "Attempted",
+        "Connected",
+        "In progress",
+        "Contact in future",
+        "Engaged",
+        "Engaging",
+        "Nurturing",
+        "Prospecting",  # Salesforce's first opportunity stage
+    ),
+    "qualified": (
+        "Pre-qualified",
+        "Marketing qualified lead",
+        "MQL",
+        "Sales qualified lead",
+        "SQL",
+        "Qualified lead",
+        "Open deal",
+        "Qualification",
+        "Needs analysis",
+    ),
+    "proposal": (
+        "Opportunity",
+        "Proposal/Price quote",
+        "Negotiation/Review",
+        "Negotiation",
+        "Quote sent",
+        "Demo",
+        "Value proposition",
+        "Id. decision makers",
+        "Perception analysis",
+    ),
+    "won": ("Closed won", "Closed - Converted", "Converted", "Customer", "Deal won", "Evangelist"),
+    "lost": (
+        "Closed lost",
+        "Closed - Not converted",
+        "Unqualified",
+        "Not qualified",
+        "Disqualified",
+        "Junk lead",
+        "Lost lead",
+        "Deal lost",
+        "Bad timing",
+    ),
+}
+# Columns that say whether a lead converted ("Converted": 1/0, yes/no, true/false) rather than name a stage.
+OUTCOME_COLUMNS: tuple[str, ...] = ("Converted", "Is converted", "IsConverted", "Outcome", "Won")
+OUTCOME_YES: tuple[str, ...] = ("1", "1.0", "true", "yes", "y", "won", "converted")
+OUTCOME_NO: tuple[str, ...] = ("0", "0.0", "false", "no", "n", "lost", "not converted")
+# How other systems spell lost reasons.
+LOST_REASON_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "no_budget": ("Budget", "Price", "Too expensive", "Pricing"),
+    "no_need": ("Not interested", "No interest", "Not a fit"),
+    "competitor": ("Competitor", "Lost to competitor", "Went with competitor", "Chose competitor"),
+    "no_response": ("Unresponsive", "No contact", "Not reachable", "Unreachable", "Ghosted"),
+    "bad_data": ("Junk", "Invalid", "Wrong number", "Fake", "Spam", "Duplicate"),
+    "timing": ("Timing", "Not now", "Later"),
+}
 
 # Facts a person may set directly on a lead (stage, owner and scores have services of their own).
 EDITABLE_FIELDS: tuple[str, ...] = tuple(f.name for f in FACTS if f.editable)

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -8,6 +9,7 @@ from django.db.models.functions import Concat, Lower
 from django.urls import reverse
 
 from crm import clock
+from leads.normalize import validate_standard_email
 
 
 class Channel(models.Model):
@@ -111,9 +113,27 @@ class Timeline(models.TextChoices):
     LATER = "later", "Later"
 
 
+class StandardEmailFormField(forms.EmailField):
+    """A form's email address as the standards define it (see `StandardEmailField`). A text input, not
+    `type=email`: browsers refuse internationalised addresses there."""
+
+    default_validators = [validate_standard_email]
+    widget = forms.TextInput(attrs={"inputmode": "email", "autocomplete": "email"})
+
+
+class StandardEmailField(models.EmailField):
+    """An email address as the standards define it, internationalised ones included (`josé@bücher.de`), checked by
+    `leads.normalize.email_problem` (email-validator) rather than Django's ASCII-only validator, in forms too."""
+
+    default_validators = [validate_standard_email]
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": StandardEmailFormField, **kwargs})
+
+
 class Lead(models.Model):
     name = models.CharField(max_length=200)
-    email = models.EmailField(max_length=254, blank=True)
+    email = StandardEmailField(max_length=254, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     # Normalised copies for duplicate detection: lower-cased email, E.164 phone.
     email_normalized = models.CharField(max_length=254, blank=True, editable=False)
@@ -156,6 +176,12 @@ class Lead(models.Model):
     timeline = models.CharField(max_length=8, choices=Timeline.choices, default=Timeline.UNKNOWN)
 
     attributes = models.JSONField(default=dict, blank=True)
+    # The lead's id in the system it came from ("Record ID", "Prospect ID", "Lead Number" of an export): enough to
+    # name a lead that arrives with no name, email or phone.
+    # db_default: rows written by COPY without this column (the demo writer, older code) get "" too.
+    external_id = models.CharField(
+        max_length=100, blank=True, default="", db_default="", help_text="Its id in the system it came from"
+    )
 
     # Copies of scoring's LeadScore, written by the scoring engine (see the note on the indexes below).
     score = models.SmallIntegerField(null=True, blank=True)
@@ -276,10 +302,9 @@ class Lead(models.Model):
             ),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(stage="won") | Q(deal_value__isnull=False, won_at__isnull=False),
-                name="lead_won_has_value_and_date",
-            ),
+            # A won lead has its won date. Its deal value is asked for by every form, but history imported from
+            # another system may not have it (the import reports such rows as warnings).
+            models.CheckConstraint(condition=~Q(stage="won") | Q(won_at__isnull=False), name="lead_won_has_date"),
             models.CheckConstraint(condition=~Q(stage="lost") | ~Q(lost_reason=""), name="lead_lost_has_reason"),
             # One lead per import row; the index answers "which of this chunk's rows were imported already?".
             models.UniqueConstraint(
@@ -847,8 +872,15 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    # Rows imported with something odd about them (a won row without a deal value, dates that contradict).
+    warned = models.PositiveIntegerField(default=0)
     # The rejected rows as CSV: the file's own columns, then "line" and "reason"; appended chunk by chunk.
     rejected_csv = models.TextField(blank=True)
+    # The warned rows as CSV, the same way ("line" and "warning").
+    warnings_csv = models.TextField(blank=True)
+    # The local days (ISO dates) whose leads the import created or changed: their report figures are rebuilt
+    # when it ends (`leads.signals.import_finished`).
+    days_touched = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=clock.now)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -879,6 +911,17 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class AttributeLabel(models.Model):
+    """How a person reads a custom attribute's key: the column name it was imported from ("UTM source" for
+    `utm_source`). Keys are short and clean so scoring rules can name them (`attributes.<key>`)."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    label = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return self.label
 
 
 # --- Assignment, pool and reclaim (leads.routing.services, leads.routing.reclaim) -------------------------------------------------

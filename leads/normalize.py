@@ -1,7 +1,12 @@
 """Normalised email and phone, the keys of duplicate detection."""
 
+import functools
+import re
+
 import phonenumbers
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from email_validator import EmailNotValidError, validate_email
 
 
 def normalize_email(email: str) -> str:
@@ -20,3 +25,118 @@ def normalize_phone(phone: str, *, region: str | None = None) -> str:
     if not phonenumbers.is_possible_number(parsed):
         return ""
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+# A local part of plain ASCII "atext" words joined by dots (RFC 5322's dot-atom): valid as it is.
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
+
+
+def email_problem(email: str) -> str:
+    """Why `email` is not an address mail can be sent to, or "" when it is one (by the standards: RFC 5321/5322
+    with internationalised addresses, RFC 6531, as `email-validator` reads them; no DNS look-up).
+
+    Most addresses have a plain local part and one of a few domains: those check the domain once (cached), the
+    slow part for an import of 100,000 rows; any other address goes through the whole validation."""
+    local, at, domain = email.rpartition("@")
+    if at and len(email) <= 254 and len(local) <= 64 and _DOT_ATOM.match(local):
+        return _domain_problem(domain)
+    return _whole_address_problem(email)
+
+
+# A plain ASCII host name: letter-digit-hyphen labels of 1 to 63 characters, a top-level label of letters.
+_PLAIN_DOMAIN = re.compile(r"(?:(?!-)[A-Za-z0-9-]{1,63}(?<!-)\.)+[A-Za-z]{2,63}\Z")
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain_problem(domain: str) -> str:
+    # A plain host name is valid syntax, without email-validator's per-character IDNA pass (an A-label, xn--, is
+    # read in full). Special-use names (RFC 6761: .test, .invalid) are valid syntax too: whether mail can reach
+    # an address is no question asked here (no deliverability check), and tools and drills use them.
+    if len(domain) <= 253 and _PLAIN_DOMAIN.match(domain) and "xn--" not in domain.lower():
+        return ""
+    return _whole_address_problem("a@" + domain)
+
+
+def validate_standard_email(value: str) -> None:
+    """A Django validator of `email_problem`: the one rule of an address on every way in (forms, API, import)."""
+    problem = email_problem(value) if value else ""
+    if problem:
+        raise ValidationError(f"Enter a valid email address. {problem}", code="invalid")
+
+
+def _whole_address_problem(email: str) -> str:
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as error:
+        return str(error)
+    return ""
+
+
+# Other names of countries than their English short name, as exports write them.
+_COUNTRY_ALIASES = {
+    "usa": "US",
+    "us": "US",
+    "unitedstatesofamerica": "US",
+    "america": "US",
+    "uk": "GB",
+    "greatbritain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northernireland": "GB",
+    "uae": "AE",
+    "southkorea": "KR",
+    "korea": "KR",
+    "russia": "RU",
+    "czechia": "CZ",
+    "czechrepublic": "CZ",
+    "holland": "NL",
+    "thenetherlands": "NL",
+    "turkey": "TR",
+    "turkiye": "TR",
+    "vietnam": "VN",
+    "ivorycoast": "CI",
+    "hongkong": "HK",
+    "macau": "MO",
+    "deutschland": "DE",
+    "espana": "ES",
+    "españa": "ES",
+    "italia": "IT",
+    "schweiz": "CH",
+    "suisse": "CH",
+    "österreich": "AT",
+    "osterreich": "AT",
+    "brasil": "BR",
+}
+
+
+def _country_key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    """Country name (as `_country_key` spells it) → ISO code, from the English names phonenumbers ships."""
+    from phonenumbers.geocoder import _region_display_name
+
+    names = {}
+    for code in phonenumbers.SUPPORTED_REGIONS:
+        name = _region_display_name(code, "en")
+        if name:
+            names.setdefault(_country_key(name), code)
+            # "Korea, Republic of"-style names: also the part before the comma.
+            names.setdefault(_country_key(name.split(",")[0].split("(")[0]), code)
+    names.update(_COUNTRY_ALIASES)
+    return names
+
+
+def country_code(text: str) -> str:
+    """The ISO 3166 code of a country given by its code ("de") or its name ("Germany", "United States"); ""
+    when it is neither."""
+    text = (text or "").strip()
+    key = _country_key(text)
+    if key in _COUNTRY_ALIASES:
+        return _COUNTRY_ALIASES[key]
+    if len(text) == 2 and text.isascii() and text.isalpha():
+        return text.upper()
+    return _country_names().get(key, "")

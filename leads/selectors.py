@@ -8,7 +8,18 @@ from django.http import Http404
 from crm import access, clock
 from crm.models import User
 from leads.edits import history_shown
-from leads.models import FollowUpTask, Interaction, Lead, LeadHistory, LeadMerge, LeadRedirect, Stage, StageChange
+from leads.imports.columns import attribute_label
+from leads.models import (
+    AttributeLabel,
+    FollowUpTask,
+    Interaction,
+    Lead,
+    LeadHistory,
+    LeadMerge,
+    LeadRedirect,
+    Stage,
+    StageChange,
+)
 from leads.normalize import normalize_email, normalize_phone
 from leads.scores import hot_leads
 
@@ -50,6 +61,15 @@ def lead_duplicates(*, email: str = "", phone: str = "", exclude_id: int | None 
         qs = qs.exclude(pk=exclude_id)
     email_first = Case(When(email_normalized=email, then=Value(0)), default=Value(1)) if email else Value(0)
     return qs.order_by(email_first, "created_at", "pk")[:5]
+
+
+def lead_attribute_rows(*, lead: Lead) -> list[tuple[str, object]]:
+    """A lead's custom attributes as (label, value), labels as imported ("UTM term" for `utm_term`); one query."""
+    attributes = lead.attributes or {}
+    if not attributes:
+        return []
+    labels = dict(AttributeLabel.objects.filter(key__in=list(attributes)).values_list("key", "label"))
+    return [(labels.get(key) or attribute_label(key), value) for key, value in attributes.items()]
 
 
 def lead_merged_into(*, user: User, lead_id: int) -> Lead | None:

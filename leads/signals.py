@@ -15,3 +15,10 @@ leads_bulk_created = Signal()
 # Sent on commit after a bulk write changed the facts of existing leads (an import with --on-duplicate update).
 # kwargs: lead_ids (list of ints), fields (list of names).
 leads_bulk_updated = Signal()
+# Sent at the end of `manage.py seed_demo`'s transaction, so higher apps add their own demo data (customers).
+# kwargs: seed (int, the run's random seed).
+demo_seeded = Signal()
+# Sent (synchronously, not on commit: every chunk is committed by then) when an import has written its whole file,
+# before it says it is done, so that reports can rebuild the figures of the days it touched. kwargs: days (a sorted
+# list of local dates whose leads the import created or changed), job_id (the ImportJob, or None on the command line).
+import_finished = Signal()

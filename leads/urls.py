@@ -68,6 +68,7 @@ urlpatterns += [
     path("imports/<int:job_id>/", import_views.import_detail, name="import_detail"),
     path("imports/<int:job_id>/map/", import_views.import_map, name="import_map"),
     path("imports/<int:job_id>/rejected.csv", import_views.import_rejects, name="import_rejects"),
+    path("imports/<int:job_id>/warnings.csv", import_views.import_warnings, name="import_warnings"),
     path("export.csv", import_views.lead_export, name="export"),
     # Assignment, pool and reclaim: rules (admins), the Team page (availability), release.
     path("setup/routing/", routing_views.rules, name="routing_rules"),

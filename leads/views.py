@@ -51,6 +51,7 @@ def _lead_context(request: HttpRequest, lead: Lead, **extra) -> dict:
     timeline = selectors.lead_timeline(lead=lead, show=show)
     context = {
         "lead": lead,
+        "attributes": selectors.lead_attribute_rows(lead=lead),
         "can_edit": can_edit,
         "can_assign": access.can_reassign_leads(user),
         "timeline": timeline,
@@ -273,7 +274,8 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
             request, "leads/detail.html#facts_form", {"lead": lead, "form": LeadForm(instance=lead, user=request.user)}
         )
     if request.htmx and request.GET.get("partial") == "facts":
-        return render(request, "leads/detail.html#facts", {"lead": lead, "can_edit": True})
+        context = {"lead": lead, "can_edit": True, "attributes": selectors.lead_attribute_rows(lead=lead)}
+        return render(request, "leads/detail.html#facts", context)
     if request.htmx and request.GET.get("partial") == "timeline":
         return render(request, "leads/detail.html#timeline", _lead_context(request, lead))
     return render(request, "leads/detail.html", _lead_context(request, lead))

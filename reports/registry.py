@@ -14,6 +14,13 @@ from reports.scope import ReportScope
 from reports.selectors.campaigns import campaigns_report
 from reports.selectors.completeness import completeness_report
 from reports.selectors.conversion import DEFAULT_GROUPING, GROUPINGS, conversion_report
+from reports.selectors.customers import (
+    VALUE_GROUPINGS,
+    churn_report,
+    cohorts_report,
+    customer_value_report,
+    satisfaction_report,
+)
 from reports.selectors.economics import economics_report
 from reports.selectors.funnel import funnel_report
 from reports.selectors.grades import grades_report
@@ -36,6 +43,8 @@ class Report:
     default_option: str = ""
     # What the period selects, said under the filters.
     period_selects: str = "leads created in the period"
+    # Computed from the base tables at each view (the customer reports), not from the refreshed rollups.
+    live: bool = False
 
     def run(self, scope: ReportScope, option: str = "") -> ReportResult:
         if self.options:
@@ -104,6 +113,41 @@ REPORTS: dict[str, Report] = {
             "Scoring health",
             "Conversion per grade for closed leads, ROC AUC of the published model, grades by month.",
             grades_report,
+        ),
+        Report(
+            "clv",
+            "Customer value",
+            "CLV from recorded revenue per channel or segment, CAC of new customers, CLV ÷ CAC.",
+            customer_value_report,
+            reps_allowed=False,
+            options=VALUE_GROUPINGS,
+            default_option="channel",
+            period_selects="customers new in the period (CAC); CLV from every order recorded to date",
+            live=True,
+        ),
+        Report(
+            "churn",
+            "Churn",
+            "Customers lost ÷ customers at the start, by month and channel, under the churn rule in force.",
+            churn_report,
+            period_selects="customers at the start of each month and those lost in it",
+            live=True,
+        ),
+        Report(
+            "cohorts",
+            "Revenue by cohort",
+            "Revenue of each month's new customers, by months since they became customers.",
+            cohorts_report,
+            period_selects="customers new in the period; their orders to date",
+            live=True,
+        ),
+        Report(
+            "satisfaction",
+            "Satisfaction",
+            "CSAT and NPS of customers' survey answers, by channel and month.",
+            satisfaction_report,
+            period_selects="survey answers given in the period",
+            live=True,
         ),
     )
 }

@@ -81,6 +81,11 @@ class ReportScope:
             condition &= Q(created_at__gte=self.period.starts_at, created_at__lt=self.period.ends_before)
         return condition
 
+    def customers_q(self, prefix: str = "") -> Q:
+        """Customers (accounts) in scope, by the same rule as leads: their owner, team and channel; `prefix` for
+        rows that reach the account through a relation (`account__`)."""
+        return self._who(prefix)
+
     def list_params(self, *, all_time: bool = False, **extra) -> list[tuple[str, str]]:
         """The leads list's filters that show the leads behind a figure."""
         params: list[tuple[str, str]] = []

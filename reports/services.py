@@ -230,5 +230,21 @@ def stats_refresh(*, full: bool = False) -> int:
     return written
 
 
+def stats_refresh_days(*, days: Iterable[dt.date]) -> int:
+    """Rebuild the figures of these days now (after an import wrote leads on them); returns the base rows written.
+
+    Under the refresh row's lock, as `stats_refresh`, so a periodic refresh and this one never rebuild a day at
+    the same time (both would delete its rows, then both insert theirs). The periodic refresh's own bookmark is
+    left alone: it still looks at everything changed since its last run.
+    """
+    days = sorted(set(days))
+    if not days:
+        return 0
+    with transaction.atomic():
+        StatsRefresh.objects.get_or_create(pk=1)
+        StatsRefresh.objects.select_for_update().get(pk=1)
+        return stats_rebuild_days(days=days)
+
+
 def stats_refreshed_at() -> dt.datetime | None:
     return StatsRefresh.objects.filter(pk=1).values_list("refreshed_at", flat=True).first()

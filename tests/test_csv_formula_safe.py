@@ -110,29 +110,30 @@ def test_a_report_csv_quotes_planted_group_names_and_keeps_numbers(client, admin
 
 
 def planted_file() -> str:
-    """An import file whose rows are all rejected (bad emails), formulas in a header and in the cells."""
+    """An import file whose rows are all rejected (a city longer than its column), formulas in a header and in the
+    cells."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["name", "email", "=Notes"])
+    writer.writerow(["name", "email", "=Notes", "city"])
     for i, formula in enumerate(PLANTED):
-        writer.writerow([formula, f"bad{i}@", formula])
-    writer.writerow(["Anne-Marie", "anne@", "-5"])
+        writer.writerow([formula, f"bad{i}@", formula, "y" * 101])
+    writer.writerow(["Anne-Marie", "anne@", "-5", "y" * 101])
     return out.getvalue()
 
 
 def check_rejected_rows(text: str) -> list[list[str]]:
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    assert rows[0] == ["name", "email", "'=Notes", "line", "reason"]
+    assert rows[0] == ["name", "email", "'=Notes", "city", "line", "reason"]
     for formula, row in zip(PLANTED, rows[1:], strict=False):
         assert row[0] == row[2] == "'" + formula
-        assert row[1].startswith("bad") and row[-1].startswith("bad email")
-    assert rows[-1][:3] == ["Anne-Marie", "anne@", "'-5"] and rows[-1][3].isdigit()  # the line: a number
+        assert row[1].startswith("bad") and row[-1].startswith("city longer than 100 characters")
+    assert rows[-1][:3] == ["Anne-Marie", "anne@", "'-5"] and rows[-1][4].isdigit()  # the line: a number
     return rows
 
 
 def test_an_imports_rejected_rows_download_quotes_formulas_and_imports_back_as_typed(client, manager):
     job = imports.import_job_create(user=manager, file_name="planted.csv", data=planted_file().encode())
-    mapping = {"name": "name", "email": "email"}
+    mapping = {"name": "name", "email": "email", "city": "city"}
     imports.import_job_configure(job=job, user=manager, mapping=mapping, options=imports.ImportOptions())
     imports.import_job_start(job=job, user=manager)
     imports.import_job_run(job_id=job.pk)
@@ -142,12 +143,13 @@ def test_an_imports_rejected_rows_download_quotes_formulas_and_imports_back_as_t
     response = client.get(reverse("leads:import_rejects", args=[job.pk]))
     rows = check_rejected_rows(response.content.decode())
 
-    # Fixed in a spreadsheet (the emails) and imported again: the values are the ones typed, no quote added.
+    # Fixed in a spreadsheet (the emails and cities) and imported again: the values are the ones typed, no quote
+    # added.
     fixed = io.StringIO()
     writer = csv.writer(fixed)
-    writer.writerow(rows[0][:3])
+    writer.writerow(rows[0][:4])
     for i, row in enumerate(rows[1:]):
-        writer.writerow([row[0], f"fixed{i}@example.com", row[2]])
+        writer.writerow([row[0], f"fixed{i}@example.com", row[2], "Oslo"])
     result = run_import(fixed.getvalue(), {"name": "name", "email": "email"}, user=manager)
     assert (result.created, result.rejections) == (len(PLANTED) + 1, [])
     names = set(Lead.objects.values_list("name", flat=True))

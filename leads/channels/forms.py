@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django import forms
 
-from leads.models import ApiToken, Channel, ChannelSpend, WebForm
+from leads.models import ApiToken, Channel, ChannelSpend, StandardEmailFormField, WebForm
 from leads.normalize import normalize_email, normalize_phone
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -143,7 +143,7 @@ class WebToLeadForm(forms.Form):
     """The public form; which optional fields it shows follows the channel's WebForm settings."""
 
     name = forms.CharField(max_length=200, error_messages={"required": "Please tell us your name."})
-    email = forms.EmailField(
+    email = StandardEmailFormField(
         max_length=254,
         error_messages={"required": "Please give your email address.", "invalid": "Please check your email address."},
     )

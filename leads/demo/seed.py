@@ -22,6 +22,7 @@ from leads.demo.generator import DemoDataGenerator, Rows
 from leads.demo.vocabulary import CHANNELS, DEMO_PASSWORD, DEMO_USERS, TEAMS
 from leads.demo.writers import PostgresCopyWriter
 from leads.models import Channel, ChannelSpend, FollowUpTask, Interaction, Lead, StageChange
+from leads.signals import demo_seeded
 
 DEFAULT_LEADS = 2000
 
@@ -90,6 +91,8 @@ def demo_seed(
         _response_targets_ensure()
         say("Assignment and reclaim rules, pool history")
         _routing_ensure(users, channels)
+        say("Demo data of other apps (customers)")
+        demo_seeded.send(sender=None, seed=seed)
     result.seconds = time.monotonic() - started
     return result
 

@@ -8,7 +8,8 @@ from crm.models import User
 from leads.imports import services as imports
 from leads.models import Channel, ImportJob
 
-IGNORE = ""
+UNMAPPED = ""  # left to the "keep the other columns" tick box
+IGNORE = "__ignore__"
 ATTRIBUTE = "__attribute__"
 
 
@@ -61,6 +62,11 @@ class MappingForm(forms.Form):
         help_text="e.g. won=1,lost=0 or won=yes,lost=no. Stage names match whatever their case.",
         widget=forms.TextInput(attrs={"placeholder": "won=1,lost=0"}),
     )
+    unmapped_attributes = forms.BooleanField(
+        required=False,
+        label="Keep every column not mapped as a custom attribute",
+        help_text="Under a clean key, with the column's name as its label. Untick to import only the mapped columns.",
+    )
     dry_run = forms.BooleanField(required=False, label="Dry run: check and count, write nothing")
 
     def __init__(self, data=None, *, job: ImportJob, user: User):
@@ -70,19 +76,28 @@ class MappingForm(forms.Form):
         self.fields["owner"].queryset = access.users_assignable_by(user).order_by("username")
         if not access.can_configure_channels(user):
             del self.fields["create_channels"]
-        choices = [(IGNORE, "— don't import —"), *imports.FIELDS.items(), (ATTRIBUTE, "Custom attribute")]
+        choices = [
+            (UNMAPPED, "— not mapped —"),
+            *imports.FIELDS.items(),
+            (ATTRIBUTE, "Custom attribute"),
+            (IGNORE, "Don't import"),
+        ]
         by_column = {column: name for name, column in job.mapping.items()}
+        options = imports.ImportOptions.from_dict(job.options)
+        by_column.update(dict.fromkeys(options.ignored, IGNORE))
         self.column_fields = []
         for i, column in enumerate(job.header):
-            guessed = by_column.get(column, IGNORE)
+            if not column:  # an unnamed column empty in every row
+                continue
+            guessed = by_column.get(column, UNMAPPED)
             if guessed.startswith(imports.ATTRIBUTE_PREFIX):
                 guessed = ATTRIBUTE
             name = f"column_{i}"
             self.fields[name] = forms.ChoiceField(choices=choices, required=False, label=column, initial=guessed)
             self.column_fields.append(name)
-        options = imports.ImportOptions.from_dict(job.options)
         self.initial.update(
             on_duplicate=options.on_duplicate,
+            unmapped_attributes=options.unmapped == "attributes",
             create_channels=options.create_channels,
             dry_run=options.dry_run,
             stage_values=",".join(f"{stage}={value}" for value, stage in options.stage_values.items()),
@@ -103,18 +118,28 @@ class MappingForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         mapping: dict[str, str] = {}
+        ignored: list[str] = []
         for i, column in enumerate(self.job.header):
             name = f"column_{i}"
-            target = cleaned.get(name) or IGNORE
+            target = cleaned.get(name) or UNMAPPED
+            if target == UNMAPPED or not column:
+                continue
             if target == IGNORE:
+                ignored.append(column)
                 continue
             if target == ATTRIBUTE:
-                target = imports.ATTRIBUTE_PREFIX + column
+                key = base = imports.attribute_key(column)
+                n = 1
+                while imports.ATTRIBUTE_PREFIX + key in mapping:
+                    n += 1
+                    key = f"{base}_{n}"
+                target = imports.ATTRIBUTE_PREFIX + key
             if target in mapping:
                 self.add_error(name, f"“{mapping[target]}” already fills {imports.FIELDS.get(target, target)}.")
                 continue
             mapping[target] = column
         cleaned["mapping"] = mapping
+        cleaned["ignored"] = ignored
         return cleaned
 
     def options(self) -> imports.ImportOptions:
@@ -126,4 +151,6 @@ class MappingForm(forms.Form):
             create_channels=data.get("create_channels", False),
             stage_values=data.get("stage_values") or {},
             dry_run=data["dry_run"],
+            unmapped="attributes" if data.get("unmapped_attributes") else "ignore",
+            ignored=data.get("ignored", []),
         )

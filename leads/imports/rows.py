@@ -3,42 +3,60 @@ row turned into a lead's facts or rejected with its reason. No writes here: `lea
 
 from __future__ import annotations
 
-import csv
+import codecs
 import datetime as dt
 import functools
-import io
 import json
 import re
 import zoneinfo
-from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+import phonenumbers
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from crm import access, clock
-from crm.csv import csv_unquote
 from crm.models import User
-from leads.facts import BY_NAME, HEADER_SYNONYMS, IMPORT_FACTS, IMPORT_UPDATABLE_FIELDS, Fact, header_key
+from leads.facts import (
+    ATTRIBUTE_VALUE_MAX_LENGTH,
+    BY_NAME,
+    IDENTITY_FACTS,
+    IMPORT_FACTS,
+    IMPORT_UPDATABLE_FIELDS,
+    LOST_REASON_SPELLINGS,
+    OUTCOME_COLUMNS,
+    OUTCOME_NO,
+    OUTCOME_YES,
+    STAGE_SPELLINGS,
+    Fact,
+    header_key,
+)
+from leads.imports.columns import (  # noqa: F401 (re-exported: the import's names in one place)
+    ATTRIBUTE_PREFIX,
+    FIELDS,
+    MAX_COLUMN_NAME,
+    MAX_COLUMNS,
+    ImportFileError,
+    attribute_columns,
+    attribute_key,
+    attribute_label,
+    count_rows,
+    csv_rows,
+    guess_mapping,
+    read_header,
+    slash_date_order,
+    validate_mapping,
+)
 from leads.models import Channel, LostReason, Stage
-from leads.normalize import normalize_email, normalize_phone
+from leads.normalize import country_code, email_problem, normalize_email
 
-# Lead fields a column can be mapped to, with what a person reads in the mapping form (from leads.facts).
-FIELDS: dict[str, str] = {fact.name: fact.import_label for fact in IMPORT_FACTS}
-ATTRIBUTE_PREFIX = "attributes."
+UNMAPPED_POLICIES = ("attributes", "ignore")
 DUPLICATE_POLICIES = ("skip", "update", "create")
 ENCODINGS = {"utf-8": "UTF-8", "latin-1": "Latin-1 (ISO 8859-1)", "cp1252": "Windows-1252"}
 UPDATABLE_FIELDS = IMPORT_UPDATABLE_FIELDS
 _DATE_FORMATS = ("%d.%m.%Y", "%Y/%m/%d", "%d.%m.%Y %H:%M", "%Y/%m/%d %H:%M")
-
-
-class ImportFileError(ValueError):
-    """The file or the mapping cannot be imported at all (as opposed to a rejected row)."""
 
 
 def chunk_size() -> int:
@@ -63,8 +81,16 @@ def decode_upload(data: bytes, *, encoding: str = "") -> tuple[str, str]:
         raise ImportFileError("The file is empty.")
     if encoding and encoding not in ENCODINGS:
         raise ImportFileError(f"Unknown encoding “{encoding}”: choose one of {', '.join(ENCODINGS)}.")
+    if (not encoding or encoding == "utf-8") and data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # UTF-16 with its byte-order mark: Meta Lead Ads' CSV download, Excel's "Unicode text".
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            text = "\x00"
+        if "\x00" not in text:
+            return text, "utf-16"
     if b"\x00" in data:
-        # A text CSV never holds NUL bytes; a spreadsheet (.xlsx) or a UTF-16 export does.
+        # A text CSV never holds NUL bytes; a spreadsheet (.xlsx) or a UTF-16 export without its mark does.
         raise ImportFileError(
             "The file is not a text CSV (it holds binary data: a spreadsheet, or UTF-16). Save it as “CSV UTF-8”."
         )
@@ -86,91 +112,6 @@ def decode_upload(data: bytes, *, encoding: str = "") -> tuple[str, str]:
 
 def human_size(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
-
-
-def csv_rows(text: str) -> Iterator[list[str]]:
-    return csv.reader(io.StringIO(text, newline=""))
-
-
-# Limits of a file's header: columns a person can map, and names a person can read.
-MAX_COLUMNS = 200
-MAX_COLUMN_NAME = 200
-
-
-def read_header(text: str) -> list[str]:
-    """The column names of the file's first line; ImportFileError when there is no usable header."""
-    try:
-        header = next(csv_rows(text), None)
-    except csv.Error as error:
-        raise ImportFileError(f"Line 1 cannot be read as CSV: {error}.") from None
-    if header is None or not any(cell.strip() for cell in header):
-        raise ImportFileError("The file has no header line: its first line must name the columns.")
-    header = [csv_unquote(cell.strip()) for cell in header]
-    # Spreadsheet exports often end every line with a comma: unnamed empty columns at the end are no columns.
-    while header and not header[-1]:
-        header.pop()
-    if len(header) > MAX_COLUMNS:
-        raise ImportFileError(f"The file has {len(header):,} columns; an import takes at most {MAX_COLUMNS}.")
-    if any(len(cell) > MAX_COLUMN_NAME for cell in header):
-        raise ImportFileError(f"A column name is longer than {MAX_COLUMN_NAME} characters.")
-    if any(not cell for cell in header):
-        raise ImportFileError("The header line has an empty column name: every column needs one.")
-    if any(_looks_like_data(cell) for cell in header):
-        raise ImportFileError(
-            "The first line looks like data, not column names (it holds an email address, a number or a date). "
-            "Add a header line naming the columns."
-        )
-    duplicates = sorted(cell for cell, times in Counter(header).items() if times > 1)
-    if duplicates:
-        raise ImportFileError(f"The header names a column twice: {', '.join(duplicates)}.")
-    return header
-
-
-def _looks_like_data(cell: str) -> bool:
-    return "@" in cell or bool(re.fullmatch(r"[\d\s.,:/+()\-]+", cell))
-
-
-def count_rows(text: str) -> int:
-    """Data rows of the file (blank lines are not rows)."""
-    rows = csv_rows(text)
-    next(rows, None)
-    return sum(1 for row in rows if any(cell.strip() for cell in row))
-
-
-def guess_mapping(header: list[str]) -> dict[str, str]:
-    """Lead field → column for the columns whose names are obvious; each field and column used once."""
-    mapping: dict[str, str] = {}
-    for column in header:
-        if column.lower().startswith(ATTRIBUTE_PREFIX):
-            mapping.setdefault(column, column)
-            continue
-        name = HEADER_SYNONYMS.get(header_key(column))
-        if name is not None and name not in mapping:
-            mapping[name] = column
-    if "name" in mapping and ("first_name" in mapping or "last_name" in mapping):
-        mapping.pop("first_name", None), mapping.pop("last_name", None)
-    return mapping
-
-
-def validate_mapping(mapping: dict[str, str], header: list[str]) -> dict[str, str]:
-    """The mapping, checked against the header: known fields, existing columns, a name."""
-    problems = []
-    clean = {}
-    for name, column in mapping.items():
-        name = name.strip()
-        if not column:
-            continue
-        if name not in FIELDS and not (name.startswith(ATTRIBUTE_PREFIX) and len(name) > len(ATTRIBUTE_PREFIX)):
-            problems.append(f"unknown field “{name}” (fields: {', '.join(FIELDS)}, or attributes.KEY)")
-        elif column not in header:
-            problems.append(f"{name}: the file has no column “{column}” (columns: {', '.join(header)})")
-        else:
-            clean[name] = column
-    if problems:
-        raise ImportFileError("Mapping: " + "; ".join(problems) + ".")
-    if "name" not in clean and "first_name" not in clean and "last_name" not in clean:
-        raise ImportFileError("Map a column to the lead's name (name, or first_name and last_name).")
-    return clean
 
 
 def parse_stage_values(text: str) -> dict[str, str]:
@@ -200,6 +141,9 @@ class ImportOptions:
     create_channels: bool = False
     stage_values: dict[str, str] = field(default_factory=dict)
     dry_run: bool = False
+    # Columns neither mapped nor ignored: kept as custom attributes ("attributes") or left out ("ignore").
+    unmapped: str = "attributes"
+    ignored: list[str] = field(default_factory=list)  # columns a person chose not to import
 
     @classmethod
     def from_dict(cls, data: dict) -> ImportOptions:
@@ -211,6 +155,8 @@ class ImportOptions:
 
 @dataclass
 class Rejection:
+    """A row of the file with what the report says about it: why it was rejected, or what was odd (a warning)."""
+
     line: int
     row: list[str]
     reason: str
@@ -223,7 +169,10 @@ class ImportResult:
     updated: int = 0
     skipped: int = 0
     rejected: int = 0
+    warned: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    warnings: list[Rejection] = field(default_factory=list)
+    days: set[dt.date] = field(default_factory=set)  # local days whose leads were created or changed
 
 
 class NameResolver:
@@ -297,8 +246,23 @@ def _zone(name: str) -> dt.tzinfo:
     return zoneinfo.ZoneInfo(name)
 
 
-def _parse_when(value: str, label: str) -> dt.datetime:
-    value = value.strip()
+def local_day(moment: dt.datetime) -> dt.date:
+    """The team's day (TIME_ZONE) of a moment: the day whose report figures it counts in."""
+    return moment.astimezone(_zone(settings.TIME_ZONE)).date()
+
+
+_SLASH_FORMATS = {
+    "mdy": ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y, %I:%M %p"),
+    "dmy": ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %I:%M %p", "%d/%m/%Y, %I:%M %p"),
+}
+_EARLIEST, _LATEST = 1900, 2200
+_ZONE_NAME = re.compile(r"\s*\b(UTC|GMT)$")
+
+
+def _parse_when(value: str, label: str, order: str = "") -> dt.datetime:
+    """A date or date-time as exports write it. `order` ("mdy" or "dmy") reads 03/04/2024 the way the file's other
+    dates show it is written (`leads.imports.columns.slash_date_order`); without it such a date is ambiguous."""
+    value = _ZONE_NAME.sub("+00:00", value.strip())  # LinkedIn's "2024-03-18 09:12:45 UTC"
     parsed = None
     day = _ISO_DAY.match(value)
     if day:  # the common case, without the general parser's cost
@@ -315,46 +279,69 @@ def _parse_when(value: str, label: str) -> dt.datetime:
     except ValueError:
         parsed = None
     if parsed is None:
-        for fmt in _DATE_FORMATS:
+        for fmt in _DATE_FORMATS + _SLASH_FORMATS.get(order, ()):
             try:
                 parsed = dt.datetime.strptime(value, fmt)
                 break
             except ValueError:
                 continue
+    ambiguous = re.match(r"^(\d{1,2})/(\d{1,2})/\d{4}", value)
+    if parsed is None and not order and ambiguous and max(int(ambiguous[1]), int(ambiguous[2])) <= 12:
+        raise ValueError(f"{label} “{value}” is ambiguous: day or month first? (use YYYY-MM-DD)")
     if parsed is None:
         raise ValueError(f"{label} “{value}” is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM)")
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=_zone(settings.TIME_ZONE))
+    if not _EARLIEST <= parsed.year <= _LATEST:  # year 1 or 9999 would overflow turning into another zone
+        raise ValueError(f"{label} “{value}” is out of range ({_EARLIEST} to {_LATEST})")
     return parsed
 
 
-def _choice_spellings(choices) -> dict[str, str]:
-    """A choice's code, its label and its code with spaces for underscores, lower-cased → the code."""
+def _choice_spellings(choices, others: dict[str, tuple[str, ...]] | None = None) -> dict[str, str]:
+    """A choice's code, its label and other systems' spellings, as `header_key` spells them → the code."""
     spellings: dict[str, str] = {}
     for value, label in choices:
-        for spelling in (value, str(label), value.replace("_", " ")):
-            spellings.setdefault(spelling.lower(), value)
+        for spelling in (value, str(label)):
+            spellings.setdefault(header_key(spelling), value)
+    for value, names in (others or {}).items():
+        for spelling in names:
+            spellings.setdefault(header_key(spelling), value)
     return spellings
 
 
-_STAGES = _choice_spellings(Stage.choices)
-_LOST_REASONS = _choice_spellings(LostReason.choices)
+_STAGES = _choice_spellings(Stage.choices, STAGE_SPELLINGS)
+_LOST_REASONS = _choice_spellings(LostReason.choices, LOST_REASON_SPELLINGS)
+_OUTCOME_COLUMNS = {header_key(column) for column in OUTCOME_COLUMNS}
 
 
 def _money(raw: str, fact: Fact) -> Decimal:
     """An amount as spreadsheets write it ("$1,200.50"), within what the column holds."""
     label = fact.verbose_label.lower()
+    text = re.sub(r"^[A-Z]{3}\s*|\s*[A-Z]{3}$|[\s$€£]", "", raw)  # "EUR 1.200,50", "$1,200.50"
+    if "," in text and (text.rfind(",") > text.rfind(".") if "." in text else re.fullmatch(r"-?\d+,\d{1,2}", text)):
+        text = text.replace(".", "").replace(",", ".")  # a decimal comma: "1.200,50", "99,90"
     try:
-        value = Decimal(re.sub(r"[\s,$€£]", "", raw))
+        value = Decimal(text.replace(",", ""))
     except InvalidOperation:
         raise ValueError(f"{label} “{raw}” is not a number") from None
     field = fact.field
-    if not value.is_finite() or value < 0:
-        raise ValueError(f"{label} “{raw}” is out of range")
+    if not value.is_finite() or value < 0 or value.adjusted() >= field.max_digits - field.decimal_places:
+        raise ValueError(f"{label} “{raw}” is out of range")  # checked before quantize, which 1E30 would overflow
     value = value.quantize(Decimal(1).scaleb(-field.decimal_places))
     if value >= Decimal(10) ** (field.max_digits - field.decimal_places):
         raise ValueError(f"{label} “{raw}” is out of range")
     return value
+
+
+class Flagged(Exception):
+    """A cell read with something odd about it: `value` is what is imported (None: nothing), `warning` says why."""
+
+    def __init__(self, value, warning: str):
+        super().__init__(warning)
+        self.value, self.warning = value, warning
+
+
+_RANGE = re.compile(r"^(\d[\d,. ]*)\s*(?:-|–|to|\+)\s*(?:\d[\d,. ]*)?$")
 
 
 def _cell_reader(fact: Fact):
@@ -375,7 +362,13 @@ def _cell_reader(fact: Fact):
 
         def read_whole(raw: str) -> int:
             digits = raw.replace(",", "").replace(" ", "")
+            if digits.endswith(".0"):  # a spreadsheet's float of a whole number ("250.0")
+                digits = digits[:-2]
             if not (digits.isascii() and digits.isdigit()):
+                banded = _RANGE.match(raw)  # "51-200", "10,001+": exports of company size give bands
+                if banded:
+                    low_end = read_whole(banded[1].strip())
+                    raise Flagged(low_end, f"{label} “{raw}” read as {low_end:,}")
                 raise ValueError(f"{label} “{raw}” is not a whole number")
             if len(digits) > 18 or not low <= int(digits) <= high:
                 raise ValueError(f"{label} “{raw}” is out of range (at most {high:,})")
@@ -389,9 +382,9 @@ def _cell_reader(fact: Fact):
         codes = ", ".join(value for value, _ in fact.choices)
 
         def read_choice(raw: str) -> str:
-            value = spellings.get(raw.lower())
+            value = spellings.get(header_key(raw))
             if value is None:
-                raise ValueError(f"unknown {label} “{raw}” (one of: {codes})")
+                raise Flagged(None, f"unknown {label} “{raw}” left out (one of: {codes})")
             return value
 
         return read_choice
@@ -413,19 +406,40 @@ def _cell_reader(fact: Fact):
 # Facts read by rules of their own in RowReader.read (across columns, or through names and dates); every other
 # fact of the list is read by its kind (`_cell_reader`), so a new fact needs no code here.
 _OWN_RULES = frozenset(
-    {"name", "first_name", "last_name", "email", "country", "channel", "owner", "created_at", "stage", "won_at",
-     "deal_value", "lost_reason"}
+    {"name", "first_name", "last_name", "email", "phone", "country", "channel", "owner", "created_at", "stage",
+     "won_at", "deal_value", "lost_reason", "external_id"}
 )  # fmt: skip
+NO_IDENTITY = "no identity: no name, company, email, phone or external id"
 
 
 class RowReader:
-    """Turns one CSV row into the facts of a lead, or raises ValueError with the reason it is rejected."""
+    """Turns one CSV row into the facts of a lead and its warnings, or raises ValueError with the reason it is
+    rejected.
 
-    def __init__(self, *, mapping: dict[str, str], header: list[str], options: ImportOptions, resolver: NameResolver):
+    A row is rejected only when it cannot be a lead: nothing names it (no name, company, email, phone or external
+    id), or a value the database cannot hold (a text longer than its column, a number out of its range or not a
+    number, a date that cannot be read). Everything else is imported, and what was odd is a warning: a won row
+    without a deal value, a lost one without a reason, dates that contradict each other or lie ahead, an email or
+    phone that is not one (the email is left out), an unknown stage, channel, owner or country.
+    """
+
+    def __init__(
+        self,
+        *,
+        mapping: dict[str, str],
+        header: list[str],
+        options: ImportOptions,
+        resolver: NameResolver,
+        kept_columns: dict[str, str] | None = None,
+        date_order: str = "",
+    ):
+        self.date_order = date_order
         self.index = {name: header.index(column) for name, column in mapping.items()}
         self.attributes = {
             name[len(ATTRIBUTE_PREFIX) :]: i for name, i in self.index.items() if name.startswith(ATTRIBUTE_PREFIX)
         }
+        for key, column in (kept_columns or {}).items():
+            self.attributes.setdefault(key, header.index(column))
         # (fact, reader, empty value) of the facts read by their kind. An empty text cell is "", any other empty
         # cell is left out of the facts: the model's default for a new lead, the lead's own value on an update.
         self.by_kind = [
@@ -433,95 +447,167 @@ class RowReader:
             for fact in IMPORT_FACTS
             if fact.name not in _OWN_RULES
         ]
-        self.name_limit = BY_NAME["name"].longest
-        self.email_limit = BY_NAME["email"].longest
+        self.limits = {name: BY_NAME[name].longest for name in ("name", "email", "phone", "external_id")}
         self.options = options
-        self.stage_values = {**_STAGES, **options.stage_values}
+        self.stage_values = dict(_STAGES)
+        stage_column = mapping.get("stage")
+        if stage_column and header_key(stage_column) in _OUTCOME_COLUMNS:  # "Converted": 1 is won, 0 is lost
+            self.stage_values.update(dict.fromkeys(map(header_key, OUTCOME_YES), Stage.WON))
+            self.stage_values.update(dict.fromkeys(map(header_key, OUTCOME_NO), Stage.LOST))
+        self.stage_values.update({header_key(value): stage for value, stage in options.stage_values.items()})
+        # A lead named by its external id reads "Prospect ID 7927b2df…", after the column's name.
+        self.external_label = mapping.get("external_id", "")
         self.resolver = resolver
         self.now = clock.now()
 
-    def read(self, row: list[str]) -> dict:
+    def read(self, row: list[str]) -> tuple[dict, list[str]]:
         width = len(row)
         cells = {name: row[i].strip() for name, i in self.index.items() if i < width}
+        warnings: list[str] = []
 
         def v(name: str) -> str:  # the mapped cell, or "" for an unmapped field or a short row
             return cells.get(name, "")
 
+        def text(name: str) -> str:
+            value, limit = v(name), self.limits[name]
+            if limit is not None and len(value) > limit:
+                raise ValueError(f"{BY_NAME[name].verbose_label.lower()} longer than {limit} characters")
+            return value
+
         facts: dict = {}
-        name = v("name") or " ".join(part for part in (v("first_name"), v("last_name")) if part)
-        if not name:
-            raise ValueError("no name")
-        if len(name) > self.name_limit:
-            raise ValueError(f"name longer than {self.name_limit} characters")
-        facts["name"] = name
         for fact_name, read_cell, empty in self.by_kind:
             raw = cells.get(fact_name, "")
             if raw:
-                facts[fact_name] = read_cell(raw)
+                try:
+                    facts[fact_name] = read_cell(raw)
+                except Flagged as flagged:
+                    warnings.append(flagged.warning)
+                    if flagged.value is not None:
+                        facts[fact_name] = flagged.value
             elif empty is not None:
                 facts[fact_name] = empty
 
-        email = v("email")
+        email = text("email")
         if email:
-            try:
-                validate_email(email)
-            except ValidationError:
-                raise ValueError(f"bad email “{email}”") from None
-            if len(email) > self.email_limit:
-                raise ValueError(f"email longer than {self.email_limit} characters")
+            problem = email_problem(email)
+            if problem:
+                warnings.append(f"bad email “{email}” left out ({problem.rstrip('.')})")
+                email = ""
         facts["email"] = email
         facts["email_normalized"] = normalize_email(email)
-        facts["phone_normalized"] = normalize_phone(facts["phone"])
+        facts["phone"] = phone = text("phone")
+        facts["phone_normalized"] = ""
+        if phone:
+            facts["phone_normalized"], problem = _phone(phone)
+            if problem:
+                warnings.append(problem)
+        facts["external_id"] = text("external_id")
 
-        country = v("country").upper()
-        if country and not re.fullmatch(r"[A-Z]{2}", country):
-            raise ValueError(f"country “{v('country')}” is not a 2-letter ISO code (e.g. DE)")
-        facts["country"] = country
+        name = v("name") or " ".join(part for part in (v("first_name"), v("last_name")) if part)
+        if len(name) > self.limits["name"]:
+            raise ValueError(f"name longer than {self.limits['name']} characters")
+        if not name:  # named by what else it has: its company, email, phone or external id
+            for fact_name in IDENTITY_FACTS:
+                if facts.get(fact_name):
+                    name = facts[fact_name]
+                    if fact_name == "external_id" and self.external_label:
+                        name = f"{self.external_label} {name}"
+                    break
+            else:
+                raise ValueError(NO_IDENTITY + ("; " + "; ".join(warnings) if warnings else ""))
+            name = name[: self.limits["name"]]
+        facts["name"] = name
+
+        raw_country = v("country")
+        facts["country"] = country_code(raw_country)
+        if raw_country and not facts["country"]:
+            warnings.append(f"country “{raw_country}” is neither a 2-letter code nor a country's name: left out")
 
         channel_name = v("channel")
-        facts["channel"] = self.resolver.channel(channel_name) if channel_name else self.resolver.default_channel
+        facts["channel"] = self.resolver.default_channel
+        if channel_name:
+            try:
+                facts["channel"] = self.resolver.channel(channel_name)
+            except ValueError as error:
+                warnings.append(f"{error}: imported as a row without a channel")
         owner_name = v("owner")
-        facts["owner"] = self.resolver.owner(owner_name) if owner_name else self.resolver.default_owner
+        facts["owner"] = self.resolver.default_owner
+        if owner_name:
+            try:
+                facts["owner"] = self.resolver.owner(owner_name)
+            except ValueError as error:
+                warnings.append(f"{error}: imported as a row without an owner")
 
         created_at = self.now
         if v("created_at"):
-            created_at = _parse_when(v("created_at"), "created date")
+            created_at = _parse_when(v("created_at"), "created date", self.date_order)
             if created_at > self.now:
-                raise ValueError(f"created date “{v('created_at')}” is in the future")
+                warnings.append(f"created date “{v('created_at')}” is in the future")
         facts["created_at"] = created_at
 
         raw_stage = v("stage")
         stage = Stage.NEW
         if raw_stage:
-            stage = self.stage_values.get(raw_stage.lower())
+            stage = self.stage_values.get(header_key(raw_stage))
             if stage is None:
-                raise ValueError(f"unknown stage “{raw_stage}”")
+                warnings.append(f"unknown stage “{raw_stage}”: imported as New (name its stage with --stage-values)")
+                stage = Stage.NEW
         facts["stage"] = stage
 
         deal_value = _money(v("deal_value"), BY_NAME["deal_value"]) if v("deal_value") else None
         won_at = None
         if stage == Stage.WON:
             if deal_value is None:
-                raise ValueError("won without a deal value")
-            won_at = _parse_when(v("won_at"), "won date") if v("won_at") else self.now
+                warnings.append("won without a deal value")
+            won_at = _parse_when(v("won_at"), "won date", self.date_order) if v("won_at") else self.now
             if won_at > self.now:
-                raise ValueError(f"won date “{v('won_at')}” is in the future")
+                warnings.append(f"won date “{v('won_at')}” is in the future")
             if not v("created_at"):
                 created_at = facts["created_at"] = won_at  # no creation date given: it existed by then
             if won_at < created_at:
-                raise ValueError("won date before the created date")
+                warnings.append("won date before the created date (imported as given)")
         facts["deal_value"] = deal_value if stage == Stage.WON else None
         facts["won_at"] = won_at
 
         lost_reason = ""
         if stage == Stage.LOST:
             raw_reason = v("lost_reason")
-            lost_reason = _LOST_REASONS.get(raw_reason.lower()) if raw_reason else LostReason.OTHER
+            lost_reason = _LOST_REASONS.get(header_key(raw_reason)) if raw_reason else None
             if lost_reason is None:
-                raise ValueError(f"unknown lost reason “{raw_reason}” (one of: {', '.join(LostReason.values)})")
+                warnings.append(
+                    f"unknown lost reason “{raw_reason}”: recorded as Other" if raw_reason else
+                    "lost without a reason: recorded as Other"
+                )  # fmt: skip
+                lost_reason = LostReason.OTHER
         facts["lost_reason"] = lost_reason
 
         # The `attributes` column (a JSON object, as the export writes it), then one column per key.
-        columns = {key: row[i].strip() for key, i in self.attributes.items() if i < width and row[i].strip()}
+        columns = {}
+        for key, i in self.attributes.items():
+            value = row[i].strip() if i < width else ""
+            if not value:
+                continue
+            if len(value) > ATTRIBUTE_VALUE_MAX_LENGTH:
+                warnings.append(f"{key} longer than {ATTRIBUTE_VALUE_MAX_LENGTH:,} characters: cut")
+                value = value[:ATTRIBUTE_VALUE_MAX_LENGTH]
+            columns[key] = value
         facts["attributes"] = {**facts["attributes"], **columns} if "attributes" in facts else columns
-        return facts
+        return facts, warnings
+
+
+def _phone(phone: str) -> tuple[str, str]:
+    """A phone's E.164 key (as `leads.normalize.normalize_phone` makes it) and a warning when it is not a valid
+    number where it says it is (or in PHONE_DEFAULT_REGION); one parse for both."""
+    try:
+        parsed = phonenumbers.parse(phone, settings.PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return "", f"phone “{phone}” is not a phone number (kept as given)"
+    key = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if not phonenumbers.is_possible_number(parsed):
+        return "", f"phone “{phone}” is not a phone number (kept as given)"
+    # The country code's main region first (the US for +1): one region's patterns, where `is_valid_number` tries
+    # each of the code's regions (some 25 for +1), the cost of most of a row's reading.
+    main_region = phonenumbers.region_code_for_country_code(parsed.country_code)
+    if not (phonenumbers.is_valid_number_for_region(parsed, main_region) or phonenumbers.is_valid_number(parsed)):
+        return key, f"phone “{phone}” is not a valid number (kept as given)"
+    return key, ""

@@ -7,8 +7,11 @@ The same service runs for the browser (a Celery task over an `ImportJob`) and th
 * **File**: at most `IMPORT_MAX_BYTES`; UTF-8 (a byte-order mark is fine) unless an encoding is chosen
   (`latin-1`, `cp1252`); a header line naming the columns; `name` (or `first_name`/`last_name`) mapped.
   Anything else is an `ImportFileError` with a sentence a person can act on.
-* **Rows** are validated one by one in Python (`RowReader`); a bad row is *rejected* with its line number and
-  reason and the good rows are kept. Rejected rows are kept as CSV (the file's columns + `line` + `reason`).
+* **Rows** are read one by one in Python (`RowReader`). A row that cannot be a lead (nothing names it, or a value
+  the database cannot hold) is *rejected* with its line number and reason; a row imported with something odd (a
+  won row without a deal value, dates that contradict) carries *warnings*. Both are kept as CSV (the file's
+  columns + `line` + `reason` or `warning`). Columns neither mapped nor ignored are kept as custom attributes
+  (clean keys, the column's name as the label, `AttributeLabel`) unless the options say `unmapped="ignore"`.
 * **One way in**: every chunk goes through the arrival pipeline (`leads.intake.pipeline`), the same code and the same
   duplicate rule as a lead from a form or the API: the chunk's identities locked (two imports of one file at once
   wait for each other instead of both inserting), duplicates by normalised email (else phone) against the
@@ -21,17 +24,21 @@ The same service runs for the browser (a Celery task over an `ImportJob`) and th
   history (created, and the historical move to the imported stage) by COPY, the unowned open leads routed,
   response clocks timed set-based, and the job's counters moved. A failure rolls the chunk back whole; a retry
   carries on after the last committed chunk. `leads_bulk_created` is sent on commit per chunk so scoring can
-  react.
+  react. When the whole file is in, `leads.signals.import_finished` is sent with the local days whose leads it
+  created or changed (reports rebuild their figures for those days) before the import says it is done.
 * **Dry run**: everything above but the writes; nothing is stored (not even channels it would create).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterator
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -43,11 +50,13 @@ from crm import access, clock
 from crm.csv import csv_unquote, csv_writer
 from crm.models import User
 from crm.queue import enqueue_on_commit
+from leads.facts import ATTRIBUTES_MAX_KEYS  # noqa: F401 (re-exported)
 from leads.imports.rows import (  # noqa: F401 (the import's public names, re-exported)
     ATTRIBUTE_PREFIX,
     DUPLICATE_POLICIES,
     ENCODINGS,
     FIELDS,
+    UNMAPPED_POLICIES,
     UPDATABLE_FIELDS,
     ImportFileError,
     ImportOptions,
@@ -55,20 +64,27 @@ from leads.imports.rows import (  # noqa: F401 (the import's public names, re-ex
     NameResolver,
     Rejection,
     RowReader,
+    attribute_columns,
+    attribute_key,
+    attribute_label,
     chunk_size,
     count_rows,
     csv_rows,
     decode_upload,
     guess_mapping,
     human_size,
+    local_day,
     parse_stage_values,
     read_header,
+    slash_date_order,
     validate_mapping,
 )
 from leads.intake.pipeline import Arriving, Record, arrivals_match, arrivals_store
-from leads.models import ImportJob, Lead
-from leads.signals import leads_bulk_updated
+from leads.models import AttributeLabel, ImportJob, Lead
+from leads.signals import import_finished, leads_bulk_updated
 from leads.sla.services import response_clocks_recompute
+
+logger = logging.getLogger(__name__)
 
 
 def _apply_update(lead: Lead, facts: dict, mapped: set[str]) -> list[str]:
@@ -106,6 +122,8 @@ class _Progress:
     updated: int = 0
     skipped: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    warnings: list[Rejection] = field(default_factory=list)
+    days: set[dt.date] = field(default_factory=set)
 
 
 class LeadImporter:
@@ -125,6 +143,10 @@ class LeadImporter:
             raise ImportFileError(
                 f"Unknown duplicate policy “{options.on_duplicate}”: one of {', '.join(DUPLICATE_POLICIES)}."
             )
+        if options.unmapped not in UNMAPPED_POLICIES:
+            raise ImportFileError(
+                f"Unmapped columns: “{options.unmapped}” is not one of {', '.join(UNMAPPED_POLICIES)}."
+            )
         self.text = text
         self.header = read_header(text)
         self.mapping = validate_mapping(mapping, self.header)
@@ -139,7 +161,24 @@ class LeadImporter:
             self.resolver = NameResolver(user=user, options=options)
         except ValueError as error:
             raise ImportFileError(f"{str(error)[0].upper()}{str(error)[1:]}.") from None
-        self.reader = RowReader(mapping=self.mapping, header=self.header, options=options, resolver=self.resolver)
+        # Columns kept as custom attributes: those not mapped nor ignored (unless told to leave them out).
+        self.kept_columns, self.left_out = {}, []
+        if options.unmapped == "attributes":
+            self.kept_columns, self.left_out = attribute_columns(
+                header=self.header, mapping=self.mapping, ignored=options.ignored
+            )
+        self.labels = {key: attribute_label(column) for key, column in self.kept_columns.items()}
+        for name, column in self.mapping.items():
+            if name.startswith(ATTRIBUTE_PREFIX):
+                self.labels[name[len(ATTRIBUTE_PREFIX) :]] = attribute_label(column)
+        self.reader = RowReader(
+            mapping=self.mapping,
+            header=self.header,
+            options=options,
+            resolver=self.resolver,
+            kept_columns=self.kept_columns,
+            date_order=slash_date_order(text, self.header, self.mapping),
+        )
         self.mapped = set(self.mapping)
         # Keys (normalised emails and phones) of the rows already taken in this file: key → lead id (None in a dry
         # run, or until written), so a later row of the same person is a duplicate within the file.
@@ -198,6 +237,9 @@ class LeadImporter:
             result.skipped += progress.skipped
             result.rejected += len(progress.rejections)
             result.rejections += progress.rejections
+            result.warned += len(progress.warnings)
+            result.warnings += progress.warnings
+            result.days |= progress.days
         return result
 
     def _write_chunk(self, chunk) -> _Progress:
@@ -210,13 +252,18 @@ class LeadImporter:
     def _chunk(self, chunk: list[tuple[int, list[str], str]]) -> _Progress:
         progress = _Progress(rows=len(chunk))
         prepared: list[tuple[int, list[str], Arriving]] = []
+        # Warnings of the rows read; reported for the rows created or updated (a skipped row was not imported).
+        warned: dict[int, Rejection] = {}
         for line, row, key in chunk:
             try:
-                facts = self.reader.read(row)
+                facts, warnings = self.reader.read(row)
             except ValueError as error:
                 progress.rejections.append(Rejection(line, row, str(error)))
                 continue
+            if warnings:
+                warned[line] = Rejection(line, row, "; ".join(warnings))
             prepared.append((line, row, Arriving(facts=Record(facts), row_key=key)))
+        skipped_lines: set[int] = set()
 
         policy = self.options.on_duplicate
         dry_run = self.options.dry_run
@@ -230,6 +277,7 @@ class LeadImporter:
         for line, row, arriving in prepared:
             if arriving.imported_as is not None:  # this very row created a lead before (a rerun of the file)
                 progress.skipped += 1
+                skipped_lines.add(line)
                 continue
             if policy == "create":
                 creating.append(arriving)
@@ -243,6 +291,7 @@ class LeadImporter:
                 continue
             if policy == "skip":
                 progress.skipped += 1
+                skipped_lines.add(line)
                 continue
             # update: an earlier row of this chunk, or a lead already stored (possibly by an earlier chunk).
             if arriving.earlier is not None:
@@ -255,6 +304,7 @@ class LeadImporter:
                 continue
             if not self.editable(match.owner_id, match.team_id):
                 progress.rejections.append(Rejection(line, row, "duplicate of a lead you may not change"))
+                skipped_lines.add(line)
                 continue
             target = updates.get(match.pk, match)
             changed = _apply_update(target, arriving.facts, self.mapped)
@@ -264,10 +314,16 @@ class LeadImporter:
             progress.updated += 1
         progress.created = len(creating)
         progress.rejections.sort(key=lambda r: r.line)
+        progress.warnings = [warning for line, warning in warned.items() if line not in skipped_lines]
         if dry_run:
             return progress
 
         self.resolver.save_new_channels()  # before the leads, which read their channels' ids
+        if self.labels:  # the first label a key was given stays (a person may have renamed it since)
+            AttributeLabel.objects.bulk_create(
+                [AttributeLabel(key=key, label=label[:200]) for key, label in self.labels.items()],
+                ignore_conflicts=True,
+            )
         # Insert, stage history, routing of the unowned open leads (inside the chunk's transaction: a chunk is
         # imported and routed, or not at all), response clocks, `leads_bulk_created` on commit.
         if self.job_id is not None:
@@ -286,6 +342,8 @@ class LeadImporter:
             transaction.on_commit(
                 partial(leads_bulk_updated.send, sender=Lead, lead_ids=list(updates), fields=sorted(updated_fields))
             )
+        progress.days = {local_day(record.created_at) for record in (a.record for a in creating)}
+        progress.days |= {local_day(lead.created_at) for lead in updates.values()}
         return progress
 
 
@@ -313,12 +371,13 @@ class RowKeys:
         return hashlib.sha256(f"{occurrence}\n{content}".encode()).hexdigest()
 
 
-def rejections_csv(header: list[str], rejections: list[Rejection], *, with_header: bool) -> str:
-    """Rejected rows as CSV: the file's own columns, then `line` and `reason`; cells formula-safe (`crm.csv`)."""
+def rejections_csv(header: list[str], rejections: list[Rejection], *, with_header: bool, reason: str = "reason") -> str:
+    """Rejected (or warned) rows as CSV: the file's own columns, then `line` and `reason` (or `warning`); cells
+    formula-safe (`crm.csv`)."""
     out = io.StringIO()
     writer = csv_writer(out)
     if with_header:
-        writer.writerow([*header, "line", "reason"])
+        writer.writerow([*header, "line", reason])
     width = len(header)
     for rejection in rejections:
         cells = (rejection.row + [""] * width)[:width]
@@ -373,10 +432,11 @@ def import_job_preview(*, job: ImportJob, user: User | None, mapping: dict[str, 
     for chunk in importer.rows():
         for line, row in chunk[:rows]:
             try:
-                facts, problem = importer.reader.read(row), ""
+                (facts, warnings), problem = importer.reader.read(row), ""
             except ValueError as error:
-                facts, problem = None, str(error)
-            preview.append({"line": line, "cells": row, "facts": facts, "problem": problem})
+                facts, warnings, problem = None, [], str(error)
+            cells = row[: len(importer.header)]
+            preview.append({"line": line, "cells": cells, "facts": facts, "problem": problem, "warnings": warnings})
         break
     return preview
 
@@ -407,21 +467,27 @@ def import_job_run(*, job_id: int) -> ImportJob:
     if not claimed:
         return job
     # A resumed run starts after the last committed chunk; earlier chunks' leads are found as stored duplicates.
-    state = {"done": job.rows_done, "has_rejects": bool(job.rejected_csv)}
+    state = {"done": job.rows_done, "has_rejects": bool(job.rejected_csv), "has_warnings": bool(job.warnings_csv)}
 
     def on_chunk(progress: _Progress, rows: int) -> None:
-        locked = ImportJob.objects.select_for_update().only("rows_done").get(pk=job_id)
+        locked = ImportJob.objects.select_for_update().only("rows_done", "days_touched").get(pk=job_id)
         if locked.rows_done != state["done"]:
             raise _Superseded
         extra = rejections_csv(job.header, progress.rejections, with_header=not state["has_rejects"])
         state["has_rejects"] = state["has_rejects"] or bool(extra)
+        warned = rejections_csv(job.header, progress.warnings, with_header=not state["has_warnings"], reason="warning")
+        state["has_warnings"] = state["has_warnings"] or bool(warned)
+        days = sorted(set(locked.days_touched) | {day.isoformat() for day in progress.days})
         ImportJob.objects.filter(pk=job_id).update(
             rows_done=F("rows_done") + rows,
             created=F("created") + progress.created,
             updated=F("updated") + progress.updated,
             skipped=F("skipped") + progress.skipped,
             rejected=F("rejected") + len(progress.rejections),
+            warned=F("warned") + len(progress.warnings),
             rejected_csv=Concat(F("rejected_csv"), Value(extra)) if extra else F("rejected_csv"),
+            warnings_csv=Concat(F("warnings_csv"), Value(warned)) if warned else F("warnings_csv"),
+            days_touched=days,
             heartbeat_at=clock.now(),
         )
         state["done"] += rows
@@ -444,12 +510,19 @@ def import_job_run(*, job_id: int) -> ImportJob:
                 updated=result.updated,
                 skipped=result.skipped,
                 rejected=result.rejected,
+                warned=result.warned,
                 rejected_csv=rejections_csv(job.header, result.rejections, with_header=True)
                 if result.rejections
+                else "",
+                warnings_csv=rejections_csv(job.header, result.warnings, with_header=True, reason="warning")
+                if result.warnings
                 else "",
             )
         else:
             importer.run(start_row=job.rows_done)
+            # Every chunk is committed: the reports' figures of the days touched, rebuilt before the job is done.
+            days = ImportJob.objects.values_list("days_touched", flat=True).get(pk=job_id)
+            import_finished_send(days=[dt.date.fromisoformat(day) for day in days], job_id=job_id)
     except _Superseded:
         return ImportJob.objects.get(pk=job_id)
     except ImportFileError as error:
@@ -481,5 +554,31 @@ class _Superseded(Exception):
 def import_file(
     *, text: str, mapping: dict[str, str], options: ImportOptions, user: User | None = None
 ) -> ImportResult:
-    """Import a decoded CSV in this process (the command line): chunks committed one by one."""
-    return LeadImporter(text=text, mapping=mapping, options=options, user=user).run()
+    """Import a decoded CSV in this process (the command line): chunks committed one by one, then the report
+    figures of the days touched rebuilt (`import_finished`) before it returns."""
+    result = LeadImporter(text=text, mapping=mapping, options=options, user=user).run()
+    if not options.dry_run:
+        import_finished_send(days=result.days, job_id=None)
+    return result
+
+
+def import_finished_send(*, days: Iterable[dt.date], job_id: int | None) -> None:
+    """Tell the apps above (reports) that an import wrote its file, with the days it touched. A receiver's failure
+    is logged, not raised: the leads are in, and the periodic refresh catches the figures up."""
+    days = sorted(set(days))
+    if not days:
+        return
+    for receiver, answer in import_finished.send_robust(sender=ImportJob, days=days, job_id=job_id):
+        if isinstance(answer, Exception):
+            logger.error("After import %s, %s failed: %r", job_id, getattr(receiver, "__name__", receiver), answer)
+
+
+def summarize(rows: list[Rejection]) -> list[tuple[str, int]]:
+    """The reasons (or warnings) of these rows by kind, most frequent first: "won without a deal value" × 3,561.
+    A row's several warnings count each; values in quotes are left out of the kind ("bad email “…”")."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        for part in row.reason.split("; "):
+            kind = re.sub(r"“[^”]*”", "“…”", part)
+            counts[kind] = counts.get(kind, 0) + 1
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))

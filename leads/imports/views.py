@@ -44,7 +44,12 @@ def _require_importer(request: HttpRequest) -> None:
 def _job(request: HttpRequest, job_id: int) -> ImportJob:
     _require_importer(request)
     # The file's text is only read where it is needed (preview, the worker): it may be megabytes.
-    job = import_jobs_visible_to(user=request.user).defer("content", "rejected_csv").filter(pk=job_id).first()
+    job = (
+        import_jobs_visible_to(user=request.user)
+        .defer("content", "rejected_csv", "warnings_csv")
+        .filter(pk=job_id)
+        .first()
+    )
     if job is None:
         raise Http404("No such import.")
     return job
@@ -65,7 +70,9 @@ def import_list(request: HttpRequest) -> HttpResponse:
             form.add_error("encoding" if "UTF-8" in str(error) else "file", str(error))
         else:
             return redirect("leads:import_map", job.pk)
-    jobs = import_jobs_visible_to(user=request.user).defer("content", "rejected_csv", "header", "mapping")[:50]
+    jobs = import_jobs_visible_to(user=request.user).defer(
+        "content", "rejected_csv", "warnings_csv", "header", "mapping", "days_touched"
+    )[:50]
     return render(request, "leads/imports/list.html", {"form": form, "jobs": jobs})
 
 
@@ -118,33 +125,47 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     if job.status == ImportJob.Status.DRAFT:
         return redirect("leads:import_map", job.pk)
-    context = {"job": job, "rejects": _first_rejects(job) if job.is_finished and job.rejected else []}
+    context = {"job": job, "rejects": [], "warnings": [], "reject_kinds": [], "warning_kinds": []}
+    if job.is_finished and (job.rejected or job.warned):
+        rejected, warned = ImportJob.objects.values_list("rejected_csv", "warnings_csv").get(pk=job.pk)
+        context["rejects"], context["reject_kinds"] = _report_rows(rejected)
+        context["warnings"], context["warning_kinds"] = _report_rows(warned)
     if request.htmx:
         return render(request, "leads/imports/detail.html#progress", context)
     return render(request, "leads/imports/detail.html", context)
 
 
-def _first_rejects(job: ImportJob, limit: int = 20) -> list[dict]:
-    text = ImportJob.objects.values_list("rejected_csv", flat=True).get(pk=job.pk)
-    reader = csv.reader(io.StringIO(text))
+def _report_rows(text: str, limit: int = 20) -> tuple[list[dict], list[tuple[str, int]]]:
+    """The first rows of a report's CSV (line, reason, cells), and every reason by kind with its count."""
+    reader = csv.reader(io.StringIO(text, newline=""))
     next(reader, None)
-    rows = []
+    rows, every = [], []
     for row in reader:
-        rows.append({"line": row[-2], "reason": row[-1], "cells": row[:-2]})
-        if len(rows) >= limit:
-            break
-    return rows
+        every.append(imports.Rejection(line=int(row[-2]), row=row[:-2], reason=row[-1]))
+        if len(rows) < limit:
+            rows.append({"line": row[-2], "reason": row[-1], "cells": row[:-2]})
+    return rows, imports.summarize(every)
+
+
+def _report_csv(job: ImportJob, column: str, suffix: str) -> HttpResponse:
+    text = ImportJob.objects.values_list(column, flat=True).get(pk=job.pk)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    stem = job.file_name.rsplit(".", 1)[0] or "import"
+    response["Content-Disposition"] = f'attachment; filename="{stem}-{suffix}.csv"'
+    return response
 
 
 @require_GET
 def import_rejects(request: HttpRequest, job_id: int) -> HttpResponse:
     """The rejected rows as CSV: the file's own columns, then line and reason; fix them and import this file."""
-    job = _job(request, job_id)
-    text = ImportJob.objects.values_list("rejected_csv", flat=True).get(pk=job.pk)
-    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-    stem = job.file_name.rsplit(".", 1)[0] or "import"
-    response["Content-Disposition"] = f'attachment; filename="{stem}-rejected.csv"'
-    return response
+    return _report_csv(_job(request, job_id), "rejected_csv", "rejected")
+
+
+@require_GET
+def import_warnings(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The rows imported with warnings as CSV: the file's own columns, then line and warning (formula-safe, as
+    they were written by `rejections_csv`)."""
+    return _report_csv(_job(request, job_id), "warnings_csv", "warnings")
 
 
 @require_GET

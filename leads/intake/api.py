@@ -22,7 +22,6 @@ from typing import Annotated, Any, Literal
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path
@@ -37,7 +36,7 @@ from leads.channels import services as channel_services
 from leads.facts import API_FACTS, API_OUT_FACTS, Fact, attributes_problem
 from leads.intake import services as intake
 from leads.models import ApiToken, Lead
-from leads.normalize import normalize_email, normalize_phone
+from leads.normalize import email_problem, normalize_email, normalize_phone
 
 
 class ApiError(Exception):
@@ -178,11 +177,8 @@ class _LeadInRules(Schema):
     @field_validator("email", check_fields=False)
     @classmethod
     def _email(cls, value: str) -> str:
-        if value:
-            try:
-                validate_email(value)
-            except DjangoValidationError:
-                raise ValueError("Enter a valid email address.") from None
+        if value and email_problem(value):
+            raise ValueError("Enter a valid email address.")
         return value
 
     @field_validator("phone", check_fields=False)

@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 
 from crm import access, clock
 from crm.templatetags.crm_tags import duration, seconds_from_now, since, sla_left
+from leads.imports import columns
 
 _UNSCORED = mark_safe('<span class="grade grade-none" title="Not scored yet">–</span>')
 
@@ -155,11 +156,9 @@ _ACRONYMS = {"utm": "UTM", "id": "ID", "url": "URL", "crm": "CRM", "api": "API",
 
 @register.filter
 def attribute_label(key) -> str:
-    """A custom attribute's key as people read it: "utm_source" → "UTM source", "newsletter" → "Newsletter"."""
-    words = str(key).replace("_", " ").replace("-", " ").split()
-    words = [_ACRONYMS.get(word.lower(), word) for word in words]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:] if text else ""
+    """A custom attribute's key as people read it: "utm_source" → "UTM source", "newsletter" → "Newsletter" (the
+    import's rule, for attributes no import labelled)."""
+    return columns.attribute_label(str(key))
 
 
 @register.filter

@@ -6,15 +6,18 @@
   channel's spend is attributed in proportion to its leads: spend × (leads in view ÷ all the channel's leads in
   the period). Cost per lead is then the channel's; CAC and return on spend are the view's.
 - CPL = spend ÷ leads; CAC = spend ÷ won; return on spend = won value ÷ spend.
-- CLV = average recorded deal value of the channel's won leads (all time) × REPORTS_CLV_PURCHASES_PER_YEAR ×
-  REPORTS_CLV_YEARS (both 1 by default: one purchase, the recorded deal); shown as CLV ÷ CAC.
+- CLV = the channel's customers' lifetime value from their recorded orders (`customers.figures`: revenue per
+  customer per year × average lifetime, or the simple formula while their history is short, labelled); shown as
+  CLV ÷ CAC.
 """
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Q
 
+from crm import clock
+from customers.figures import clv, value_sums
+from customers.models import Account
 from leads.models import Channel, ChannelSpend, Stage
 from reports import charts
 from reports.periods import Period
@@ -28,8 +31,8 @@ FORMULAS = "\n".join(
         "Spend in the period = each spend record's amount × (days it shares with the period ÷ its days), ends included.",
         "Cost per lead = spend ÷ leads created in the period · CAC = spend ÷ those leads won.",
         "Return on spend = won deal value ÷ spend.",
-        "CLV = average recorded deal value of the channel's customers (all time) × purchases per year × years "
-        "(REPORTS_CLV_PURCHASES_PER_YEAR, REPORTS_CLV_YEARS; 1 and 1 by default).",
+        "CLV = the channel's customers' lifetime value from their recorded orders (see the Customer value report: "
+        "recorded revenue per customer per year × average lifetime, or the simple formula while history is short).",
         "A view narrower than the whole company gets each channel's spend in proportion to its share of the "
         "channel's leads.",
     )
@@ -50,15 +53,12 @@ def spend_in_period(period: Period, channel_ids=None) -> dict[int, Decimal]:
     return spend
 
 
-def _clv_factor() -> Decimal:
-    return Decimal(str(settings.REPORTS_CLV_PURCHASES_PER_YEAR)) * Decimal(str(settings.REPORTS_CLV_YEARS))
-
-
 def economics_report(scope: ReportScope) -> ReportResult:
     channel_ids = [scope.channel.pk] if scope.channel else None
     spend = spend_in_period(scope.period, channel_ids)
     in_view = stats_by(scope, "channel", measures=MEASURES)
-    lifetime = stats_by(scope, "channel", all_time=True, measures=("won", "won_value"))
+    customers = Account.objects.filter(scope.customers_q())
+    lifetime = value_sums(customers, "channel", today=clock.today())
     if scope.is_everything:
         company = in_view
     else:
@@ -105,10 +105,7 @@ def economics_report(scope: ReportScope) -> ReportResult:
         table.rows.append(_row(scope, "No channel", None, Decimal(0), data, lifetime.get(None)))
         for key in ("leads", "won", "won_value"):
             totals[key] += data[key]
-    lifetime_total = {
-        "won": sum(v["won"] for v in lifetime.values()),
-        "won_value": sum((v["won_value"] for v in lifetime.values()), Decimal(0)),
-    }
+    lifetime_total = value_sums(customers, None, today=clock.today())[None]
     table.total = _row(scope, "All channels", {}, totals["spend"], totals, lifetime_total)
     labels = [r["group"].text for r in table.rows]
     table.chart_title = "Return on spend by channel (won value per 1 spent)"
@@ -129,8 +126,8 @@ def economics_report(scope: ReportScope) -> ReportResult:
 
 def _row(scope, label, filters, spend: Decimal, data: dict, lifetime: dict | None) -> dict:
     link = linker(scope, filters)
-    lifetime = lifetime or {"won": 0, "won_value": 0}
-    clv = lifetime["won_value"] / lifetime["won"] * _clv_factor() if lifetime["won"] else None
+    value, method, *_ = clv(lifetime or {"customers": 0, "revenue": 0, "orders": 0, "observed": 0, "lived": 0})
+    customers = lifetime["customers"] if lifetime else 0
     cac = spend / data["won"] if data["won"] else None
     return {
         "group": text(label),
@@ -141,6 +138,6 @@ def _row(scope, label, filters, spend: Decimal, data: dict, lifetime: dict | Non
         "cac": money_per(spend, data["won"]),
         "won_value": money(data["won_value"]),
         "return_on_spend": ratio(data["won_value"], spend),
-        "clv": money(clv, sub=f"over {lifetime['won']:,} customers"),
-        "clv_to_cac": ratio(clv, cac) if clv is not None and cac else ratio(0, 0),
+        "clv": money(value, sub=f"{customers:,} customers{' · simple formula' if method == 'simple' else ''}"),
+        "clv_to_cac": ratio(value, cac) if value is not None and cac else ratio(0, 0),
     }

@@ -27,13 +27,22 @@ from campaigns import tracking
 from campaigns.models import Campaign, EmailStep, EmailVariant, Member, Send
 from crm import clock
 from crm.models import Notification, User
+from customers import imports as order_imports
+from customers import services as customers
+from customers import surveys
 from leads.channels import services as channel_services
 from leads.imports import services as imports
-from leads.models import AssignmentRule, ChannelSpend, ReclaimRule, WebForm
+from leads.models import AssignmentRule, ChannelSpend, ReclaimRule, Stage, WebForm
 from leads.routing import reclaim as reclaim
 from leads.routing import services as routing
 from scoring.models import ScoringRun
-from tests.factories import BusinessCalendarFactory, InteractionFactory, ResponsePolicyFactory, TaskFactory
+from tests.factories import (
+    BusinessCalendarFactory,
+    InteractionFactory,
+    LeadFactory,
+    ResponsePolicyFactory,
+    TaskFactory,
+)
 from tests.scoring.conftest import make_model
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +103,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "leads:import_detail": THE_MANAGERS_IMPORT,
     "leads:import_map": THE_MANAGERS_IMPORT,
     "leads:import_rejects": THE_MANAGERS_IMPORT,
+    "leads:import_warnings": THE_MANAGERS_IMPORT,
     # Configuration: admins.
     "leads:sla_policies": ADMINS,
     "leads:sla_policy_create": ADMINS,
@@ -145,6 +155,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "campaigns:detail": _row(LOGIN, OK, OK, OK, other_rep=MISSING),
     "campaigns:edit": MANAGERS,
     "campaigns:members_add": MANAGERS,
+    "campaigns:members_import": MANAGERS,
     "campaigns:member_remove": _row(LOGIN, FORBIDDEN, OK, OK, other_manager=MISSING),
     "campaigns:step_edit": MANAGERS,
     "campaigns:schedule": MANAGERS,
@@ -159,6 +170,25 @@ EXPECTED: dict[str, dict[str, str]] = {
     "campaigns:track_click": PUBLIC,
     "campaigns:unsubscribe": PUBLIC,
     "campaigns:registration": PUBLIC,
+    # The bounce webhook answers to a channel's API token only (tests/campaigns/test_bounce_webhook.py).
+    "campaigns:bounces_webhook": API,
+    # Customers: reps their own, managers their teams', admins all; the churn rule is an admin's.
+    "customers:list": EVERYONE,
+    "customers:export": EVERYONE,
+    "customers:churn_rule": ADMINS,
+    "customers:orders_import": ADMINS,
+    "customers:orders_import_detail": ADMINS,  # the admin's own upload
+    "customers:orders_import_rejects": ADMINS,
+    "customers:detail": THE_REPS,
+    "customers:order_create": THE_REPS,
+    "customers:order_delete": THE_REPS,
+    "customers:contact_create": THE_REPS,
+    "customers:churn": THE_REPS,
+    "customers:task_create": THE_REPS,
+    "customers:survey_send": THE_REPS,
+    "customers:lead_panel": THE_REPS,
+    "customers:convert": THE_REPS,
+    "survey": PUBLIC,  # a customer's survey link: the signed token is the key
     # Everyone's own notices and settings.
     "crm:notifications": EVERYONE,
     "crm:notification_bell": EVERYONE,
@@ -257,6 +287,24 @@ def world(rep, manager, admin_user, team, channel, lead):
         ).pk,
         "reclaim_rule_id": reclaim.reclaim_rule_save(user=admin_user, rule=ReclaimRule(name="Idle", days=7)).pk,
         "scoring_rule_id": scoring_rule.pk,
+        **_customer_world(lead, admin_user),
+    }
+
+
+def _customer_world(lead, admin_user) -> dict:
+    """The rep's customer (converted from the rep's lead), one of its orders, and a survey link of its contact."""
+    won = LeadFactory(
+        owner=lead.owner, channel=lead.channel, stage=Stage.WON, deal_value=Decimal(500), won_at=clock.now()
+    )
+    conversion = customers.lead_convert(lead=won, user=None)
+    survey = surveys.survey_send(account=conversion.account, contact=conversion.contact, kind="nps", user=None)
+    return {
+        "account_id": conversion.account.pk,
+        "order_id": conversion.account.orders.first().pk,
+        "survey_token": surveys.survey_token(survey),
+        "order_import_id": order_imports.order_import_create(
+            user=admin_user, file_name="orders.csv", data=b"customer,date,amount\nAcme,2026-01-05,10\n"
+        ).pk,
     }
 
 

@@ -18,26 +18,43 @@ def write(tmp_path, text: str, name="leads.csv", encoding="utf-8"):
     return path
 
 
-def test_import_prints_the_counts_and_where_the_rejected_rows_went(tmp_path, rep):
+def test_import_prints_the_counts_and_where_the_rejected_and_warned_rows_went(tmp_path, rep):
     LeadFactory(email="dup@example.com")
     path = write(
         tmp_path,
-        "Who,Mail,Source,Won\nAda,ada@example.com,Fair,1\nBob,bob@,Fair,0\nDup,dup@example.com,Fair,0\nCy,cy@example.com,Web,0\n",
+        "Who,Mail,Source,Won\nAda,ada@example.com,Fair,1\nBob,bob@,Fair,0\nDup,dup@example.com,Fair,0\n"
+        "Cy,cy@example.com,Web,0\n,nobody@,Web,1\n",
     )
     out = io.StringIO()
     call_command(
         "import_leads", str(path), "--map", "name=Who", "--map", "email=Mail", "--map", "channel=Source",
         "--map", "stage=Won", "--stage-values", "won=1,lost=0", "--create-channels", "--owner", "rep",
-        "--rejects", str(tmp_path / "bad.csv"), stdout=out,
+        "--rejects", str(tmp_path / "bad.csv"), "--warnings", str(tmp_path / "odd.csv"), stdout=out,
     )  # fmt: skip
     text = out.getvalue()
-    assert "0 created" not in text
-    assert "4 rows" in text and "1 created, 0 updated, 1 skipped (duplicates), 2 rejected." in text
-    assert f"written to {tmp_path / 'bad.csv'}" in text
+    assert (
+        "5 rows" in text
+        and "3 created, 0 updated, 1 skipped (duplicates), 1 rejected; 3 imported with warnings." in text
+    )
+    assert f"written to {tmp_path / 'bad.csv'}" in text and f"written to {tmp_path / 'odd.csv'}" in text
+    assert "Report figures refreshed for 1 day." in text
     rejects = list(csv.reader((tmp_path / "bad.csv").open()))
     assert rejects[0] == ["Who", "Mail", "Source", "Won", "line", "reason"]
-    assert [r[-2:] for r in rejects[1:]] == [["2", "won without a deal value"], ["3", "bad email “bob@”"]]
+    assert [r[-2:] for r in rejects[1:]] == [
+        ["6", "no identity: no name, company, email, phone or external id; bad email “nobody@” left out (There must "
+              "be something after the @-sign)"],
+    ]  # fmt: skip
+    warned = list(csv.reader((tmp_path / "odd.csv").open()))
+    assert warned[0] == ["Who", "Mail", "Source", "Won", "line", "warning"]
+    assert [r[-2:] for r in warned[1:]] == [
+        ["2", "won without a deal value"],
+        ["3", "bad email “bob@” left out (There must be something after the @-sign); lost without a reason: "
+              "recorded as Other"],
+        ["5", "lost without a reason: recorded as Other"],
+    ]  # fmt: skip
     assert Lead.objects.get(name="Cy").owner == rep
+    assert Lead.objects.get(name="Bob").email == ""
+    assert Lead.objects.get(name="Ada").deal_value is None
     assert Channel.objects.filter(name="Fair").exists()
 
 
@@ -63,7 +80,9 @@ def test_import_with_an_encoding(tmp_path):
         (["--map", "email"], "write FIELD=COLUMN"),
         (["--map", "colour=name"], "unknown field “colour”"),
         (["--map", "name=Nope"], "no column “Nope”"),
-        (["--map", "email=email"], "Map a column to the lead's name"),
+        (["--map", "city=name", "--map", "region=email"], "Map a column that names the lead"),
+        (["--ignore", "Nope"], "--ignore: the file has no column 'Nope'"),
+        (["--unmapped", "keep"], "invalid choice: 'keep'"),
         (["--stage-values", "won"], "not STAGE=VALUE"),
         (["--channel", "Nowhere"], "Unknown channel “Nowhere”"),
         (["--owner", "ghost"], "Unknown owner “ghost”"),
@@ -113,3 +132,23 @@ def test_an_export_imports_again(tmp_path, rep, channel):
     call_command("import_leads", str(path), stdout=io.StringIO())
     lead = Lead.objects.get()
     assert (lead.name, lead.owner, lead.channel) == ("Round Trip", rep, channel)
+
+
+def test_map_adds_to_the_guess_and_unmapped_columns_are_kept_or_ignored(tmp_path):
+    path = write(
+        tmp_path, "Company Name,Contact email,engage_date,Lead Origin\nEngines Ltd,ada@example.com,2024-01-05,API\n"
+    )
+    out, err = io.StringIO(), io.StringIO()
+    # No name column: the company names the lead; --map gives the one column the guess cannot know.
+    call_command("import_leads", str(path), "--map", "created_at=engage_date", stdout=out, stderr=err)
+    assert "Mapping: company=Company Name, email=Contact email, created_at=engage_date" in err.getvalue()
+    assert "Kept as custom attributes: Lead Origin → lead_origin" in err.getvalue()
+    lead = Lead.objects.get()
+    assert (lead.name, lead.created_at.date().isoformat(), lead.attributes) == (
+        "Engines Ltd",
+        "2024-01-05",
+        {"lead_origin": "API"},
+    )
+    Lead.objects.all().delete()
+    call_command("import_leads", str(path), "--unmapped", "ignore", stdout=io.StringIO(), stderr=io.StringIO())
+    assert Lead.objects.get().attributes == {}

@@ -1,11 +1,13 @@
 """The browser flow: upload → map → preview → start → progress → report, and who may use it."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from leads.imports import services as imports
-from leads.models import Channel, ImportJob, Lead
+from leads.models import AttributeLabel, Channel, ImportJob, Lead
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +17,10 @@ CSV = (
     "Ada Lovelace,ada@example.com,won,1200,2024-03-01,2024-01-05,blue\n"
     "Bad Email,nope@,new,,,2024-01-05,red\n"
     "Grace Hopper,grace@example.com,qualified,,,2024-02-01,green\n"
+    ",,new,,,2024-01-09,grey\n"
 )
+BAD_EMAIL = "bad email “nope@” left out (There must be something after the @-sign)"
+NO_IDENTITY = "no identity: no name, company, email, phone or external id"
 
 
 def upload(client, data: bytes = CSV.encode(), name="leads.csv", encoding=""):
@@ -43,12 +48,13 @@ def test_the_whole_flow_from_upload_to_report(manager_client, manager, htmx):
     response = upload(manager_client)
     job = ImportJob.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("leads:import_map", args=[job.pk])
-    assert job.created_by == manager and job.rows_total == 3 and job.status == "draft"
+    assert job.created_by == manager and job.rows_total == 4 and job.status == "draft"
 
     # The mapping page guesses the obvious columns and previews the first rows, problems marked.
     page = manager_client.get(reverse("leads:import_map", args=[job.pk])).content.decode()
     assert '<option value="name" selected>' in page and '<option value="email" selected>' in page
-    assert "row-rejected" in page and "bad email “nope@”" in page
+    assert "row-rejected" in page and NO_IDENTITY in page
+    assert "row-warned" in page and BAD_EMAIL in page
 
     # Preview again with the colour kept as a custom attribute (the htmx partial).
     colour = job.header.index("Colour")
@@ -57,7 +63,7 @@ def test_the_whole_flow_from_upload_to_report(manager_client, manager, htmx):
     assert (
         partial.status_code == 200
         and b"<html" not in partial.content
-        and b"Preview: the first 3 rows" in partial.content
+        and b"Preview: the first 4 rows" in partial.content
     )
 
     # Start: queued for the worker; the page polls its progress.
@@ -65,20 +71,31 @@ def test_the_whole_flow_from_upload_to_report(manager_client, manager, htmx):
     response = manager_client.post(reverse("leads:import_map", args=[job.pk]), data)
     assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
     job.refresh_from_db()
-    assert job.status == "queued" and job.mapping["attributes.Colour"] == "Colour"
+    assert job.status == "queued" and job.mapping["attributes.colour"] == "Colour"
     progress = manager_client.get(job.get_absolute_url(), headers=htmx).content.decode()
-    assert 'hx-trigger="every 1s"' in progress and "0 of 3 rows" in progress
+    assert 'hx-trigger="every 1s"' in progress and "0 of 4 rows" in progress
 
     imports.import_job_run(job_id=job.pk)  # what the Celery worker does (see test_celery.py for the real one)
 
     report = manager_client.get(job.get_absolute_url(), headers=htmx).content.decode()
     assert 'hx-trigger="every 1s"' not in report  # finished: the polling stops
-    assert "3 of 3 rows" in report and "Download the 1 rejected row" in report and "bad email" in report
+    assert "4 of 4 rows" in report and "Download the 1 rejected row" in report and NO_IDENTITY in report
+    assert "Imported with warnings: 1" in report and "Download the 1 row with warnings" in report
+    assert BAD_EMAIL in report
     rejects = manager_client.get(reverse("leads:import_rejects", args=[job.pk]))
     assert rejects["Content-Type"].startswith("text/csv")
-    assert rejects.content.decode().splitlines()[1] == "Bad Email,nope@,new,,,2024-01-05,red,3,bad email “nope@”"
+    assert rejects.content.decode().splitlines()[1] == f',,new,,,2024-01-09,grey,5,"{NO_IDENTITY}"'
+    warnings = manager_client.get(reverse("leads:import_warnings", args=[job.pk]))
+    assert warnings["Content-Type"].startswith("text/csv")
+    assert 'filename="leads-warnings.csv"' in warnings["Content-Disposition"]
+    assert warnings.content.decode().splitlines() == [
+        "Full Name,E-mail,Status,Amount,Won date,Created,Colour,line,warning",
+        f"Bad Email,nope@,new,,,2024-01-05,red,3,{BAD_EMAIL}",
+    ]
     ada = Lead.objects.get(name="Ada Lovelace")
-    assert (ada.stage, ada.attributes) == ("won", {"Colour": "blue"})
+    assert (ada.stage, ada.attributes) == ("won", {"colour": "blue"})
+    assert AttributeLabel.objects.get(key="colour").label == "Colour"
+    assert Lead.objects.get(name="Bad Email").email == ""
     # The list of past imports shows it.
     listing = manager_client.get(reverse("leads:imports")).content.decode()
     assert "leads.csv" in listing and "Done" in listing
@@ -103,13 +120,33 @@ def test_a_field_mapped_twice_is_an_error_next_to_the_column(manager_client):
     assert ImportJob.objects.get().status == "draft"
 
 
-def test_no_name_mapped_is_a_form_error(manager_client):
+def test_nothing_that_names_a_lead_mapped_is_a_form_error(manager_client):
     upload(manager_client)
     job = ImportJob.objects.get()
     response = manager_client.post(
-        reverse("leads:import_map", args=[job.pk]), mapping_post(job, action="start", column_0="")
+        reverse("leads:import_map", args=[job.pk]), mapping_post(job, action="start", column_0="", column_1="")
     )
-    assert "Map a column to the lead&#x27;s name" in response.content.decode()
+    assert "Map a column that names the lead" in response.content.decode()
+
+
+def test_unmapped_columns_are_kept_as_attributes_when_ticked_and_ignored_columns_never(manager_client, htmx):
+    upload(manager_client, b"name,utm_term,Shoe size,Secret\nAda,crm,38,x\n")
+    job = ImportJob.objects.get()
+    page = manager_client.get(reverse("leads:import_map", args=[job.pk])).content.decode()
+    assert re.search(r'<input type="checkbox" name="unmapped_attributes" [^>]* checked>', page)  # ticked by default
+    data = mapping_post(job, action="start", unmapped_attributes="on", column_3="__ignore__")
+    manager_client.post(reverse("leads:import_map", args=[job.pk]), data)
+    job.refresh_from_db()
+    assert (job.options["unmapped"], job.options["ignored"]) == ("attributes", ["Secret"])
+    imports.import_job_run(job_id=job.pk)
+    assert Lead.objects.get().attributes == {"utm_term": "crm", "shoe_size": "38"}
+    assert dict(AttributeLabel.objects.values_list("key", "label")) == {
+        "utm_term": "UTM term",
+        "shoe_size": "Shoe size",
+    }
+    # The lead page reads the attributes by their labels.
+    page = manager_client.get(Lead.objects.get().get_absolute_url()).content.decode()
+    assert "<dt>UTM term</dt><dd>crm</dd>" in page and "<dt>Shoe size</dt><dd>38</dd>" in page
 
 
 @pytest.mark.parametrize(
@@ -144,7 +181,7 @@ def test_reps_are_refused_every_import_page(rep_client, admin_user):
     job = imports.import_job_create(user=admin_user, file_name="a.csv", data=CSV.encode())
     assert rep_client.get(reverse("leads:imports")).status_code == 403
     assert upload(rep_client).status_code == 403
-    for name in ("import_map", "import_detail", "import_rejects"):
+    for name in ("import_map", "import_detail", "import_rejects", "import_warnings"):
         assert rep_client.get(reverse(f"leads:{name}", args=[job.pk])).status_code == 403
 
 
@@ -184,20 +221,21 @@ def test_only_admins_create_channels_through_an_import(client, manager, admin_us
     client.post(reverse("leads:import_map", args=[job.pk]), mapping_post(job, create_channels="on", action="start"))
     imports.import_job_run(job_id=job.pk)
     job.refresh_from_db()
-    assert not Channel.objects.filter(name="TikTok").exists() and not Lead.objects.exists()
-    assert "unknown channel" in job.rejected_csv
+    assert not Channel.objects.filter(name="TikTok").exists() and Lead.objects.get().channel is None
+    assert "unknown channel" in job.warnings_csv
 
     client.force_login(admin_user)
-    upload(client, text)
+    upload(client, text.replace(b"ada@", b"bea@"))
     job = ImportJob.objects.latest("pk")
     assert b"Create channels" in client.get(reverse("leads:import_map", args=[job.pk])).content
     client.post(reverse("leads:import_map", args=[job.pk]), mapping_post(job, create_channels="on", action="start"))
     imports.import_job_run(job_id=job.pk)
-    assert Lead.objects.get().channel.name == "TikTok"
+    assert Lead.objects.get(email="bea@example.com").channel.name == "TikTok"
 
 
 def test_a_managers_command_line_style_import_cannot_create_channels(manager):
     from tests.imports.conftest import csv_text, run_import
 
     result = run_import(csv_text("name,channel", "Ada,TikTok"), user=manager, create_channels=True)
-    assert result.created == 0 and not Channel.objects.filter(name="TikTok").exists()
+    assert result.created == result.warned == 1 and not Channel.objects.filter(name="TikTok").exists()
+    assert Lead.objects.get().channel is None

@@ -70,7 +70,7 @@ def test_an_import_killed_midway_and_rerun_creates_each_lead_once(small_chunks):
 
 @pytest.mark.django_db
 def test_a_corrected_file_imports_only_the_rows_it_did_not_have(small_chunks):
-    run_import(csv_text("name,email,phone,city", "Nameless Caller,,,Oslo", "Broken,not-an-email,,"))
+    run_import(csv_text("name,email,phone,city", "Nameless Caller,,,Oslo", "Broken,,," + "x" * 101))
     fixed = run_import(csv_text("name,email,phone,city", "Nameless Caller,,,Oslo", "Fixed,fixed@example.com,,"))
     assert fixed.created == 1 and fixed.skipped == 1
     assert _names() == ["Fixed", "Nameless Caller"]

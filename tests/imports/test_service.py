@@ -46,9 +46,31 @@ def test_first_and_last_name_make_the_name_and_attributes_keep_extra_columns(db)
     assert lead.attributes == {"shoe_size": "38"}
 
 
-def test_a_mapping_without_a_name_is_refused():
-    with pytest.raises(ImportFileError, match="name"):
-        run_import(csv_text("email", "a@example.com"), {"email": "email"})
+def test_a_mapping_with_nothing_that_names_a_lead_is_refused():
+    with pytest.raises(ImportFileError, match="Map a column that names the lead"):
+        run_import(csv_text("email,city", "a@example.com,Rome"), {"city": "city"})
+
+
+def test_without_a_name_column_a_lead_is_named_by_its_company_email_phone_or_external_id():
+    text = csv_text(
+        "Company,Email,Phone,Record ID,City",
+        "Engines Ltd,ada@example.com,,,",
+        ",bob@example.com,+49 30 1234567,,",
+        ",,+49 30 7654321,,",
+        ",,,A-17,",
+        ",,,,Rome",
+    )
+    result = run_import(text)
+    assert sorted(Lead.objects.values_list("name", flat=True)) == [
+        "+49 30 7654321",
+        "Engines Ltd",
+        "Record ID A-17",
+        "bob@example.com",
+    ]
+    assert Lead.objects.get(name="Record ID A-17").external_id == "A-17"
+    assert [(r.line, r.reason) for r in result.rejections] == [
+        (6, "no identity: no name, company, email, phone or external id")
+    ]
 
 
 def test_a_mapping_to_an_unknown_field_or_a_missing_column_is_refused():
@@ -84,8 +106,6 @@ def test_a_utf8_byte_order_mark_is_dropped():
         (b"   \n\n", "empty"),
         (b"Ada Lovelace,ada@example.com\n", "looks like data"),
         (b"\nname\nAda\n", "no header"),
-        (b"name,,city\nAda,,London\n", "empty column name"),
-        (b"name,name\nAda,Ada\n", "twice"),
         (("," * 20_000 + "name\nAda\n").encode(), "at most 200"),
         ((",".join(f"c{i}" for i in range(201)) + "\n" + "x," * 200 + "x\n").encode(), "at most 200"),
         (("n" * 201 + "\nAda\n").encode(), "longer than 200"),
@@ -99,6 +119,23 @@ def test_an_empty_file_or_a_missing_header_is_a_clear_error(data, message, admin
 def test_a_header_without_rows_is_a_clear_error(admin_user):
     with pytest.raises(ImportFileError, match="no rows"):
         imports.import_job_create(user=admin_user, file_name="x.csv", data=b"name,email\n")
+
+
+def test_unnamed_columns_are_dropped_when_empty_and_named_by_position_when_not():
+    text = csv_text("name,,city,,", "Ada,,London,,", "Bob,,Paris,vip,")
+    assert read_header(text) == ["name", "", "city", "Column D"]
+    result = run_import(text)
+    assert (result.created, result.rejected) == (2, 0)
+    assert Lead.objects.get(name="Bob").attributes == {"column_d": "vip"}
+    assert Lead.objects.get(name="Ada").attributes == {}
+
+
+def test_a_column_name_given_twice_is_numbered():
+    text = csv_text("name,Email,Email", "Ada,ada@example.com,ada@work.example")
+    assert read_header(text) == ["name", "Email", "Email (2)"]
+    run_import(text)
+    lead = Lead.objects.get()
+    assert (lead.email, lead.attributes) == ("ada@example.com", {"email_2": "ada@work.example"})
 
 
 # --- Rows --------------------------------------------------------------------------------------------------------
@@ -123,56 +160,78 @@ def test_every_rejected_row_has_its_line_number_and_reason_and_good_rows_are_kep
         "Good Two,good2@example.com,,,,,,,,Google Ads,rep",  # 15
     )
     result = run_import(text)
-    assert result.created == 2
-    reasons = {r.line: r.reason for r in result.rejections}
-    assert reasons == {
-        3: "bad email “nope@”",
-        4: "no name",
-        6: "unknown stage “negotiating”",
+    # Rejected: only what cannot be a lead's value (a date that cannot be read, a deal value that is no number).
+    assert {r.line: r.reason for r in result.rejections} == {
         7: "created date “31/31/2024” is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM)",
+        10: "deal value “lots” is not a number",
+    }
+    # Everything else is imported, with what was odd as a warning.
+    assert {r.line: r.reason for r in result.warnings} == {
+        3: "bad email “nope@” left out (There must be something after the @-sign)",
+        6: "unknown stage “negotiating”: imported as New (name its stage with --stage-values)",
         8: "created date “2999-01-01” is in the future",
         9: "won without a deal value",
-        10: "deal value “lots” is not a number",
-        11: "won date before the created date",
-        12: "unknown lost reason “because” (one of: no_budget, no_need, competitor, no_response, bad_data, timing, "
-        "other)",
-        13: "unknown owner “nobody”",
-        14: "unknown channel “TikTok” (use --create-channels to add it)",
+        11: "won date before the created date (imported as given)",
+        12: "unknown lost reason “because”: recorded as Other",
+        13: "unknown owner “nobody”: imported as a row without an owner",
+        14: "unknown channel “TikTok” (use --create-channels to add it): imported as a row without a channel",
     }
-    assert set(Lead.objects.values_list("name", flat=True)) == {"Good One", "Good Two"}
+    assert result.created == 11 and result.warned == 8
+    assert (result.created + result.rejected + result.skipped) == result.rows == 13
+    assert Lead.objects.get(name="Bad Email").email == ""
+    assert Lead.objects.get(name="Odd Stage").stage == "new"
+    no_value = Lead.objects.get(name="No Value")
+    assert (no_value.stage, no_value.deal_value, no_value.won_at.date()) == ("won", None, dt.date(2024, 2, 1))
+    early = Lead.objects.get(name="Won Early")
+    assert early.won_at < early.created_at  # as given
+    assert Lead.objects.get(name="Lost Why").lost_reason == "other"
+    assert Lead.objects.get(name="noname@example.com").email == "noname@example.com"
     good_two = Lead.objects.get(name="Good Two")
     assert good_two.owner == rep and good_two.team_id == rep.team_id and good_two.channel == channel
 
 
-def test_other_bad_values_are_rejected_with_reasons():
+def test_values_the_database_cannot_hold_are_rejected_and_countries_are_read_by_name():
     text = csv_text(
         "name,company_size,country,city",
         "A,many,DE,x",
         "B,12,Germany,x",
         "C,12,DE," + "y" * 101,
         "D,1 200,de,Berlin",
+        "E,51-200,United States,x",
+        "F,,Atlantis,x",
+        "G,4294967296,,x",
     )
     result = run_import(text)
     assert [(r.line, r.reason) for r in result.rejections] == [
         (2, "company size “many” is not a whole number"),
-        (3, "country “Germany” is not a 2-letter ISO code (e.g. DE)"),
         (4, "city longer than 100 characters"),
+        (8, "company size “4294967296” is out of range (at most 10,000,000)"),
     ]
-    lead = Lead.objects.get()
-    assert (lead.company_size, lead.country) == (1200, "DE")
+    assert [(r.line, r.reason) for r in result.warnings] == [
+        (6, "company size “51-200” read as 51"),
+        (7, "country “Atlantis” is neither a 2-letter code nor a country's name: left out"),
+    ]
+    leads = {lead.name: (lead.company_size, lead.country) for lead in Lead.objects.all()}
+    assert leads == {"B": (12, "DE"), "D": (1200, "DE"), "E": (51, "US"), "F": (None, "")}
 
 
-def test_rejected_rows_come_back_as_csv_with_their_own_columns_line_and_reason():
-    text = csv_text("name,email", "Ada,ada@example.com", "Bob,bob@", "Cy,cy@example.com")
+def test_rejected_and_warned_rows_come_back_as_csv_with_their_own_columns_line_and_reason():
+    text = csv_text("name,email", "Ada,ada@example.com", "Bob,bob@", "Cy,cy@example.com", "=1+1,x@y")
     result = run_import(text)
-    out = imports.rejections_csv(["name", "email"], result.rejections, with_header=True)
-    assert out.splitlines() == ["name,email,line,reason", "Bob,bob@,3,bad email “bob@”"]
+    out = imports.rejections_csv(["name", "email"], result.warnings, with_header=True, reason="warning")
+    assert out.splitlines() == [
+        "name,email,line,warning",
+        "Bob,bob@,3,bad email “bob@” left out (There must be something after the @-sign)",
+        "'=1+1,x@y,5,bad email “x@y” left out (The part after the @-sign is not valid. It should have a period)",
+    ]
 
 
 def test_a_manager_may_not_give_leads_to_another_teams_rep(manager, other_rep):
     result = run_import(csv_text("name,owner", "Ada,other_rep"), user=manager)
-    assert result.rejections[0].reason == "owner “other_rep” is not someone you may give leads to"
-    assert not Lead.objects.exists()
+    assert result.warnings[0].reason == (
+        "owner “other_rep” is not someone you may give leads to: imported as a row without an owner"
+    )
+    assert Lead.objects.get().owner is None
 
 
 # --- Options -----------------------------------------------------------------------------------------------------
@@ -272,7 +331,7 @@ def test_a_dry_run_counts_everything_and_writes_nothing(small_chunks):
     LeadFactory(email="ada@example.com")
     before = (Lead.objects.count(), StageChange.objects.count(), Channel.objects.count())
     text = csv_text(
-        "name,email,channel", "Ada,ada@example.com,New", "Bob,bob@example.com,New", "Bob,bob@example.com,", "X,x@,"
+        "name,email,channel", "Ada,ada@example.com,New", "Bob,bob@example.com,New", "Bob,bob@example.com,", ",x@,"
     )
     result = run_import(text, dry_run=True, create_channels=True, on_duplicate="update")
     assert (result.created, result.updated, result.rejected) == (1, 2, 1)
@@ -368,13 +427,18 @@ def test_a_failure_mid_import_leaves_no_partial_chunk_and_the_job_says_where_it_
 
 
 def test_a_rerun_of_a_job_carries_on_after_the_last_committed_chunk(small_chunks, admin_user):
-    data = csv_text("name,email", "A,a@example.com", "B,b@", "C,c@example.com", "D,d@").encode()
+    data = csv_text("name,email", "A,a@example.com", ",b@", "C,c@example.com", ",d@").encode()
     job = imports.import_job_create(user=admin_user, file_name="f.csv", data=data)
     imports.import_job_start(job=job, user=admin_user)
     imports.import_job_run(job_id=job.pk)
     job.refresh_from_db()
     assert (job.status, job.rows_done, job.created, job.rejected) == ("done", 4, 2, 2)
-    assert job.rejected_csv.splitlines() == ["name,email,line,reason", "B,b@,3,bad email “b@”", "D,d@,5,bad email “d@”"]
+    no_identity = "no identity: no name, company, email, phone or external id; bad email “{}” left out (There must be something after the @-sign)"
+    assert job.rejected_csv.splitlines() == [
+        "name,email,line,reason",
+        f',b@,3,"{no_identity.format("b@")}"',
+        f',d@,5,"{no_identity.format("d@")}"',
+    ]
     # A redelivered task for a finished job does nothing.
     imports.import_job_run(job_id=job.pk)
     assert Lead.objects.count() == 2
@@ -409,7 +473,7 @@ def test_an_update_by_phone_stores_the_new_email_normalised(db):
 @pytest.mark.parametrize("encoding", ["", "latin-1"])
 def test_a_binary_file_is_refused_whatever_the_encoding(encoding):
     with pytest.raises(ImportFileError, match="not a text CSV"):
-        decode_upload("name\nAda\n".encode("utf-16"), encoding=encoding)
+        decode_upload("name\nAda\n".encode("utf-16-le"), encoding=encoding)
     with pytest.raises(ImportFileError, match="not a text CSV"):
         decode_upload(b"PK\x03\x04\x14\x00\x06\x00", encoding=encoding)
 

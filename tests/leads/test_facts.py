@@ -64,6 +64,7 @@ SAMPLE = {
     "need": "Reports in minutes, not days",
     "timeline": "30",
     "attributes": {"tier": "gold", "seats": 5},
+    "external_id": "00Q5g00000AbCdE",
 }
 # Facts whose sample needs the database or another fact (set in the tests), and the export-only columns.
 SET_IN_TESTS = {"channel", "owner", "stage", "lost_reason", "created_at", "won_at", "deal_value"}
@@ -118,7 +119,7 @@ def test_the_rep_form_shows_each_form_fact_with_its_label(rep, rep_client):
 
 def test_a_lead_update_keeps_every_editable_fact(rep, lead):
     channel = ChannelFactory(name="Trade fair")
-    data = {**SAMPLE, "channel": channel}
+    data = {**{name: value for name, value in SAMPLE.items() if name in facts.EDITABLE_FIELDS}, "channel": channel}
     assert set(data) == set(facts.EDITABLE_FIELDS)
     lead_update(lead=lead, user=rep, data=data)
     lead.refresh_from_db()
@@ -254,7 +255,7 @@ def test_the_api_checks_facts_by_their_model_fields(client, token):
 # Header lines as these systems write them in a lead (or contact) export, and what each column fills here.
 OTHER_CRMS = {
     "HubSpot": {
-        "Record ID": None,
+        "Record ID": "external_id",
         "First Name": "first_name",
         "Last Name": "last_name",
         "Email": "email",
@@ -272,7 +273,7 @@ OTHER_CRMS = {
         "Original Source": "channel",
     },
     "Salesforce": {
-        "Lead ID": None,
+        "Lead ID": "external_id",
         "Salutation": None,
         "First Name": "first_name",
         "Last Name": "last_name",
@@ -319,7 +320,7 @@ OTHER_CRMS = {
         "Country": "country",
     },
     "Facebook lead ads": {
-        "id": None,
+        "id": "external_id",
         "created_time": "created_at",
         "campaign_name": "utm_campaign",
         "full_name": "name",
@@ -339,7 +340,7 @@ def test_the_import_maps_the_columns_of_other_crms_exports(system):
     assert guess_mapping(list(columns)) == expected
 
 
-def test_the_new_facts_import_by_code_or_label_and_bad_values_are_rejected_with_reasons(admin_user):
+def test_the_new_facts_import_by_code_or_label_and_bad_values_are_rejected_or_warned_with_reasons(admin_user):
     text = csv_text(
         "Name,Email,Budget,Budget amount,Authority,Timeline,Need,Company size",
         'Ada,ada@example.com,Has budget,"$12,000",Decision maker,Within 30 days,Reports,10',
@@ -349,11 +350,15 @@ def test_the_new_facts_import_by_code_or_label_and_bad_values_are_rejected_with_
         "Ed,ed@example.com,,lots,,,,",
     )
     result = run_import(text, user=admin_user)
+    # A value the column cannot hold rejects the row; an unknown choice is left out with a warning.
     assert [(r.line, r.reason) for r in result.rejections] == [
-        (4, "unknown budget “maybe” (one of: unknown, confirmed, none)"),
         (5, "company size “20000000” is out of range (at most 10,000,000)"),
         (6, "budget amount “lots” is not a number"),
     ]
+    assert [(r.line, r.reason) for r in result.warnings] == [
+        (4, "unknown budget “maybe” left out (one of: unknown, confirmed, none)"),
+    ]
+    assert Lead.objects.get(name="Cy").budget == "unknown"
     ada = Lead.objects.get(name="Ada")
     assert (ada.budget, ada.budget_amount, ada.authority, ada.timeline, ada.need) == (
         "confirmed",

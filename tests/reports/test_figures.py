@@ -1,15 +1,18 @@
 """Each report's figures against the hand-computed month in conftest.py (admin's view unless said otherwise)."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
+import time_machine
 
 from crm.models import User
 from crm.roles import Role
+from customers import services as customers
 from reports.periods import Period
 from reports.registry import REPORTS
 from reports.scope import ReportScope
-from tests.reports.conftest import by_group, cells
+from tests.reports.conftest import NOW, by_group, cells
 
 pytestmark = pytest.mark.django_db
 MARCH = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
@@ -128,18 +131,34 @@ def test_speed_by_owner(month, manager, rep, teammate):
 
 
 def test_channel_economics_prorates_spend_by_days(month, admin_user):
-    table = run("economics", admin_user).tables[0]
+    with time_machine.travel(NOW, tick=False):
+        for name in ("L1", "L5", "P1"):  # the won leads become customers, their deals their first orders
+            customers.lead_convert(lead=month[name], user=None)
+        table = run("economics", admin_user).tables[0]
     # Google Ads: 3,100 for March + 300 × 16/30 days of a 15 Feb – 16 Mar record = 3,260.
     # Trade show: 3,650 for the year × 31/365 = 310.
     assert by_group(table, "spend") == {"Google Ads": "3,260.00", "Referral": "0.00", "Trade show": "310.00"}
     assert by_group(table, "cost_per_lead") == {"Google Ads": "815.00", "Referral": "–", "Trade show": "155.00"}
     assert by_group(table, "cac") == {"Google Ads": "1,630.00", "Referral": "–", "Trade show": "–"}
     assert by_group(table, "return_on_spend") == {"Google Ads": "0.46×", "Referral": "–", "Trade show": "0.00×"}
-    # CLV: Google Ads customers ever: 1,000, 500, 200 → 566.67; ÷ CAC 1,630 = 0.35.
+    # CLV: Google Ads customers ever (a month of history: the simple formula): orders of 1,000, 500, 200 → average
+    # order value 566.67 × 1 purchase a year × 1 year; ÷ CAC 1,630 = 0.35.
     assert by_group(table, "clv") == {"Google Ads": "566.67", "Referral": "–", "Trade show": "–"}
     assert by_group(table, "clv_to_cac") == {"Google Ads": "0.35×", "Referral": "–", "Trade show": "–"}
     assert table.total["spend"].text == "3,570.00"
     assert table.total["cac"].text == "1,785.00"
+
+
+def test_channel_economics_clv_comes_from_recorded_orders_not_the_deal_value(month, admin_user, rep):
+    with time_machine.travel(NOW, tick=False):
+        accounts = [customers.lead_convert(lead=month[name], user=None).account for name in ("L1", "L5", "P1")]
+        # A repeat order: 1,000 + 500 + 200 + 700 over 4 orders → CLV 600 (simple formula), while the won deals,
+        # and so return on spend, stay as they were: CLV ÷ CAC is no longer return on spend.
+        customers.order_add(account=accounts[0], user=None, ordered_on=NOW.date(), amount=Decimal(700))
+        table = run("economics", admin_user).tables[0]
+    assert by_group(table, "clv")["Google Ads"] == "600.00"
+    assert by_group(table, "clv_to_cac")["Google Ads"] == "0.37×"  # 600 ÷ 1,630
+    assert by_group(table, "return_on_spend")["Google Ads"] == "0.46×"
 
 
 def test_channel_economics_attributes_spend_to_a_managers_team_by_lead_share(month, manager):

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0016_lead_import_job_and_reclaim_batch'),
+        ('leads', '0017_import_warnings_external_id_attribute_labels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
