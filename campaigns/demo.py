@@ -33,6 +33,11 @@ def _channel(kind: str, fallback: str) -> Channel:
 def _sent(step: EmailStep, members: list[Member], at: dt.datetime, rng: random.Random, rates: dict) -> None:
     """Step sent to the members at `at`; each message's fate drawn from `rates` (per variant label)."""
     variants = {v.label: v for v in step.variants.all()}
+    # Only leads that existed at `at` can have received the message (nothing happens to a lead before it exists).
+    existed = set(
+        Lead.objects.filter(pk__in=[m.lead_id for m in members], created_at__lte=at).values_list("pk", flat=True)
+    )
+    members = [member for member in members if member.lead_id in existed]
     sends = Send.objects.bulk_create(
         Send(
             member=member,

@@ -226,6 +226,15 @@ def can_edit_lead(user: Any, lead: Any) -> bool:
     return lead_edit_rule(user)(lead.owner_id, lead.team_id)
 
 
+@refusal("Only its assignee or whoever may edit the lead may change this follow-up.")
+def can_work_task(user: Any, task: Any) -> bool:
+    """A follow-up is its assignee's (even on a lead handed to someone else while the task stayed with them), and
+    whoever may edit its lead's."""
+    if role_of(user) is None:
+        return False
+    return task.assignee_id == user.pk or can_edit_lead(user, task.lead)
+
+
 @refusal("Only its author or the lead's owner and managers may change this interaction.")
 def can_edit_interaction(user: Any, interaction: Any) -> bool:
     """Interactions logged by a person may be corrected by their author or by whoever may edit the lead.

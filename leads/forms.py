@@ -195,12 +195,22 @@ class TaskForm(forms.ModelForm):
         }
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("initial", {"due_at": _default_due()})
+        instance = kwargs.get("instance")
+        if instance is None or instance.pk is None:  # a new task; an existing one shows its own due time
+            kwargs.setdefault("initial", {"due_at": _default_due()})
         super().__init__(*args, **kwargs)
+
+
+TASK_CHOICES = [("follow", "Go to the new owner"), ("stay", "Stay with their assignee")]
 
 
 class OwnerForm(forms.Form):
     owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Pool (unassigned)")
+    tasks = forms.ChoiceField(choices=TASK_CHOICES, initial="follow", required=False, widget=forms.RadioSelect)
+
+    def clean_tasks(self) -> bool:
+        """True when the follow-ups go with the lead (the default, also when the choice is not sent)."""
+        return self.cleaned_data.get("tasks") != "stay"
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -217,10 +227,14 @@ class BulkActionForm(forms.Form):
         choices=[("", "Choose a stage"), *[c for c in Stage.choices if c[0] != Stage.WON]], required=False
     )
     lost_reason = forms.ChoiceField(choices=[("", "Lost reason"), *LostReason.choices], required=False)
+    tasks = forms.ChoiceField(choices=TASK_CHOICES, initial="follow", required=False, label="Open follow-ups")
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = access.users_assignable_by(user)
+
+    def clean_tasks(self) -> bool:
+        return self.cleaned_data.get("tasks") != "stay"
 
     def full_clean(self):
         # Lead ids are checked against what the user may see by the service; here they only need to be ints.

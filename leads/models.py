@@ -412,10 +412,15 @@ class Interaction(models.Model):
     body = models.TextField(blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     details = models.JSONField(default=dict, blank=True, help_text="e.g. pages viewed, seconds on site")
+    # When it was recorded (logged, imported, received). `occurred_at` is what the person says; the response clock
+    # counts by this one, so a back-dated entry cannot rewrite a response time (`leads.sla.services`).
     created_at = models.DateTimeField(default=clock.now)
     # A behavioural event's identity as its sender knows it (their event id, or a digest of what they sent), so a
     # retried delivery is recorded once per lead. Empty for everything else.
     event_key = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # The lead it was first recorded on, when a merge moved it here (that lead is gone: its id, named by the merge
+    # record's snapshot).
+    merged_from_lead_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -452,6 +457,8 @@ class FollowUpTask(models.Model):
     created_at = models.DateTimeField(default=clock.now)
     # The next reminder the minute sweep owes the assignee ("due soon", then "overdue"); NULL when none is left.
     reminder_next_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Moved by every change (edit, snooze, tick): an edit made from an older copy is refused, not written over it.
+    version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -487,6 +494,8 @@ class StageChange(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # As on Interaction: the lead this change happened on, when a merge moved it here.
+    merged_from_lead_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-changed_at", "-id"]
@@ -695,6 +704,56 @@ class LeadMerge(models.Model):
 
     def __str__(self) -> str:
         return f"{len(self.merged_lead_ids)} lead(s) merged into {self.survivor_id}"
+
+
+class LeadRedirect(models.Model):
+    """A merged lead's old address: its id now leads to the survivor (`leads.views.lead_detail`). When the survivor
+    is itself merged later, the row follows it to the new survivor (`leads.dedupe.services.leads_merge`)."""
+
+    old_lead_id = models.PositiveBigIntegerField(primary_key=True)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes = [models.Index(F("lead"), name="leadredirect_lead_idx")]
+
+    def __str__(self) -> str:
+        return f"Lead {self.old_lead_id} → {self.lead_id}"
+
+
+class LeadHistory(models.Model):
+    """The audit trail of a lead: one row per field a person (or the system) changed, from what to what, when.
+
+    Values are stored as the row held them (a key for the owner and the channel, a choice's code), and shown with
+    their labels by `leads.edits.history_entries`. Written in the same transaction as the change, by
+    `leads.edits` (edits, reassignments, merges), set-based for bulk changes.
+    """
+
+    class Kind(models.TextChoices):
+        EDIT = "edit", "Edited"
+        ASSIGN = "assign", "Reassigned"
+        MERGE = "merge", "Merged"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="history")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.EDIT)
+    field = models.CharField(max_length=40)
+    old_value = models.TextField(blank=True, null=True)
+    new_value = models.TextField(blank=True, null=True)
+    note = models.CharField(max_length=300, blank=True)
+    changed_at = models.DateTimeField(default=clock.now)
+    # As on Interaction: the lead this change happened on, when a merge moved it here.
+    merged_from_lead_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name_plural = "lead history"
+        indexes = [models.Index(F("lead"), F("changed_at").desc(), F("id").desc(), name="leadhistory_lead_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.field} {self.old_value!r} → {self.new_value!r}"
 
 
 # --- Ways in: web-to-lead forms and the JSON API (leads/intake.py, webform_views.py, api.py) --------------------

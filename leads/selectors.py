@@ -7,8 +7,19 @@ from django.http import Http404
 
 from crm import access, clock
 from crm.models import User
+from leads.edits import history_shown
 from leads.imports.columns import attribute_label
-from leads.models import AttributeLabel, FollowUpTask, Interaction, Lead, Stage, StageChange
+from leads.models import (
+    AttributeLabel,
+    FollowUpTask,
+    Interaction,
+    Lead,
+    LeadHistory,
+    LeadMerge,
+    LeadRedirect,
+    Stage,
+    StageChange,
+)
 from leads.normalize import normalize_email, normalize_phone
 from leads.scores import hot_leads
 
@@ -61,16 +72,59 @@ def lead_attribute_rows(*, lead: Lead) -> list[tuple[str, object]]:
     return [(labels.get(key) or attribute_label(key), value) for key, value in attributes.items()]
 
 
-def lead_timeline(*, lead: Lead, limit: int = 50) -> list[dict]:
-    """Interactions and stage changes of a lead, newest first, as one list (two queries, whatever the size)."""
-    interactions = list(
-        Interaction.objects.filter(lead=lead).select_related("user").order_by("-occurred_at", "-id")[:limit]
-    )
-    changes = list(StageChange.objects.filter(lead=lead).select_related("user").order_by("-changed_at")[:limit])
-    entries = [{"type": "interaction", "at": i.occurred_at, "item": i} for i in interactions]
-    entries += [{"type": "stage", "at": c.changed_at, "item": c} for c in changes]
+def lead_merged_into(*, user: User, lead_id: int) -> Lead | None:
+    """The lead a merged lead's id now leads to, if the user may see it (None otherwise: no leak of either)."""
+    survivor_id = LeadRedirect.objects.filter(old_lead_id=lead_id).values_list("lead_id", flat=True).first()
+    if survivor_id is None:
+        return None
+    return access.leads_visible_to(user).filter(pk=survivor_id).only("pk").first()
+
+
+# The timeline's filters: (value, label); "all" shows everything.
+TIMELINE_FILTERS = (
+    ("all", "All"),
+    ("interactions", "Calls, emails, notes"),
+    ("stages", "Stages"),
+    ("changes", "Changes"),
+)
+
+
+def lead_timeline(*, lead: Lead, limit: int = 50, show: str = "all") -> list[dict]:
+    """Interactions, stage changes and field changes (the audit trail) of a lead, newest first, as one list: a
+    query per kind shown, whatever the size. `show` keeps one kind ("interactions", "stages", "changes").
+    Entries a merge moved here carry `origin`, the name and id of the lead they were first recorded on."""
+    entries = []
+    if show in ("all", "interactions"):
+        interactions = Interaction.objects.filter(lead=lead).select_related("user").order_by("-occurred_at", "-id")
+        entries += [{"type": "interaction", "at": i.occurred_at, "item": i} for i in interactions[:limit]]
+    if show in ("all", "stages"):
+        changes = StageChange.objects.filter(lead=lead).select_related("user").order_by("-changed_at", "-id")
+        entries += [{"type": "stage", "at": c.changed_at, "item": c} for c in changes[:limit]]
+    if show in ("all", "changes"):
+        history = list(
+            LeadHistory.objects.filter(lead=lead).select_related("user").order_by("-changed_at", "-id")[:limit]
+        )
+        entries += [{"type": "change", "at": h.changed_at, "item": h} for h in history_shown(history)]
     entries.sort(key=lambda e: e["at"], reverse=True)
-    return entries[:limit]
+    entries = entries[:limit]
+    origins = {e["item"].merged_from_lead_id for e in entries if e["item"].merged_from_lead_id}
+    if origins:
+        names = _merged_lead_names(lead, origins)
+        for entry in entries:
+            origin = entry["item"].merged_from_lead_id
+            if origin:
+                entry["origin"] = f"{names.get(origin, 'a merged lead')} (#{origin})"
+    return entries
+
+
+def _merged_lead_names(lead: Lead, ids: set[int]) -> dict[int, str]:
+    """Names of merged leads, from the merge records' snapshots (the leads are gone): one query."""
+    names = {}
+    for snapshot in LeadMerge.objects.filter(survivor=lead).values_list("snapshot", flat=True):
+        for facts in snapshot:
+            if facts.get("id") in ids:
+                names[facts["id"]] = facts.get("name", "")
+    return names
 
 
 def tasks_for_lead(*, lead: Lead) -> QuerySet[FollowUpTask]:

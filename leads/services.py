@@ -7,18 +7,21 @@ from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.utils import timezone
 
 from crm import access, clock
 from crm.models import User
-from leads.edits import EditConflict, same, stored
+from leads.edits import EditConflict, history_bulk_reassign, history_record, same, stored
 from leads.facts import EDITABLE_FIELDS
+from leads.followups.services import tasks_follow_owner
 from leads.intake.pipeline import Arriving, arrivals_match, arrivals_store
 from leads.models import (
     OPEN_STAGES,
     FollowUpTask,
     Interaction,
     Lead,
+    LeadHistory,
     LostReason,
     ResponseClock,
     Stage,
@@ -157,6 +160,7 @@ def lead_update(
         changed = [name for name in mine if not same(data[name], stored(locked, name))]
     if not changed:
         return locked
+    before = {name: stored(locked, name) for name in changed}
     for name in changed:
         setattr(locked, name, data[name])
     _normalize(locked)
@@ -167,6 +171,14 @@ def lead_update(
     if "phone" in written:
         written.add("phone_normalized")
     locked.save(update_fields=sorted(written))
+    # The audit trail, in this transaction: each field this person changed, from what, to what.
+    history_record(
+        lead_id=locked.pk,
+        user=user,
+        kind=LeadHistory.Kind.EDIT,
+        changes={name: (before[name], stored(locked, name)) for name in changed},
+        at=locked.updated_at,
+    )
     for name in written:
         setattr(lead, name, getattr(locked, name))
     if "channel" in changed:
@@ -179,19 +191,35 @@ def lead_update(
 
 
 @transaction.atomic
-def lead_assign(*, lead: Lead, owner: User | None, user: User) -> Lead:
-    """Give a lead to an owner, or put it back in the pool (owner None)."""
+def lead_assign(*, lead: Lead, owner: User | None, user: User, tasks_follow: bool = True) -> Lead:
+    """Give a lead to an owner, or put it back in the pool (owner None).
+
+    `tasks_follow` (the default): the lead's open follow-ups that were the previous owner's go to the new owner
+    (a lead put in the pool leaves them with their assignee, since nobody would do them). Otherwise they stay
+    with their assignee. The change and the moved follow-ups are on the lead's history.
+    """
     _check_owner(user=user, owner=owner)
     # Under the row lock, writing only the owner's fields: an edit, a logged call or a stage move at the same
     # moment keeps its own fields, and this owner is not reverted by them.
     locked = Lead.objects.select_for_update().get(pk=lead.pk)
-    assigned_at = clock.now() if owner else None
+    previous = locked.owner_id
+    if previous == (owner.pk if owner else None):
+        return lead
+    now = clock.now()
+    assigned_at = now if owner else None
     for target in (locked, lead):
         target.owner = owner
         target.team_id = owner.team_id if owner else None
         target.assigned_at = assigned_at
     locked.save(update_fields=["owner", "team", "assigned_at", "updated_at"])
     lead.updated_at = locked.updated_at
+    moved = 0
+    if tasks_follow and owner is not None and previous is not None:
+        moved = tasks_follow_owner(lead_ids=[locked.pk], from_owner_ids={locked.pk: previous}, owner=owner)
+    changes = {"owner": (previous, owner)}
+    if moved:
+        changes["tasks"] = (None, f"{moved} open follow-up{'s' if moved != 1 else ''} moved to the new owner")
+    history_record(lead_id=locked.pk, user=user, kind=LeadHistory.Kind.ASSIGN, changes=changes, at=now)
     _send_on_commit(lead_changed, lead_id=lead.pk, fields=["owner"])
     return lead
 
@@ -209,6 +237,14 @@ def lead_claim(*, lead: Lead, user: User) -> bool:
     )
     if claimed:
         pool_claim_record(lead_id=lead.pk, user=user, now=now)
+        history_record(
+            lead_id=lead.pk,
+            user=user,
+            kind=LeadHistory.Kind.ASSIGN,
+            changes={"owner": (None, user)},
+            at=now,
+            note="Claimed from the pool",
+        )
         lead.owner, lead.team_id, lead.assigned_at = user, user.team_id, now
         _send_on_commit(lead_changed, lead_id=lead.pk, fields=["owner"])
     return claimed == 1
@@ -272,13 +308,16 @@ def interaction_log(
 ) -> Interaction:
     """Record an interaction and keep the lead's clocks right.
 
-    The first outbound interaction by a person is the lead's first response (an earlier one logged later
-    moves it back). A response to a New lead makes it Contacted. The lead's row is locked first, before the
-    interaction's insert takes its key-share lock, so the first response, stage and clock are read and written
-    by one writer at a time.
+    The first outbound interaction by a person *recorded* is the lead's first response, at the moment it was
+    recorded: `occurred_at` may be back-dated (the timeline shows it), but a call logged after the deadline with
+    an earlier "occurred at" neither shortens the response time nor turns a breach into "within target". Nothing
+    happens to a lead before it exists: an earlier `occurred_at` is refused (ValidationError on "occurred_at").
+    A response to a New lead makes it Contacted. The lead's row is locked first, before the interaction's insert
+    takes its key-share lock, so the first response, stage and clock are read and written by one writer at a time.
     """
     locked = Lead.objects.select_for_update().get(pk=lead.pk)
     now = clock.now()
+    interaction_check_time(lead=locked, occurred_at=occurred_at or now)
     interaction = Interaction(
         lead=lead,
         user=user,
@@ -299,11 +338,9 @@ def interaction_log(
     if interaction.occurred_at > locked.last_activity_at:
         locked.last_activity_at = interaction.occurred_at
         fields.append("last_activity_at")
-    if interaction.is_response and (
-        locked.first_response_at is None or interaction.occurred_at < locked.first_response_at
-    ):
-        locked.first_response_at = interaction.occurred_at
-        locked.response_seconds = max(0, int((interaction.occurred_at - locked.created_at).total_seconds()))
+    if interaction.is_response and locked.first_response_at is None:
+        locked.first_response_at = interaction.created_at
+        locked.response_seconds = max(0, int((interaction.created_at - locked.created_at).total_seconds()))
         fields += ["first_response_at", "response_seconds"]
         # Answered: the clock stops, no reminder or escalation is left to send.
         ResponseClock.objects.filter(lead_id=lead.pk, next_at__isnull=False).update(next_at=None)
@@ -318,6 +355,15 @@ def interaction_log(
     return interaction
 
 
+def interaction_check_time(*, lead: Lead, occurred_at: dt.datetime) -> None:
+    """Nothing happens to a lead before it exists (before its arrival, `created_at`)."""
+    if occurred_at < lead.created_at:
+        when = timezone.localtime(lead.created_at)
+        raise ValidationError(
+            {"occurred_at": f"This lead was created on {when:%d %b %Y at %H:%M}: nothing can have happened before."}
+        )
+
+
 # Fields of an interaction a person may correct after logging it.
 INTERACTION_EDITABLE_FIELDS = ("kind", "direction", "outcome", "occurred_at", "subject", "body")
 
@@ -326,18 +372,25 @@ INTERACTION_EDITABLE_FIELDS = ("kind", "direction", "outcome", "occurred_at", "s
 def interaction_update(*, interaction: Interaction, user: User, data: dict) -> Interaction:
     """Correct a logged interaction (its author or the lead's editors), keeping the lead's clocks right.
 
-    Changing the kind, direction or time may change which interaction is the first response, so the lead's
-    first response, response time, last activity and response clock are recomputed from its interactions.
+    Changing the kind or direction may change which interaction is the first response (the first recorded; an
+    interaction that becomes a response counts as recorded now), so the lead's first response, response time, last
+    activity and response clock are recomputed from its interactions. Its time stays after the lead's arrival.
     """
     access.ensure(access.can_edit_interaction, user, interaction)
     _lead_lock(interaction.lead_id)
     unknown = set(data) - set(INTERACTION_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
+    was_response = interaction.is_response
     for name, value in data.items():
         setattr(interaction, name, value)
     if interaction.kind != Interaction.Kind.CALL:
         interaction.outcome = ""
+    if "occurred_at" in data:
+        interaction_check_time(lead=Lead.objects.get(pk=interaction.lead_id), occurred_at=interaction.occurred_at)
+    if interaction.is_response and not was_response:
+        # A note edited into a call is a response recorded now, not when the note was written.
+        interaction.created_at = clock.now()
     interaction.full_clean(exclude=["lead", "user"])
     interaction.save()
     _interactions_changed(lead_id=interaction.lead_id, user=user)
@@ -386,39 +439,51 @@ def task_create(
 
 def task_complete(*, task: FollowUpTask, user: User) -> FollowUpTask:
     """Mark a task done (idempotent: completing a done task keeps its first completion time)."""
-    FollowUpTask.objects.filter(pk=task.pk, done_at__isnull=True).update(done_at=clock.now(), reminder_next_at=None)
-    task.refresh_from_db(fields=["done_at"])
+    FollowUpTask.objects.filter(pk=task.pk, done_at__isnull=True).update(
+        done_at=clock.now(), reminder_next_at=None, version=F("version") + 1
+    )
+    task.refresh_from_db(fields=["done_at", "due_at", "title", "version", "assignee"])
     return task
 
 
 @transaction.atomic
 def task_reopen(*, task: FollowUpTask, user: User) -> FollowUpTask:
-    FollowUpTask.objects.filter(pk=task.pk).update(done_at=None)
-    task.done_at = None
+    FollowUpTask.objects.filter(pk=task.pk, done_at__isnull=False).update(done_at=None, version=F("version") + 1)
     # Reminders it is still early enough for come back; one already sent is never sent again.
     task_reminders_schedule(task_ids=[task.pk])
+    task.refresh_from_db(fields=["done_at", "due_at", "title", "version", "assignee"])
     return task
 
 
 @transaction.atomic
-def leads_bulk_reassign(*, user: User, lead_ids: Iterable[int], owner: User | None) -> int:
-    """Give many leads to one owner (or the pool) in one statement. Only managers and admins may."""
+def leads_bulk_reassign(*, user: User, lead_ids: Iterable[int], owner: User | None, tasks_follow: bool = True) -> int:
+    """Give many leads to one owner (or the pool) in one statement. Only managers and admins may.
+
+    As `lead_assign`: open follow-ups go with the leads unless `tasks_follow` is False, and the history gets one
+    row per lead whose owner changed, all in one INSERT ... SELECT, whatever the number of leads.
+    """
     access.ensure(access.can_bulk_edit_leads, user)
     _check_owner(user=user, owner=owner)
     # Locked in key order (as every bulk write here), so two bulk writes over the same leads take turns rather
     # than deadlock; an edit of one of them waits, and writes only its own fields after.
-    ids = list(
-        access.leads_visible_to(user)
-        .filter(pk__in=list(lead_ids))
-        .order_by("pk")
-        .select_for_update()
-        .values_list("pk", flat=True)
-    )
+    locked = access.leads_visible_to(user).filter(pk__in=list(lead_ids)).order_by("pk").select_for_update().values("pk")
+    ids = list(locked.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    now = clock.now()
+    new_owner = owner.pk if owner else None
+    # Before the UPDATE, read by the INSERT itself: the previous owner of each lead that changes hands.
+    history_bulk_reassign(lead_ids=ids, owner_id=new_owner, user=user, at=now)
+    if tasks_follow and owner is not None:
+        # The previous owners' open follow-ups go with the leads: one UPDATE joining the leads as they are now.
+        FollowUpTask.objects.filter(lead_id__in=ids, done_at__isnull=True, assignee_id=F("lead__owner_id")).exclude(
+            assignee=owner
+        ).update(assignee=owner, version=F("version") + 1)
     return Lead.objects.filter(pk__in=ids).update(
         owner=owner,
         team_id=owner.team_id if owner else None,
-        assigned_at=clock.now() if owner else None,
-        updated_at=clock.now(),
+        assigned_at=now if owner else None,
+        updated_at=now,
     )
 
 

@@ -3,6 +3,7 @@ from django.urls import path
 from leads import views
 from leads.channels import views as channel_views
 from leads.dedupe import views as dedupe_views
+from leads.followups import views as followup_views
 from leads.imports import views as import_views
 from leads.routing import views as routing_views
 from leads.sla import views as sla_views
@@ -23,7 +24,10 @@ urlpatterns = [
     path("<int:lead_id>/assign/", views.lead_assign, name="assign"),
     path("<int:lead_id>/claim/", views.lead_claim, name="claim"),
     path("<int:lead_id>/tasks/", views.task_create, name="task_create"),
-    path("tasks/<int:task_id>/toggle/", views.task_toggle, name="task_toggle"),
+    path("tasks/<int:task_id>/toggle/", followup_views.task_toggle, name="task_toggle"),
+    path("tasks/<int:task_id>/snooze/", followup_views.task_snooze, name="task_snooze"),
+    path("tasks/<int:task_id>/edit/", followup_views.task_edit, name="task_edit"),
+    path("tasks/<int:task_id>/delete/", followup_views.task_delete, name="task_delete"),
     path("interactions/<int:interaction_id>/edit/", views.interaction_edit, name="interaction_edit"),
     path("interactions/<int:interaction_id>/delete/", views.interaction_delete, name="interaction_delete"),
     # Speed to lead settings (admins).

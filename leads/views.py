@@ -5,12 +5,10 @@ import copy
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
@@ -20,8 +18,9 @@ from crm.pagination import capped_count
 from leads import selectors, services
 from leads.at_risk import leads_at_risk
 from leads.filters import LeadFilter
+from leads.followups.services import SNOOZES
 from leads.forms import BulkActionForm, InteractionForm, LeadForm, OwnerForm, StageForm, TaskForm
-from leads.models import FollowUpTask, Interaction, Lead, LostReason, Stage
+from leads.models import Interaction, Lead, LostReason, Stage
 from leads.panels import LEAD_PAGE_PANELS
 from leads.search import MAX_TERM_LENGTH
 
@@ -46,25 +45,31 @@ def _editable_lead(request: HttpRequest, lead_id: int) -> Lead:
 def _lead_context(request: HttpRequest, lead: Lead, **extra) -> dict:
     user = request.user
     can_edit = access.can_edit_lead(user, lead)
-    timeline = selectors.lead_timeline(lead=lead)
+    show = request.GET.get("show", "all")
+    if show not in dict(selectors.TIMELINE_FILTERS):
+        show = "all"
+    timeline = selectors.lead_timeline(lead=lead, show=show)
     context = {
         "lead": lead,
         "attributes": selectors.lead_attribute_rows(lead=lead),
         "can_edit": can_edit,
         "can_assign": access.can_reassign_leads(user),
         "timeline": timeline,
-        # Marked on the timeline: the interaction that stopped the response clock.
+        "timeline_show": show,
+        "timeline_filters": selectors.TIMELINE_FILTERS,
+        # Marked on the timeline: the interaction that stopped the response clock (the first one recorded).
         "first_response_id": next(
             (
                 e["item"].pk
                 for e in reversed(timeline)
                 if e["type"] == "interaction"
                 and e["item"].is_response
-                and e["item"].occurred_at == lead.first_response_at
+                and e["item"].created_at == lead.first_response_at
             ),
             None,
         ),
         "tasks": selectors.tasks_for_lead(lead=lead),
+        "snoozes": SNOOZES,
         "interaction_form": InteractionForm(),
         "task_form": TaskForm(),
         "stage_form": StageForm(initial={"stage": lead.stage}),
@@ -94,6 +99,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
         "recent": selectors.leads_recently_active(user=user),
         "at_risk": leads_at_risk(user=user),
         "now": now,
+        "snoozes": SNOOZES,
     }
     return render(request, "leads/my_day.html", context)
 
@@ -187,7 +193,9 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             if data["action"] == "reassign":
-                count = services.leads_bulk_reassign(user=user, lead_ids=data["lead_ids"], owner=data["owner"])
+                count = services.leads_bulk_reassign(
+                    user=user, lead_ids=data["lead_ids"], owner=data["owner"], tasks_follow=data["tasks"]
+                )
                 messages.success(request, f"{count} lead(s) given to {data['owner'] or 'the pool'}.")
             else:
                 count = services.leads_bulk_change_stage(
@@ -250,7 +258,16 @@ def lead_duplicates_check(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
+    try:
+        lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
+    except Http404:
+        # A merged lead's old address leads to the lead it was merged into, for whoever may see that one; to anyone
+        # else it is a lead that does not exist, like any other.
+        survivor = selectors.lead_merged_into(user=request.user, lead_id=lead_id)
+        if survivor is None:
+            raise
+        messages.info(request, f"Lead #{lead_id} was merged into this one; this is its page now.")
+        return redirect(f"{survivor.get_absolute_url()}?merged_from={lead_id}")
     if request.htmx and request.GET.get("edit") == "facts":
         lead = _editable_lead(request, lead_id)
         return render(
@@ -289,13 +306,9 @@ def lead_edit(request: HttpRequest, lead_id: int) -> HttpResponse:
         else:
             lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
             if request.htmx:
-                context = {
-                    "lead": lead,
-                    "can_edit": True,
-                    "now": clock.now(),
-                    "attributes": selectors.lead_attribute_rows(lead=lead),
-                }
-                return _render_partials(request, "leads/detail.html", ["facts", "header"], context)
+                # The timeline too: the change is on it (the lead's history).
+                context = _lead_context(request, lead)
+                return _render_partials(request, "leads/detail.html", ["facts", "header", "timeline"], context)
             messages.success(request, "Lead saved.")
             return redirect(lead)
     if request.htmx:
@@ -309,16 +322,21 @@ def interaction_create(request: HttpRequest, lead_id: int) -> HttpResponse:
     form = InteractionForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        services.interaction_log(
-            lead=lead,
-            user=request.user,
-            kind=data["kind"],
-            direction=data["direction"],
-            outcome=data.get("outcome", ""),
-            occurred_at=data.get("occurred_at"),
-            subject=data.get("subject", ""),
-            body=data.get("body", ""),
-        )
+        try:
+            services.interaction_log(
+                lead=lead,
+                user=request.user,
+                kind=data["kind"],
+                direction=data["direction"],
+                outcome=data.get("outcome", ""),
+                occurred_at=data.get("occurred_at"),
+                subject=data.get("subject", ""),
+                body=data.get("body", ""),
+            )
+        except ValidationError as error:  # e.g. a time before the lead existed: shown next to the field
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+    if form.is_valid():
         label = Interaction.Kind(data["kind"]).label
         if not request.htmx:
             messages.success(request, f"{label} logged.")
@@ -330,7 +348,7 @@ def interaction_create(request: HttpRequest, lead_id: int) -> HttpResponse:
         for field, errors in form.errors.items():
             messages.error(request, f"{field}: {' '.join(errors)}")
         return redirect(lead)
-    return render(request, "leads/detail.html#log", _lead_context(request, lead, interaction_form=form))
+    return render(request, "leads/detail.html#log", _lead_context(request, lead, interaction_form=form), status=422)
 
 
 @require_POST
@@ -367,9 +385,15 @@ def lead_assign(request: HttpRequest, lead_id: int) -> HttpResponse:
     access.ensure(access.can_reassign_leads, user)
     form = OwnerForm(request.POST, user=user)
     if form.is_valid():
-        owner = form.cleaned_data["owner"]
-        services.lead_assign(lead=lead, owner=owner, user=user)
-        messages.success(request, f"Lead given to {owner}." if owner else "Lead put back in the pool.")
+        owner, tasks_follow = form.cleaned_data["owner"], form.cleaned_data["tasks"]
+        services.lead_assign(lead=lead, owner=owner, user=user, tasks_follow=tasks_follow)
+        if owner is None:
+            messages.success(request, "Lead put back in the pool.")
+        else:
+            follow = "its open follow-ups went along" if tasks_follow else "its follow-ups stayed with their assignee"
+            messages.success(request, f"Lead given to {owner}; {follow}.")
+        if not access.can_view_lead(user, lead):
+            return redirect("leads:list")
     else:
         messages.error(request, "Choose someone from your team.")
     return redirect(lead)
@@ -406,31 +430,6 @@ def task_create(request: HttpRequest, lead_id: int) -> HttpResponse:
             messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
         return redirect(lead)
     return render(request, "leads/detail.html#tasks", _lead_context(request, lead, task_form=form))
-
-
-@require_POST
-def task_toggle(request: HttpRequest, task_id: int) -> HttpResponse:
-    task = get_object_or_404(FollowUpTask.objects.select_related("lead", "assignee"), pk=task_id)
-    # A task is reachable through its lead: the same 404/403 rules apply.
-    lead = _editable_lead(request, task.lead_id)
-    with transaction.atomic():
-        if task.done_at is None:
-            services.task_complete(task=task, user=request.user)
-        else:
-            services.task_reopen(task=task, user=request.user)
-    if not request.htmx:
-        # Back where the person was (My day, the lead), never to another site.
-        back = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(
-            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            back = lead.get_absolute_url()
-        return redirect(back)
-    return render(
-        request,
-        "leads/detail.html#task_row",
-        {"task": task, "now": clock.now(), "show_lead": request.POST.get("show_lead")},
-    )
 
 
 def _interaction_for_editing(request: HttpRequest, interaction_id: int) -> tuple[Interaction, Lead]:

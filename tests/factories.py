@@ -86,6 +86,8 @@ class InteractionFactory(DjangoModelFactory):
     direction = Interaction.Direction.OUTBOUND
     outcome = Interaction.Outcome.CONNECTED
     occurred_at = factory.LazyFunction(clock.now)
+    # Recorded when it happened, unless a test says otherwise (a back-dated entry gives both).
+    created_at = factory.LazyAttribute(lambda interaction: interaction.occurred_at)
 
 
 class TaskFactory(DjangoModelFactory):

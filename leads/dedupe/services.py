@@ -14,20 +14,30 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, Count, F, Q, QuerySet, Value, When, Window
-from django.db.models.functions import Concat, RowNumber, Substr
+from django.db.models import BigIntegerField, Case, Count, F, Q, QuerySet, Value, When, Window
+from django.db.models.functions import Coalesce, Concat, RowNumber, Substr
 from django.http import Http404
 from django.urls import reverse
 
 from crm import access, clock
 from crm.models import Notification, User
-from leads.facts import FACTS
+from leads.dedupe.conflicts import (
+    FILLABLE_FACTS,
+    Conflict,
+    is_blank,
+    merge_conflicts,
+    outcome_default,
+    same_value,
+)
+from leads.edits import history_record
 from leads.models import (
     OPEN_STAGES,
     FollowUpTask,
     Interaction,
     Lead,
+    LeadHistory,
     LeadMerge,
+    LeadRedirect,
     ResponseClock,
     Stage,
     StageChange,
@@ -59,14 +69,6 @@ GROUP_LEAD_FIELDS = (
     "owner__username",
 )
 
-# Facts the survivor takes from a merged lead when its own is blank, and the value that counts as blank (the
-# field's default): every editable fact of leads.facts but the name (the survivor's stays) and the attributes
-# (merged key by key).
-FILLABLE_FACTS: dict[str, object] = {
-    fact.field.attname: fact.field.get_default()
-    for fact in FACTS
-    if fact.editable and fact.name not in ("name", "attributes")
-}
 # What the audit entry keeps of each merged lead.
 SNAPSHOT_FIELDS = (
     "id",
@@ -185,6 +187,8 @@ class MergePlan:
     merged: list[Lead]
     filled: dict[str, object]  # facts the survivor would take from the merged leads
     moved: dict[str, int]
+    conflicts: list[Conflict] = field(default_factory=list)
+    outcome_from: Lead | None = None  # the lead whose stage (and deal value) the survivor takes
 
 
 def _shares_a_key(survivor: Lead, other: Lead) -> bool:
@@ -219,15 +223,23 @@ def _load_for_merge(*, user: User, survivor_id: int, merged_ids: list[int], lock
     return survivor, merged
 
 
-def _facts_to_fill(survivor: Lead, merged: list[Lead]) -> dict[str, object]:
-    """Blank facts of the survivor and the first non-blank value among the merged leads (the oldest first)."""
+def _facts_to_fill(survivor: Lead, merged: list[Lead], picks: dict[str, int] | None = None) -> dict[str, object]:
+    """Facts the survivor takes from a merged lead: by default its blank ones, from the first merged lead (the
+    oldest first) that has one; `picks` (field → lead id, from the review page) chooses another lead's value."""
+    picks = picks or {}
+    by_id = {lead.pk: lead for lead in merged}
     filled: dict[str, object] = {}
-    for name, blank in FILLABLE_FACTS.items():
-        if getattr(survivor, name) not in (blank, None, ""):
+    for name in FILLABLE_FACTS:
+        picked = by_id.get(picks.get(name))
+        if picked is not None:
+            if not same_value(getattr(picked, name), getattr(survivor, name)):
+                filled[name] = getattr(picked, name)
+            continue
+        if not is_blank(name, getattr(survivor, name)):
             continue
         for lead in merged:
             value = getattr(lead, name)
-            if value not in (blank, None, ""):
+            if not is_blank(name, value):
                 filled[name] = value
                 break
     return filled
@@ -253,13 +265,29 @@ def _moved_counts(merged_ids: list[int]) -> dict[str, int]:
     }
 
 
-def merge_plan(*, user: User, survivor_id: int, merged_ids: list[int]) -> MergePlan:
+def _outcome_pick(survivor: Lead, merged: list[Lead], picks: dict[str, int]) -> tuple[Lead, str]:
+    leads = [survivor, *merged]
+    outcome, reason = outcome_default(leads)
+    picked = next((lead for lead in leads if lead.pk == picks.get("outcome")), None)
+    if picked is not None and picked.pk != outcome.pk:
+        return picked, "Your pick replaces the default."
+    return outcome, reason
+
+
+def merge_plan(
+    *, user: User, survivor_id: int, merged_ids: list[int], picks: dict[str, int] | None = None
+) -> MergePlan:
     survivor, merged = _load_for_merge(user=user, survivor_id=survivor_id, merged_ids=merged_ids, lock=False)
+    picks = picks or {}
+    filled = _facts_to_fill(survivor, merged, picks)
+    outcome, reason = _outcome_pick(survivor, merged, picks)
     return MergePlan(
         survivor=survivor,
         merged=merged,
-        filled=_facts_to_fill(survivor, merged),
+        filled=filled,
         moved=_moved_counts([lead.pk for lead in merged]),
+        conflicts=merge_conflicts(survivor, merged, outcome, reason, filled),
+        outcome_from=outcome,
     )
 
 
@@ -291,14 +319,23 @@ def _snapshot(lead: Lead) -> dict:
     return facts
 
 
+OUTCOME_FIELDS = ("stage", "stage_changed_at", "lost_reason", "deal_value", "won_at")
+
+
 @transaction.atomic
-def leads_merge(*, user: User, survivor_id: int, merged_ids: list[int]) -> LeadMerge:
+def leads_merge(
+    *, user: User, survivor_id: int, merged_ids: list[int], picks: dict[str, int] | None = None
+) -> LeadMerge:
     """Merge leads into the survivor, in one transaction, the leads locked; nothing they held is lost.
 
     1. Interactions, follow-up tasks, stage history and earlier merge records move to the survivor (one UPDATE
        each); in-app notifications that linked to a merged lead link to the survivor.
-    2. The survivor's blank facts are filled from the merged leads (its own values are kept); custom attributes
-       are combined (the survivor's win on a clash).
+    2. The survivor takes the outcome of `outcome_default` (Won beats everything, then the most recent of Lost
+       and open, then the furthest stage) with its deal value, lost reason and dates; its blank facts are filled
+       from the merged leads (its own values are kept); `picks` (field → lead id, from the review page) choose
+       other values, the outcome included. Custom attributes are combined (the survivor's win on a clash).
+       Every field the merge changed is on the lead's history, and the moved entries say which lead they came
+       from (`merged_from_lead_id`); the merged leads' addresses redirect to the survivor (`LeadRedirect`).
     3. The merged leads are deleted (their response clocks and scores with them), after their facts were kept
        in the `LeadMerge` audit entry.
     4. The survivor's first response, response time, last activity and response clock are recomputed from
@@ -307,17 +344,46 @@ def leads_merge(*, user: User, survivor_id: int, merged_ids: list[int]) -> LeadM
     """
     survivor, merged = _load_for_merge(user=user, survivor_id=survivor_id, merged_ids=merged_ids, lock=True)
     merged_ids = [lead.pk for lead in merged]
+    picks = picks or {}
     now = clock.now()
 
-    moved = {
-        "interactions": Interaction.objects.filter(lead_id__in=merged_ids).update(lead_id=survivor.pk),
-        "tasks": FollowUpTask.objects.filter(lead_id__in=merged_ids).update(lead_id=survivor.pk),
-        "stage_changes": StageChange.objects.filter(lead_id__in=merged_ids).update(lead_id=survivor.pk),
+    # A behavioural event is recorded once per lead by its key: the same event on two of the merged records stays
+    # twice (both moved, nothing lost), without the key that would make the survivor hold it twice.
+    keys = Interaction.objects.filter(lead_id__in=[survivor.pk, *merged_ids]).exclude(event_key="")
+    shared = keys.values("event_key").annotate(leads=Count("lead_id", distinct=True)).filter(leads__gt=1)
+    Interaction.objects.filter(lead_id__in=merged_ids, event_key__in=shared.values("event_key")).update(event_key="")
+    # Each moved entry remembers the lead it was first recorded on (kept through later merges).
+    origin = {
+        "lead_id": survivor.pk,
+        "merged_from_lead_id": Coalesce("merged_from_lead_id", "lead_id", output_field=BigIntegerField()),
     }
+    moved = {
+        "interactions": Interaction.objects.filter(lead_id__in=merged_ids).update(**origin),
+        "tasks": FollowUpTask.objects.filter(lead_id__in=merged_ids).update(lead_id=survivor.pk),
+        "stage_changes": StageChange.objects.filter(lead_id__in=merged_ids).update(**origin),
+    }
+    LeadHistory.objects.filter(lead_id__in=merged_ids).update(**origin)
     LeadMerge.objects.filter(survivor_id__in=merged_ids).update(survivor_id=survivor.pk)
     moved["notifications"] = _relink_notifications(merged_ids, survivor.get_absolute_url())
+    # The merged leads' addresses (and those of leads merged into them before) lead to the survivor.
+    LeadRedirect.objects.filter(lead_id__in=merged_ids).update(lead_id=survivor.pk)
+    LeadRedirect.objects.bulk_create(
+        [LeadRedirect(old_lead_id=pk, lead_id=survivor.pk, created_at=now) for pk in merged_ids],
+        update_conflicts=True,
+        unique_fields=["old_lead_id"],
+        update_fields=["lead_id", "created_at"],
+    )
 
-    filled = _facts_to_fill(survivor, merged)
+    before = {name: getattr(survivor, name) for name in (*FILLABLE_FACTS, *OUTCOME_FIELDS)}
+    outcome, _ = _outcome_pick(survivor, merged, picks)
+    if outcome.pk != survivor.pk and outcome.stage != survivor.stage:
+        for name in OUTCOME_FIELDS:
+            setattr(survivor, name, getattr(outcome, name))
+    elif outcome.pk != survivor.pk and outcome.stage == Stage.WON:
+        # Both won: the later win and its value.
+        for name in ("deal_value", "won_at"):
+            setattr(survivor, name, getattr(outcome, name))
+    filled = _facts_to_fill(survivor, merged, picks)
     for name, value in filled.items():
         setattr(survivor, name, value)
     survivor.attributes = _attributes(survivor, merged)
@@ -336,13 +402,30 @@ def leads_merge(*, user: User, survivor_id: int, merged_ids: list[int]) -> LeadM
         survivor=survivor,
         merged_lead_ids=merged_ids,
         snapshot=[_snapshot(lead) for lead in merged],
-        moved=moved | {"filled": sorted(filled)},
+        moved=moved | {"filled": sorted(filled), "outcome_from": outcome.pk},
         merged_by=user,
         merged_at=now,
         survivor_arrived_at=arrived_before,
     )
     Lead.objects.filter(pk__in=merged_ids).delete()
     survivor.save()
+    if survivor.stage != before["stage"]:
+        # The stage history says how the kept lead got its new stage: by this merge, from the other record.
+        StageChange.objects.create(
+            lead=survivor, from_stage=before["stage"], to_stage=survivor.stage, changed_at=now, user=user
+        )
+        if (before["stage"] in OPEN_STAGES) != (survivor.stage in OPEN_STAGES):
+            ResponseClock.objects.filter(lead_id=survivor.pk).update(next_at=None)
+    names = ", ".join(f"{lead.name} (#{lead.pk})" for lead in merged)
+    changes = {name: (before[name], getattr(survivor, name)) for name in before if name != "stage_changed_at"}
+    history_record(
+        lead_id=survivor.pk,
+        user=user,
+        kind=LeadHistory.Kind.MERGE,
+        changes={"merged": (None, names), **changes},
+        at=now,
+        note=f"Merged in {names}",
+    )
     if arrival_moved:
         # An answered lead's clock is not re-timed by the recompute (only running ones are): reset it to the new
         # arrival so that it is timed again, against the same target.

@@ -72,6 +72,17 @@ class MergeForm(forms.Form):
     )
 
 
+def _picks(data) -> dict[str, int]:
+    """The review page's choices, `pick_<field>=<lead id>`: which lead's value of each field in conflict to keep.
+    At most one per known field (the outcome and the fillable facts); anything else is ignored."""
+    picks = {}
+    for name in ("outcome", *dedupe.FILLABLE_FACTS):
+        value = data.get(f"pick_{name}", "")
+        if value.isdigit() and len(value) < 19:
+            picks[name] = int(value)
+    return picks
+
+
 @require_http_methods(["GET", "POST"])
 def merge(request: HttpRequest) -> HttpResponse:
     """GET: what the merge would do, to confirm. POST: merge, then go to the survivor's page."""
@@ -79,7 +90,11 @@ def merge(request: HttpRequest) -> HttpResponse:
     form = MergeForm(request.POST if request.method == "POST" else request.GET)
     plan = None
     if form.is_valid():
-        ids = {"survivor_id": form.cleaned_data["survivor"], "merged_ids": form.cleaned_data["merged"]}
+        ids = {
+            "survivor_id": form.cleaned_data["survivor"],
+            "merged_ids": form.cleaned_data["merged"],
+            "picks": _picks(request.POST if request.method == "POST" else request.GET),
+        }
         try:
             if request.method == "POST":
                 audit = dedupe.leads_merge(user=request.user, **ids)

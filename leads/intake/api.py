@@ -510,14 +510,18 @@ def create_event(request: HttpRequest, payload: EventIn):
             value = getattr(payload, name)
             if value not in ("", None):
                 details[name] = value
-        interaction, created = intake.event_record(
-            lead=lead,
-            kind=payload.kind,
-            occurred_at=payload.occurred_at,
-            subject=payload.subject,
-            details=details,
-            event_key=payload.event_key(),
-        )
+        try:
+            interaction, created = intake.event_record(
+                lead=lead,
+                kind=payload.kind,
+                occurred_at=payload.occurred_at,
+                subject=payload.subject,
+                details=details,
+                event_key=payload.event_key(),
+            )
+        except DjangoValidationError as error:  # e.g. a time before the lead existed
+            errors = error.message_dict if hasattr(error, "error_dict") else {"body": error.messages}
+            raise ApiError(400, errors) from None
         return 201 if created else 200, {
             "id": interaction.pk,
             "lead_id": lead.pk,

@@ -41,11 +41,13 @@ from crm import access, clock
 from crm.models import Team, User
 from crm.roles import Role
 from crm.services import Notice, notifications_send
+from leads.edits import history_record
 from leads.models import (
     OPEN_STAGES,
     AssignmentRule,
     AssignmentRuleMember,
     Lead,
+    LeadHistory,
     PoolClaim,
 )
 from leads.signals import lead_changed
@@ -551,6 +553,14 @@ def lead_release(*, lead: Lead, user: User) -> bool:
         owner=None, assigned_at=None, updated_at=now
     )
     if released:
+        history_record(
+            lead_id=lead.pk,
+            user=user,
+            kind=LeadHistory.Kind.ASSIGN,
+            changes={"owner": (lead.owner_id, None)},
+            at=now,
+            note="Released to the pool",
+        )
         lead.owner, lead.assigned_at = None, None
         transaction.on_commit(partial(_send_owner_changed, [lead.pk]))
     return released == 1

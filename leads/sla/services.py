@@ -4,7 +4,8 @@ Kept beside `leads/services.py` (which calls it when a lead arrives, changes or 
 grows past a screenful of concerns. The rules, in one place:
 
 * A lead's **response clock** runs from its arrival (`created_at`) until the first outbound interaction by a
-  person, while it is open. The policy that times it is chosen most specific first (`policy_match`); its
+  person is *recorded* (`Interaction.created_at`, not the "occurred at" the person may back-date), while it is
+  open. The policy that times it is chosen most specific first (`policy_match`); its
   deadline and reminder point are stored on the lead, counted in the policy's business hours if it has a
   calendar (`crm.business_hours`).
 * Clocks are re-timed **set-based** (`response_clocks_recompute`) when a lead arrives, its grade or channel
@@ -309,15 +310,17 @@ def leads_response_recompute(*, lead_ids: Iterable[int] | QuerySet) -> None:
     imported (the CSV import calls this with the ids it touched).
     """
     leads = _leads(lead_ids)
+    # The first response is the first one *recorded*, at the time it was recorded: an entry back-dated by its
+    # "occurred at" shows that time on the timeline but cannot rewrite the response time (nor the SLA outcome).
     responses = Interaction.objects.filter(
         lead=OuterRef("pk"),
         direction=Interaction.Direction.OUTBOUND,
         user__isnull=False,
         kind__in=Interaction.PERSONAL_KINDS,
-    ).order_by("occurred_at")
+    ).order_by("created_at", "pk")
     latest = Interaction.objects.filter(lead=OuterRef("pk")).order_by("-occurred_at")
     leads.update(
-        first_response_at=Subquery(responses.values("occurred_at")[:1]),
+        first_response_at=Subquery(responses.values("created_at")[:1]),
         last_activity_at=Greatest(
             F("created_at"), Coalesce(Subquery(latest.values("occurred_at")[:1]), F("created_at"))
         ),

@@ -1,11 +1,13 @@
 """Badges drawn on every row of the leads list: plain functions, as template includes cost too much per row."""
 
+import datetime as dt
+
 from django import template
 from django.utils import dateformat, formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from crm import clock
+from crm import access, clock
 from crm.templatetags.crm_tags import duration, seconds_from_now, since, sla_left
 from leads.imports import columns
 
@@ -129,6 +131,27 @@ def sla_chip(lead) -> str:
             since(lead.created_at),
         )
     return mark_safe("")
+
+
+# An entry logged more than this after its stated time is marked on the timeline with when it was logged.
+BACKDATED_AFTER = dt.timedelta(minutes=5)
+
+
+@register.filter
+def backdated(interaction) -> bool:
+    """Logged well after the time it says it happened (a person back-dated it)."""
+    created, occurred = getattr(interaction, "created_at", None), getattr(interaction, "occurred_at", None)
+    return bool(created and occurred and created - occurred > BACKDATED_AFTER)
+
+
+@register.filter
+def visible_to(lead, user) -> bool:
+    """Whether the user may open the lead (a follow-up that stayed with them when the lead went to another team)."""
+    return access.can_view_lead(user, lead)
+
+
+# Words a custom attribute's key spells in lower case that people write in capitals.
+_ACRONYMS = {"utm": "UTM", "id": "ID", "url": "URL", "crm": "CRM", "api": "API", "b2b": "B2B", "b2c": "B2C"}
 
 
 @register.filter

@@ -1,4 +1,5 @@
-"""Speed to lead: first response time (creation → first outbound interaction by a person) of the leads created in
+"""Speed to lead: first response time (creation → the first outbound interaction by a person *recorded*, at the
+time it was recorded: a back-dated "occurred at" never shortens it; `leads.sla.services`) of the leads created in
 the period; average, median and 90th percentile over the answered leads, conversion by response bucket, and the
 share answered within the response target with the breaches by owner (`reports.selectors.speed_sla`)."""
 

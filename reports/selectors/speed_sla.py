@@ -2,7 +2,8 @@
 
 A lead's response clock (`leads.models.ResponseClock`) has a deadline, `due_at`, set from its policy's target.
 Over the leads created in the period whose clock was timed (a deadline was set):
-- **within SLA**: the first response came at or before the deadline;
+- **within SLA**: the first response was recorded at or before the deadline (`Lead.first_response_at` is the time
+  the first response was logged, not the "occurred at" a person may back-date);
 - **breached**: the first response came after it, or the lead is still open and unanswered past it (the same
   definition as `Lead.sla_breached` and the leads list's "SLA breached" filter for the unanswered ones);
 - neither: still running (deadline ahead), or closed without an answer before the deadline passed.

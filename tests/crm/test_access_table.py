@@ -87,6 +87,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "leads:claim": THE_REPS,
     "leads:task_create": THE_REPS,
     "leads:task_toggle": THE_REPS,
+    "leads:task_snooze": THE_REPS,  # a follow-up: its assignee's, and its lead's editors'
+    "leads:task_edit": THE_REPS,
+    "leads:task_delete": THE_REPS,
     "leads:interaction_edit": THE_REPS,
     "leads:interaction_delete": THE_REPS,
     "leads:release": THE_REPS,

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.urls import reverse
@@ -84,15 +85,16 @@ def test_first_response_is_recomputed_from_the_moved_interactions(manager, rep, 
     keep = LeadFactory(owner=rep, email="x@example.com", created_at=arrived + dt.timedelta(hours=1))
     twin = LeadFactory(owner=teammate, email="x@example.com", created_at=arrived)
     response_clocks_recompute(lead_ids=[keep.pk, twin.pk])
-    services.interaction_log(
-        lead=keep, user=rep, kind="call", outcome="connected", occurred_at=arrived + dt.timedelta(hours=4)
-    )
-    services.interaction_log(lead=twin, user=teammate, kind="email", occurred_at=arrived + dt.timedelta(minutes=30))
+    # Each logged when it happened: the response time counts from when a response is recorded.
+    with time_machine.travel(arrived + dt.timedelta(hours=4), tick=False):
+        services.interaction_log(lead=keep, user=rep, kind="call", outcome="connected")
+    with time_machine.travel(arrived + dt.timedelta(minutes=30), tick=False):
+        services.interaction_log(lead=twin, user=teammate, kind="email")
 
     dedupe.leads_merge(user=manager, survivor_id=keep.pk, merged_ids=[twin.pk])
 
     keep.refresh_from_db()
-    # The earliest arrival of the records, and the earliest response among all their interactions.
+    # The earliest arrival of the records, and the earliest response recorded among all their interactions.
     assert keep.created_at == arrived
     assert keep.first_response_at == arrived + dt.timedelta(minutes=30)
     assert keep.response_seconds == 30 * 60

@@ -3,14 +3,17 @@ locked, so one merge wins and the other finds the lead gone (404); nothing is lo
 
 import threading
 import time
+from decimal import Decimal
 
 import pytest
 from django.db import connections
 from django.http import Http404
 
+from leads import services
 from leads.dedupe import services as dedupe
-from leads.models import Interaction, Lead, LeadMerge
+from leads.models import Interaction, Lead, LeadMerge, LeadRedirect, Stage
 from tests.factories import InteractionFactory, LeadFactory
+from tests.threads import together
 
 
 @pytest.mark.django_db(transaction=True)
@@ -56,4 +59,25 @@ def test_two_merges_of_the_same_lead_at_once_one_wins(admin_user, manager, rep, 
     assert not Lead.objects.filter(pk=contested.pk).exists()
     assert Interaction.objects.count() == 6
     assert Interaction.objects.filter(lead_id=winner).count() == 4
+    assert LeadMerge.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_crossed_merges_at_once_keep_one_lead_its_won_deal_and_one_redirect(manager, admin_user, rep, teammate):
+    """A into B and B into A at the same moment: the leads are locked in id order, so one merge waits for the other,
+    then finds its lead gone (404); the won deal survives whichever wins, and the loser's id redirects to it."""
+    a = LeadFactory(owner=rep, email="x@example.com")
+    b = LeadFactory(owner=teammate, email="x@example.com")
+    services.lead_change_stage(lead=b, user=teammate, stage=Stage.WON, deal_value=Decimal("8500"))
+
+    _results, errors = together(
+        lambda: dedupe.leads_merge(user=manager, survivor_id=a.pk, merged_ids=[b.pk]),
+        lambda: dedupe.leads_merge(user=admin_user, survivor_id=b.pk, merged_ids=[a.pk]),
+    )
+
+    assert sorted(type(e).__name__ for e in errors if e is not None) == ["Http404"]
+    (kept,) = Lead.objects.all()
+    assert kept.stage == Stage.WON and kept.deal_value == Decimal("8500")
+    gone = b.pk if kept.pk == a.pk else a.pk
+    assert list(LeadRedirect.objects.values_list("old_lead_id", "lead_id")) == [(gone, kept.pk)]
     assert LeadMerge.objects.count() == 1

@@ -251,7 +251,8 @@ def test_an_event_is_recorded_on_a_lead_by_id_and_rescoring_is_signalled(
     ],
 )
 def test_every_behavioural_kind_is_recorded_by_email(client, token, channel, kind, direction):
-    lead = LeadFactory(email="ada@example.com", channel=channel)
+    # Known since 2025: an event may be dated at any time since the lead's creation (never before it).
+    lead = LeadFactory(email="ada@example.com", channel=channel, created_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
     at = "2026-01-05T10:00:00+00:00"
     response = _call(
         client, EVENTS, {"kind": kind, "email": " ADA@example.com", "occurred_at": at, "subject": "x"}, token=token[1]
@@ -318,7 +319,7 @@ def test_an_event_retried_with_its_key_is_recorded_once(client, token, channel):
 
 
 def test_an_event_redelivered_without_a_key_is_recognised_by_its_id_or_its_contents(client, token, channel):
-    lead = LeadFactory(channel=channel)
+    lead = LeadFactory(channel=channel, created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))  # before its events
     by_id = {"kind": "email_open", "lead_id": lead.pk, "event_id": "msg-42-open"}
     by_contents = {"kind": "web_visit", "lead_id": lead.pk, "occurred_at": "2026-05-01T10:00:00Z", "pages": 3}
     for body in (by_id, by_contents):

@@ -1,5 +1,6 @@
 """Two requests at the same moment, in real concurrent PostgreSQL transactions (threads, own connections)."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -73,7 +74,14 @@ def test_two_concurrent_event_retries_with_one_key_record_one_event(token, chann
 )
 def test_two_concurrent_redeliveries_without_a_key_record_one_event(token, channel, said):
     # A webhook sender that retries without an Idempotency-Key: the event's own identity decides.
-    lead = Lead.objects.create(name="Ada", email="ada@example.com", email_normalized="ada@example.com", channel=channel)
+    # Known since January: an event may be dated any time after the lead's creation.
+    lead = Lead.objects.create(
+        name="Ada",
+        email="ada@example.com",
+        email_normalized="ada@example.com",
+        channel=channel,
+        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
     body = {"kind": "web_visit", "lead_id": lead.pk, **said}
 
     def post():

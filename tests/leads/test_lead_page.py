@@ -33,8 +33,8 @@ def test_lead_page_issues_a_constant_number_of_queries(
         StageChangeFactory(lead=lead, user=rep)
         TaskFactory(lead=lead)
     # One query per part of the page, whatever the rows: session, user, roles, lead, timeline (interactions, stage
-    # changes, reclaims), tasks. The panels (duplicates, score) load by URL once the page shows.
-    with django_assert_max_num_queries(8):
+    # changes, field changes, reclaims), tasks. The panels (duplicates, score) load by URL once the page shows.
+    with django_assert_max_num_queries(9):
         rep_client.get(_url(lead))
 
 
@@ -93,7 +93,7 @@ def test_an_interaction_in_the_future_is_refused(rep_client, lead, htmx):
 
 def test_an_unknown_interaction_kind_is_refused(rep_client, lead, htmx):
     response = rep_client.post(_url(lead, "log"), {"kind": "telepathy", "direction": "outbound"}, headers=htmx)
-    assert response.status_code == 200
+    assert response.status_code == 422  # the form again, with the reason next to the field
     assert b"Select a valid choice" in response.content
     assert not lead.interactions.exists()
 

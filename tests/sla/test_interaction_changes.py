@@ -54,7 +54,7 @@ def test_deleting_the_only_response_restarts_the_clock_if_the_deadline_is_ahead(
     assert lead.last_activity_at == lead.created_at
 
 
-def test_editing_a_response_into_a_note_or_to_another_time_moves_the_first_response(answered, rep):
+def test_editing_a_response_into_a_note_moves_the_first_response_but_another_stated_time_does_not(answered, rep):
     lead, call, email = answered
     with at(2026, 5, 4, 9, 40):
         services.interaction_update(
@@ -62,10 +62,18 @@ def test_editing_a_response_into_a_note_or_to_another_time_moves_the_first_respo
         )
     lead.refresh_from_db()
     assert lead.first_response_at == utc(2026, 5, 4, 9, 30)
+    # Back-dating the email's stated time does not move the response: it was recorded at 9:30.
     with at(2026, 5, 4, 9, 45):
         services.interaction_update(interaction=email, user=rep, data={"occurred_at": utc(2026, 5, 4, 9, 5)})
     lead.refresh_from_db()
-    assert lead.first_response_at == utc(2026, 5, 4, 9, 5) and lead.response_seconds == 300
+    assert lead.first_response_at == utc(2026, 5, 4, 9, 30) and lead.response_seconds == 1800
+    # A note edited into a call is a response recorded when the edit was made, not when the note was written.
+    note = services.interaction_log(lead=lead, user=rep, kind="note", direction="system", body="to call")
+    with at(2026, 5, 4, 9, 50):
+        services.interaction_delete(interaction=email, user=rep)
+        services.interaction_update(interaction=note, user=rep, data={"kind": "call", "direction": "outbound"})
+    lead.refresh_from_db()
+    assert lead.first_response_at == utc(2026, 5, 4, 9, 50)
 
 
 def test_historical_interactions_imported_in_bulk_are_recomputed_set_based(rep, channel, django_assert_max_num_queries):
@@ -74,11 +82,13 @@ def test_historical_interactions_imported_in_bulk_are_recomputed_set_based(rep, 
         for i, lead in enumerate(leads):
             Interaction.objects.bulk_create(
                 [
+                    # Imported history is recorded at the time it happened (an import writes both).
                     Interaction(
                         lead=lead,
                         user=rep,
                         kind="email",
                         occurred_at=utc(2026, 5, 1, 9, 0) + dt.timedelta(minutes=i + 1),
+                        created_at=utc(2026, 5, 1, 9, 0) + dt.timedelta(minutes=i + 1),
                     ),
                     Interaction(
                         lead=lead, user=rep, kind="call", direction="inbound", occurred_at=utc(2026, 5, 1, 9, 0)
@@ -103,7 +113,7 @@ def test_historical_interactions_imported_in_bulk_are_recomputed_set_based(rep, 
 
 def test_the_recompute_accepts_a_queryset_of_leads(rep, channel):
     lead = LeadFactory(owner=rep, channel=channel, created_at=utc(2026, 5, 1, 9, 0))
-    InteractionFactory(lead=lead, user=rep, occurred_at=utc(2026, 5, 1, 9, 0, 42))
+    InteractionFactory(lead=lead, user=rep, occurred_at=utc(2026, 5, 1, 9, 0, 42), created_at=utc(2026, 5, 1, 9, 0, 42))
     leads_response_recompute(lead_ids=Lead.objects.filter(owner=rep).values("pk"))
     lead.refresh_from_db()
     assert lead.response_seconds == 42
@@ -141,7 +151,9 @@ def test_editing_through_the_timeline_updates_the_header_and_timeline(rep_client
         )
     assert response["HX-Retarget"] == "#timeline"
     html = response.content.decode()
-    assert "Left a message" in html and 'id="lead-header"' in html and "answered in 2 min" in html
+    # The stated time moved to 9:02; the response still counts from when the call was logged, 9:10.
+    assert "Left a message" in html and 'id="lead-header"' in html and "answered in 10 min" in html
+    assert "logged 04 May 2026, 09:10" in html
     call.refresh_from_db()
     assert call.outcome == "voicemail"
 
