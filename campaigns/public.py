@@ -9,7 +9,6 @@ import base64
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
@@ -19,9 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from campaigns import events, tracking
 from campaigns.forms import registration_form
 from campaigns.models import Campaign
-from crm import limits
 from leads.channels.forms import HONEYPOT_FIELD
-from leads.intake import services as intake
+from leads.intake import public
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
@@ -82,41 +80,30 @@ def registration(request: HttpRequest, registration: str) -> HttpResponse:
     if request.method == "GET":
         initial = {name: request.GET.get(name, "")[:200] for name in ("utm_source", "utm_medium", "utm_campaign")}
         return _page(request, campaign, registration_form(campaign, initial=initial))
-    retry_after = limits.rate_limit_hit(
-        bucket=f"event-registration:{intake.client_ip(request)}",
+    limited = public.over_limit(
+        request,
+        bucket="event-registration",
         limit=settings.EVENT_REGISTRATION_RATE_LIMIT,
-        window=settings.WEBFORM_RATE_WINDOW,
+        template="campaigns/public/limited.html",
+        context={"campaign": campaign},
     )
-    if retry_after is not None:
-        response = render(
-            request,
-            "campaigns/public/limited.html",
-            {"campaign": campaign, "minutes": max(1, round(retry_after / 60))},
-            status=429,
-        )
-        response["Retry-After"] = str(retry_after)
-        return response
-    if request.POST.get(HONEYPOT_FIELD, "").strip():
+    if limited is not None:
+        return limited
+    if public.is_bot(request):
         return render(request, "campaigns/public/registered.html", {"campaign": campaign})  # a bot learns nothing
     form = registration_form(campaign, request.POST)
     if not form.is_valid():
         return _page(request, campaign, form, status=400)
-    once_key = intake.fingerprint("event", *form.duplicate_key())
-    if not intake.claim_once(key=once_key, timeout=settings.WEBFORM_DUPLICATE_WINDOW):
-        return render(request, "campaigns/public/registered.html", {"campaign": campaign})
     utm = form.utm()
-    try:
-        events.registration_submit(
+    stored = public.arrive_once(
+        kind="event",
+        form=form,
+        arrive=lambda: events.registration_submit(
             campaign=campaign,
             facts=form.lead_facts(utm=utm),
             submission={"utm": {name: value for name, value in utm.items() if value}},
-        )
-    except ValidationError as error:
-        intake.release_claim(key=once_key)
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
+        ),
+    )
+    if stored is None:
         return _page(request, campaign, form, status=400)
-    except Exception:
-        intake.release_claim(key=once_key)
-        raise
     return render(request, "campaigns/public/registered.html", {"campaign": campaign})

@@ -8,15 +8,14 @@ per-address rate limit in the cache; a double submission within WEBFORM_DUPLICAT
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from crm import limits
 from leads.channels.forms import HONEYPOT_FIELD, UTM_FIELDS, WebToLeadForm
+from leads.intake import public
 from leads.intake import services as intake
 from leads.models import WebForm
 
@@ -51,23 +50,17 @@ def web_form(request: HttpRequest, slug: str) -> HttpResponse:
         initial["page"] = request.build_absolute_uri()[:2000]
         return _page(request, web_form, WebToLeadForm(web_form=web_form, initial=initial))
 
-    retry_after = limits.rate_limit_hit(
-        bucket=f"webform:{intake.client_ip(request)}",
+    limited = public.over_limit(
+        request,
+        bucket="webform",
         limit=settings.WEBFORM_RATE_LIMIT,
-        window=settings.WEBFORM_RATE_WINDOW,
+        template="leads/webform/limited.html",
+        context={"web_form": web_form},
     )
-    if retry_after is not None:
-        response = render(
-            request,
-            "leads/webform/limited.html",
-            {"web_form": web_form, "minutes": max(1, round(retry_after / 60))},
-            status=429,
-        )
-        response["Retry-After"] = str(retry_after)
-        return response
-    if request.POST.get(HONEYPOT_FIELD, "").strip():
-        # A bot: it is thanked like anyone, so it learns nothing, and nothing is created.
-        return _thanks(request, web_form)
+    if limited is not None:
+        return limited
+    if public.is_bot(request):
+        return _thanks(request, web_form)  # a bot is thanked like anyone: it learns nothing, nothing is created
 
     form = WebToLeadForm(request.POST, web_form=web_form)
     if not form.is_valid():
@@ -76,28 +69,22 @@ def web_form(request: HttpRequest, slug: str) -> HttpResponse:
     # The page the form sat on: posted by the snippet or the hosted page, else the browser's Referer.
     page_url = form.cleaned_data["page"] or request.headers.get("Referer", "")[:2000]
     utm = form.utm(page_url=page_url)
-    once_key = intake.fingerprint("webform", *form.duplicate_key())
-    if not intake.claim_once(key=once_key, timeout=settings.WEBFORM_DUPLICATE_WINDOW):
-        return _thanks(request, web_form)  # the same submission again (a double click, a reload)
     submission = {
         "form": web_form.slug,
         "url": page_url,
         "referrer": form.cleaned_data["referrer"],
         "utm": {name: value for name, value in utm.items() if value},
     }
-    try:
-        intake.lead_arrive(
+    stored = public.arrive_once(
+        kind="webform",
+        form=form,
+        arrive=lambda: intake.lead_arrive(
             channel=web_form.channel,
             facts=form.lead_facts(utm=utm),
             submission=submission,
             message=form.cleaned_data.get("message", ""),
-        )
-    except ValidationError as error:
-        intake.release_claim(key=once_key)
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
+        ),
+    )
+    if stored is None:
         return _page(request, web_form, form, status=400)
-    except Exception:
-        intake.release_claim(key=once_key)
-        raise
     return _thanks(request, web_form)
