@@ -17,6 +17,7 @@ from leads.models import (
     LeadHistory,
     LeadMerge,
     LeadRedirect,
+    PoolClaim,
     Stage,
     StageChange,
 )
@@ -61,6 +62,12 @@ def lead_duplicates(*, email: str = "", phone: str = "", exclude_id: int | None 
         qs = qs.exclude(pk=exclude_id)
     email_first = Case(When(email_normalized=email, then=Value(0)), default=Value(1)) if email else Value(0)
     return qs.order_by(email_first, "created_at", "pk")[:5]
+
+
+def lead_claimed_moments_ago(*, lead_id: int, seconds: int = 60) -> bool:
+    """Whether someone claimed this lead from the pool in the last `seconds` (one indexed lookup)."""
+    since = clock.now() - dt.timedelta(seconds=seconds)
+    return PoolClaim.objects.filter(lead_id=lead_id, claimed_at__gte=since).exists()
 
 
 def lead_attribute_rows(*, lead: Lead) -> list[tuple[str, object]]:

@@ -401,7 +401,15 @@ def lead_assign(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 @require_POST
 def lead_claim(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
+    try:
+        lead = selectors.get_lead_for_user(user=request.user, lead_id=lead_id)
+    except Http404:
+        # Claimed by someone else between the pool page and this click, and out of this rep's sight now: the same
+        # news as a claim lost in the race below. Only for a claim made this minute, so nothing else is revealed.
+        if not selectors.lead_claimed_moments_ago(lead_id=lead_id):
+            raise
+        messages.error(request, "Someone else claimed this lead a moment ago.")
+        return redirect(f"{reverse('leads:list')}?pool=on")
     try:
         claimed = services.lead_claim(lead=lead, user=request.user)
     except ValidationError as error:  # at the pool holding limit

@@ -158,3 +158,20 @@ def test_one_reps_simultaneous_claims_cannot_exceed_their_limit(settings, rep, c
         thread.join(30)
     assert sorted(map(str, outcomes)) == ["True", "limit"]
     assert Lead.objects.filter(owner=rep).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_claim_clicked_after_a_teammate_took_the_lead_says_so_and_reveals_nothing_else(
+    client, rep, teammate, channel
+):
+    # The slower of two clicks arrives after the faster one committed: the lead is the teammate's now, out of this
+    # rep's sight. The rep hears what happened (not a 404), but only for a claim made a moment ago.
+    lead = LeadFactory(channel=channel)
+    services.lead_claim(lead=lead, user=teammate)
+    client.force_login(rep)
+    response = client.post(reverse("leads:claim", args=[lead.pk]), follow=True)
+    assert response.status_code == 200 and "claimed this lead a moment ago" in response.content.decode()
+    assert Lead.objects.get(pk=lead.pk).owner == teammate
+
+    other = LeadFactory(channel=channel, owner=teammate)  # a teammate's lead never in the pool: as if no such lead
+    assert client.post(reverse("leads:claim", args=[other.pk])).status_code == 404
