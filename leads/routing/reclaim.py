@@ -36,7 +36,16 @@ from django.utils import timezone
 from crm import access, clock
 from crm.models import Notification, User
 from crm.services import Notice, notifications_send
-from leads.models import OPEN_STAGES, Interaction, Lead, ReclaimRecord, ReclaimRule, ReclaimWarning
+from leads.models import (
+    OPEN_STAGES,
+    FollowUpTask,
+    Interaction,
+    Lead,
+    LeadHistory,
+    ReclaimRecord,
+    ReclaimRule,
+    ReclaimWarning,
+)
 from leads.routing import services as routing
 
 logger = logging.getLogger(__name__)
@@ -259,10 +268,45 @@ def _reclaim_batch(rule: ReclaimRule, now: dt.datetime, lead_ids: list[int]) -> 
         )
         for pk in taken
     )
+    _history_and_tasks(rule, now, taken, owner_of, to_user)
     _withdraw_warnings(taken, owner_of)
     notifications_send(notices=_reclaimed_notices(rule, taken, owner_of, to_user, batch))
     transaction.on_commit(partial(routing._send_owner_changed, [pk for pk in taken if pk not in to_user]))
     return len(taken), len(to_user)
+
+
+def _history_and_tasks(
+    rule: ReclaimRule, now: dt.datetime, taken: list[int], owner_of: dict[int, int], to_user: dict[int, int]
+) -> None:
+    """What a reassignment by hand also does, set-based: one history row per lead taken (from its owner to the rep
+    it was re-routed to, or to the pool), in one INSERT; and the open follow-ups its owner had on a re-routed lead
+    go to the new owner, in one UPDATE. A lead back in the pool leaves its follow-ups with their assignee, who can
+    still work them."""
+    LeadHistory.objects.bulk_create(
+        LeadHistory(
+            lead_id=pk,
+            user=None,
+            kind=LeadHistory.Kind.ASSIGN,
+            field="owner",
+            old_value=str(owner_of[pk]),
+            new_value=str(to_user[pk]) if pk in to_user else None,
+            note=f"Reclaimed by the rule “{rule.name}”"[:300],
+            changed_at=now,
+        )
+        for pk in taken
+    )
+    moved = [pk for pk in taken if pk in to_user]
+    if not moved:
+        return
+    tasks = connection.ops.quote_name(FollowUpTask._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {tasks} AS t SET assignee_id = v.new_owner, version = t.version + 1 "
+            "FROM (SELECT unnest(%s::bigint[]) AS lead_id, unnest(%s::bigint[]) AS old_owner, "
+            "unnest(%s::bigint[]) AS new_owner) AS v "
+            "WHERE t.lead_id = v.lead_id AND t.assignee_id = v.old_owner AND t.done_at IS NULL",
+            [moved, [owner_of[pk] for pk in moved], [to_user[pk] for pk in moved]],
+        )
 
 
 def _withdraw_warnings(taken: list[int], owner_of: dict) -> None:

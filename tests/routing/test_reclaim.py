@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from crm.models import Notification
 from leads import services
-from leads.models import Lead, ReclaimRecord, ReclaimRule, ReclaimWarning
+from leads.models import Lead, LeadHistory, ReclaimRecord, ReclaimRule, ReclaimWarning
 from leads.routing import reclaim as reclaim
 from tests.routing.conftest import at, make_rule, notice_keys
 
@@ -122,6 +122,43 @@ def test_a_rerouting_rule_gives_the_lead_to_another_rep_never_back_to_the_same(a
     # The new owner gets a fresh start: counted from the new assignment.
     with at(2026, 5, 9, 9, 0):
         assert reclaim.reclaim_sweep().reclaimed == 0
+
+
+def test_a_reclaim_leaves_history_and_a_rerouted_leads_follow_ups_go_with_it(admin_user, team, rep, teammate):
+    make_rule(admin_user, team)
+    _rule(admin_user, warn_hours=0, action="reroute")
+    with at(2026, 5, 4, 9, 0):
+        lead = services.lead_create(user=None, name="Routed")
+        task = services.task_create(
+            lead=lead, user=rep, title="Send the quote", due_at=dt.datetime(2026, 5, 8, 9, 0, tzinfo=dt.UTC)
+        )
+        done = services.task_create(
+            lead=lead, user=rep, title="Intro call", due_at=dt.datetime(2026, 5, 4, 10, 0, tzinfo=dt.UTC)
+        )
+        services.task_complete(task=done, user=rep)
+    with at(2026, 5, 7, 9, 1):
+        assert reclaim.reclaim_sweep().rerouted == 1
+    (entry,) = LeadHistory.objects.filter(lead=lead, kind="assign")
+    assert (entry.old_value, entry.new_value, entry.user) == (str(rep.pk), str(teammate.pk), None)
+    assert "Untouched 3 days" in entry.note
+    task.refresh_from_db()
+    done.refresh_from_db()
+    assert task.assignee == teammate and done.assignee == rep  # the open one moves; what was done stays done
+
+
+def test_a_lead_reclaimed_to_the_pool_says_so_in_its_history_and_keeps_its_follow_ups_workable(admin_user, rep):
+    _rule(admin_user, warn_hours=0)
+    lead = _assigned_lead(rep, 2026, 5, 4, 9, 0)
+    with at(2026, 5, 4, 9, 0):
+        task = services.task_create(
+            lead=lead, user=rep, title="Call back", due_at=dt.datetime(2026, 5, 8, tzinfo=dt.UTC)
+        )
+    with at(2026, 5, 7, 9, 1):
+        assert reclaim.reclaim_sweep().reclaimed == 1
+    (entry,) = LeadHistory.objects.filter(lead=lead, kind="assign")
+    assert (entry.old_value, entry.new_value) == (str(rep.pk), None)
+    task.refresh_from_db()
+    assert task.assignee == rep
 
 
 def test_inactive_rules_do_nothing(admin_user, rep):
