@@ -50,6 +50,7 @@ from crm import access, clock
 from crm.csv import csv_unquote, csv_writer
 from crm.models import User
 from crm.queue import enqueue_on_commit
+from leads.edits import history_rows
 from leads.facts import ATTRIBUTES_MAX_KEYS  # noqa: F401 (re-exported)
 from leads.imports.rows import (  # noqa: F401 (the import's public names, re-exported)
     ATTRIBUTE_PREFIX,
@@ -80,15 +81,16 @@ from leads.imports.rows import (  # noqa: F401 (the import's public names, re-ex
     validate_mapping,
 )
 from leads.intake.pipeline import Arriving, Record, arrivals_match, arrivals_store
-from leads.models import AttributeLabel, ImportJob, Lead
+from leads.models import AttributeLabel, ImportJob, Lead, LeadHistory
 from leads.signals import import_finished, leads_bulk_updated
 from leads.sla.services import response_clocks_recompute
 
 logger = logging.getLogger(__name__)
 
 
-def _apply_update(lead: Lead, facts: dict, mapped: set[str]) -> list[str]:
-    """Copy the mapped, non-empty facts of a row onto an existing lead; the names of the fields changed."""
+def _apply_update(lead: Lead, facts: dict, mapped: set[str], before: dict | None = None) -> list[str]:
+    """Copy the mapped, non-empty facts of a row onto an existing lead; the names of the fields changed. `before`
+    keeps each changed field's value as it was stored, the first time it changes (for the lead's history)."""
     changed = []
     for name in UPDATABLE_FIELDS:
         if name not in mapped and not (name == "name" and mapped & {"first_name", "last_name"}):
@@ -97,6 +99,8 @@ def _apply_update(lead: Lead, facts: dict, mapped: set[str]) -> list[str]:
         if value in (None, ""):
             continue
         if getattr(lead, name) != value:
+            if before is not None:
+                before.setdefault(name, getattr(lead, name))
             setattr(lead, name, value)
             changed.append(name)
     if "email" in changed:
@@ -108,6 +112,8 @@ def _apply_update(lead: Lead, facts: dict, mapped: set[str]) -> list[str]:
     if facts["attributes"]:
         merged = {**(lead.attributes or {}), **facts["attributes"]}
         if merged != lead.attributes:
+            if before is not None:
+                before.setdefault("attributes", lead.attributes)
             lead.attributes = merged
             changed.append("attributes")
     return changed
@@ -272,6 +278,7 @@ class LeadImporter:
         arrivals_match([a for _, _, a in prepared], whole_leads=policy == "update", lock=not dry_run)
         creating: list[Arriving] = []
         updates: dict[int, Lead] = {}
+        before: dict[int, dict] = {}  # each updated lead's changed fields as they were stored
         updated_fields: set[str] = set()
         now = clock.now()
         for line, row, arriving in prepared:
@@ -307,7 +314,7 @@ class LeadImporter:
                 skipped_lines.add(line)
                 continue
             target = updates.get(match.pk, match)
-            changed = _apply_update(target, arriving.facts, self.mapped)
+            changed = _apply_update(target, arriving.facts, self.mapped, before.setdefault(match.pk, {}))
             if changed:
                 updates[match.pk] = target
                 updated_fields.update(changed)
@@ -337,6 +344,20 @@ class LeadImporter:
             for lead in updates.values():
                 lead.updated_at = now
             Lead.objects.bulk_update(list(updates.values()), fields, batch_size=1000)
+            # The lead's history says what the import changed, from what, in one INSERT for the chunk.
+            note = f"CSV import #{self.job_id}" if self.job_id is not None else "CSV import (command line)"
+            LeadHistory.objects.bulk_create(
+                row
+                for lead_id, lead in updates.items()
+                for row in history_rows(
+                    lead_id=lead_id,
+                    user=self.user,
+                    kind=LeadHistory.Kind.EDIT,
+                    changes={name: (old, getattr(lead, name)) for name, old in before.get(lead_id, {}).items()},
+                    at=now,
+                    note=note,
+                )
+            )
             if "channel" in updated_fields:
                 response_clocks_recompute(lead_ids=list(updates))
             transaction.on_commit(

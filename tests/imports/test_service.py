@@ -8,7 +8,7 @@ from django.db import connection
 
 from leads.imports import services as imports
 from leads.imports.services import ImportFileError, ImportOptions, decode_upload, guess_mapping, read_header
-from leads.models import Channel, ImportJob, Lead, ResponseClock, ResponsePolicy, StageChange
+from leads.models import Channel, ImportJob, Lead, LeadHistory, ResponseClock, ResponsePolicy, StageChange
 from leads.signals import leads_bulk_created
 from tests.factories import ChannelFactory, LeadFactory
 from tests.imports.conftest import csv_text, run_import
@@ -312,6 +312,14 @@ def test_on_duplicate_update_changes_the_stored_lead_and_merges_attributes(small
     assert (stored.name, stored.company, stored.industry) == ("Ada Lovelace", "New Co", "Math")
     assert stored.attributes == {"tier": "gold", "source": "fair"}
     assert Lead.objects.get(email="bob@example.com").company == "Bob GmbH"
+    # Each stored lead's history says what the import changed, from what (a field left as it was is not there).
+    changes = {h.field: (h.old_value, h.new_value, h.note) for h in LeadHistory.objects.filter(lead=stored)}
+    assert set(changes) == {"name", "company", "attributes"}
+    assert changes["company"] == ("Old Co", "New Co", "CSV import (command line)")
+    bob = Lead.objects.get(email="bob@example.com")
+    assert [(h.old_value, h.new_value) for h in LeadHistory.objects.filter(lead=bob, field="company")] == [
+        ("Bob Co", "Bob GmbH")  # the first chunk created it; the next one changed it twice: one row, first to last
+    ]
 
 
 def test_on_duplicate_update_refuses_leads_the_importer_may_not_change(manager, other_rep):
