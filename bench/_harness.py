@@ -12,6 +12,7 @@ Two ways to run Django work in a subprocess:
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -297,6 +298,24 @@ def run_django_json(ctx: Context, database_url: str, module: str, *args: str) ->
             check=True,
         )
         return json.loads(out.read_text())
+
+
+def measure_main(prog: str, child: Callable[[], Any], run: Callable[[], object]) -> None:
+    """`python -m bench.NAME` for a benchmark that measures in a Django subprocess: with `--measure` (and `--out
+    FILE`, as `run_django_json` calls it) measure in this process and write the figures as JSON; without, run the
+    whole benchmark."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--measure", action="store_true", help="(internal) measure in this Django process")
+    parser.add_argument("--out", type=Path, help="(internal) where --measure writes its figures")
+    args = parser.parse_args()
+    if not args.measure:
+        run()
+        return
+    figures = json.dumps(child(), default=str)
+    if args.out:
+        args.out.write_text(figures)
+    else:
+        print(figures)
 
 
 class DjangoWorker:

@@ -17,15 +17,12 @@ alternating with two hand-written SQL baselines (the same figures from the raw t
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-from bench._harness import Context, Verdict, run_django_json, seeded_copy
+from bench._harness import Context, Verdict, measure_main, run_django_json, seeded_copy
 
 LEADS = 100_000
 REPORT_RUNS = 5
@@ -273,15 +270,4 @@ def _at_scale(admin) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench.campaigns")
-    parser.add_argument("--measure", action="store_true", help="(internal) measure in this Django process")
-    parser.add_argument("--out", type=Path, help="(internal) where --measure writes its figures")
-    args = parser.parse_args()
-    if args.measure:
-        figures = _child()
-        if args.out:
-            args.out.write_text(json.dumps(figures))
-        else:
-            print(json.dumps(figures))
-    else:
-        run()
+    measure_main("python -m bench.campaigns", _child, run)

@@ -20,16 +20,13 @@ The machine's load average is printed with the figures: on a shared machine ever
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 import os
 import random
 import statistics
 import time
-from pathlib import Path
 
-from bench._harness import Context, Verdict, log, migrated_database, run_django_json, table
+from bench._harness import Context, Verdict, log, measure_main, migrated_database, run_django_json, table
 
 ORDERS = int(os.environ.get("BENCH_CUSTOMER_ORDERS", 1_000_000))
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", 100_000))
@@ -228,15 +225,4 @@ def _child() -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench.customers")
-    parser.add_argument("--measure", action="store_true", help="(internal) measure in this Django process")
-    parser.add_argument("--out", type=Path, help="(internal) where --measure writes its figures")
-    args = parser.parse_args()
-    if args.measure:
-        figures = _child()
-        if args.out:
-            args.out.write_text(json.dumps(figures))
-        else:
-            print(json.dumps(figures))
-    else:
-        run()
+    measure_main("python -m bench.customers", _child, run)

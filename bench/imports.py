@@ -21,15 +21,12 @@ ratios much less.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import os
 import random
 import time
-from pathlib import Path
 
-from bench._harness import Context, Verdict, log, migrated_database, run_django_json
+from bench._harness import Context, Verdict, log, measure_main, migrated_database, run_django_json
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", 100_000))
 NAIVE_SAMPLE = int(os.environ.get("BENCH_IMPORT_NAIVE_SAMPLE", 2_000))
@@ -268,15 +265,4 @@ def _child() -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench.imports")
-    parser.add_argument("--measure", action="store_true", help="(internal) measure in this Django process")
-    parser.add_argument("--out", type=Path, help="(internal) where --measure writes its figures")
-    args = parser.parse_args()
-    if args.measure:
-        figures = _child()
-        if args.out:
-            args.out.write_text(json.dumps(figures))
-        else:
-            print(json.dumps(figures))
-    else:
-        run()
+    measure_main("python -m bench.imports", _child, run)

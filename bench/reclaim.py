@@ -19,15 +19,12 @@ same data and the database is left as it was.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-from bench._harness import Context, Verdict, run_django_json, seeded_copy
+from bench._harness import Context, Verdict, measure_main, run_django_json, seeded_copy
 
 LEADS = 1_000_000
 RULE_DAYS = 7
@@ -279,15 +276,4 @@ def _child() -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench.reclaim")
-    parser.add_argument("--measure", action="store_true", help="(internal) measure in this Django process")
-    parser.add_argument("--out", type=Path, help="(internal) where --measure writes its figures")
-    args = parser.parse_args()
-    if args.measure:
-        figures = _child()
-        if args.out:
-            args.out.write_text(json.dumps(figures, default=str))
-        else:
-            print(json.dumps(figures, default=str))
-    else:
-        run()
+    measure_main("python -m bench.reclaim", _child, run)

@@ -12,14 +12,11 @@ clocks of the routed leads; that part is reported on its own.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import time
-from pathlib import Path
 
-from bench._harness import Context, Verdict, run_django_json
+from bench._harness import Context, Verdict, measure_main, run_django_json
 from bench.reclaim import ensure_database
 
 LEADS = 100_000
@@ -116,15 +113,4 @@ def _child() -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench.routing")
-    parser.add_argument("--measure", action="store_true", help="(internal) measure in this Django process")
-    parser.add_argument("--out", type=Path, help="(internal) where --measure writes its figures")
-    args = parser.parse_args()
-    if args.measure:
-        figures = _child()
-        if args.out:
-            args.out.write_text(json.dumps(figures))
-        else:
-            print(json.dumps(figures))
-    else:
-        run()
+    measure_main("python -m bench.routing", _child, run)

@@ -19,16 +19,13 @@ leaves it as it found it.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import re
 import statistics
 import sys
 import time
-from pathlib import Path
 
-from bench._harness import Context, Verdict, run_django_json, seeded_copy
+from bench._harness import Context, Verdict, measure_main, run_django_json, seeded_copy
 
 OPEN_CLOCKS = 100_000
 SWEEP_TARGET_SECONDS = 1.0
@@ -294,15 +291,4 @@ def _child() -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench.sla")
-    parser.add_argument("--measure", action="store_true", help="(internal) measure in this Django process")
-    parser.add_argument("--out", type=Path, help="(internal) where --measure writes its figures")
-    args = parser.parse_args()
-    if args.measure:
-        figures = _child()
-        if args.out:
-            args.out.write_text(json.dumps(figures))
-        else:
-            print(json.dumps(figures))
-    else:
-        run()
+    measure_main("python -m bench.sla", _child, run)
