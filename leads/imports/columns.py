@@ -227,6 +227,20 @@ def slash_date_order(text: str, header: list[str], mapping: dict[str, str]) -> s
     return "" if day_first and month_first else "dmy" if day_first else "mdy" if month_first else ""
 
 
+# --- The command line's --map ---
+
+
+def map_options(items: list[str], *, example: str) -> dict[str, str]:
+    """`--map FIELD=COLUMN` options as {field: column}; a ValueError naming the bad one (`example` shows the form)."""
+    mapping = {}
+    for item in items:
+        name, sep, column = item.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            raise ValueError(f"--map {item!r}: write FIELD=COLUMN, e.g. --map {example}.")
+        mapping[name.strip()] = column.strip()
+    return mapping
+
+
 # --- Custom attributes ------------------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crm.models import User
 from customers import imports
+from leads.imports.columns import map_options
 from leads.imports.rows import ENCODINGS, ImportFileError, decode_upload, read_header
 from leads.imports.services import rejections_csv
 from leads.models import Channel
@@ -38,12 +39,10 @@ class Command(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        mapping = {}
-        for item in options["map"]:
-            name, sep, column = item.partition("=")
-            if not sep or not name.strip() or not column.strip():
-                raise CommandError(f'--map {item!r}: write FIELD=COLUMN, e.g. --map amount="Net amount".')
-            mapping[name.strip()] = column.strip()
+        try:
+            mapping = map_options(options["map"], example='amount="Net amount"')
+        except ValueError as error:
+            raise CommandError(str(error)) from None
         channel = owner = None
         if options["channel"]:
             channel = Channel.objects.filter(name__iexact=options["channel"]).first()

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.template.defaultfilters import pluralize
 
 from leads.imports import services as imports
+from leads.imports.columns import map_options
 
 
 class Command(BaseCommand):
@@ -53,12 +54,10 @@ class Command(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        mapping = {}
-        for item in options["map"]:
-            name, sep, column = item.partition("=")
-            if not sep or not name.strip() or not column.strip():
-                raise CommandError(f'--map {item!r}: write FIELD=COLUMN, e.g. --map email="E-mail address".')
-            mapping[name.strip()] = column.strip()
+        try:
+            mapping = map_options(options["map"], example='email="E-mail address"')
+        except ValueError as error:
+            raise CommandError(str(error)) from None
         try:
             text, _ = imports.decode_upload(path.read_bytes(), encoding=options["encoding"])
             header = imports.read_header(text)
