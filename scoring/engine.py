@@ -316,16 +316,10 @@ class PerLead(Func):
         return columns
 
 
-class ValuePoints(Expression):
-    """`CASE <lower-cased field> WHEN 'v1' THEN 5 WHEN 'v2' THEN -3 ... ELSE 0 END`: the points of every
-    equals / is-one-of rule on one field, with the field read once (a searched CASE would read it per value)."""
+class _OnOneExpression(Expression):
+    """Points computed from one expression (a field or an attribute), which Django compiles and relabels."""
 
     output_field = IntegerField()
-
-    def __init__(self, expression, points: dict[str, int]):
-        super().__init__()
-        self.expression = expression
-        self.points = points
 
     def get_source_expressions(self):
         return [self.expression]
@@ -333,13 +327,23 @@ class ValuePoints(Expression):
     def set_source_expressions(self, exprs):
         (self.expression,) = exprs
 
+
+class ValuePoints(_OnOneExpression):
+    """`CASE <lower-cased field> WHEN 'v1' THEN 5 WHEN 'v2' THEN -3 ... ELSE 0 END`: the points of every
+    equals / is-one-of rule on one field, with the field read once (a searched CASE would read it per value)."""
+
+    def __init__(self, expression, points: dict[str, int]):
+        super().__init__()
+        self.expression = expression
+        self.points = points
+
     def as_sql(self, compiler, connection):
         sql, params = compiler.compile(self.expression)
         whens = " ".join(f"WHEN %s THEN {int(points)}" for points in self.points.values())
         return f"(CASE {sql} {whens} ELSE 0 END)", [*params, *self.points]
 
 
-class StepPoints(Expression):
+class StepPoints(_OnOneExpression):
     """`COALESCE((ARRAY[0, p1, p1+p2, ...])[width_bucket(number, ARRAY[t1, t2, ...]) + 1], 0)`: the points of
     every "at least t" rule on one number, with the number read once. `width_bucket` counts the thresholds the
     number reaches (thresholds sorted, smallest first), so the lead gets the running sum up to the last one; a
@@ -348,19 +352,11 @@ class StepPoints(Expression):
     99 percentiles. `sql_type` is the type both sides are compared in (numeric, exact for columns; float8 for
     attributes, as `score_lead` compares them)."""
 
-    output_field = IntegerField()
-
     def __init__(self, expression, steps: list[tuple], sql_type: str):
         super().__init__()
         self.expression = expression
         self.steps = steps  # (threshold, running points), thresholds ascending
         self.sql_type = sql_type
-
-    def get_source_expressions(self):
-        return [self.expression]
-
-    def set_source_expressions(self, exprs):
-        (self.expression,) = exprs
 
     def as_sql(self, compiler, connection):
         sql, params = compiler.compile(self.expression)

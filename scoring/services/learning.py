@@ -88,6 +88,7 @@ def learn_weights(*, spec: ModelSpec, seed: int = 0) -> dict:
     newest = closed.order_by("-id").values("id")[:MAX_TRAINING_LEADS]
     outcome = dict(Lead.objects.filter(id__in=newest).values_list("id", "stage"))
     rows = list(rule_features(spec=feature_spec, leads=Lead.objects.filter(id__in=newest), now=clock.now()))
+    rows.sort(key=lambda row: row["id"])  # the split (random_state=seed) is then the same for the same leads
     y = np.array([1 if outcome[row["id"]] == Stage.WON else 0 for row in rows], dtype=int)
     won, lost = int(y.sum()), int(len(y) - y.sum())
     if won < MIN_OUTCOMES or lost < MIN_OUTCOMES:
