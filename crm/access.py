@@ -312,6 +312,16 @@ def can_edit_customer(user: Any, account: Any) -> bool:
     return can_view_customer(user, account)
 
 
+@refusal("Only managers and admins hand customers to someone else.")
+def can_reassign_customer(user: Any, account: Any) -> bool:
+    """Choosing a customer's owner: admins any customer, managers the customers they see (their teams' and
+    their own)."""
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return True
+    return role == Role.MANAGER and can_view_customer(user, account)
+
+
 @refusal("Only won leads you may work on become customers.")
 def can_convert_lead(user: Any, lead: Any) -> bool:
     """Converting a won lead is working on it: whoever may edit the lead."""

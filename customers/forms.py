@@ -74,6 +74,15 @@ class SurveySendForm(forms.Form):
         self.fields["contact"].queryset = account.contacts.exclude(email="")
 
 
+class ReassignForm(forms.Form):
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), empty_label=None, label="New owner")
+
+    def __init__(self, *args, user, account: Account, **kwargs):
+        kwargs.setdefault("initial", {"owner": account.owner_id})
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = access.users_assignable_by(user).order_by("first_name", "username")
+
+
 class ChurnRuleForm(forms.ModelForm):
     class Meta:
         model = ChurnRule

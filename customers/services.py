@@ -85,6 +85,7 @@ def name_key(name: str) -> str:
 
 
 _ONE_ORDER = "SELECT account_id, ordered_on, amount FROM customers_order WHERE id = %s"
+_ACCOUNT_ORDERS = "SELECT account_id, ordered_on, amount FROM customers_order WHERE account_id = %s"
 
 
 @dataclass(frozen=True)
@@ -369,6 +370,30 @@ def account_reactivate(*, account: Account, user: User | None) -> Account:
     )
     account.refresh_from_db()
     return account
+
+
+@transaction.atomic
+def account_reassign(*, account: Account, user: User | None, owner: User) -> Account:
+    """Hand a customer to another person: its owner, and its team with it (the new owner's team).
+
+    Managers hand their teams' customers to their teams' people, admins anyone's to anyone active. The cohort
+    revenue rollup is keyed by owner and team, so the customer's orders move from the old key to the new one in
+    the same transaction; the row lock orders two managers reassigning the same customer at once (the second
+    sees the first's owner, and the rollup stays equal to its orders)."""
+    if user is not None:
+        access.ensure(access.can_reassign_customer, user, account)
+        if not access.users_assignable_by(user).filter(pk=owner.pk).exists():
+            raise ValidationError(f"You cannot hand customers to {owner}.")
+    elif not owner.is_active:
+        raise ValidationError(f"{owner} is not active.")
+    locked = Account.objects.select_for_update().get(pk=account.pk)
+    if locked.owner_id == owner.pk and locked.team_id == owner.team_id:
+        return locked
+    cohort_revenue_add(orders_sql=_ACCOUNT_ORDERS, params=[locked.pk], sign=-1)
+    Account.objects.filter(pk=locked.pk).update(owner=owner, team_id=owner.team_id)
+    cohort_revenue_add(orders_sql=_ACCOUNT_ORDERS, params=[locked.pk])
+    locked.refresh_from_db()
+    return locked
 
 
 @transaction.atomic

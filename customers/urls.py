@@ -16,6 +16,7 @@ urlpatterns = [
     path("orders/<int:order_id>/delete/", views.order_delete, name="order_delete"),
     path("<int:account_id>/contacts/", views.contact_create, name="contact_create"),
     path("<int:account_id>/churn/", views.customer_churn, name="churn"),
+    path("<int:account_id>/owner/", views.customer_reassign, name="reassign"),
     path("<int:account_id>/tasks/", views.task_create, name="task_create"),
     path("<int:account_id>/surveys/", views.survey_send, name="survey_send"),
     # On the lead page: the customer panel and converting a won lead.

@@ -19,6 +19,7 @@ from customers.forms import (
     OrderForm,
     OrderMappingForm,
     OrderUploadForm,
+    ReassignForm,
     SurveyAnswerForm,
     SurveySendForm,
 )
@@ -85,6 +86,9 @@ def _detail_context(request: HttpRequest, account: Account, **extra) -> dict:
         "churn_form": ChurnForm(),
         "survey_form": SurveySendForm(account=account),
         "task_form": TaskForm(),
+        "reassign_form": ReassignForm(user=request.user, account=account)
+        if access.can_reassign_customer(request.user, account)
+        else None,
         "now": clock.now(),
     }
     context.update(extra)
@@ -161,6 +165,27 @@ def customer_churn(request: HttpRequest, account_id: int) -> HttpResponse:
     else:
         _errors(request, form)
     return redirect(account)
+
+
+@require_POST
+def customer_reassign(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Hand the customer to someone else (managers and admins)."""
+    account = selectors.get_customer_for_user(user=request.user, account_id=account_id)
+    access.ensure(access.can_reassign_customer, request.user, account)
+    form = ReassignForm(request.POST, user=request.user, account=account)
+    if not form.is_valid():
+        _errors(request, form)
+        return redirect(account)
+    owner = form.cleaned_data["owner"]
+    try:
+        account = services.account_reassign(account=account, user=request.user, owner=owner)
+    except ValidationError as error:
+        _errors(request, error)
+        return redirect(account)
+    messages.success(request, f"{account} now belongs to {owner}.")
+    if access.can_view_customer(request.user, account):
+        return redirect(account)
+    return redirect("customers:list")
 
 
 @require_POST

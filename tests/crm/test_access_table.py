@@ -184,6 +184,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "customers:order_delete": THE_REPS,
     "customers:contact_create": THE_REPS,
     "customers:churn": THE_REPS,
+    "customers:reassign": _row(LOGIN, FORBIDDEN, OK, OK, other_rep=MISSING, other_manager=MISSING),
     "customers:task_create": THE_REPS,
     "customers:survey_send": THE_REPS,
     "customers:lead_panel": THE_REPS,
