@@ -437,7 +437,17 @@ IDENTITY_FACTS: tuple[str, ...] = ("company", "email", "phone", "external_id")
 # How other systems spell the stages (compared as `header_key` spells them): Salesforce and Zoho lead statuses,
 # HubSpot lead statuses and lifecycle stages, Pipedrive deal statuses, Meta Lead Ads' lead_status.
 STAGE_SPELLINGS: dict[str, tuple[str, ...]] = {
-    "new": ("Open - Not Contacted", "Open", "Not contacted", "Lead", "Subscriber", "Unassigned", "Created", "Fresh"),
+    "new": (
+        "Open - Not Contacted",
+        "Open",
+        "Not contacted",
+        "Lead",
+        "New lead",
+        "Subscriber",
+        "Unassigned",
+        "Created",
+        "Fresh",
+    ),
     "contacted": (
         "Working - Contacted",
         "Working",
@@ -450,6 +460,10 @@ STAGE_SPELLINGS: dict[str, tuple[str, ...]] = {
         "Engaging",
         "Nurturing",
         "Prospecting",  # Salesforce's first opportunity stage
+        "Re-engagement",  # a cold lead worked again
+        "Re-engaged",
+        "On hold",  # open, paused by the rep
+        "Follow up",
     ),
     "qualified": (
         "Pre-qualified",
@@ -465,6 +479,8 @@ STAGE_SPELLINGS: dict[str, tuple[str, ...]] = {
     "proposal": (
         "Opportunity",
         "Proposal/Price quote",
+        "Proposal",
+        "Proposal sent",
         "Negotiation/Review",
         "Negotiation",
         "Quote sent",

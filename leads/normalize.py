@@ -15,16 +15,35 @@ def normalize_email(email: str) -> str:
 
 def normalize_phone(phone: str, *, region: str | None = None) -> str:
     """E.164 form of a phone number ("+4930123456"), or "" when it cannot be read as one."""
-    phone = (phone or "").strip()
-    if not phone:
-        return ""
-    try:
-        parsed = phonenumbers.parse(phone, region or settings.PHONE_DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        return ""
-    if not phonenumbers.is_possible_number(parsed):
+    parsed = parse_phone(phone, region=region)
+    if parsed is None:
         return ""
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_phone(phone: str, *, region: str | None = None) -> phonenumbers.PhoneNumber | None:
+    """A possible phone number read from `phone` (in `region`, PHONE_DEFAULT_REGION by default), or None.
+
+    Most of the world dials abroad with "00": a number written "001-672-799-2170" or "0049 30 1234567" that is no
+    possible number where it is read is read again as "+1 672…", "+49 30…"."""
+    phone = (phone or "").strip()
+    if not phone:
+        return None
+    region = region or settings.PHONE_DEFAULT_REGION
+    try:
+        parsed = phonenumbers.parse(phone, region)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is not None and phonenumbers.is_possible_number(parsed):
+        return parsed
+    if phone.startswith("00"):
+        try:
+            parsed = phonenumbers.parse("+" + phone[2:], region)
+        except phonenumbers.NumberParseException:
+            return None
+        if phonenumbers.is_possible_number(parsed):
+            return parsed
+    return None
 
 
 # A local part of plain ASCII "atext" words joined by dots (RFC 5322's dot-atom): valid as it is.

@@ -283,11 +283,34 @@ def attribute_columns(
         if len(kept) >= room:
             left_out.append(column)
             continue
-        key = base = attribute_key(column)
-        n = 1
-        while key in taken:
-            n += 1
-            key = f"{base[: ATTRIBUTE_KEY_LENGTH - len(str(n)) - 1]}_{n}"
-        taken.add(key)
-        kept[key] = column
+        kept[_unique_key(column, taken)] = column
     return kept, left_out
+
+
+def _unique_key(column: str, taken: set[str]) -> str:
+    """The column's attribute key, numbered when another column took it ("phone_2"); added to `taken`."""
+    key = base = attribute_key(column)
+    n = 1
+    while key in taken:
+        n += 1
+        key = f"{base[: ATTRIBUTE_KEY_LENGTH - len(str(n)) - 1]}_{n}"
+    taken.add(key)
+    return key
+
+
+# Mapped columns whose cells may name what this CRM does not know: another system's owner ("Bethany Dixon"), its
+# own stage ("On Hold"), a channel nobody set up. Such a value is kept as a custom attribute under the column's key,
+# so a file imports without losing it (and a manager can filter by it and reassign).
+FALLBACK_FACTS = ("owner", "stage", "channel")
+
+
+def fallback_keys(*, mapping: dict[str, str], kept: dict[str, str]) -> dict[str, str]:
+    """Fact name → the attribute key that keeps the values of its column the import could not use (for the
+    facts of FALLBACK_FACTS that are mapped; none once a lead's attributes are full)."""
+    taken = set(kept) | {name[len(ATTRIBUTE_PREFIX) :] for name in mapping if name.startswith(ATTRIBUTE_PREFIX)}
+    keys: dict[str, str] = {}
+    for name in FALLBACK_FACTS:
+        column = mapping.get(name)
+        if column and len(taken) < ATTRIBUTES_MAX_KEYS:
+            keys[name] = _unique_key(column, taken)
+    return keys

@@ -50,7 +50,7 @@ from leads.imports.columns import (  # noqa: F401 (re-exported: the import's nam
     validate_mapping,
 )
 from leads.models import Channel, LostReason, Stage
-from leads.normalize import country_code, email_problem, normalize_email
+from leads.normalize import country_code, email_problem, normalize_email, parse_phone
 
 UNMAPPED_POLICIES = ("attributes", "ignore")
 DUPLICATE_POLICIES = ("skip", "update", "create")
@@ -192,10 +192,22 @@ class NameResolver:
         self.channels = {c.name.lower(): c for c in Channel.objects.all()}
         owners = access.users_assignable_by(user) if user is not None else User.objects.filter(is_active=True)
         self.owners: dict[str, User] = {}
-        for owner in owners.only("pk", "username", "email", "team_id"):
+        by_full_name: dict[str, list[User]] = {}
+        for owner in owners.only("pk", "username", "email", "first_name", "last_name", "team_id"):
             self.owners[owner.username.lower()] = owner
             if owner.email:
                 self.owners.setdefault(owner.email.lower(), owner)
+            full_name = _name_key(f"{owner.first_name} {owner.last_name}")
+            if full_name:
+                by_full_name.setdefault(full_name, []).append(owner)
+        # Other CRMs export the owner's full name ("Lead Owner: Bethany Dixon"): it names someone when only one
+        # person has it (a name two people share names neither).
+        self.ambiguous_names = set()
+        for full_name, people in by_full_name.items():
+            if len(people) == 1:
+                self.owners.setdefault(full_name, people[0])
+            elif full_name not in self.owners:
+                self.ambiguous_names.add(full_name)
         self.unknown_owners = {
             u.lower()
             for u in User.objects.exclude(pk__in=[o.pk for o in self.owners.values()]).values_list(
@@ -220,10 +232,12 @@ class NameResolver:
 
     def owner(self, name: str) -> User:
         key = name.strip().lower()
-        found = self.owners.get(key)
+        found = self.owners.get(key) or self.owners.get(_name_key(name))
         if found is None:
             if key in self.unknown_owners:
                 raise ValueError(f"owner “{name.strip()}” is not someone you may give leads to")
+            if _name_key(name) in self.ambiguous_names:
+                raise ValueError(f"owner “{name.strip()}” names more than one person")
             raise ValueError(f"unknown owner “{name.strip()}”")
         return found
 
@@ -312,6 +326,11 @@ def _choice_spellings(choices, others: dict[str, tuple[str, ...]] | None = None)
 _STAGES = _choice_spellings(Stage.choices, STAGE_SPELLINGS)
 _LOST_REASONS = _choice_spellings(LostReason.choices, LOST_REASON_SPELLINGS)
 _OUTCOME_COLUMNS = {header_key(column) for column in OUTCOME_COLUMNS}
+
+
+def _name_key(name: str) -> str:
+    """A person's name as matched: lower case, single spaces ("  Bethany   Dixon" → "bethany dixon")."""
+    return " ".join(name.lower().split())
 
 
 def _money(raw: str, fact: Fact) -> Decimal:
@@ -431,9 +450,11 @@ class RowReader:
         options: ImportOptions,
         resolver: NameResolver,
         kept_columns: dict[str, str] | None = None,
+        fallback_keys: dict[str, str] | None = None,
         date_order: str = "",
     ):
         self.date_order = date_order
+        self.fallback_keys = fallback_keys or {}
         self.index = {name: header.index(column) for name, column in mapping.items()}
         self.attributes = {
             name[len(ATTRIBUTE_PREFIX) :]: i for name, i in self.index.items() if name.startswith(ATTRIBUTE_PREFIX)
@@ -523,20 +544,29 @@ class RowReader:
         if raw_country and not facts["country"]:
             warnings.append(f"country “{raw_country}” is neither a 2-letter code nor a country's name: left out")
 
+        kept: dict[str, str] = {}  # values the import cannot use, kept as attributes (FALLBACK_FACTS)
+
+        def keep(name: str) -> str:
+            key = self.fallback_keys.get(name)
+            if key is None:
+                return ""
+            kept[key] = v(name)[:ATTRIBUTE_VALUE_MAX_LENGTH]
+            return f", kept as the attribute {key}"
+
         channel_name = v("channel")
         facts["channel"] = self.resolver.default_channel
         if channel_name:
             try:
                 facts["channel"] = self.resolver.channel(channel_name)
             except ValueError as error:
-                warnings.append(f"{error}: imported as a row without a channel")
+                warnings.append(f"{error}: imported as a row without a channel{keep('channel')}")
         owner_name = v("owner")
         facts["owner"] = self.resolver.default_owner
         if owner_name:
             try:
                 facts["owner"] = self.resolver.owner(owner_name)
             except ValueError as error:
-                warnings.append(f"{error}: imported as a row without an owner")
+                warnings.append(f"{error}: imported as a row without an owner{keep('owner')}")
 
         created_at = self.now
         if v("created_at"):
@@ -550,7 +580,7 @@ class RowReader:
         if raw_stage:
             stage = self.stage_values.get(header_key(raw_stage))
             if stage is None:
-                warnings.append(f"unknown stage “{raw_stage}”: imported as New (name its stage with --stage-values)")
+                warnings.append(f"unknown stage “{raw_stage}”: imported as New{keep('stage')}")
                 stage = Stage.NEW
         facts["stage"] = stage
 
@@ -591,6 +621,7 @@ class RowReader:
                 warnings.append(f"{key} longer than {ATTRIBUTE_VALUE_MAX_LENGTH:,} characters: cut")
                 value = value[:ATTRIBUTE_VALUE_MAX_LENGTH]
             columns[key] = value
+        columns = {**kept, **columns}  # a column of the file's own of the same key wins
         facts["attributes"] = {**facts["attributes"], **columns} if "attributes" in facts else columns
         return facts, warnings
 
@@ -598,13 +629,10 @@ class RowReader:
 def _phone(phone: str) -> tuple[str, str]:
     """A phone's E.164 key (as `leads.normalize.normalize_phone` makes it) and a warning when it is not a valid
     number where it says it is (or in PHONE_DEFAULT_REGION); one parse for both."""
-    try:
-        parsed = phonenumbers.parse(phone, settings.PHONE_DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
+    parsed = parse_phone(phone)
+    if parsed is None:
         return "", f"phone “{phone}” is not a phone number (kept as given)"
     key = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if not phonenumbers.is_possible_number(parsed):
-        return "", f"phone “{phone}” is not a phone number (kept as given)"
     # The country code's main region first (the US for +1): one region's patterns, where `is_valid_number` tries
     # each of the code's regions (some 25 for +1), the cost of most of a row's reading.
     main_region = phonenumbers.region_code_for_country_code(parsed.country_code)

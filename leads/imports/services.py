@@ -52,6 +52,7 @@ from crm.models import User
 from crm.queue import enqueue_on_commit
 from leads.edits import history_rows
 from leads.facts import ATTRIBUTES_MAX_KEYS  # noqa: F401 (re-exported)
+from leads.imports.columns import fallback_keys
 from leads.imports.rows import (  # noqa: F401 (the import's public names, re-exported)
     ATTRIBUTE_PREFIX,
     DUPLICATE_POLICIES,
@@ -168,12 +169,14 @@ class LeadImporter:
         except ValueError as error:
             raise ImportFileError(f"{str(error)[0].upper()}{str(error)[1:]}.") from None
         # Columns kept as custom attributes: those not mapped nor ignored (unless told to leave them out).
-        self.kept_columns, self.left_out = {}, []
+        self.kept_columns, self.left_out, fallbacks = {}, [], {}
         if options.unmapped == "attributes":
             self.kept_columns, self.left_out = attribute_columns(
                 header=self.header, mapping=self.mapping, ignored=options.ignored
             )
+            fallbacks = fallback_keys(mapping=self.mapping, kept=self.kept_columns)
         self.labels = {key: attribute_label(column) for key, column in self.kept_columns.items()}
+        self.labels.update({key: attribute_label(self.mapping[name]) for name, key in fallbacks.items()})
         for name, column in self.mapping.items():
             if name.startswith(ATTRIBUTE_PREFIX):
                 self.labels[name[len(ATTRIBUTE_PREFIX) :]] = attribute_label(column)
@@ -183,6 +186,7 @@ class LeadImporter:
             options=options,
             resolver=self.resolver,
             kept_columns=self.kept_columns,
+            fallback_keys=fallbacks,
             date_order=slash_date_order(text, self.header, self.mapping),
         )
         self.mapped = set(self.mapping)

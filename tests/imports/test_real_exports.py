@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from crm.roles import Role
 from leads.imports import services as imports
-from leads.models import Channel, Lead, StageChange
+from leads.models import AttributeLabel, Channel, Lead, StageChange
 from reports.models import DailyLeadStats
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +85,7 @@ def test_a_salesforce_leads_report_with_us_dates():
         5: "company size “many” is not a whole number",
         6: "created date “13/13/2024” is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM)",
     }
-    unknown_owner = "unknown owner “Sam Seller”: imported as a row without an owner"
+    unknown_owner = "unknown owner “Sam Seller”: imported as a row without an owner, kept as the attribute lead_owner"
     assert reasons(result.warnings) == {
         2: f"{unknown_owner}; won without a deal value",
         3: f"{unknown_owner}; lost without a reason: recorded as Other",
@@ -97,7 +99,7 @@ def test_a_salesforce_leads_report_with_us_dates():
         "US",
         "CA",
         250,
-        {"annual_revenue": "5000000", "rating": "Hot"},
+        {"annual_revenue": "5000000", "rating": "Hot", "lead_owner": "Sam Seller"},
     )
     bob = Lead.objects.get(external_id="00Q5g00000AbCd2")
     assert (bob.stage, bob.lost_reason, bob.country) == ("lost", "other", "US")
@@ -111,7 +113,7 @@ def test_a_pipedrive_deals_export_from_a_european_spreadsheet():
     assert reasons(result.warnings) == {
         3: "won without a deal value",
         5: "lost without a reason: recorded as Other",
-        6: "unknown owner “ghost@nowhere.example”: imported as a row without an owner",
+        6: "unknown owner “ghost@nowhere.example”: imported as a row without an owner, kept as the attribute deal_owner",
     }
     anna = Lead.objects.get(email="anna@acme.example")
     assert (anna.deal_value, anna.stage, anna.company) == (Decimal("1200.50"), "won", "Acme GmbH")
@@ -170,3 +172,54 @@ def test_after_an_import_the_report_figures_of_its_days_are_there_without_a_refr
         dt.date(2024, 2, 3): (1, 0),
         dt.date(2024, 2, 4): (1, 0),
     }
+
+
+def test_a_sample_leads_file_with_owners_by_full_name_and_its_own_stages():
+    """The shape of Datablist's widely used sample leads files: owners by full name, stages of its own, US phones
+    written with "001" and extensions."""
+    bethany = UserFactory(username="bdixon", first_name="Bethany", last_name="Dixon", role=Role.REP)
+    UserFactory(username="slee1", first_name="Sam", last_name="Lee", role=Role.REP)
+    UserFactory(username="slee2", first_name="Sam", last_name="Lee", role=Role.REP)
+    result = import_export("datablist_leads.csv", create_channels=True)
+    assert (result.rows, result.created, result.rejected) == (6, 6, 0)
+    leads = {lead.email: lead for lead in Lead.objects.select_related("owner")}
+    # The owner's full name names Bethany, however it is spaced; a name two people share names nobody.
+    assert [leads[e].owner for e in ("vera.cole@hartlane.example", "ralph@vh.example", "iris@nolan.example")] == [
+        bethany
+    ] * 3
+    assert {leads[e].stage for e in leads} >= {"new", "proposal", "contacted", "lost", "won"}
+    assert leads["mauro@crosby.example"].stage == "proposal"
+    assert leads["ralph@vh.example"].stage == "contacted" and leads["dana@barrett.example"].stage == "contacted"
+    # "001-…" is +1 where the world dials abroad with 00; so is "0049 …".
+    assert leads["mauro@crosby.example"].phone_normalized == "+12125550187"
+    assert leads["dana@barrett.example"].phone_normalized == "+493012345678"
+    # An owner the CRM does not know is not lost: the lead keeps it as an attribute, and the warning says so.
+    assert leads["mauro@crosby.example"].owner is None
+    assert leads["mauro@crosby.example"].attributes["lead_owner"] == "Andres Callahan"
+    assert leads["dana@barrett.example"].attributes["lead_owner"] == "Sam Lee"
+    assert "lead_owner" not in leads["vera.cole@hartlane.example"].attributes
+    warnings = reasons(result.warnings)
+    assert warnings[3] == (
+        "unknown owner “Andres Callahan”: imported as a row without an owner, kept as the attribute lead_owner"
+    )
+    assert warnings[5].startswith("owner “Sam Lee” names more than one person: imported as a row without an owner")
+    assert AttributeLabel.objects.get(key="lead_owner").label == "Lead Owner"
+
+
+def test_an_unknown_stage_is_kept_as_an_attribute_unless_unmapped_columns_are_ignored():
+    text = "Name,Email,Status\nAda,ada@example.com,Parked by legal\n"
+    result = imports.import_file(
+        text=text, mapping=imports.guess_mapping(imports.read_header(text)), options=imports.ImportOptions()
+    )
+    assert reasons(result.warnings) == {
+        2: "unknown stage “Parked by legal”: imported as New, kept as the attribute status"
+    }
+    assert Lead.objects.get().attributes == {"status": "Parked by legal"}
+    Lead.objects.all().delete()
+    result = imports.import_file(
+        text=text,
+        mapping=imports.guess_mapping(imports.read_header(text)),
+        options=imports.ImportOptions(unmapped="ignore"),
+    )
+    assert reasons(result.warnings) == {2: "unknown stage “Parked by legal”: imported as New"}
+    assert Lead.objects.get().attributes == {}

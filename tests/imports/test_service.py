@@ -168,13 +168,14 @@ def test_every_rejected_row_has_its_line_number_and_reason_and_good_rows_are_kep
     # Everything else is imported, with what was odd as a warning.
     assert {r.line: r.reason for r in result.warnings} == {
         3: "bad email “nope@” left out (There must be something after the @-sign)",
-        6: "unknown stage “negotiating”: imported as New (name its stage with --stage-values)",
+        6: "unknown stage “negotiating”: imported as New, kept as the attribute stage",
         8: "created date “2999-01-01” is in the future",
         9: "won without a deal value",
         11: "won date before the created date (imported as given)",
         12: "unknown lost reason “because”: recorded as Other",
-        13: "unknown owner “nobody”: imported as a row without an owner",
-        14: "unknown channel “TikTok” (use --create-channels to add it): imported as a row without a channel",
+        13: "unknown owner “nobody”: imported as a row without an owner, kept as the attribute owner",
+        14: "unknown channel “TikTok” (use --create-channels to add it): imported as a row without a channel, kept as "
+        "the attribute channel",
     }
     assert result.created == 11 and result.warned == 8
     assert (result.created + result.rejected + result.skipped) == result.rows == 13
@@ -229,7 +230,8 @@ def test_rejected_and_warned_rows_come_back_as_csv_with_their_own_columns_line_a
 def test_a_manager_may_not_give_leads_to_another_teams_rep(manager, other_rep):
     result = run_import(csv_text("name,owner", "Ada,other_rep"), user=manager)
     assert result.warnings[0].reason == (
-        "owner “other_rep” is not someone you may give leads to: imported as a row without an owner"
+        "owner “other_rep” is not someone you may give leads to: imported as a row without an owner, kept as the "
+        "attribute owner"
     )
     assert Lead.objects.get().owner is None
 
