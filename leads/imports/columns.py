@@ -300,7 +300,7 @@ def _unique_key(column: str, taken: set[str]) -> str:
 
 # Mapped columns whose cells may name what this CRM does not know: another system's owner ("Bethany Dixon"), its
 # own stage ("On Hold"), a channel nobody set up. Such a value is kept as a custom attribute under the column's key,
-# so a file imports without losing it (and a manager can filter by it and reassign).
+# so a file imports without losing it (it shows on the lead page and in the export).
 FALLBACK_FACTS = ("owner", "stage", "channel")
 
 
