@@ -2,8 +2,10 @@
 
 import functools
 import re
+import unicodedata
 
 import phonenumbers
+import pycountry
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from email_validator import EmailNotValidError, validate_email
@@ -126,26 +128,40 @@ _COUNTRY_ALIASES = {
     "österreich": "AT",
     "osterreich": "AT",
     "brasil": "BR",
+    # Names faker-made and older datasets use that ISO 3166 does not give.
+    "pitcairnislands": "PN",
+    "palestinianterritory": "PS",
+    "palestinianterritories": "PS",
+    "unitedstatesvirginislands": "VI",
+    "usvirginislands": "VI",
+    "britishvirginislands": "VG",
+    # Former names still in lists and exports.
+    "swaziland": "SZ",
+    "burma": "MM",
+    "macedonia": "MK",
+    "zaire": "CD",
 }
 
 
 def _country_key(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text.lower())
+    """A country's name as compared: lower case, accents and everything but letters and digits left out
+    ("Saint Barthélemy" and "saint barthelemy" alike)."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    return re.sub(r"[\W_]+", "", "".join(c for c in text if not unicodedata.combining(c)))
 
 
 @functools.cache
 def _country_names() -> dict[str, str]:
-    """Country name (as `_country_key` spells it) → ISO code, from the English names phonenumbers ships."""
-    from phonenumbers.geocoder import _region_display_name
-
-    names = {}
-    for code in phonenumbers.SUPPORTED_REGIONS:
-        name = _region_display_name(code, "en")
-        if name:
-            names.setdefault(_country_key(name), code)
-            # "Korea, Republic of"-style names: also the part before the comma.
-            names.setdefault(_country_key(name.split(",")[0].split("(")[0]), code)
-    names.update(_COUNTRY_ALIASES)
+    """Country name (as `_country_key` spells it) → ISO 3166 code: ISO's names in pycountry (short, official and
+    common: "Russian Federation", "Lao People's Democratic Republic", "Bolivia, Plurinational State of"), the part
+    before a comma or a bracket ("Slovakia (Slovak Republic)"), and other names exports use."""
+    names: dict[str, str] = {}
+    for country in pycountry.countries:
+        for name in (country.name, getattr(country, "official_name", ""), getattr(country, "common_name", "")):
+            if name:
+                names.setdefault(_country_key(name), country.alpha_2)
+                names.setdefault(_country_key(re.split(r"[,(]", name)[0]), country.alpha_2)
+    names.update({_country_key(alias): code for alias, code in _COUNTRY_ALIASES.items()})
     return names
 
 
@@ -158,4 +174,4 @@ def country_code(text: str) -> str:
         return _COUNTRY_ALIASES[key]
     if len(text) == 2 and text.isascii() and text.isalpha():
         return text.upper()
-    return _country_names().get(key, "")
+    return _country_names().get(key) or _country_names().get(_country_key(re.split(r"[,(]", text)[0]), "")

@@ -37,7 +37,10 @@ def test_addresses_that_are_not_ones_are_not(address):
 @pytest.mark.parametrize(
     "text, code",
     [("DE", "DE"), ("de", "DE"), ("Germany", "DE"), ("United States", "US"), ("USA", "US"), ("UK", "GB"),
-     ("United Kingdom", "GB"), ("India", "IN"), ("Viet Nam", "VN"), ("unknown", ""), ("Atlantis", ""), ("", "")],
+     ("United Kingdom", "GB"), ("India", "IN"), ("Viet Nam", "VN"), ("Russian Federation", "RU"),
+     ("Lao People's Democratic Republic", "LA"), ("Slovakia (Slovak Republic)", "SK"), ("Saint Barthelemy", "BL"),
+     ("Saint Barthélemy", "BL"), ("South Georgia and the South Sandwich Islands", "GS"), ("Swaziland", "SZ"),
+     ("Korea, Republic of", "KR"), ("unknown", ""), ("Atlantis", ""), ("Asia/Pacific Region", ""), ("", "")],
 )  # fmt: skip
 def test_countries_are_read_by_code_or_name(text, code):
     assert country_code(text) == code
