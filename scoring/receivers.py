@@ -3,7 +3,7 @@ was not already waiting, queue a sweep. Many events for one lead (or a bulk acti
 
 from django.db import transaction
 
-from crm.queue import enqueue
+from crm.queue import enqueue_coalesced
 from scoring import services
 
 # Facts that cannot change a score: skip them (owner changes are frequent and score-neutral).
@@ -11,8 +11,10 @@ IGNORED_FIELDS = {"owner"}
 
 
 def _queue_sweep() -> None:
-    # A broker outage is logged, not raised: the lead stays marked dirty and the next sweep rescores it.
-    enqueue("scoring.tasks.rescore_dirty_leads")
+    # One sweep a second at most, whatever the traffic (an API taking hundreds of leads a second would otherwise
+    # send a message per lead): the sweep rescores every lead marked by then. A broker outage is logged, not
+    # raised: the lead stays marked dirty and the minute's sweep rescores it.
+    enqueue_coalesced("scoring.tasks.rescore_dirty_leads", window=1)
 
 
 def lead_changed_receiver(sender, lead_id: int, fields=(), **kwargs) -> None:

@@ -31,7 +31,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
 
-from crm import access, clock, errors, limits
+from crm import access, clock, errors
 from leads.channels import services as channel_services
 from leads.facts import API_FACTS, API_OUT_FACTS, Fact, attributes_problem
 from leads.intake import services as intake
@@ -51,12 +51,13 @@ class TokenAuth(HttpBearer):
     openapi_description = "A channel's API token: `Authorization: Bearer crm_…`"
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        api_token = channel_services.api_token_authenticate(raw=token)
+        api_token, retry_after = channel_services.api_token_for_call(
+            raw=token, limit=settings.API_RATE_LIMIT, window=60
+        )
         if api_token is None:
             return None
         if not api_token.channel.active:
             raise ApiError(403, {"Authorization": [f"The channel “{api_token.channel}” is switched off."]})
-        retry_after = limits.rate_limit_hit(bucket=f"api:{api_token.pk}", limit=settings.API_RATE_LIMIT, window=60)
         if retry_after is not None:
             raise ApiError(
                 429,
