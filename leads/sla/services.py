@@ -190,9 +190,10 @@ def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = Non
 
     1. Clocks of answered or closed leads stop (nothing left to send).
     2. Every running clock is (re)assigned its policy in ONE statement: an INSERT ... SELECT built by the ORM
-       (the policy chosen by `policy_match`), upserting on the lead, which also clears its deadline; it returns
-       each clock's policy and arrival, so the policies and their spans need no query of their own.
-    3. For each policy, one UPDATE per piece of its calendar (`BusinessClock.pieces`) writes deadline,
+       (the policy chosen by `policy_match`), upserting on the lead. A policy counting plain minutes (no
+       calendar) times its clocks in that same statement; the others' clocks are left untimed, and the statement
+       returns those policies with their spans of arrivals, so they need no query of their own.
+    3. For each policy with a calendar, one UPDATE per piece of it (`BusinessClock.pieces`) writes deadline,
        reminder point and next sweep moment: a handful of statements however many clocks run.
     `arriving`: the leads were created in this transaction, so none has a clock to stop or to drop (steps 1 and
     the removal of clocks no policy matches have nothing to do). Only the narrow `ResponseClock` table is
@@ -227,15 +228,27 @@ def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = Non
             else f"UNION ALL SELECT policy_id, arrived_at FROM {clocks} WHERE due_at IS NULL AND policy_id IS NOT NULL "
             "AND lead_id NOT IN (SELECT lead_id FROM upserted)"
         )
+        # A policy without a calendar counts plain minutes: its clocks are timed in the upsert itself (deadline,
+        # reminder point, and the next moment to act: nothing once the deadline has passed). The clocks of a policy
+        # with business hours are timed after, per piece of its calendar (`_time_clocks`). The first row returned
+        # counts the clocks timed in the upsert (its policy is NULL); the others are the policies left to time.
         cursor.execute(
-            f"WITH upserted AS (INSERT INTO {clocks} (lead_id, arrived_at, policy_id) "
-            f"SELECT * FROM ({select_sql}) AS running "
+            f"WITH upserted AS (INSERT INTO {clocks} (lead_id, arrived_at, policy_id, due_at, remind_at, next_at) "
+            "SELECT running.lead_id, running.arrived_at, running.policy_id, t.due, t.remind, "
+            "CASE WHEN t.due > %s THEN COALESCE(t.remind, t.due) END "
+            f"FROM ({select_sql}) AS running (lead_id, arrived_at, policy_id) "
+            f"LEFT JOIN {policies} p ON p.id = running.policy_id AND p.calendar_id IS NULL "
+            "CROSS JOIN LATERAL (SELECT running.arrived_at + p.target_minutes * interval '1 minute' AS due, "
+            "CASE WHEN p.reminder_percent > 0 THEN running.arrived_at + p.target_minutes * p.reminder_percent "
+            "* interval '600 milliseconds' END AS remind) AS t "
             "ON CONFLICT (lead_id) DO UPDATE SET arrived_at = excluded.arrived_at, policy_id = excluded.policy_id, "
-            "due_at = NULL, remind_at = NULL, next_at = NULL RETURNING lead_id, policy_id, arrived_at), "
-            f"untimed AS (SELECT policy_id, arrived_at FROM upserted {left_untimed}) "
-            "SELECT p.id, p.target_minutes, p.reminder_percent, p.calendar_id, MIN(u.arrived_at), MAX(u.arrived_at) "
-            f"FROM untimed u JOIN {policies} p ON p.id = u.policy_id GROUP BY p.id",
-            params,
+            "due_at = excluded.due_at, remind_at = excluded.remind_at, next_at = excluded.next_at "
+            "RETURNING lead_id, policy_id, arrived_at, due_at), "
+            f"untimed AS (SELECT policy_id, arrived_at FROM upserted WHERE due_at IS NULL {left_untimed}) "
+            "SELECT NULL, NULL, NULL, NULL, NULL, NULL, count(*) FROM upserted WHERE due_at IS NOT NULL "
+            "UNION ALL SELECT p.id, p.target_minutes, p.reminder_percent, p.calendar_id, MIN(u.arrived_at), "
+            f"MAX(u.arrived_at), 0 FROM untimed u JOIN {policies} p ON p.id = u.policy_id GROUP BY p.id",
+            [now, *params],
         )
         to_time = cursor.fetchall()
     if not arriving:
@@ -243,7 +256,10 @@ def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = Non
         ResponseClock.objects.filter(due_at__isnull=True, policy__isnull=True).delete()
 
     timed = 0
-    for policy_id, target_minutes, reminder_percent, calendar_id, first, last in to_time:
+    for policy_id, target_minutes, reminder_percent, calendar_id, first, last, timed_in_upsert in to_time:
+        if policy_id is None:
+            timed += timed_in_upsert
+            continue
         # What timing reads of the policy; its calendar (if any) is read when the business clock needs it.
         policy = ResponsePolicy(
             pk=policy_id, target_minutes=target_minutes, reminder_percent=reminder_percent, calendar_id=calendar_id
