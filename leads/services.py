@@ -68,7 +68,7 @@ def lead_create_or_match(
     owner: User | None = None,
     stage: str = Stage.NEW,
     match_duplicates: bool = True,
-    among: QuerySet[Lead] | None = None,
+    among: QuerySet[Lead] | str | None = None,
     **facts,
 ) -> tuple[Lead, bool]:
     """One lead through the arrival pipeline (`leads.intake.pipeline`): (the new lead, True), or, when

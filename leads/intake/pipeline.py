@@ -164,15 +164,25 @@ def _identities(arriving: Arriving) -> Iterator[str]:
         yield "row:" + arriving.row_key
 
 
+# `arrivals_match(among=OWN_CHANNEL)`: match only leads of the arrivals' own channel (an API token's scope).
+OWN_CHANNEL = "own channel"
+
+
 def arrivals_match(
-    arrivals: list[Arriving], *, whole_leads: bool = False, lock: bool = True, among: QuerySet[Lead] | None = None
+    arrivals: list[Arriving],
+    *,
+    whole_leads: bool = False,
+    lock: bool = True,
+    among: QuerySet[Lead] | str | None = None,
 ) -> None:
     """Normalise the arrivals, lock their identities and find what each duplicates (see the module's rule).
 
     Two queries at most, whatever the batch's size: the leads created by the batch's row keys, and the stored
     leads with its emails or phones. `whole_leads` loads the duplicates whole (to update them); otherwise only
     what a caller needs to decide (id, keys, owner, team, channel, stage). `lock=False` only for a dry run.
-    `among` limits the duplicates to the leads a sender may see (an API token: `crm.access.leads_for_token`).
+    `among` limits the duplicates to the leads a sender may see: a queryset, or `OWN_CHANNEL`, the leads of the
+    arrivals' own channel (all of one channel then), which is what an API token sees (`crm.access.leads_for_token`:
+    its channel's leads) of the leads it sends (always of its channel); that one is read with a query in SQL.
     """
     for arriving in arrivals:
         arrival_normalize(arriving.facts)
@@ -192,16 +202,22 @@ def arrivals_match(
     by_email: dict[str, Lead] = {}
     by_phone: dict[str, Lead] = {}
     if emails or phones:
-        condition = Q(pk__in=[])
-        if emails:
-            condition |= any_of("email_normalized", emails)
-        if phones:
-            condition |= any_of("phone_normalized", phones)
-        leads = (Lead.objects.all() if among is None else among).filter(condition).order_by(*CANONICAL_ORDER)
-        if not whole_leads:
-            leads = leads.only(
-                "pk", "name", "email_normalized", "phone_normalized", "owner_id", "team_id", "channel_id", "stage"
-            )
+        if among == OWN_CHANNEL and not whole_leads:
+            channels = {getattr(a.facts.get("channel"), "pk", None) for a in waiting}
+            if len(channels) != 1 or None in channels:
+                raise ValueError("among=OWN_CHANNEL needs every arrival of one stored channel")
+            leads = _duplicates_of_channel(emails, phones, channel_id=channels.pop())
+        else:
+            if among == OWN_CHANNEL:
+                among = Lead.objects.filter(channel=waiting[0].facts["channel"])
+            condition = Q(pk__in=[])
+            if emails:
+                condition |= any_of("email_normalized", emails)
+            if phones:
+                condition |= any_of("phone_normalized", phones)
+            leads = (Lead.objects.all() if among is None else among).filter(condition).order_by(*CANONICAL_ORDER)
+            if not whole_leads:
+                leads = leads.only(*_DUPLICATE_FIELDS)
         for lead in leads:  # oldest first: the first lead seen for a key is its canonical lead
             if lead.email_normalized in emails:
                 by_email.setdefault(lead.email_normalized, lead)
@@ -223,6 +239,32 @@ def arrivals_match(
                 earlier_email[email] = arriving
             if phone:
                 earlier_phone[phone] = arriving
+
+
+# What a caller needs of a duplicate to decide (`arrivals_match` without `whole_leads`).
+_DUPLICATE_FIELDS = ("id", "name", "email_normalized", "phone_normalized", "owner_id", "team_id", "channel_id", "stage")
+
+
+def _duplicates_of_channel(emails: set[str], phones: set[str], *, channel_id: int) -> Iterator[Lead]:
+    """The leads of one channel with these emails or phones, oldest first, as `arrivals_match` reads them: in SQL
+    (the API runs this per lead; building the ORM's query cost more than running it)."""
+    conditions, params = [], []
+    if emails:
+        conditions.append("email_normalized = ANY(%s)")
+        params.append(sorted(emails))
+    if phones:
+        conditions.append("phone_normalized = ANY(%s)")
+        params.append(sorted(phones))
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(_DUPLICATE_FIELDS)} FROM {table} WHERE channel_id = %s AND ({' OR '.join(conditions)}) "
+            "ORDER BY created_at, id",
+            [channel_id, *params],
+        )
+        rows = cursor.fetchall()
+    for row in rows:
+        yield Lead.from_db(connection.alias, _DUPLICATE_FIELDS, row)
 
 
 # --- Insert and what follows ----------------------------------------------------------------------------------

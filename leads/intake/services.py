@@ -93,7 +93,7 @@ def lead_arrive(
     submission: dict | None = None,
     message: str = "",
     record_new: bool = True,
-    among: QuerySet[Lead] | None = None,
+    among: QuerySet[Lead] | str | None = None,
 ) -> Arrival:
     """A lead arriving from outside (web form, API): created, or recorded on the lead that has its email/phone.
 
@@ -101,7 +101,7 @@ def lead_arrive(
     the form-submission interaction records (page, referrer, UTM, form). A new lead gets that interaction when
     `record_new` (a web form: the submission is an engagement scoring counts); an existing lead always does.
 
-    `among` limits the match to the leads the sender may see (an API token: `crm.access.leads_for_token`). A lead
+    `among` limits the match to the leads the sender may see (an API token: `pipeline.OWN_CHANNEL`). A lead
     outside them is not touched and not revealed: the arrival becomes a new lead of `channel`, which shares the
     other lead's email or phone and so shows among the duplicates for a manager to merge.
     """
@@ -148,7 +148,7 @@ class BatchArrival:
 
 
 @transaction.atomic(savepoint=False)  # in the caller's transaction: one bad lead rolls the whole batch back
-def leads_arrive(*, channel: Channel, batch: list[BatchArrival], among: QuerySet[Lead] | None = None) -> None:
+def leads_arrive(*, channel: Channel, batch: list[BatchArrival], among: QuerySet[Lead] | str | None = None) -> None:
     """Many leads arriving at once (an integration syncing a backlog), through the pipeline in one pass: one lock
     statement, one duplicate query, one insert, one routing pass and one clock timing for the whole batch, so a
     batch of 100 costs about the statements of one lead.
