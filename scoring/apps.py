@@ -7,7 +7,13 @@ class ScoringConfig(AppConfig):
     def ready(self) -> None:
         # `leads` must not import scoring; scoring listens to the signals leads sends on commit.
         from leads.panels import register_lead_panel
-        from leads.signals import interaction_logged, lead_changed, leads_bulk_created, leads_bulk_updated
+        from leads.signals import (
+            interaction_logged,
+            interactions_bulk_logged,
+            lead_changed,
+            leads_bulk_created,
+            leads_bulk_updated,
+        )
         from scoring import receivers
 
         register_lead_panel("scoring:lead_panel")
@@ -15,3 +21,4 @@ class ScoringConfig(AppConfig):
         interaction_logged.connect(receivers.interaction_logged_receiver, dispatch_uid="scoring.interaction_logged")
         leads_bulk_created.connect(receivers.leads_bulk_receiver, dispatch_uid="scoring.leads_bulk_created")
         leads_bulk_updated.connect(receivers.leads_bulk_receiver, dispatch_uid="scoring.leads_bulk_updated")
+        interactions_bulk_logged.connect(receivers.leads_bulk_receiver, dispatch_uid="scoring.interactions_bulk_logged")
