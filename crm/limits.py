@@ -75,7 +75,11 @@ def _redis_client():
     backend = caches["default"]
     if not isinstance(backend, RedisCache):
         return None
-    return backend._cache.get_client(write=True), backend._cache._serializer
+    # Django makes a client object per call (on a shared pool of connections); one per backend will do.
+    client = getattr(backend, "_crm_client", None)
+    if client is None:
+        client = backend._crm_client = backend._cache.get_client(write=True)
+    return client, backend._cache._serializer
 
 
 def rate_limit_reached(*, bucket: str, limit: int, window: int) -> int | None:
