@@ -8,6 +8,8 @@ from scoring import services
 
 # Facts that cannot change a score: skip them (owner changes are frequent and score-neutral).
 IGNORED_FIELDS = {"owner"}
+# A lead's creation: marked dirty in its own transaction already (`leads_arriving_receiver`).
+ARRIVED = {"created"}
 
 
 def _queue_sweep() -> None:
@@ -17,8 +19,16 @@ def _queue_sweep() -> None:
     enqueue_coalesced("scoring.tasks.rescore_dirty_leads", window=1)
 
 
+def leads_arriving_receiver(sender, lead_ids=(), **kwargs) -> None:
+    """New leads, in the transaction creating them: marked dirty with them (one commit for both); the sweep is
+    queued once that commits. Their `lead_changed` ("created") or `leads_bulk_created` that follows on commit
+    then has nothing left to do."""
+    if lead_ids and services.leads_mark_dirty(lead_ids=list(lead_ids)):
+        transaction.on_commit(_queue_sweep)
+
+
 def lead_changed_receiver(sender, lead_id: int, fields=(), **kwargs) -> None:
-    if fields and set(fields) <= IGNORED_FIELDS:
+    if fields and set(fields) <= IGNORED_FIELDS | ARRIVED:
         return
     if services.lead_mark_dirty(lead_id=lead_id):
         transaction.on_commit(_queue_sweep)

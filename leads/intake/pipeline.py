@@ -52,7 +52,7 @@ from crm.models import User
 from leads.models import OPEN_STAGES, Lead, Stage, StageChange
 from leads.normalize import normalize_email, normalize_phone
 from leads.routing.services import route
-from leads.signals import lead_changed, leads_bulk_created
+from leads.signals import lead_changed, leads_arriving, leads_bulk_created
 from leads.sla.services import response_clocks_recompute
 
 # How many advisory locks the identities share (see the module's docstring). A batch takes at most this many.
@@ -352,6 +352,9 @@ def arrivals_store(
         response_clocks_recompute(lead_ids=clocked, arriving=True)
 
     ids = [r.pk for r in records]
+    # In the transaction: what must be written with the leads (scoring notes them as waiting to be scored), so a
+    # lead arriving commits once. Then, on commit, the signals that may queue work.
+    leads_arriving.send(sender=Lead, lead_ids=ids)
     if batch:
         transaction.on_commit(partial(leads_bulk_created.send, sender=Lead, lead_ids=ids))
     else:

@@ -1,7 +1,7 @@
 """Intake's cost in SQL: a lead created through the API takes at most 9 statements (issue 11 allows 12), everything
 included: the transaction (BEGIN, COMMIT), identity lock, duplicate check, the lead with its stage history (one
-statement), routing rules, response clock (timed in its upsert), the key's stored answer, and after commit
-scoring's note that the lead waits to be scored. A token the process has seen costs none (it is checked against a
+statement), routing rules, response clock (timed in its upsert), scoring's note that the lead waits to be scored
+(in the same transaction), and the key's stored answer. A token the process has seen costs none (it is checked against a
 generation in Redis, in the round trip of its rate-limit count). `make bench` measures the same path's speed."""
 
 import json
@@ -40,3 +40,21 @@ def test_a_lead_created_through_the_api_costs_at_most_9_statements(token, channe
     assert ResponseClock.objects.filter(due_at__isnull=False).count() == 4
     body = response.json()["lead"]
     assert body["channel"] == channel.name and body["in_pool"] is True and body["owner"] is None
+
+
+def test_a_new_lead_is_noted_for_scoring_in_its_own_transaction(token):
+    """One commit per lead: scoring's note is written before COMMIT, not in a transaction of its own after it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from scoring.models import DirtyLead
+
+    _token, raw = token
+    client = Client()
+    _post(client, raw, 0)
+    with CaptureQueriesContext(connection) as queries:
+        response = _post(client, raw, 1)
+    statements = [q["sql"] for q in queries.captured_queries]
+    noted = next(i for i, sql in enumerate(statements) if "scoring_dirtylead" in sql)
+    assert noted < statements.index("COMMIT") and statements.count("COMMIT") == 1, statements
+    assert DirtyLead.objects.filter(lead_id=response.json()["lead"]["id"]).exists()
