@@ -13,9 +13,16 @@ What it measures, against a server it starts and stops itself (`gunicorn crm.wsg
     python -m bench intake_api        (with the others: make bench)        python -m bench.intake_api  (alone)
 
 Settings (environment): the database is crm_bench_intake (created and migrated if missing);
-BENCH_INTAKE_REQUESTS (default 1000 per scenario), BENCH_INTAKE_CLIENTS (concurrent client threads, default 4),
+BENCH_INTAKE_REQUESTS (default 1000 per scenario), BENCH_INTAKE_CLIENTS (concurrent clients, default 8),
 BENCH_REDIS_URL (default redis://127.0.0.1:6379; the cache uses database 5, the Celery broker database 4, whose
-queued scoring tasks are purged afterwards), BENCH_INTAKE_PORT (default 8765).
+queued scoring tasks are purged afterwards), BENCH_INTAKE_PORT (default 8765), BENCH_INTAKE_WRK_SECONDS (default 10).
+
+**Two clients.** The load comes from the same two cores as the server. The Python client (threads with
+http.client, a new connection per request) costs about as much CPU per request as /health/ itself, so it caps
+what it can measure. When `wrk` is installed (Debian: `apt-get install wrk`; the bench says so when it is missing),
+both /health/ and intake are measured again with it (`bench/intake_wrk.lua`: the same number of connections, every
+intake request a new person with its own Idempotency-Key), and the leads are counted afterwards: every 201 must be
+a lead. Both clients' figures are printed; the targets are judged on wrk's when it ran, else on the Python client's.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,6 +63,8 @@ THREADS = int(os.environ.get("BENCH_INTAKE_THREADS", 1))
 TARGET_RPS = 300  # issue 11: ≥ 300 created leads a second with 8 concurrent clients
 BATCH_SIZE = 100  # leads per POST /api/v1/leads/batch/ call (its most)
 TARGET_P95_MS = 100
+WRK_SECONDS = int(os.environ.get("BENCH_INTAKE_WRK_SECONDS", 10))
+WRK_SCRIPT = Path(__file__).with_name("intake_wrk.lua")
 
 
 def _server_env(ctx: Context, url: str) -> dict[str, str]:
@@ -245,9 +255,20 @@ def run(ctx: Context | None = None) -> list[Verdict]:
         batches = max(1, REQUESTS // BATCH_SIZE * 2)
         log(f"intake_api: {batches} × POST /api/v1/leads/batch/ of {BATCH_SIZE}, {CLIENTS} clients")
         batch_figures = _load(create_batch, batches, CLIENTS)
+        before_wrk = _lead_count(url)
+        wrk_health = wrk_intake = None
+        if shutil.which("wrk"):
+            log(f"intake_api: wrk, {WRK_SECONDS} s of GET /health/, then of POST /api/v1/leads/, {CLIENTS} connections")
+            wrk_health = _wrk("health", run_id, token)
+            wrk_intake = _wrk("intake", run_id, token)
+        else:
+            log("intake_api: wrk is not installed (apt-get install wrk): measured with the Python client only")
     finally:
         server.stop()
-    created = _lead_count(url) - before
+    after = _lead_count(url)
+    created = before_wrk - before
+    if wrk_intake is not None:
+        wrk_intake["leads"] = after - before_wrk
     expected = REQUESTS + 40 + batches * BATCH_SIZE
     log(f"intake_api: {REQUESTS} raw INSERTs over one connection")
     raw_figures = _raw_inserts(url, REQUESTS, run_id)
@@ -284,6 +305,32 @@ def run(ctx: Context | None = None) -> list[Verdict]:
             "",
         ),
     ]
+    notes_wrk = []
+    if wrk_intake is not None:
+        rows += [
+            (
+                "wrk: POST /api/v1/leads/ (intake)",
+                f"{wrk_intake['rps']:.1f}",
+                f"{wrk_intake['p50']:.0f} / {wrk_intake['p95']:.0f}",
+                "1.00×",
+                _wrk_answers(wrk_intake),
+            ),
+            (
+                "wrk: GET /health/ (same server)",
+                f"{wrk_health['rps']:.1f}",
+                f"{wrk_health['p50']:.0f} / {wrk_health['p95']:.0f}",
+                times(wrk_health["rps"] / wrk_intake["rps"]),
+                _wrk_answers(wrk_health),
+            ),
+        ]
+        notes_wrk = [
+            f"wrk ({WRK_SECONDS} s each, {CLIENTS} connections): intake costs "
+            f"{wrk_health['rps'] / wrk_intake['rps']:.1f}× a health check; leads counted after its intake run: "
+            f"{wrk_intake['leads']:,} for {wrk_intake['created']:,} answers 201 ({wrk_intake['sent']:,} sent, the "
+            "last few cut off in flight when the time ran out)"
+        ]
+    else:
+        notes_wrk = ["wrk is not installed (apt-get install wrk): no figures from the leaner client"]
     print(
         table(
             f"Intake API, gunicorn {WORKERS} workers × {THREADS} threads, {CLIENTS} client threads, {REQUESTS} requests "
@@ -295,20 +342,29 @@ def run(ctx: Context | None = None) -> list[Verdict]:
                 f"{raw_figures['rps'] / intake_figures['rps']:.1f}× a bare INSERT of the lead row",
                 f"leads created by the intake run: {created:,} (expected {expected:,}: the single calls with the "
                 f"warm-up, and {batches} batches of {BATCH_SIZE})",
+                *notes_wrk,
             ],
         )
     )
+    python_said = (
+        f"Python client {intake_figures['rps']:.0f} req/s, p95 {intake_figures['p95']:.0f} ms; /health/ "
+        f"{health_figures['rps']:.0f} req/s"
+    )
+    judged, judged_health, client = intake_figures, health_figures, "Python client"
+    if wrk_intake is not None:
+        judged, judged_health, client = wrk_intake, wrk_health, "wrk"
     result = [
         Verdict(
             f"Intake API ≥ {TARGET_RPS} leads/s through gunicorn with 2 workers",
-            intake_figures["rps"] >= TARGET_RPS,
-            f"{intake_figures['rps']:.0f} req/s; /health/ {health_figures['rps']:.0f} req/s on the same server",
+            judged["rps"] >= TARGET_RPS,
+            f"{client}: {judged['rps']:.0f} req/s; /health/ {judged_health['rps']:.0f} req/s on the same server"
+            + (f" ({python_said})" if judged is not intake_figures else ""),
         ),
         Verdict(
             f"Intake API p95 ≤ {TARGET_P95_MS} ms with {CLIENTS} clients",
-            intake_figures["p95"] <= TARGET_P95_MS,
-            f"p50 {intake_figures['p50']:.0f} ms, p95 {intake_figures['p95']:.0f} ms; /health/ p95 "
-            f"{health_figures['p95']:.0f} ms",
+            judged["p95"] <= TARGET_P95_MS,
+            f"{client}: p50 {judged['p50']:.0f} ms, p95 {judged['p95']:.0f} ms; /health/ p95 "
+            f"{judged_health['p95']:.0f} ms",
         ),
         Verdict(
             f"Batch intake ≥ {TARGET_RPS} leads/s (POST /api/v1/leads/batch/, {BATCH_SIZE} a call)",
@@ -319,14 +375,65 @@ def run(ctx: Context | None = None) -> list[Verdict]:
             "Every intake request created its leads, none lost or doubled",
             intake_figures["statuses"] == {201: REQUESTS}
             and batch_figures["statuses"] == {200: batches}
-            and created == expected,
-            f"answers {_statuses(intake_figures)} and {_statuses(batch_figures)}, {created:,} leads for {expected:,}",
+            and created == expected
+            and (wrk_intake is None or _wrk_every_answer_a_lead(wrk_intake)),
+            f"answers {_statuses(intake_figures)} and {_statuses(batch_figures)}, {created:,} leads for {expected:,}"
+            + (f"; wrk: {_wrk_answers(wrk_intake)}, {wrk_intake['leads']:,} leads" if wrk_intake is not None else ""),
         ),
     ]
     for verdict in result:
         print(verdict.line())
     print()
     return result
+
+
+def _wrk(mode: str, run_id: str, token: str) -> dict:
+    """`wrk` for WRK_SECONDS with CLIENTS connections on one mode of `intake_wrk.lua`: its figures (req/s, p50 and
+    p95 in ms, answers by kind, requests sent)."""
+    result = subprocess.run(
+        [
+            "wrk",
+            "--threads",
+            "2",
+            "--connections",
+            str(CLIENTS),
+            "--duration",
+            f"{WRK_SECONDS}s",
+            "--timeout",
+            "30s",
+            "--script",
+            str(WRK_SCRIPT),
+            f"http://127.0.0.1:{PORT}/",
+            "--",
+            mode,
+            f"{run_id}-{mode}",
+            token,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(line for line in result.stdout.splitlines() if line.startswith("WRK "))
+    figures = json.loads(line[4:])
+    figures["rps"] = figures["requests"] / figures["seconds"]
+    return figures
+
+
+def _wrk_answers(figures: dict) -> str:
+    parts = [f"{figures['created']}×201"] if figures["created"] else []
+    if figures["ok"]:
+        parts.append(f"{figures['ok']}×200")
+    if figures["other"]:
+        parts.append(f"{figures['other']}×other")
+    if figures["errors"]:
+        parts.append(f"{figures['errors']} errors")
+    return ", ".join(parts)
+
+
+def _wrk_every_answer_a_lead(figures: dict) -> bool:
+    """Every answer a 201, and a lead for each (a request cut off in flight at the end may add one unanswered)."""
+    answered_all_201 = figures["created"] == figures["requests"] and not figures["ok"] and not figures["errors"]
+    return answered_all_201 and figures["created"] <= figures["leads"] <= figures["sent"]
 
 
 def _statuses(figures: dict) -> str:

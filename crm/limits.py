@@ -8,7 +8,8 @@ the requests: the data is what matters.
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 from crm import clock
 from crm.addresses import client_ip
@@ -37,6 +38,48 @@ def rate_limit_hit(*, bucket: str, limit: int, window: int) -> int | None:
         logger.warning("Rate limit %s not counted: the cache is unreachable", bucket, exc_info=True)
         return None
     return max(1, seconds_left) if count > limit else None
+
+
+def rate_limit_hit_reading(*, bucket: str, limit: int, window: int, read: str) -> tuple[int | None, object]:
+    """`rate_limit_hit`, and the cache's value under `read`, in one round trip to Redis (an API call's budget).
+
+    The value is `MISSING` when the key is absent or the cache unreachable (the limit is then lifted, as in
+    `rate_limit_hit`). With a cache other than Redis (a development machine's memory) it takes two calls.
+    """
+    key, seconds_left, timeout = _window(bucket, window)
+    try:
+        client = _redis_client()
+        if client is None:
+            return rate_limit_hit(bucket=bucket, limit=limit, window=window), cache.get(read, MISSING)
+        raw_client, serializer = client
+        counter = cache.make_and_validate_key(key)
+        # A transaction: the counter is created with its expiry and counted at once (never left without expiry).
+        pipe = raw_client.pipeline(transaction=True)
+        pipe.set(counter, 0, ex=timeout, nx=True)
+        pipe.incr(counter)
+        pipe.get(cache.make_and_validate_key(read))
+        _created, count, value = pipe.execute()
+    except Exception:
+        logger.warning("Rate limit %s not counted: the cache is unreachable", bucket, exc_info=True)
+        return None, MISSING
+    value = MISSING if value is None else serializer.loads(value)
+    return (max(1, seconds_left) if count > limit else None), value
+
+
+# What `rate_limit_hit_reading` answers for a key it did not find.
+MISSING = object()
+
+
+def _redis_client():
+    """(redis client, the cache's serializer) when the cache is Django's Redis cache, else None."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    # Django makes a client object per call (on a shared pool of connections); one per backend will do.
+    client = getattr(backend, "_crm_client", None)
+    if client is None:
+        client = backend._crm_client = backend._cache.get_client(write=True)
+    return client, backend._cache._serializer
 
 
 def rate_limit_reached(*, bucket: str, limit: int, window: int) -> int | None:

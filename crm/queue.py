@@ -9,12 +9,14 @@ logged, not raised. The work is not lost: every task queued here is also reached
 leads, stuck runs and imports, running clocks), which picks it up once the broker is back.
 """
 
+import contextlib
 import datetime as dt
 import importlib
 import logging
 
 from celery import current_app
 from django.conf import settings
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
 
 from crm import clock
@@ -48,9 +50,37 @@ def task_named(task_name: str):
 
 def enqueue(task_name: str, *args, **kwargs) -> bool:
     """Send the task named `task_name` now. True if the broker took it; False (logged) if it could not."""
+    return _send(task_name, args, kwargs)
+
+
+# A coalesced task runs this long after its window closes: by then the window's claim has expired in Redis, so
+# whoever comes after the task's start sends the next one (a margin for the clocks of Redis and the worker).
+_COALESCE_MARGIN_SECONDS = 0.5
+
+
+def enqueue_coalesced(task_name: str, *, window: int = 1) -> bool:
+    """Send the argument-less task `task_name` at most once per `window` seconds across every process, to run
+    when that window has closed: for a sweep that does all the waiting work (e.g. rescoring the leads marked
+    dirty), so a burst of requests costs one message, not one each. The caller has written down the work
+    before calling, so the task sent (or the one already on its way) finds it. Without the cache, every call
+    sends. True if a task is on its way."""
+    try:
+        first = cache.add(f"coalesce:{task_name}", 1, timeout=window)
+    except Exception:
+        first = True
+    if not first:
+        return True
+    sent = _send(task_name, (), {}, countdown=window + _COALESCE_MARGIN_SECONDS)
+    if not sent:  # the next caller tries again
+        with contextlib.suppress(Exception):
+            cache.delete(f"coalesce:{task_name}")
+    return sent
+
+
+def _send(task_name: str, args, kwargs, countdown: float | None = None) -> bool:
     try:
         task = task_named(task_name)
-        task.apply_async(args=args, kwargs=kwargs, retry=True, retry_policy=_PUBLISH_RETRY_POLICY)
+        task.apply_async(args=args, kwargs=kwargs, countdown=countdown, retry=True, retry_policy=_PUBLISH_RETRY_POLICY)
     except Exception:
         # The data is committed; the periodic sweeps find what this task would have done.
         logger.exception("Could not queue %s; a periodic sweep will pick the work up", task_name)

@@ -6,7 +6,7 @@ from decimal import Decimal
 from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -29,7 +29,7 @@ from leads.models import (
 )
 from leads.normalize import normalize_email, normalize_phone
 from leads.routing.services import pool_claim_check, pool_claim_record
-from leads.signals import interaction_logged, lead_changed
+from leads.signals import interaction_logged, interactions_bulk_logged, lead_changed
 from leads.sla.services import leads_response_recompute, response_clocks_recompute, task_reminders_schedule
 
 
@@ -68,7 +68,7 @@ def lead_create_or_match(
     owner: User | None = None,
     stage: str = Stage.NEW,
     match_duplicates: bool = True,
-    among: QuerySet[Lead] | None = None,
+    among: QuerySet[Lead] | str | None = None,
     **facts,
 ) -> tuple[Lead, bool]:
     """One lead through the arrival pipeline (`leads.intake.pipeline`): (the new lead, True), or, when
@@ -305,6 +305,7 @@ def interaction_log(
     outcome: str = "",
     details: dict | None = None,
     event_key: str = "",
+    locked: Lead | None = None,
 ) -> Interaction:
     """Record an interaction and keep the lead's clocks right.
 
@@ -314,8 +315,10 @@ def interaction_log(
     happens to a lead before it exists: an earlier `occurred_at` is refused (ValidationError on "occurred_at").
     A response to a New lead makes it Contacted. The lead's row is locked first, before the interaction's insert
     takes its key-share lock, so the first response, stage and clock are read and written by one writer at a time.
+    `locked`: the lead's row as the caller read it under its lock in this transaction (then it is not locked again).
     """
-    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    if locked is None:
+        locked = Lead.objects.select_for_update().get(pk=lead.pk)
     now = clock.now()
     interaction_check_time(lead=locked, occurred_at=occurred_at or now)
     interaction = Interaction(
@@ -353,6 +356,43 @@ def interaction_log(
         lead.stage, lead.stage_changed_at = changed.stage, changed.stage_changed_at
     _send_on_commit(interaction_logged, lead_id=lead.pk, interaction_id=interaction.pk)
     return interaction
+
+
+def interactions_record(*, interactions: list[Interaction]) -> list[Interaction]:
+    """Record many interactions that are not responses (a lead's own submissions, events), set-based: their leads
+    locked in one statement (in id order, so two callers never deadlock), the interactions inserted in one, the
+    leads' last activity moved in one, and one `interactions_bulk_logged` on commit. What `interaction_log` does
+    for one, less what only a response does (first response, stage, clock). Each interaction's `lead_id` is set;
+    `created_at` and a missing `occurred_at` are now. Raises ValidationError as `interaction_log` does."""
+    if not interactions:
+        return interactions
+    if any(interaction.is_response for interaction in interactions):
+        raise ValueError("interactions_record records no responses: use interaction_log")
+    now = clock.now()
+    lead_ids = sorted({interaction.lead_id for interaction in interactions})
+    created = dict(
+        Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk").values_list("pk", "created_at")
+    )
+    latest: dict[int, dt.datetime] = {}
+    for interaction in interactions:
+        interaction.occurred_at = interaction.occurred_at or now
+        interaction.created_at = now
+        interaction_check_time(lead=Lead(created_at=created[interaction.lead_id]), occurred_at=interaction.occurred_at)
+        # The table's constraints concern responses and calls (none here); the database holds them anyway.
+        interaction.full_clean(exclude=["lead", "user"], validate_constraints=False)
+        latest[interaction.lead_id] = max(
+            interaction.occurred_at, latest.get(interaction.lead_id, interaction.occurred_at)
+        )
+    Interaction.objects.bulk_create(interactions)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(Lead._meta.db_table)} AS lead SET updated_at = %s, "
+            "last_activity_at = GREATEST(lead.last_activity_at, v.at) "
+            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v (id, at) WHERE lead.id = v.id",
+            [now, list(latest), list(latest.values())],
+        )
+    _send_on_commit(interactions_bulk_logged, lead_ids=lead_ids)
+    return interactions
 
 
 def interaction_check_time(*, lead: Lead, occurred_at: dt.datetime) -> None:

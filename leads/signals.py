@@ -9,6 +9,14 @@ from django.dispatch import Signal
 lead_changed = Signal()
 # Sent when an interaction was logged on a lead. kwargs: lead_id, interaction_id.
 interaction_logged = Signal()
+# Sent on commit after many interactions were recorded at once (`leads.services.interactions_record`, e.g. a batch's
+# repeat submissions), instead of one `interaction_logged` each. kwargs: lead_ids (list of ints).
+interactions_bulk_logged = Signal()
+# Sent INSIDE the transaction that creates leads (the arrival pipeline, every way in), before `lead_changed` or
+# `leads_bulk_created` on commit: for receivers that must write in that same transaction (scoring notes the new
+# leads as waiting to be scored), so an arriving lead costs one commit. Queue work only on commit from it.
+# kwargs: lead_ids (list of ints).
+leads_arriving = Signal()
 # Sent on commit after a bulk write (a CSV import chunk) created many leads at once, instead of one
 # `lead_changed` per lead (the import has routed its unowned leads already). kwargs: lead_ids (list of ints).
 leads_bulk_created = Signal()

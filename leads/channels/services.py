@@ -7,14 +7,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
+import time
+import uuid
+from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
 
-from crm import access, clock
+from crm import access, clock, limits
 from crm.models import User
 from leads.models import ApiToken, Channel, ChannelSpend, WebForm
+
+logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "crm_"
 
@@ -68,6 +76,7 @@ def api_token_revoke(*, user: User, token: ApiToken) -> ApiToken:
     """Revoke a token at once (idempotent: a revoked token keeps its first revocation time)."""
     access.ensure(access.can_configure_channels, user)
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=clock.now())
+    api_tokens_changed()
     token.refresh_from_db(fields=["revoked_at"])
     return token
 
@@ -80,12 +89,113 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
         ApiToken.objects.select_related("channel").filter(token_hash=_token_hash(raw), revoked_at__isnull=True).first()
     )
     if token is not None:
-        now = clock.now()
-        # Written at most once a minute per token, so a busy integration does not rewrite the row per request (nor
-        # send the statement: the row just read says when it was last written).
-        if token.last_used_at is not None and token.last_used_at >= now - dt.timedelta(minutes=1):
-            return token
-        ApiToken.objects.filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - dt.timedelta(minutes=1)), pk=token.pk
-        ).update(last_used_at=now)
+        _touch(token)
+    return token
+
+
+def _touch(token: ApiToken) -> None:
+    """Write down that the token was used: at most once a minute per token, so a busy integration does not
+    rewrite the row per request (nor send the statement: the row read says when it was last written)."""
+    now = clock.now()
+    if token.last_used_at is not None and token.last_used_at >= now - dt.timedelta(minutes=1):
+        return
+    ApiToken.objects.filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - dt.timedelta(minutes=1)), pk=token.pk
+    ).update(last_used_at=now)
+    token.last_used_at = now
+
+
+# --- Tokens of an API call: remembered per process, checked against a generation in the cache -------------------
+#
+# An API call must not pay a query for its token (issue 11: intake within a few milliseconds). Each process keeps
+# the tokens it has seen, each with the generation of the token set it was read under; a change to any token or
+# channel (created, revoked, renamed, switched off, deleted) writes a new generation to the cache, at once and again
+# on commit. Every call reads the generation in the same round trip to Redis as its rate-limit count, so a revoked
+# token is refused by every worker on its next call. Without the cache (away, or no generation) the token is read
+# from the database, as the truth always is.
+
+GENERATION_KEY = "api-tokens:generation"
+# However the generations go, a remembered token is read again after this long.
+REMEMBER_SECONDS = 60
+_REMEMBER_MOST = 1000
+
+
+@dataclass(frozen=True)
+class _Remembered:
+    token: ApiToken
+    generation: str
+    until: float
+
+
+_remembered: dict[str, _Remembered] = {}
+
+
+def api_tokens_changed() -> None:
+    """Tokens or channels changed: every process reads its tokens again (now, and once the change commits)."""
+    _new_generation()
+    transaction.on_commit(_new_generation)
+
+
+def _new_generation() -> None:
+    try:
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:
+        # The processes read their tokens again within REMEMBER_SECONDS anyway.
+        logger.warning("API token generation not renewed: the cache is unreachable", exc_info=True)
+
+
+def _on_change(sender, **kwargs) -> None:
+    api_tokens_changed()
+
+
+def connect_signals() -> None:
+    """Renew the generation whenever a token or channel row is saved or deleted, by any code (from `apps.ready`,
+    so every process does, the admin's and the workers' too). `api_token_revoke` updates in bulk and says so."""
+    for model in (ApiToken, Channel):
+        post_save.connect(_on_change, sender=model, dispatch_uid=f"api-tokens-changed:{model.__name__}:save")
+        post_delete.connect(_on_change, sender=model, dispatch_uid=f"api-tokens-changed:{model.__name__}:delete")
+
+
+def api_token_for_call(*, raw: str, limit: int, window: int = 60) -> tuple[ApiToken | None, int | None]:
+    """The live token of an API call and its rate limit: (token or None, seconds to wait when over `limit` calls
+    in `window` seconds, else None). A known token costs one round trip to Redis and no query; an unknown one is
+    looked up in the database (and a bad token's flood costs one query each, uncounted, as before)."""
+    if not raw or len(raw) > 200:
+        return None, None
+    digest = _token_hash(raw)
+    remembered = _remembered.get(digest)
+    if remembered is not None:
+        retry_after, generation = limits.rate_limit_hit_reading(
+            bucket=f"api:{remembered.token.pk}", limit=limit, window=window, read=GENERATION_KEY
+        )
+        if generation == remembered.generation and time.monotonic() < remembered.until:
+            _touch(remembered.token)
+            return remembered.token, retry_after
+        token = _remember(digest, generation)
+        return token, retry_after if token is not None else None
+    try:
+        generation = cache.get(GENERATION_KEY, limits.MISSING)
+    except Exception:
+        generation = limits.MISSING
+    if generation is limits.MISSING:
+        _new_generation()  # a missing generation cannot vouch for anything: start one, read the database
+    token = _remember(digest, generation)
+    if token is None:
+        return None, None
+    retry_after = limits.rate_limit_hit(bucket=f"api:{token.pk}", limit=limit, window=window)
+    return token, retry_after
+
+
+def _remember(digest: str, generation) -> ApiToken | None:
+    """The token with this hash from the database; remembered under `generation` (read before the database, so
+    a change committed in between renews it) when that is a real one."""
+    _remembered.pop(digest, None)
+    token = ApiToken.objects.select_related("channel").filter(token_hash=digest, revoked_at__isnull=True).first()
+    if token is None:
+        return None
+    _touch(token)
+    if isinstance(generation, str):
+        if len(_remembered) >= _REMEMBER_MOST:
+            _remembered.clear()
+        _remembered[digest] = _Remembered(token, generation, time.monotonic() + REMEMBER_SECONDS)
     return token

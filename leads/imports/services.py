@@ -23,8 +23,8 @@ The same service runs for the browser (a Celery task over an `ImportJob`) and th
 * **Writes** go per chunk (`IMPORT_CHUNK_SIZE` rows, 5,000), all in one transaction: the leads and their stage
   history (created, and the historical move to the imported stage) by COPY, the unowned open leads routed,
   response clocks timed set-based, and the job's counters moved. A failure rolls the chunk back whole; a retry
-  carries on after the last committed chunk. `leads_bulk_created` is sent on commit per chunk so scoring can
-  react. When the whole file is in, `leads.signals.import_finished` is sent with the local days whose leads it
+  carries on after the last committed chunk. `leads_arriving` is sent in each chunk's transaction (scoring marks
+  the leads to score) and `leads_bulk_created` on its commit. When the whole file is in, `leads.signals.import_finished` is sent with the local days whose leads it
   created or changed (reports rebuild their figures for those days) before the import says it is done.
 * **Dry run**: everything above but the writes; nothing is stored (not even channels it would create).
 """

@@ -52,7 +52,7 @@ from crm.models import User
 from leads.models import OPEN_STAGES, Lead, Stage, StageChange
 from leads.normalize import normalize_email, normalize_phone
 from leads.routing.services import route
-from leads.signals import lead_changed, leads_bulk_created
+from leads.signals import lead_changed, leads_arriving, leads_bulk_created
 from leads.sla.services import response_clocks_recompute
 
 # How many advisory locks the identities share (see the module's docstring). A batch takes at most this many.
@@ -164,15 +164,25 @@ def _identities(arriving: Arriving) -> Iterator[str]:
         yield "row:" + arriving.row_key
 
 
+# `arrivals_match(among=OWN_CHANNEL)`: match only leads of the arrivals' own channel (an API token's scope).
+OWN_CHANNEL = "own channel"
+
+
 def arrivals_match(
-    arrivals: list[Arriving], *, whole_leads: bool = False, lock: bool = True, among: QuerySet[Lead] | None = None
+    arrivals: list[Arriving],
+    *,
+    whole_leads: bool = False,
+    lock: bool = True,
+    among: QuerySet[Lead] | str | None = None,
 ) -> None:
     """Normalise the arrivals, lock their identities and find what each duplicates (see the module's rule).
 
     Two queries at most, whatever the batch's size: the leads created by the batch's row keys, and the stored
     leads with its emails or phones. `whole_leads` loads the duplicates whole (to update them); otherwise only
     what a caller needs to decide (id, keys, owner, team, channel, stage). `lock=False` only for a dry run.
-    `among` limits the duplicates to the leads a sender may see (an API token: `crm.access.leads_for_token`).
+    `among` limits the duplicates to the leads a sender may see: a queryset, or `OWN_CHANNEL`, the leads of the
+    arrivals' own channel (all of one channel then), which is what an API token sees (`crm.access.leads_for_token`:
+    its channel's leads) of the leads it sends (always of its channel); that one is read with a query in SQL.
     """
     for arriving in arrivals:
         arrival_normalize(arriving.facts)
@@ -192,16 +202,22 @@ def arrivals_match(
     by_email: dict[str, Lead] = {}
     by_phone: dict[str, Lead] = {}
     if emails or phones:
-        condition = Q(pk__in=[])
-        if emails:
-            condition |= any_of("email_normalized", emails)
-        if phones:
-            condition |= any_of("phone_normalized", phones)
-        leads = (Lead.objects.all() if among is None else among).filter(condition).order_by(*CANONICAL_ORDER)
-        if not whole_leads:
-            leads = leads.only(
-                "pk", "name", "email_normalized", "phone_normalized", "owner_id", "team_id", "channel_id", "stage"
-            )
+        if among == OWN_CHANNEL and not whole_leads:
+            channels = {getattr(a.facts.get("channel"), "pk", None) for a in waiting}
+            if len(channels) != 1 or None in channels:
+                raise ValueError("among=OWN_CHANNEL needs every arrival of one stored channel")
+            leads = _duplicates_of_channel(emails, phones, channel_id=channels.pop())
+        else:
+            if among == OWN_CHANNEL:
+                among = Lead.objects.filter(channel=waiting[0].facts["channel"])
+            condition = Q(pk__in=[])
+            if emails:
+                condition |= any_of("email_normalized", emails)
+            if phones:
+                condition |= any_of("phone_normalized", phones)
+            leads = (Lead.objects.all() if among is None else among).filter(condition).order_by(*CANONICAL_ORDER)
+            if not whole_leads:
+                leads = leads.only(*_DUPLICATE_FIELDS)
         for lead in leads:  # oldest first: the first lead seen for a key is its canonical lead
             if lead.email_normalized in emails:
                 by_email.setdefault(lead.email_normalized, lead)
@@ -223,6 +239,32 @@ def arrivals_match(
                 earlier_email[email] = arriving
             if phone:
                 earlier_phone[phone] = arriving
+
+
+# What a caller needs of a duplicate to decide (`arrivals_match` without `whole_leads`).
+_DUPLICATE_FIELDS = ("id", "name", "email_normalized", "phone_normalized", "owner_id", "team_id", "channel_id", "stage")
+
+
+def _duplicates_of_channel(emails: set[str], phones: set[str], *, channel_id: int) -> Iterator[Lead]:
+    """The leads of one channel with these emails or phones, oldest first, as `arrivals_match` reads them: in SQL
+    (the API runs this per lead; building the ORM's query cost more than running it)."""
+    conditions, params = [], []
+    if emails:
+        conditions.append("email_normalized = ANY(%s)")
+        params.append(sorted(emails))
+    if phones:
+        conditions.append("phone_normalized = ANY(%s)")
+        params.append(sorted(phones))
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(_DUPLICATE_FIELDS)} FROM {table} WHERE channel_id = %s AND ({' OR '.join(conditions)}) "
+            "ORDER BY created_at, id",
+            [channel_id, *params],
+        )
+        rows = cursor.fetchall()
+    for row in rows:
+        yield Lead.from_db(connection.alias, _DUPLICATE_FIELDS, row)
 
 
 # --- Insert and what follows ----------------------------------------------------------------------------------
@@ -288,10 +330,13 @@ def arrivals_store(
     if not records:
         return records
     batch = len(records) > 1 if batch is None else batch
-    bulk_insert(Lead, records)
+    if len(records) < COPY_FROM_ROWS:
+        _insert_with_history(records, user=user)
+    else:
+        bulk_insert(Lead, records)
+        bulk_insert(StageChange, list(stage_history(records, user=user)))
     for arriving, record in zip(arrivals, records, strict=True):
         arriving.record = record
-    bulk_insert(StageChange, list(stage_history(records, user=user)))
 
     unowned = [r.pk for r in records if r.owner_id is None and r.stage in OPEN_STAGES]
     if unowned:
@@ -307,12 +352,92 @@ def arrivals_store(
         response_clocks_recompute(lead_ids=clocked, arriving=True)
 
     ids = [r.pk for r in records]
+    # In the transaction: what must be written with the leads (scoring notes them as waiting to be scored), so a
+    # lead arriving commits once. Then, on commit, the signals that may queue work.
+    leads_arriving.send(sender=Lead, lead_ids=ids)
     if batch:
         transaction.on_commit(partial(leads_bulk_created.send, sender=Lead, lead_ids=ids))
     else:
         for lead_id in ids:
             transaction.on_commit(partial(lead_changed.send, sender=Lead, lead_id=lead_id, fields=["created"]))
     return records
+
+
+class _Columns:
+    """How a model's rows are written by hand (COPY, or an INSERT of a few): its columns in order, and where each key a
+    record may hold goes (0 is the id; a relation by object, "channel", or by id, "channel_id"). Built once per
+    model and process; the defaults are drawn per write (some are callables, e.g. the time)."""
+
+    _built: dict = {}
+
+    def __init__(self, model) -> None:
+        meta = model._meta
+        self.fields = [f for f in meta.concrete_fields if not f.primary_key and not f.generated]
+        self.position, self.by_object = {}, set()
+        for i, f in enumerate(self.fields, start=1):
+            self.position[f.attname] = i
+            if f.is_relation:
+                self.position[f.name] = i
+                self.by_object.add(f.name)
+        self.json_positions = [i for i, f in enumerate(self.fields, start=1) if f.get_internal_type() == "JSONField"]
+        quote = connection.ops.quote_name
+        self.table = quote(meta.db_table)
+        self.columns = ", ".join(quote(f.column) for f in [meta.pk, *self.fields])
+        self.columns_without_id = ", ".join(quote(f.column) for f in self.fields)
+        self.row_placeholder = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+
+    @classmethod
+    def of(cls, model) -> _Columns:
+        built = cls._built.get(model)
+        if built is None:
+            built = cls._built[model] = cls(model)
+        return built
+
+    def rows(self, records: list[Record], ids: list[int] | None = None) -> Iterator[list]:
+        """Each record as the row's values (with its id first when `ids` are given, else without an id)."""
+        template = [None, *(f.get_default() for f in self.fields)]
+        position, by_object, json_positions = self.position, self.by_object, self.json_positions
+        for index, record in enumerate(records):
+            values = template.copy()
+            for key, value in record.items():
+                i = position.get(key)
+                if i is not None:
+                    values[i] = value.pk if key in by_object and value is not None else value
+            for i in json_positions:
+                values[i] = Jsonb(values[i])
+            if ids is None:
+                yield values[1:]
+            else:
+                values[0] = ids[index]
+                yield values
+
+
+def _insert_with_history(records: list[Record], *, user: User | None) -> None:
+    """A few new leads and their stage history (`stage_history`, in SQL) in one statement; sets each record's "pk".
+
+    The leads' ids come back in the order of the rows (PostgreSQL returns an INSERT's rows in the order of its
+    VALUES, which Django's bulk_create relies on as well)."""
+    leads, history = _Columns.of(Lead), _Columns.of(StageChange)
+    params: list = []
+    for row in leads.rows(records):
+        params += row
+    user_id = user.pk if user is not None else None
+    stage_new = Stage.NEW.value
+    sql = (
+        f"WITH new AS (INSERT INTO {leads.table} ({leads.columns_without_id}) VALUES "
+        + ", ".join([leads.row_placeholder] * len(records))
+        + " RETURNING id, created_at, stage, won_at), "
+        f"history AS (INSERT INTO {history.table} (lead_id, from_stage, to_stage, changed_at, user_id) "
+        "SELECT id, '', %s, created_at, %s::bigint FROM new "
+        "UNION ALL SELECT id, %s, stage, COALESCE(won_at, created_at), %s::bigint FROM new WHERE stage <> %s) "
+        "SELECT id FROM new"
+    )
+    params += [stage_new, user_id, stage_new, user_id, stage_new]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    for pk, record in zip(ids, records, strict=True):
+        record["pk"] = pk
 
 
 def bulk_insert(model, records: list[Record]) -> None:
@@ -324,25 +449,23 @@ def bulk_insert(model, records: list[Record]) -> None:
     """
     if not records:
         return
+    columns = _Columns.of(model)
     meta = model._meta
     if len(records) < COPY_FROM_ROWS:
-        objects = [model(**{k: v for k, v in record.items() if k != "pk"}) for record in records]
-        model.objects.bulk_create(objects)
-        for record, obj in zip(records, objects, strict=True):
-            record["pk"] = obj.pk
+        params: list = []
+        for row in columns.rows(records):
+            params += row
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {columns.table} ({columns.columns_without_id}) VALUES "
+                + ", ".join([columns.row_placeholder] * len(records))
+                + f" RETURNING {connection.ops.quote_name(meta.pk.column)}",
+                params,
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        for pk, record in zip(ids, records, strict=True):
+            record["pk"] = pk
         return
-    fields = [f for f in meta.concrete_fields if not f.primary_key and not f.generated]
-    # Where each key a record may hold goes in the row: 0 is the id; a relation by object ("channel") or by id.
-    template = [None, *(f.get_default() for f in fields)]
-    position, by_object = {}, set()
-    for i, f in enumerate(fields, start=1):
-        position[f.attname] = i
-        if f.is_relation:
-            position[f.name] = i
-            by_object.add(f.name)
-    json_positions = [i for i, f in enumerate(fields, start=1) if f.get_internal_type() == "JSONField"]
-    table = connection.ops.quote_name(meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in [meta.pk, *fields])
     # COPY goes through psycopg's own cursor: its errors are made Django's here (a database going away is then an
     # OperationalError, which the task retries and the job survives, not a failure of the import).
     with connection.cursor() as cursor, connection.wrap_database_errors:
@@ -351,16 +474,8 @@ def bulk_insert(model, records: list[Record]) -> None:
             [meta.db_table, meta.pk.column, len(records)],
         )
         ids = [row[0] for row in cursor.fetchall()]
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for pk, record in zip(ids, records, strict=True):
-                values = template.copy()
-                values[0] = pk
-                for key, value in record.items():
-                    i = position.get(key)
-                    if i is not None:
-                        values[i] = value.pk if key in by_object and value is not None else value
-                for i in json_positions:
-                    values[i] = Jsonb(values[i])
+        with cursor.cursor.copy(f"COPY {columns.table} ({columns.columns}) FROM STDIN") as copy:
+            for values in columns.rows(records, ids):
                 copy.write_row(values)
     for pk, record in zip(ids, records, strict=True):
         record["pk"] = pk

@@ -29,7 +29,7 @@ from psycopg.types.json import Jsonb
 from crm import addresses, clock
 from leads.intake.pipeline import Arriving, arrivals_match, arrivals_store
 from leads.models import ApiToken, Channel, IdempotencyKey, Interaction, Lead, Stage
-from leads.services import interaction_log, lead_create_or_match
+from leads.services import interaction_log, interactions_record, lead_create_or_match
 
 # Behavioural kinds the events API records, and the direction each is logged with: the lead did something
 # (inbound) or a system observed it (system). Neither stops a response clock: only a person's outbound does.
@@ -93,7 +93,7 @@ def lead_arrive(
     submission: dict | None = None,
     message: str = "",
     record_new: bool = True,
-    among: QuerySet[Lead] | None = None,
+    among: QuerySet[Lead] | str | None = None,
 ) -> Arrival:
     """A lead arriving from outside (web form, API): created, or recorded on the lead that has its email/phone.
 
@@ -101,7 +101,7 @@ def lead_arrive(
     the form-submission interaction records (page, referrer, UTM, form). A new lead gets that interaction when
     `record_new` (a web form: the submission is an engagement scoring counts); an existing lead always does.
 
-    `among` limits the match to the leads the sender may see (an API token: `crm.access.leads_for_token`). A lead
+    `among` limits the match to the leads the sender may see (an API token: `pipeline.OWN_CHANNEL`). A lead
     outside them is not touched and not revealed: the arrival becomes a new lead of `channel`, which shares the
     other lead's email or phone and so shows among the duplicates for a manager to merge.
     """
@@ -148,7 +148,7 @@ class BatchArrival:
 
 
 @transaction.atomic(savepoint=False)  # in the caller's transaction: one bad lead rolls the whole batch back
-def leads_arrive(*, channel: Channel, batch: list[BatchArrival], among: QuerySet[Lead] | None = None) -> None:
+def leads_arrive(*, channel: Channel, batch: list[BatchArrival], among: QuerySet[Lead] | str | None = None) -> None:
     """Many leads arriving at once (an integration syncing a backlog), through the pipeline in one pass: one lock
     statement, one duplicate query, one insert, one routing pass and one clock timing for the whole batch, so a
     batch of 100 costs about the statements of one lead.
@@ -174,21 +174,25 @@ def leads_arrive(*, channel: Channel, batch: list[BatchArrival], among: QuerySet
             ) from None
     new = [arriving for arriving in arrivals if arriving.is_new]
     arrivals_store(new, user=None, now=now, batch=True, label=f"API batch via {channel.name}")
+    repeats = []
     for item, arriving in zip(batch, arrivals, strict=True):
         if arriving.is_new:
             item.lead_id, item.created = arriving.lead_id, True
             continue
         item.lead_id = arriving.duplicate_of.pk if arriving.duplicate_of is not None else arriving.earlier.lead_id
         details = {k: v for k, v in item.submission.items() if v not in ("", None, {})}
-        interaction_log(
-            lead=Lead(pk=item.lead_id),
-            user=None,
-            kind=Interaction.Kind.FORM_SUBMISSION,
-            direction=Interaction.Direction.INBOUND,
-            subject=f"Submitted again via {channel.name}",
-            body=item.message,
-            details={**details, "repeat": True},
+        repeats.append(
+            Interaction(
+                lead_id=item.lead_id,
+                kind=Interaction.Kind.FORM_SUBMISSION,
+                direction=Interaction.Direction.INBOUND,
+                subject=f"Submitted again via {channel.name}",
+                body=item.message,
+                details={**details, "repeat": True},
+            )
         )
+    # The repeat submissions, set-based: a batch of 100 known leads costs a few statements, not 300.
+    interactions_record(interactions=repeats)
 
 
 @transaction.atomic(savepoint=False)
@@ -209,8 +213,10 @@ def event_record(
     """
     if kind not in EVENT_DIRECTIONS:
         raise ValueError(f"Not a behavioural event kind: {kind}")
+    locked = None
     if event_key:
-        Lead.objects.select_for_update().filter(pk=lead.pk).values_list("pk").first()
+        # The lead's lock orders two deliveries of one event; `interaction_log` uses it rather than locking again.
+        locked = Lead.objects.select_for_update().get(pk=lead.pk)
         earlier = Interaction.objects.filter(lead=lead, event_key=event_key).first()
         if earlier is not None:
             return earlier, False
@@ -223,6 +229,7 @@ def event_record(
         subject=subject,
         details=details or {},
         event_key=event_key,
+        locked=locked,
     )
     return interaction, True
 

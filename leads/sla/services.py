@@ -190,9 +190,10 @@ def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = Non
 
     1. Clocks of answered or closed leads stop (nothing left to send).
     2. Every running clock is (re)assigned its policy in ONE statement: an INSERT ... SELECT built by the ORM
-       (the policy chosen by `policy_match`), upserting on the lead, which also clears its deadline; it returns
-       each clock's policy and arrival, so the policies and their spans need no query of their own.
-    3. For each policy, one UPDATE per piece of its calendar (`BusinessClock.pieces`) writes deadline,
+       (the policy chosen by `policy_match`), upserting on the lead. A policy counting plain minutes (no
+       calendar) times its clocks in that same statement; the others' clocks are left untimed, and the statement
+       returns those policies with their spans of arrivals, so they need no query of their own.
+    3. For each policy with a calendar, one UPDATE per piece of it (`BusinessClock.pieces`) writes deadline,
        reminder point and next sweep moment: a handful of statements however many clocks run.
     `arriving`: the leads were created in this transaction, so none has a clock to stop or to drop (steps 1 and
     the removal of clocks no policy matches have nothing to do). Only the narrow `ResponseClock` table is
@@ -227,15 +228,27 @@ def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = Non
             else f"UNION ALL SELECT policy_id, arrived_at FROM {clocks} WHERE due_at IS NULL AND policy_id IS NOT NULL "
             "AND lead_id NOT IN (SELECT lead_id FROM upserted)"
         )
+        # A policy without a calendar counts plain minutes: its clocks are timed in the upsert itself (deadline,
+        # reminder point, and the next moment to act: nothing once the deadline has passed). The clocks of a policy
+        # with business hours are timed after, per piece of its calendar (`_time_clocks`). The first row returned
+        # counts the clocks timed in the upsert (its policy is NULL); the others are the policies left to time.
         cursor.execute(
-            f"WITH upserted AS (INSERT INTO {clocks} (lead_id, arrived_at, policy_id) "
-            f"SELECT * FROM ({select_sql}) AS running "
+            f"WITH upserted AS (INSERT INTO {clocks} (lead_id, arrived_at, policy_id, due_at, remind_at, next_at) "
+            "SELECT running.lead_id, running.arrived_at, running.policy_id, t.due, t.remind, "
+            "CASE WHEN t.due > %s THEN COALESCE(t.remind, t.due) END "
+            f"FROM ({select_sql}) AS running (lead_id, arrived_at, policy_id) "
+            f"LEFT JOIN {policies} p ON p.id = running.policy_id AND p.calendar_id IS NULL "
+            "CROSS JOIN LATERAL (SELECT running.arrived_at + p.target_minutes * interval '1 minute' AS due, "
+            "CASE WHEN p.reminder_percent > 0 THEN running.arrived_at + p.target_minutes * p.reminder_percent "
+            "* interval '600 milliseconds' END AS remind) AS t "
             "ON CONFLICT (lead_id) DO UPDATE SET arrived_at = excluded.arrived_at, policy_id = excluded.policy_id, "
-            "due_at = NULL, remind_at = NULL, next_at = NULL RETURNING lead_id, policy_id, arrived_at), "
-            f"untimed AS (SELECT policy_id, arrived_at FROM upserted {left_untimed}) "
-            "SELECT p.id, p.target_minutes, p.reminder_percent, p.calendar_id, MIN(u.arrived_at), MAX(u.arrived_at) "
-            f"FROM untimed u JOIN {policies} p ON p.id = u.policy_id GROUP BY p.id",
-            params,
+            "due_at = excluded.due_at, remind_at = excluded.remind_at, next_at = excluded.next_at "
+            "RETURNING lead_id, policy_id, arrived_at, due_at), "
+            f"untimed AS (SELECT policy_id, arrived_at FROM upserted WHERE due_at IS NULL {left_untimed}) "
+            "SELECT NULL, NULL, NULL, NULL, NULL, NULL, count(*) FROM upserted WHERE due_at IS NOT NULL "
+            "UNION ALL SELECT p.id, p.target_minutes, p.reminder_percent, p.calendar_id, MIN(u.arrived_at), "
+            f"MAX(u.arrived_at), 0 FROM untimed u JOIN {policies} p ON p.id = u.policy_id GROUP BY p.id",
+            [now, *params],
         )
         to_time = cursor.fetchall()
     if not arriving:
@@ -243,44 +256,58 @@ def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = Non
         ResponseClock.objects.filter(due_at__isnull=True, policy__isnull=True).delete()
 
     timed = 0
-    untimed = ResponseClock.objects.filter(due_at__isnull=True)
-    for policy_id, target_minutes, reminder_percent, calendar_id, first, last in to_time:
+    for policy_id, target_minutes, reminder_percent, calendar_id, first, last, timed_in_upsert in to_time:
+        if policy_id is None:
+            timed += timed_in_upsert
+            continue
         # What timing reads of the policy; its calendar (if any) is read when the business clock needs it.
         policy = ResponsePolicy(
             pk=policy_id, target_minutes=target_minutes, reminder_percent=reminder_percent, calendar_id=calendar_id
         )
-        timed += _time_clocks(untimed.filter(policy_id=policy_id), policy, first, last, now)
+        timed += _time_clocks(policy, first, last, now)
     return timed
 
 
-def _time_clocks(clocks: QuerySet[ResponseClock], policy: ResponsePolicy, first, last, now) -> int:
+def _time_clocks(policy: ResponsePolicy, first, last, now) -> int:
+    """Time the untimed clocks of this policy that arrived in [first, last]: one UPDATE per piece of its calendar.
+
+    Written as SQL, not built by the ORM: a lead arriving runs this once, and building the conditional update
+    cost more than running it."""
     business_clock = clock_for(policy.calendar)
     target = dt.timedelta(minutes=policy.target_minutes)
     due_pieces = business_clock.pieces(first, last, target)
     remind_pieces = []
     if policy.reminder_percent:
         remind_pieces = business_clock.pieces(first, last, target * policy.reminder_percent / 100)
+    table = connection.ops.quote_name(ResponseClock._meta.db_table)
     count = 0
-    for start, end, due_piece, remind_piece in _common_refinement(due_pieces, remind_pieces):
-        due = _deadline(due_piece)
-        remind = _deadline(remind_piece) if remind_piece else NO_TIME
-        # Nothing to send for a clock whose deadline passed before it was timed; otherwise the reminder first.
-        pending = remind if remind_piece else due
-        if due_piece.shift is not None:
-            next_at = Case(When(arrived_at__lte=now - due_piece.shift, then=NO_TIME), default=pending)
-        else:
-            next_at = NO_TIME if due_piece.at <= now else pending
-        count += clocks.filter(arrived_at__gte=start, arrived_at__lt=end).update(
-            due_at=due, remind_at=remind, next_at=next_at
-        )
+    with connection.cursor() as cursor:
+        for start, end, due_piece, remind_piece in _common_refinement(due_pieces, remind_pieces):
+            due = _deadline(due_piece)
+            remind = _deadline(remind_piece) if remind_piece else ("NULL", [])
+            # Nothing to send for a clock whose deadline passed before it was timed; otherwise the reminder first.
+            pending = remind if remind_piece else due
+            if due_piece.shift is not None:
+                next_at = (
+                    f"CASE WHEN arrived_at <= %s THEN NULL ELSE {pending[0]} END",
+                    [now - due_piece.shift, *pending[1]],
+                )
+            else:
+                next_at = ("NULL", []) if due_piece.at <= now else pending
+            cursor.execute(
+                f"UPDATE {table} SET due_at = {due[0]}, remind_at = {remind[0]}, next_at = {next_at[0]} "
+                "WHERE due_at IS NULL AND policy_id = %s AND arrived_at >= %s AND arrived_at < %s",
+                [*due[1], *remind[1], *next_at[1], policy.pk, start, end],
+            )
+            count += cursor.rowcount
     return count
 
 
-def _deadline(piece):
+def _deadline(piece) -> tuple[str, list]:
     """The SQL for a piece's rule: arrival + shift, or one fixed moment."""
     if piece.shift is not None:
-        return F("arrived_at") + Value(piece.shift)
-    return Value(piece.at, output_field=DateTimeField())
+        return "(arrived_at + %s)", [piece.shift]
+    return "%s::timestamptz", [piece.at]
 
 
 def _common_refinement(due_pieces, remind_pieces):

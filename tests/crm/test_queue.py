@@ -57,3 +57,37 @@ def test_a_save_that_queues_work_answers_normally_while_the_broker_is_down(clien
     )
     assert response.status_code == 302
     assert ResponsePolicy.objects.filter(name="Hot").exists()
+
+
+def _queued(task_name: str) -> int:
+    with app.connection_for_write() as connection:
+        client = connection.default_channel.client
+        return sum(task_name.encode() in message for message in client.lrange(app.conf.task_default_queue, 0, -1))
+
+
+def test_a_coalesced_task_is_sent_once_per_window_and_runs_after_it():
+    """A burst of calls (an API creating hundreds of leads a second) sends one sweep; once the window's claim has
+    expired, the next call sends the next one."""
+    from django.core.cache import cache
+
+    from crm.queue import enqueue_coalesced
+
+    name = "scoring.tasks.rescore_dirty_leads"
+    app.control.purge()
+    try:
+        assert all(enqueue_coalesced(name, window=30) for _ in range(5))
+        assert _queued(name) == 1
+        cache.delete(f"coalesce:{name}")  # the window is over
+        assert enqueue_coalesced(name, window=30)
+        assert _queued(name) == 2
+    finally:
+        app.control.purge()
+
+
+def test_a_coalesced_task_the_broker_refused_is_tried_again_by_the_next_call(broker_down):
+    from django.core.cache import cache
+
+    from crm.queue import enqueue_coalesced
+
+    assert enqueue_coalesced("scoring.tasks.rescore_dirty_leads", window=30) is False
+    assert cache.get("coalesce:scoring.tasks.rescore_dirty_leads") is None

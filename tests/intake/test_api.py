@@ -318,6 +318,17 @@ def test_an_event_retried_with_its_key_is_recorded_once(client, token, channel):
     assert Interaction.objects.count() == 1
 
 
+def test_an_event_with_its_id_locks_its_lead_once(client, token, channel):
+    """The lead's lock orders two deliveries of one event; recording it takes no second lock."""
+    lead = LeadFactory(channel=channel)
+    _call(client, EVENTS, {"kind": "download", "lead_id": lead.pk}, token=token[1])  # the token is read once
+    with CaptureQueriesContext(connection) as queries:
+        response = _call(client, EVENTS, {"kind": "email_open", "lead_id": lead.pk, "event_id": "m-1"}, token=token[1])
+    assert response.status_code == 201
+    locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert len(locks) == 1, locks
+
+
 def test_an_event_redelivered_without_a_key_is_recognised_by_its_id_or_its_contents(client, token, channel):
     lead = LeadFactory(channel=channel, created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))  # before its events
     by_id = {"kind": "email_open", "lead_id": lead.pk, "event_id": "msg-42-open"}

@@ -97,3 +97,21 @@ def test_a_retried_batch_with_its_key_replays_and_creates_nothing_more(client, t
     again = _post(client, token[1], leads, idempotency_key="batch-1")
     assert first.json() == again.json() and again["Idempotent-Replayed"] == "true"
     assert Lead.objects.count() == 2 and not Interaction.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_batch_of_100_known_leads_records_their_repeats_in_a_few_statements(client, token, channel):
+    """Repeat submissions are recorded set-based: one lock, one insert, one update of last activity (not ~300)."""
+    known = [LeadFactory(channel=channel, email=f"known{i}@example.com") for i in range(100)]
+    before = {lead.pk: lead.last_activity_at for lead in known}
+    _post(client, token[1], [{"name": "Warm", "email": "warm@example.com"}])  # the token is read once
+    leads = [{"name": f"Known {i}", "email": f"known{i}@example.com", "message": f"again {i}"} for i in range(100)]
+    with CaptureQueriesContext(connection) as queries:
+        response = _post(client, token[1], leads, idempotency_key="sync-repeats")
+    assert response.status_code == 200
+    assert [r["lead"]["id"] for r in response.json()["results"]] == [lead.pk for lead in known]
+    assert len(queries.captured_queries) <= 12, "\n".join(q["sql"][:120] for q in queries.captured_queries)
+    repeats = Interaction.objects.filter(kind="form_submission", details__repeat=True, direction="inbound")
+    assert repeats.count() == 100 and repeats.get(lead=known[7]).body == "again 7"
+    for lead in Lead.objects.filter(pk__in=before):
+        assert lead.last_activity_at > before[lead.pk]

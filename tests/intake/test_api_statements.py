@@ -1,20 +1,20 @@
-"""Intake's cost in SQL: a lead created through the API takes at most 12 statements, everything included (token,
-idempotency key, identity lock, duplicate check, insert, stage history, routing, response clock, the key's stored
-answer and scoring's note that the lead waits to be scored). `make bench` measures the same path's speed."""
+"""Intake's cost in SQL: a lead created through the API takes at most 9 statements (issue 11 allows 12), everything
+included: the transaction (BEGIN, COMMIT), identity lock, duplicate check, the lead with its stage history (one
+statement), routing rules, response clock (timed in its upsert), scoring's note that the lead waits to be scored
+(in the same transaction), and the key's stored answer. A token the process has seen costs none (it is checked against a
+generation in Redis, in the round trip of its rate-limit count). `make bench` measures the same path's speed."""
 
 import json
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from leads.models import Lead, ResponseClock
 from tests.factories import ResponsePolicyFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-MAX_STATEMENTS = 12
+MAX_STATEMENTS = 9
 
 
 def _post(client, raw, i):
@@ -27,18 +27,34 @@ def _post(client, raw, i):
     )
 
 
-def test_a_lead_created_through_the_api_costs_at_most_12_statements(token, channel):
+def test_a_lead_created_through_the_api_costs_at_most_9_statements(token, channel, django_assert_max_num_queries):
     _token, raw = token
     ResponsePolicyFactory(name="Everyone", grade="", channel=None, target_minutes=60)
     client = Client()
-    _post(client, raw, 0)  # the token's first use of the minute is written down once
+    _post(client, raw, 0)  # the token is read (and its first use of the minute written down) once
     for i in range(1, 4):
-        with CaptureQueriesContext(connection) as queries:
+        with django_assert_max_num_queries(MAX_STATEMENTS):
             response = _post(client, raw, i)
         assert response.status_code == 201, response.content
-        statements = [q["sql"] for q in queries.captured_queries]
-        assert len(statements) <= MAX_STATEMENTS, "\n".join(s[:120] for s in statements)
     assert Lead.objects.count() == 4
     assert ResponseClock.objects.filter(due_at__isnull=False).count() == 4
     body = response.json()["lead"]
     assert body["channel"] == channel.name and body["in_pool"] is True and body["owner"] is None
+
+
+def test_a_new_lead_is_noted_for_scoring_in_its_own_transaction(token):
+    """One commit per lead: scoring's note is written before COMMIT, not in a transaction of its own after it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from scoring.models import DirtyLead
+
+    _token, raw = token
+    client = Client()
+    _post(client, raw, 0)
+    with CaptureQueriesContext(connection) as queries:
+        response = _post(client, raw, 1)
+    statements = [q["sql"] for q in queries.captured_queries]
+    noted = next(i for i, sql in enumerate(statements) if "scoring_dirtylead" in sql)
+    assert noted < statements.index("COMMIT") and statements.count("COMMIT") == 1, statements
+    assert DirtyLead.objects.filter(lead_id=response.json()["lead"]["id"]).exists()
