@@ -44,9 +44,11 @@ WALK_MARGIN = 1.5
 TRIGRAM_COST_IN_ROWS = 20
 
 # A search's count (`capped_search_count`) first reads this many of the newest blocks of ids, and reads as many
-# more as the matches found say its cap needs, a quarter again.
+# more as the matches found say its cap needs, a quarter again, up to COUNT_MAX_BUCKETS blocks at once (beyond,
+# the rest in one statement from the trigrams alone).
 COUNT_FIRST_BUCKETS = 2
 COUNT_MARGIN = 1.25
+COUNT_MAX_BUCKETS = 8
 
 # A search box value longer than any name, email, company and phone together matches nothing anyway.
 MAX_TERM_LENGTH = 200
@@ -134,14 +136,16 @@ def newest_matches(ordered: QuerySet, *, term: str, sort: Sort, limit: int, seek
 def capped_search_count(leads: QuerySet, *, cap: int, keys: list[int] | None = None) -> Count:
     """How many leads of `leads` (a search, `leads_matching`) there are, counting no further than `cap`, the
     newest blocks of ids first (`leads.models.search_bucket`); the same figure as `capped_count`. `keys`, the
-    user's `crm.access.lead_visibility_keys` (`leads` already holds only leads the user may see), narrow each
+    user's `crm.access.lead_visibility_keys` (`leads` already holds only leads the user may see), narrow a
     block's matches inside the index.
 
-    The trigram index hands over every match at once, so a count capped at 1,000 of a common word would read
-    all its 20,000 matches at a million leads. Asked for some blocks of ids, the index reads the matches in them
-    only: the newest two blocks first (the newest is seldom full), then as many more as the matches found say the
-    cap needs (a quarter again), then the rest. A common word stops after one or two statements, however large
-    the table; a word too rare to reach the cap costs one statement more than counting its matches at once.
+    The trigram index hands over every match at once, so a count capped at 1,000 of a common word would read all
+    its 20,000 matches at a million leads (and a rep's, the owner index as well). Asked for a few blocks of ids,
+    the index reads the matches in them only: the newest two blocks first (the newest is seldom full), then as
+    many more as the matches found say the cap needs, a quarter again. A common word stops there, after one or two
+    statements however large the table. When the cap lies further than COUNT_MAX_BUCKETS blocks (a rarer word),
+    the rest is counted in one statement from the trigrams alone: reading many blocks' lists of ids would cost the
+    index more than the trigrams' lists it reads anyway.
     """
     newest_id = Lead.objects.order_by("-id").values_list("id", flat=True).first()
     if newest_id is None:
@@ -149,6 +153,10 @@ def capped_search_count(leads: QuerySet, *, cap: int, keys: list[int] | None = N
     top = newest_id >> SEARCH_BUCKET_BITS
     found, newest, span = 0, top, COUNT_FIRST_BUCKETS
     while newest >= 0 and found <= cap:
+        if span > COUNT_MAX_BUCKETS:
+            rest = leads.filter(id__lt=(newest + 1) << SEARCH_BUCKET_BITS)
+            found += rest.order_by()[: cap + 1 - found].count()
+            break
         oldest = max(newest - span + 1, 0)
         buckets = [search_bucket(b << SEARCH_BUCKET_BITS) for b in range(oldest, newest + 1)]
         part = leads.alias(search_key=search_key()).filter(search_key__overlap=buckets)
@@ -156,6 +164,6 @@ def capped_search_count(leads: QuerySet, *, cap: int, keys: list[int] | None = N
             part = part.filter(search_key__overlap=keys)
         found += part.order_by()[: cap + 1 - found].count()
         per_bucket = found / (top - oldest + 1)
-        span = math.ceil((cap + 1 - found) / per_bucket * COUNT_MARGIN) if per_bucket else oldest
+        span = math.ceil((cap + 1 - found) / per_bucket * COUNT_MARGIN) if per_bucket else COUNT_MAX_BUCKETS + 1
         newest = oldest - 1
     return Count(value=min(found, cap), capped=found > cap)

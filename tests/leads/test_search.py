@@ -189,14 +189,15 @@ def small_buckets(monkeypatch):
     monkeypatch.setattr(search, "SEARCH_BUCKET_BITS", 1)
 
 
-@pytest.mark.parametrize("first", [1, 2, 5])
+@pytest.mark.parametrize(("first", "most"), [(1, 1), (1, 3), (2, 8), (5, 2), (2, 100)])
 @pytest.mark.parametrize("username", ["rep", "manager", "admin_user"])
-def test_the_count_block_by_block_is_the_plain_capped_count(request, small_buckets, monkeypatch, username, first):
+def test_the_count_block_by_block_is_the_plain_capped_count(request, small_buckets, monkeypatch, username, first, most):
     """Every cap, below, at and above the number of matches, for a rep, a manager and an admin: the count read
-    block by block, newest first, equals the capped count of the whole search."""
+    block by block, newest first (then the rest at once), equals the capped count of the whole search."""
     from crm.pagination import capped_count
 
     monkeypatch.setattr(search, "COUNT_FIRST_BUCKETS", first)
+    monkeypatch.setattr(search, "COUNT_MAX_BUCKETS", most)
     user = request.getfixturevalue(username)
     teammate = request.getfixturevalue("teammate")
     other_rep = request.getfixturevalue("other_rep")
