@@ -75,8 +75,26 @@ def visible_leads(user) -> QuerySet:
 
 
 def leads_matching(leads: QuerySet, term: str) -> QuerySet:
-    """The leads whose name, email, company or phone contains `term` (the trigram index's `LIKE`)."""
-    return leads.filter(search_text__contains=term) if term else leads
+    """The leads whose name, email, company or phone contains `term` (the trigram index's `LIKE`).
+
+    A term of several words asks the index for each word on its own (`_index_words`), then tests the whole term
+    on the rows it hands over: the same leads. Asked for "stone studios" whole, pg_trgm also looks up the
+    trigrams of a word's edges ("  s", " st", "ne "), among the longest lists of the index: at a million leads
+    its scan took 13 ms for 326 matches, against 3 ms word by word (and 8 more rows to test)."""
+    if not term:
+        return leads
+    words = _index_words(term)
+    if words == [term] or not words:
+        return leads.filter(search_text__contains=term)
+    for word in words:
+        leads = leads.filter(search_text__contains=word)
+    return _tested_on_each_row(leads, term)
+
+
+def _index_words(term: str) -> list[str]:
+    """The words of `term` the trigram index can look up: three characters or more (a shorter one has no trigram,
+    and would have the index read all of itself), each once."""
+    return list(dict.fromkeys(word for word in term.split() if len(word) >= 3))
 
 
 def _tested_on_each_row(leads: QuerySet, term: str) -> QuerySet:

@@ -216,3 +216,29 @@ def test_the_count_block_by_block_is_the_plain_capped_count(request, small_bucke
 
 def test_the_count_of_a_search_with_no_leads_at_all(rep):
     assert search.capped_search_count(search.leads_matching(search.visible_leads(rep), "acme"), cap=10).value == 0
+
+
+@pytest.mark.parametrize(
+    "term", ["stone studios", "studios stone", "an stone", "a b", "stone  studios", "o s", "ne st", "stone stone"]
+)
+@pytest.mark.parametrize("walk", [1, 2_000])
+def test_a_term_of_several_words_finds_what_the_whole_term_matches(rep, monkeypatch, term, walk):
+    """The index is asked for each word, the rows for the whole term: the same leads as `LIKE '%term%'`."""
+    monkeypatch.setattr(search, "WALK_ROWS", walk)
+    for name in [
+        "Stone Studios",
+        "Studios Stone",
+        "Keystone Studiosa",
+        "Stone Art Studios",
+        "Stone  Studios",
+        "An Stone",
+    ]:
+        LeadFactory(owner=rep, name=name, company="")
+    expected = list(
+        Lead.objects.filter(search_text__contains=search.search_term(term))
+        .order_by("-created_at", "-id")
+        .values_list("name", flat=True)
+    )
+    assert _page_names(rep, {"q": term}, size=20)[0] == expected
+    matching = search.leads_matching(Lead.objects.all(), search.search_term(term))
+    assert sorted(matching.values_list("name", flat=True)) == sorted(expected)
