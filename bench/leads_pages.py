@@ -197,8 +197,9 @@ def compare_sizes(by_size: dict[int, dict[str, Any]]) -> list[Verdict]:
     ]
     if compared:
         # Pages (the list's rows, the lead page) apart from the list's count, a second request: a count of the
-        # matching leads grows with their number, up to the cap, however it is computed (a search's trigram index
-        # hands over every match first), so its growth is shown on its own.
+        # matching leads grows with their number up to the cap (a search's count reads the newest blocks of ids
+        # first, `leads.search.capped_search_count`, but a rare word's matches are all counted), so its growth is
+        # shown on its own.
         for what, chosen in (
             ("every page", [key for key in keys if not key[0].startswith("count:")]),
             ("the list's count (a second request)", [key for key in keys if key[0].startswith("count:")]),

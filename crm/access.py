@@ -188,6 +188,21 @@ def leads_visible_to(user: Any) -> QuerySet:
     return _leads().none()
 
 
+def lead_visibility_keys(user: Any) -> list[int] | None:
+    """`leads_visible_to` as keys of `leads.models.search_key` (a lead's owner, 0 for the pool, and its team
+    negated): the leads whose key holds one of these are the leads the user may see. None for an admin (every
+    lead); an empty list for anyone who sees none. One query for a manager's teams, then kept (`managed_team_ids`).
+    """
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return None
+    if role == Role.MANAGER:
+        return [user.pk, 0, *(-team_id for team_id in sorted(managed_team_ids(user)))]
+    if role == Role.REP:
+        return [user.pk, 0]
+    return []
+
+
 def leads_for_token(token: Any) -> QuerySet:
     """The leads an API token may read or write: its own channel's, nothing else (a lead of another channel is,
     to the token, a lead that does not exist)."""

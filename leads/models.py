@@ -2,14 +2,55 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Concat, Lower
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Coalesce, Concat, Lower
 from django.urls import reverse
 
 from crm import clock
 from leads.normalize import validate_standard_email
+
+# A lead's block of ids in `search_key`: 65,536 ids, leads added one after the other.
+SEARCH_BUCKET_BITS = 16
+# Where the blocks' keys start: far below any other key of `search_key`, so no key means two things.
+SEARCH_BUCKET_BASE = -(2**62)
+
+
+def search_bucket(lead_id: int) -> int:
+    """The key of `search_key` for the block of ids `lead_id` is in."""
+    return (lead_id >> SEARCH_BUCKET_BITS) + SEARCH_BUCKET_BASE
+
+
+def visibility_key() -> Func:
+    """Who may see the lead, as an array: its owner's id (0 in the pool) and its team's id negated, the keys
+    `crm.access.lead_visibility_keys` gives a user (`key && keys`). No index holds this array on its own: asked
+    for it, PostgreSQL tests each row it reads anyway, where `owner = me OR owner IS NULL` would have it read the
+    owner index too (some 200,000 entries for a rep at a million leads) to intersect with a search's matches."""
+    return Func(
+        Coalesce(F("owner"), Value(0), output_field=models.BigIntegerField()),
+        F("team") * Value(-1),
+        template="ARRAY[%(expressions)s]",
+        output_field=ArrayField(models.BigIntegerField()),
+    )
+
+
+def search_key() -> Func:
+    """What the search index holds beside a lead's trigrams (`Lead.Meta.indexes`, "lead_search_idx"), as one array:
+
+    - who may see the lead (`visibility_key`), so that a count narrows its matches to what the user may see
+      inside the index, and
+    - its block of ids (`search_bucket`), so that a count reads the newest blocks first and stops at its cap.
+    """
+    return Func(
+        Coalesce(F("owner"), Value(0), output_field=models.BigIntegerField()),
+        F("team") * Value(-1),
+        F("id").bitrightshift(SEARCH_BUCKET_BITS) + Value(SEARCH_BUCKET_BASE),
+        template="ARRAY[%(expressions)s]",
+        output_field=ArrayField(models.BigIntegerField()),
+    )
 
 
 class Channel(models.Model):
@@ -228,6 +269,9 @@ class Lead(models.Model):
             # No index reads `score` or `grade`: a publish rewrites them on every lead, and with no index on them
             # (and half of each page kept free, migration 0011) PostgreSQL updates the rows in place (HOT)
             # instead of adding an entry to each of these indexes. The score sort reads scoring's own index.
+            # The search box (`leads.search`): the trigrams of `search_text` (pg_trgm) beside `search_key` (who may
+            # see the lead, its block of ids). Created in SQL by migration 0019.
+            GinIndex(search_key(), OpClass(F("search_text"), name="gin_trgm_ops"), name="lead_search_idx"),
             # Filters, each leading with the filtered column and ending with the default sort.
             models.Index(F("owner"), F("created_at").desc(), F("id").desc(), name="lead_owner_created_idx"),
             models.Index(F("team"), F("created_at").desc(), F("id").desc(), name="lead_team_created_idx"),

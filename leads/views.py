@@ -22,7 +22,7 @@ from leads.followups.services import SNOOZES
 from leads.forms import BulkActionForm, InteractionForm, LeadForm, OwnerForm, StageForm, TaskForm
 from leads.models import Interaction, Lead, LostReason, Stage
 from leads.panels import LEAD_PAGE_PANELS
-from leads.search import MAX_TERM_LENGTH
+from leads.search import MAX_TERM_LENGTH, capped_search_count, search_term, visible_leads
 
 
 def _render_partials(request: HttpRequest, template: str, names: list[str], context: dict) -> HttpResponse:
@@ -105,8 +105,11 @@ def my_day(request: HttpRequest) -> HttpResponse:
 
 
 def _lead_filter(request: HttpRequest, params: QueryDict) -> LeadFilter:
+    """The list's filters over the leads the user may see; for a search, the same leads in the search index's
+    terms (`leads.search.visible_leads`)."""
     user = request.user
-    return LeadFilter(params or None, queryset=access.leads_visible_to(user), user=user)
+    visible = visible_leads(user) if search_term(params.get("q")) else access.leads_visible_to(user)
+    return LeadFilter(params or None, queryset=visible, user=user)
 
 
 def _list_context(request: HttpRequest, params: QueryDict) -> dict:
@@ -150,7 +153,11 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 def lead_count(request: HttpRequest) -> HttpResponse:
     """The list's "N leads", asked for by the page once its rows are shown: counting is the slow part."""
     lead_filter = _lead_filter(request, request.GET)
-    count = capped_count(lead_filter.qs, cap=settings.LEADS_COUNT_CAP)
+    if lead_filter.is_valid() and search_term(lead_filter.form.cleaned_data.get("q")):
+        keys = access.lead_visibility_keys(request.user)
+        count = capped_search_count(lead_filter.qs, cap=settings.LEADS_COUNT_CAP, keys=keys)
+    else:
+        count = capped_count(lead_filter.qs, cap=settings.LEADS_COUNT_CAP)
     return render(request, "leads/list.html#count", {"count": count})
 
 

@@ -116,3 +116,129 @@ def test_the_top_bar_search_reads_a_bounded_number_of_queries(rep_client, rep, h
         response = rep_client.get(reverse("leads:search"), {"q": "ada"}, headers=htmx)
     assert response.content.decode().count('role="option"') == 8
     assert "All matching leads" in response.content.decode()
+
+
+@pytest.fixture
+def everyones_leads(rep, teammate, other_rep, manager, other_manager):
+    """A lead named "Zed" of every kind of visibility: each owner's, and the pool's (one with a team left on it)."""
+    leads = {
+        "rep": LeadFactory(owner=rep, name="Zed Rep"),
+        "teammate": LeadFactory(owner=teammate, name="Zed Teammate"),
+        "other_rep": LeadFactory(owner=other_rep, name="Zed Other"),
+        "manager": LeadFactory(owner=manager, name="Zed Manager"),
+        "other_manager": LeadFactory(owner=other_manager, name="Zed Other Manager"),
+        "pool": LeadFactory(owner=None, name="Zed Pool"),
+        "team_no_owner": LeadFactory(owner=None, team=rep.team, name="Zed Team Left"),
+    }
+    LeadFactory(owner=rep, name="Nobody Else")
+    return leads
+
+
+@pytest.mark.parametrize("username", ["rep", "teammate", "other_rep", "manager", "other_manager", "admin_user"])
+def test_the_search_index_keys_select_exactly_the_leads_the_user_may_see(request, everyones_leads, username):
+    """`lead_visibility_keys` is `leads_visible_to` in the index's terms; a search adds one to the other, so they
+    must agree on every lead (an admin has no keys: every lead)."""
+    from leads.models import search_key
+
+    user = request.getfixturevalue(username)
+    keys = access.lead_visibility_keys(user)
+    by_keys = Lead.objects.all()
+    if keys is not None:
+        by_keys = by_keys.alias(key=search_key()).filter(key__overlap=keys)
+    assert set(by_keys.values_list("pk", flat=True)) == set(access.leads_visible_to(user).values_list("pk", flat=True))
+
+
+def test_users_in_no_role_have_no_keys(db):
+    from tests.factories import UserFactory
+
+    assert access.lead_visibility_keys(UserFactory(username="nobody")) == []
+
+
+@pytest.mark.parametrize(
+    ("username", "expected"),
+    [
+        ("rep", {"rep", "pool", "team_no_owner"}),
+        ("manager", {"rep", "teammate", "manager", "pool", "team_no_owner"}),
+        ("admin_user", {"rep", "teammate", "other_rep", "manager", "other_manager", "pool", "team_no_owner"}),
+    ],
+)
+@pytest.mark.parametrize("walk", [1, 2_000])
+def test_a_search_lists_and_counts_what_each_role_may_see(
+    request, client, monkeypatch, everyones_leads, username, expected, walk
+):
+    """The list (the walk, or the trigram index with the visibility keys after a walk of one lead) and its
+    count, as rep, manager and admin."""
+    monkeypatch.setattr(search, "WALK_ROWS", walk)
+    user = request.getfixturevalue(username)
+    names = {everyones_leads[key].name for key in expected}
+    listed, _ = _page_names(user, {"q": "zed"}, size=20)
+    assert set(listed) == names
+    assert len(listed) == len(names)
+    client.force_login(user)
+    response = client.get(reverse("leads:count"), {"q": "zed"})
+    assert response.status_code == 200
+    assert f"<strong>{len(names)}</strong> lead" in response.content.decode()
+
+
+@pytest.fixture
+def small_buckets(monkeypatch):
+    """Blocks of two ids, so that a handful of leads spreads over many (`leads.models.search_bucket`)."""
+    from leads import models
+
+    monkeypatch.setattr(models, "SEARCH_BUCKET_BITS", 1)
+    monkeypatch.setattr(search, "SEARCH_BUCKET_BITS", 1)
+
+
+@pytest.mark.parametrize(("first", "most"), [(1, 1), (1, 3), (2, 8), (5, 2), (2, 100)])
+@pytest.mark.parametrize("username", ["rep", "manager", "admin_user"])
+def test_the_count_block_by_block_is_the_plain_capped_count(request, small_buckets, monkeypatch, username, first, most):
+    """Every cap, below, at and above the number of matches, for a rep, a manager and an admin: the count read
+    block by block, newest first (then the rest at once), equals the capped count of the whole search."""
+    from crm.pagination import capped_count
+
+    monkeypatch.setattr(search, "COUNT_FIRST_BUCKETS", first)
+    monkeypatch.setattr(search, "COUNT_MAX_BUCKETS", most)
+    user = request.getfixturevalue(username)
+    teammate = request.getfixturevalue("teammate")
+    other_rep = request.getfixturevalue("other_rep")
+    owners = [None if access.is_crm_admin(user) else user, teammate, other_rep, None]
+    for i in range(40):
+        # Matches thin out towards the oldest ids, then come back: the density of the newest blocks misleads.
+        name = f"Lead {i} {'acme' if i % 3 == 0 or i > 30 else 'other'}"
+        LeadFactory(owner=owners[i % len(owners)], name=name, company="")
+    keys = access.lead_visibility_keys(user)
+    leads = search.leads_matching(search.visible_leads(user), "acme")
+    total = leads.count()
+    assert total > 3
+    for cap in range(1, total + 3):
+        assert search.capped_search_count(leads, cap=cap, keys=keys) == capped_count(leads, cap=cap), cap
+
+
+def test_the_count_of_a_search_with_no_leads_at_all(rep):
+    assert search.capped_search_count(search.leads_matching(search.visible_leads(rep), "acme"), cap=10).value == 0
+
+
+@pytest.mark.parametrize(
+    "term", ["stone studios", "studios stone", "an stone", "a b", "stone  studios", "o s", "ne st", "stone stone"]
+)
+@pytest.mark.parametrize("walk", [1, 2_000])
+def test_a_term_of_several_words_finds_what_the_whole_term_matches(rep, monkeypatch, term, walk):
+    """The index is asked for each word, the rows for the whole term: the same leads as `LIKE '%term%'`."""
+    monkeypatch.setattr(search, "WALK_ROWS", walk)
+    for name in [
+        "Stone Studios",
+        "Studios Stone",
+        "Keystone Studiosa",
+        "Stone Art Studios",
+        "Stone  Studios",
+        "An Stone",
+    ]:
+        LeadFactory(owner=rep, name=name, company="")
+    expected = list(
+        Lead.objects.filter(search_text__contains=search.search_term(term))
+        .order_by("-created_at", "-id")
+        .values_list("name", flat=True)
+    )
+    assert _page_names(rep, {"q": term}, size=20)[0] == expected
+    matching = search.leads_matching(Lead.objects.all(), search.search_term(term))
+    assert sorted(matching.values_list("name", flat=True)) == sorted(expected)
