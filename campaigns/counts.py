@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from django.db import connection, transaction
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Member
 from crm import clock
 from leads.models import Stage
 
@@ -50,7 +50,8 @@ WITH engaged AS (
            m.registered_at IS NOT NULL AS registered,
            m.attended_at IS NOT NULL AS attended,
            l.stage = %(won)s AS won,
-           (m.registered_at IS NOT NULL OR m.attended_at IS NOT NULL OR e.member_id IS NOT NULL) AS influenced
+           (m.registered_at IS NOT NULL OR m.attended_at IS NOT NULL OR m.source = %(arrival)s
+            OR e.member_id IS NOT NULL) AS influenced
     FROM campaigns_member m
     JOIN leads_lead l ON l.id = m.lead_id
     LEFT JOIN engaged e ON e.member_id = m.id
@@ -75,7 +76,7 @@ GROUP BY campaign_id, team_id, owner_id, channel_id
 
 def counts_refresh_campaign(campaign_id: int) -> None:
     """Replace one campaign's rollup rows, in one transaction (the report never sees half of them)."""
-    params = {"campaign": campaign_id, "won": Stage.WON.value}
+    params = {"campaign": campaign_id, "won": Stage.WON.value, "arrival": Member.Source.ARRIVAL.value}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [COUNTS_LOCK_CLASS, campaign_id])
         # The moment the reads begin: a change committed after it may be missing from these figures.

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.http import QueryDict
 
-from campaigns import sending
+from campaigns import arrivals, sending
 from campaigns.models import Campaign, EmailStep, EmailVariant, Member
 from crm import access, clock
 from crm.models import User
@@ -30,6 +30,8 @@ def campaign_save(*, user: User, campaign: Campaign) -> Campaign:
         campaign.owner = campaign.owner or user
     campaign.full_clean()
     campaign.save()
+    # An ad or content campaign: the leads that already arrived with its utm_campaign join it.
+    arrivals.campaign_arrivals(campaign)
     return campaign
 
 
@@ -229,3 +231,16 @@ def campaign_schedule(*, user: User, campaign: Campaign, send_at: dt.datetime | 
         sending.step_release(step=step, now=now)
         step.refresh_from_db(fields=["released_at"])
     return step
+
+
+@transaction.atomic
+def sends_retry(*, user: User, campaign: Campaign, position: int | None = None) -> dict[str, int]:
+    """Retry the messages of a campaign (or of one of its emails) that the email backend refused: queued again and
+    sent by Celery, once per member and step; unsubscribed or bounced members skipped (`sending.sends_retry`)."""
+    access.ensure(access.can_manage_campaigns, user)
+    if campaign.status != Campaign.Status.ACTIVE:
+        raise ValidationError("Set the campaign active to retry its failed messages.")
+    result = sending.sends_retry(campaign=campaign, position=position)
+    if not result["queued"] and not result["skipped"]:
+        raise ValidationError("No failed message to retry.")
+    return result
