@@ -21,8 +21,8 @@ class Campaign(models.Model):
         CONTENT = "content", "Content"
 
     class SpendSource(models.TextChoices):
-        OWN = "own", "Its own spend"
-        CHANNEL = "channel", "A share of its channel's spend periods"
+        OWN = "own", "Its own"
+        CHANNEL = "channel", "A share of the channel's"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"

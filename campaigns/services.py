@@ -167,6 +167,8 @@ def member_add(*, user: User, campaign: Campaign, lead: Lead, source: str = Memb
 def member_remove(*, user: User, member: Member) -> None:
     """Only a member nothing was sent to yet may go: what was sent stays traceable to its member."""
     access.ensure(access.can_manage_campaigns, user)
+    if member.source == Member.Source.ARRIVAL:
+        raise ValidationError("This lead arrived through the campaign's UTM campaign; it stays a member.")
     if member.sends.exclude(state="skipped").exists():
         raise ValidationError("This member was already sent email; it stays for the figures.")
     member.delete()

@@ -107,3 +107,13 @@ def test_the_campaign_page_lists_arrivals_for_the_manager_and_a_rep_sees_their_o
     assert mine.name in page and "Other Team Arrival" not in page
     client.force_login(other_rep)
     assert "Other Team Arrival" in client.get(ad.get_absolute_url()).content.decode()
+
+
+def test_a_lead_that_arrived_through_the_campaign_cannot_be_removed_from_it(client, ad, rep, manager):
+    LeadFactory(owner=rep, utm_campaign="spring-ads")
+    arrivals.members_from_arrivals(Lead.objects.values_list("pk", flat=True))
+    member = Member.objects.get(campaign=ad)
+    client.force_login(manager)
+    assert "remove</button>" not in client.get(ad.get_absolute_url()).content.decode()
+    page = client.post(f"/campaigns/{ad.pk}/members/{member.pk}/remove/", follow=True).content.decode()
+    assert "stays a member" in page and Member.objects.filter(pk=member.pk).exists()

@@ -108,3 +108,18 @@ def test_a_campaign_saved_without_a_spend_source_keeps_its_own(manager, channel)
     campaign.refresh_from_db()
     assert campaign.spend_source == Campaign.SpendSource.OWN
     assert campaign_spend([campaign]) == {campaign.pk: Decimal(5)}
+
+
+def test_the_campaigns_report_csv_is_formula_safe(client, admin_user, channel, june_spend, rep):
+    planted = '=HYPERLINK("http://evil","x")'
+    campaign = _campaign(channel, planted, _day(1), _day(10))
+    Member.objects.create(campaign=campaign, lead=LeadFactory(owner=rep), source=Member.Source.ARRIVAL)
+    client.force_login(admin_user)
+    response = client.get(
+        "/reports/campaigns/",
+        {"period": "custom", "start": "2026-06-01", "end": "2026-06-30", "format": "csv", "table": "returns"},
+    )
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "'" + planted.replace('"', '""') in text and "\n=" not in text and ",=" not in text
+    assert "1000.00" in text or "1000" in text  # the channel share (10 days × 100), a number
