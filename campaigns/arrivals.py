@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from campaigns import counts
 from campaigns.models import Campaign, Member
 from leads.models import Lead
 
@@ -67,7 +68,10 @@ def campaign_arrivals(campaign: Campaign) -> int:
                 ON CONFLICT (campaign_id, lead_id) DO NOTHING""",
             {"campaign": campaign.pk, "source": Member.Source.ARRIVAL, "value": value},
         )
-        return cursor.rowcount
+        added = cursor.rowcount
+    if added:
+        counts.refresh_soon(campaign.pk)
+    return added
 
 
 # Receivers of `leads.signals` (connected in apps.py; sent on commit).

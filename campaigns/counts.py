@@ -17,6 +17,7 @@ from django.db import connection, transaction
 
 from campaigns.models import Campaign, Member
 from crm import clock
+from crm.queue import enqueue_on_commit
 from leads.models import Stage
 
 # pg_advisory_xact_lock(COUNTS_LOCK_CLASS, campaign id): one refresh of a campaign at a time.
@@ -72,6 +73,15 @@ SELECT campaign_id, team_id, owner_id, channel_id,
 FROM member
 GROUP BY campaign_id, team_id, owner_id, channel_id
 """
+
+
+REFRESH_TASK = "campaigns.tasks.counts_refresh_campaign_task"
+
+
+def refresh_soon(campaign_id: int) -> None:
+    """Queue a rollup of this campaign once the caller's transaction commits (many members joined, an email was
+    released): its page and the report read it instead of counting live."""
+    enqueue_on_commit(REFRESH_TASK, campaign_id)
 
 
 def counts_refresh_campaign(campaign_id: int) -> None:

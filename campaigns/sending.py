@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, models, transaction
 
-from campaigns import tracking
+from campaigns import counts, tracking
 from campaigns.content import render_email
 from campaigns.models import Campaign, EmailStep, EmailVariant, Member, Send, Unsubscribe
 from crm import clock, limits
@@ -98,6 +98,7 @@ def step_release(*, step: EmailStep, now: dt.datetime | None = None) -> int:
         created = cursor.rowcount
     EmailStep.objects.filter(pk=locked.pk).update(released_at=now)
     _queue_delivery(locked.pk, created)
+    counts.refresh_soon(locked.campaign_id)  # its page and the report read the rollup, not the new sends
     return created
 
 

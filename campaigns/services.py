@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.http import QueryDict
 
-from campaigns import arrivals, sending
+from campaigns import arrivals, counts, sending
 from campaigns.models import Campaign, EmailStep, EmailVariant, Member
 from crm import access, clock
 from crm.models import User
@@ -73,7 +73,10 @@ def members_add_by_filter(*, user: User, campaign: Campaign, address: str) -> in
                 ON CONFLICT (campaign_id, lead_id) DO NOTHING""",
             [campaign.pk, Member.Source.FILTER, clock.now(), user.pk, *params],
         )
-        return cursor.rowcount
+        added = cursor.rowcount
+    if added:
+        counts.refresh_soon(campaign.pk)
+    return added
 
 
 MEMBERS_CSV_MAX_ROWS = 50_000
@@ -149,6 +152,8 @@ def members_add_from_csv(*, user: User, campaign: Campaign, data: bytes) -> Memb
                 [campaign.pk, Member.Source.IMPORT, clock.now(), user.pk, sorted(chosen)],
             )
             result.added = cursor.rowcount
+        if result.added:
+            counts.refresh_soon(campaign.pk)
     result.already = len(chosen) - result.added
     return result
 

@@ -5,7 +5,8 @@ the campaign's returns (spend, influenced, won, cost per lead, ROI).
 Once a campaign has been rolled up (`campaigns.counts`, every CAMPAIGN_COUNTS_MINUTES by beat), the page reads its
 rollup rows, as the report does: a few dozen rows whatever the campaign's size, filtered to the leads the user may
 see by their team and owner as of the rollup; the page says as of when. A campaign not yet rolled up (just created)
-is counted live from its sends and members.
+is counted live from its sends and members, up to LIVE_MEMBERS_MAX members; a larger one shows its figures once
+its first rollup is done (queued on commit when members join or an email is released).
 """
 
 from dataclasses import dataclass
@@ -16,9 +17,13 @@ from django.db.models import QuerySet, Sum
 from campaigns.models import Campaign, EmailCounts, Member, MemberCounts, Send
 from campaigns.selectors import EmailFigures, email_figures, member_figures, rollup_visible_q, two_proportion_p_value
 from campaigns.spend import campaign_spend
+from crm import access
 from crm.models import User
 
 DASH = "–"
+# A campaign not yet rolled up is counted live on its page up to this many members; a larger one waits for its
+# first rollup (queued when its members joined or an email was released; else beat's, within minutes).
+LIVE_MEMBERS_MAX = 50_000
 EMAIL_MEASURES = ("sent", "bounced", "opened", "clicked", "unsubscribed")
 MEMBER_MEASURES = (
     "members",
@@ -70,8 +75,12 @@ def _rolled_up(campaign: Campaign, user: User) -> tuple[list[EmailFigures], dict
     return email, people, everyone
 
 
-def _counted_live(campaign: Campaign, members: QuerySet[Member]) -> tuple[list[EmailFigures], dict, int]:
-    sends = Send.objects.filter(member__in=members.values("pk"))
+def _counted_live(campaign: Campaign, members: QuerySet[Member], user: User) -> tuple[list[EmailFigures], dict, int]:
+    # By step (its index) when every member is in view; else a semi-join on the members the user may see.
+    if access.role_of(user) == access.Role.ADMIN:
+        sends = Send.objects.filter(step__campaign=campaign)
+    else:
+        sends = Send.objects.filter(member__in=members.values("pk"))
     email = email_figures(sends, by=("step", "variant"))
     people = member_figures(members).get(campaign.pk, {})
     people = {name: people.get(name) or 0 for name in MEMBER_MEASURES}
@@ -82,10 +91,14 @@ def _counted_live(campaign: Campaign, members: QuerySet[Member]) -> tuple[list[E
 def campaign_tables(*, campaign: Campaign, members: QuerySet[Member], user: User) -> dict:
     """Email figures per step and variant, the A/B test of each step with two variants, member figures and
     returns; all over the members the user may see. `as_of` is the rollup's moment (None: counted live)."""
+    pending = False
     if campaign.counts_at is not None:
         by_variant, people, everyone = _rolled_up(campaign, user)
+    elif Member.objects.filter(campaign=campaign)[: LIVE_MEMBERS_MAX + 1].count() <= LIVE_MEMBERS_MAX:
+        by_variant, people, everyone = _counted_live(campaign, members, user)
     else:
-        by_variant, people, everyone = _counted_live(campaign, members)
+        # Too large to count in a request, and its first rollup (queued when its members joined) not done yet.
+        by_variant, people, everyone, pending = [], dict.fromkeys(MEMBER_MEASURES, 0), 0, True
     rows = []
     for figures in by_variant:
         rows.append(
@@ -128,4 +141,11 @@ def campaign_tables(*, campaign: Campaign, members: QuerySet[Member], user: User
         "cost_per_attendee": Money(spend / people["attended"] if people.get("attended") else None),
         "event_roi": Money((attendees_value - spend) / spend if spend else None),
     }
-    return {"email": rows, "tests": tests, "people": people, "returns": returns, "as_of": campaign.counts_at}
+    return {
+        "email": rows,
+        "tests": tests,
+        "people": people,
+        "returns": returns,
+        "as_of": campaign.counts_at,
+        "pending": pending,
+    }

@@ -128,3 +128,22 @@ def test_the_page_reads_its_figures_from_the_rollup_once_there_per_role(client, 
     assert "As of" in page and "Counted live" not in page
     client.force_login(members[0].owner)
     assert "Spend" not in client.get(campaign.get_absolute_url()).content.decode()  # a rep sees no money
+
+
+def test_a_large_campaign_before_its_first_rollup_says_it_is_being_counted(client, manager, campaign, members,
+                                                                          monkeypatch, rep, channel,
+                                                                          django_capture_on_commit_callbacks):  # fmt: skip
+    from campaigns import tables
+    from campaigns.tasks import counts_refresh_campaign_task
+
+    monkeypatch.setattr(tables, "LIVE_MEMBERS_MAX", 3)
+    client.force_login(manager)
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert "Being counted" in page and "Counted live" not in page
+    LeadFactory.create_batch(2, owner=rep, channel=channel, industry="saas")
+    with django_capture_on_commit_callbacks() as queued:
+        services.members_add_by_filter(user=manager, campaign=campaign, address="?industry=saas")
+    assert len(queued) == 1  # its rollup is queued once the members are in
+    counts_refresh_campaign_task(campaign.pk)  # what the worker runs
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert "As of" in page and "Being counted" not in page
