@@ -210,6 +210,14 @@ class Send(models.Model):
             models.Index(fields=["step", "sent_at"], name="send_step_sent_idx", condition=Q(state="sent")),
             # Failed sends a manager may retry (few).
             models.Index(fields=["step", "id"], name="send_retryable_idx", condition=Q(state="failed", retryable=True)),
+            # The campaign page's drill-downs to rare outcomes (who bounced, unsubscribed, failed, was skipped): read
+            # from these small indexes rather than by probing every member of a large campaign.
+            models.Index(fields=["step", "member"], name="send_bounced_idx", condition=Q(bounced_at__isnull=False)),
+            models.Index(
+                fields=["step", "member"], name="send_unsubscribed_idx", condition=Q(unsubscribed_at__isnull=False)
+            ),
+            models.Index(fields=["step", "member"], name="send_failed_idx", condition=Q(state="failed")),
+            models.Index(fields=["step", "member"], name="send_skipped_idx", condition=Q(state="skipped")),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from campaigns.models import Campaign, Member, MemberCounts, Send
+from campaigns.models import Campaign, EmailStep, Member, MemberCounts, Send
 from crm import access
 from crm.models import User
 from leads.models import Stage
@@ -76,13 +76,21 @@ def rollup_visible_q(user: User) -> Q:
 
 
 def members_filtered(
-    members: QuerySet[Member], *, did: str = "", step: int | None = None, variant: str = "", q: str = ""
+    members: QuerySet[Member],
+    *,
+    campaign: Campaign,
+    did: str = "",
+    step: int | None = None,
+    variant: str = "",
+    q: str = "",
 ) -> QuerySet[Member]:
-    """The members behind a figure: `did` one of DID's keys, for a step and a variant of it."""
+    """The members behind a figure: `did` one of DID's keys, for a step (its position) and a variant of it. The
+    step is looked up first, so each member's test is one probe of the unique (member, step) index."""
     if did in SEND_DID:
         sends = Send.objects.filter(SEND_DID[did], member=OuterRef("pk"))
         if step:
-            sends = sends.filter(step__position=step)
+            step_id = EmailStep.objects.filter(campaign=campaign, position=step).values_list("pk", flat=True).first()
+            sends = sends.filter(step_id=step_id or 0)
         if variant:
             sends = sends.filter(variant__label=variant)
         members = members.filter(Exists(sends))

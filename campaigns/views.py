@@ -46,6 +46,7 @@ def campaign_edit(request: HttpRequest, campaign_id: int | None = None) -> HttpR
 
 
 MEMBER_COUNT_CAP = 10_000
+DRILL_COUNT_CAP = 1_000
 
 
 def _detail_context(request: HttpRequest, campaign: Campaign) -> dict:
@@ -59,21 +60,23 @@ def _detail_context(request: HttpRequest, campaign: Campaign) -> dict:
     if step is not None and not 1 <= step <= 20:
         step = None
     variant = request.GET.get("variant", "") if request.GET.get("variant", "") in ("A", "B") else ""
-    chosen = selectors.members_filtered(visible, did=did, step=step, variant=variant, q=q)
+    chosen = selectors.members_filtered(visible, campaign=campaign, did=did, step=step, variant=variant, q=q)
     members = list(
         chosen.select_related("lead__owner")
         .prefetch_related(Prefetch("sends", queryset=Send.objects.select_related("step", "variant").order_by("step")))
         .order_by("-added_at", "-pk")[:MEMBERS_SHOWN]
     )
-    # Counted up to a bound: at a million members an exact count of a filter would read them all.
-    member_count = chosen.order_by()[: MEMBER_COUNT_CAP + 1].count()
+    # Counted up to a bound, in the list's index order (each member one probe): at a million members an exact
+    # count of a drill-down would read every send of the email. The whole list is counted further.
+    cap = DRILL_COUNT_CAP if (did in selectors.DID or q.strip()) else MEMBER_COUNT_CAP
+    member_count = chosen.order_by("-added_at", "-pk")[: cap + 1].count()
     steps = list(EmailStep.objects.filter(campaign=campaign).prefetch_related("variants"))
     may_manage = access.can_manage_campaigns(user)
     return {
         "campaign": campaign,
         "members": members,
-        "member_count": min(member_count, MEMBER_COUNT_CAP),
-        "member_count_more": member_count > MEMBER_COUNT_CAP,
+        "member_count": min(member_count, cap),
+        "member_count_more": member_count > cap,
         "steps": steps,
         "failed": sending.retryable_by_step(campaign) if may_manage and steps else {},
         "tables": campaign_tables(campaign=campaign, members=visible, user=user),

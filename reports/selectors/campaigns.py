@@ -409,7 +409,10 @@ def _attribution_table(scope: ReportScope) -> Table:
         if source or utm_campaign:
             label = by_utm.get(utm_campaign) or f"UTM: {source or '–'} / {utm_campaign or '–'}"
             touches.setdefault(pk, []).append((created_at, 0, label))
-    memberships = Member.objects.filter(lead__in=won.values("pk")).values_list(
+    # By the won leads' ids (read once above) rather than the won-leads query again as a subquery, when they are a
+    # list a query can carry.
+    won_ids = list(leads) if len(leads) <= 10_000 else won.values("pk")
+    memberships = Member.objects.filter(lead__in=won_ids).values_list(
         "lead_id", "registered_at", "added_at", "campaign_id", "campaign__name"
     )
     for lead_id, registered_at, added_at, campaign_id, name in memberships:
