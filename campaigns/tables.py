@@ -2,11 +2,11 @@
 counts per step and variant with their rates, each rate with numerator and denominator, "–" for an empty one, and
 the campaign's returns (spend, influenced, won, cost per lead, ROI).
 
-Once a campaign has been rolled up (`campaigns.counts`, every CAMPAIGN_COUNTS_MINUTES by beat), the page reads its
-rollup rows, as the report does: a few dozen rows whatever the campaign's size, filtered to the leads the user may
-see by their team and owner as of the rollup; the page says as of when. A campaign not yet rolled up (just created)
-is counted live from its sends and members, up to LIVE_MEMBERS_MAX members; a larger one shows its figures once
-its first rollup is done (queued on commit when members join or an email is released).
+A campaign of up to LIVE_MEMBERS_MAX members is counted live from its sends and members (fresh: an open a minute
+ago shows). A larger one reads its rollup (`campaigns.counts`, the report's, every CAMPAIGN_COUNTS_MINUTES by beat
+and queued when members join or an email is released): a few dozen rows whatever its size, filtered to the leads
+the user may see by their team and owner as of the rollup; the page says as of when. Before its first rollup a
+large campaign says its figures are being counted.
 """
 
 from dataclasses import dataclass
@@ -21,9 +21,9 @@ from crm import access
 from crm.models import User
 
 DASH = "–"
-# A campaign not yet rolled up is counted live on its page up to this many members; a larger one waits for its
-# first rollup (queued when its members joined or an email was released; else beat's, within minutes).
-LIVE_MEMBERS_MAX = 50_000
+# A campaign of up to this many members is counted live on its page (fresh, and cheap at that size); a larger one
+# reads its rollup, or waits for its first one (queued when its members joined or an email was released).
+LIVE_MEMBERS_MAX = 20_000
 EMAIL_MEASURES = ("sent", "bounced", "opened", "clicked", "unsubscribed")
 MEMBER_MEASURES = (
     "members",
@@ -92,13 +92,16 @@ def campaign_tables(*, campaign: Campaign, members: QuerySet[Member], user: User
     """Email figures per step and variant, the A/B test of each step with two variants, member figures and
     returns; all over the members the user may see. `as_of` is the rollup's moment (None: counted live)."""
     pending = False
-    if campaign.counts_at is not None:
-        by_variant, people, everyone = _rolled_up(campaign, user)
-    elif Member.objects.filter(campaign=campaign)[: LIVE_MEMBERS_MAX + 1].count() <= LIVE_MEMBERS_MAX:
+    if Member.objects.filter(campaign=campaign)[: LIVE_MEMBERS_MAX + 1].count() <= LIVE_MEMBERS_MAX:
         by_variant, people, everyone = _counted_live(campaign, members, user)
+        as_of = None
+    elif campaign.counts_at is not None:
+        by_variant, people, everyone = _rolled_up(campaign, user)
+        as_of = campaign.counts_at
     else:
         # Too large to count in a request, and its first rollup (queued when its members joined) not done yet.
         by_variant, people, everyone, pending = [], dict.fromkeys(MEMBER_MEASURES, 0), 0, True
+        as_of = None
     rows = []
     for figures in by_variant:
         rows.append(
@@ -146,6 +149,6 @@ def campaign_tables(*, campaign: Campaign, members: QuerySet[Member], user: User
         "tests": tests,
         "people": people,
         "returns": returns,
-        "as_of": campaign.counts_at,
+        "as_of": as_of,
         "pending": pending,
     }
