@@ -78,7 +78,8 @@ def campaign_arrivals(campaign: Campaign) -> int:
 
 
 def lead_changed_receiver(sender, lead_id: int, fields=(), **kwargs) -> None:
-    if "created" in fields or "utm_campaign" in fields:
+    """A lead arrived with a utm_campaign (fields "created" and "utm_campaign"), or an edit changed it."""
+    if "utm_campaign" in fields:
         members_from_arrivals([lead_id])
 
 
