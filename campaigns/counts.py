@@ -15,8 +15,9 @@ from collections.abc import Iterable
 
 from django.db import connection, transaction
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Member
 from crm import clock
+from crm.queue import enqueue_on_commit
 from leads.models import Stage
 
 # pg_advisory_xact_lock(COUNTS_LOCK_CLASS, campaign id): one refresh of a campaign at a time.
@@ -50,7 +51,8 @@ WITH engaged AS (
            m.registered_at IS NOT NULL AS registered,
            m.attended_at IS NOT NULL AS attended,
            l.stage = %(won)s AS won,
-           (m.registered_at IS NOT NULL OR m.attended_at IS NOT NULL OR e.member_id IS NOT NULL) AS influenced
+           (m.registered_at IS NOT NULL OR m.attended_at IS NOT NULL OR m.source = %(arrival)s
+            OR e.member_id IS NOT NULL) AS influenced
     FROM campaigns_member m
     JOIN leads_lead l ON l.id = m.lead_id
     LEFT JOIN engaged e ON e.member_id = m.id
@@ -73,9 +75,18 @@ GROUP BY campaign_id, team_id, owner_id, channel_id
 """
 
 
+REFRESH_TASK = "campaigns.tasks.counts_refresh_campaign_task"
+
+
+def refresh_soon(campaign_id: int) -> None:
+    """Queue a rollup of this campaign once the caller's transaction commits (many members joined, an email was
+    released): its page and the report read it instead of counting live."""
+    enqueue_on_commit(REFRESH_TASK, campaign_id)
+
+
 def counts_refresh_campaign(campaign_id: int) -> None:
     """Replace one campaign's rollup rows, in one transaction (the report never sees half of them)."""
-    params = {"campaign": campaign_id, "won": Stage.WON.value}
+    params = {"campaign": campaign_id, "won": Stage.WON.value, "arrival": Member.Source.ARRIVAL.value}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [COUNTS_LOCK_CLASS, campaign_id])
         # The moment the reads begin: a change committed after it may be missing from these figures.

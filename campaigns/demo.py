@@ -158,14 +158,25 @@ def demo_campaigns_seed(*, seed: int = 17) -> int:
         if rng.random() < 0.6:
             events.attendance_mark(user=manager, member=member)
 
-    ads = campaign(
+    # Ad and content campaigns: their members are the leads that arrived with their utm_campaign (joined when the
+    # campaign is saved, and as later leads arrive); the ads take their share of LinkedIn's spend periods.
+    campaign(
         name="Retargeting ads, Q2",
         kind=Campaign.Kind.AD,
         channel=_channel(Channel.Kind.SOCIAL, "LinkedIn"),
         status=Campaign.Status.ACTIVE,
         starts_on=(now - dt.timedelta(days=60)).date(),
-        spend=Decimal("3200.00"),
+        ends_on=(now - dt.timedelta(days=1)).date(),
+        spend_source=Campaign.SpendSource.CHANNEL,
         utm_campaign="retargeting",
     )
-    members_of(ads, Lead.objects.filter(utm_campaign="retargeting").values_list("pk", flat=True)[:500])
-    return 4
+    campaign(
+        name="Lead scoring 101 (blog series)",
+        kind=Campaign.Kind.CONTENT,
+        channel=_channel(Channel.Kind.CONTENT, "Blog / SEO"),
+        status=Campaign.Status.ACTIVE,
+        starts_on=(now - dt.timedelta(days=90)).date(),
+        spend=Decimal("1800.00"),
+        utm_campaign="lead-scoring-101",
+    )
+    return 5

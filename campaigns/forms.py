@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django import forms
 
@@ -21,6 +22,7 @@ class CampaignForm(forms.ModelForm):
             "owner",
             "starts_on",
             "ends_on",
+            "spend_source",
             "spend",
             "utm_campaign",
             "event_starts_at",
@@ -39,6 +41,14 @@ class CampaignForm(forms.ModelForm):
             "registration_open": "Registration open (the public page accepts sign-ups)",
             "event_starts_at": "Event starts",
             "utm_campaign": "UTM campaign",
+            "spend_source": "Spend",
+            "spend": "Its own spend",
+        }
+        help_texts = {
+            "spend_source": "A share of the channel's spend periods: each day of the campaign's dates, the channel's "
+            "spend that day shared equally by its campaigns taking channel spend that day (needs a start date; "
+            "without an end date, up to today).",
+            "utm_campaign": "Ad and content campaigns: leads arriving with this utm_campaign join as members.",
         }
         error_messages = {"name": {"required": "Give the campaign a name."}}
 
@@ -48,6 +58,15 @@ class CampaignForm(forms.ModelForm):
             pk=self.instance.channel_id or 0
         )
         self.fields["owner"].queryset = owners
+        self.fields["spend_source"].required = False  # left out: its own spend
+        self.fields["spend"].required = False  # left out: nothing (or a share of the channel's)
+
+    def clean_spend(self):
+        spend = self.cleaned_data.get("spend")
+        return Decimal(0) if spend is None else spend
+
+    def clean_spend_source(self):
+        return self.cleaned_data.get("spend_source") or Campaign.SpendSource.OWN
 
     def clean_registration_slug(self):
         slug = (self.cleaned_data.get("registration_slug") or "").strip().lower()
@@ -59,6 +78,8 @@ class CampaignForm(forms.ModelForm):
         data = super().clean()
         if data.get("registration_slug") and data.get("kind") != Campaign.Kind.EVENT:
             self.add_error("registration_slug", "Only event campaigns have a registration page.")
+        if data.get("spend_source") == Campaign.SpendSource.CHANNEL and not data.get("starts_on"):
+            self.add_error("starts_on", "A campaign taking a share of its channel's spend needs a start date.")
         return data
 
 

@@ -20,6 +20,10 @@ class Campaign(models.Model):
         AD = "ad", "Ad"
         CONTENT = "content", "Content"
 
+    class SpendSource(models.TextChoices):
+        OWN = "own", "Its own"
+        CHANNEL = "channel", "A share of the channel's"
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         ACTIVE = "active", "Active"
@@ -40,7 +44,13 @@ class Campaign(models.Model):
         decimal_places=2,
         default=Decimal(0),
         validators=[MinValueValidator(Decimal(0))],
-        help_text="What this campaign cost (its own figure, not the channel's spend periods).",
+        help_text="What this campaign cost, when it has its own spend.",
+    )
+    # Where its spend comes from: its own figure above, or its share of the channel's spend periods over its dates
+    # (`campaigns.spend`: each day's channel spend shared equally by the channel's campaigns taking channel spend
+    # that day).
+    spend_source = models.CharField(
+        max_length=8, choices=SpendSource.choices, default=SpendSource.OWN, db_default=SpendSource.OWN
     )
     utm_campaign = models.CharField(
         max_length=200,
@@ -87,6 +97,8 @@ class Member(models.Model):
         HAND = "hand", "By hand"
         IMPORT = "import", "Import"
         REGISTRATION = "registration", "Registration"
+        # An ad or content campaign's lead that arrived with its utm_campaign (`campaigns.arrivals`).
+        ARRIVAL = "arrival", "Arrived by its UTM campaign"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members")
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="campaign_memberships")
@@ -105,6 +117,8 @@ class Member(models.Model):
         indexes = [
             # A lead's campaigns (the lead page's panel, a rep's campaign list).
             models.Index(fields=["lead"], name="member_lead_idx"),
+            # The campaign page's members, newest first, 25 at a time (bounded at a million members).
+            models.Index(fields=["campaign", "-added_at", "-id"], name="member_campaign_added_idx"),
         ]
 
     def __str__(self) -> str:
@@ -180,6 +194,10 @@ class Send(models.Model):
     clicked_at = models.DateTimeField(null=True, blank=True)
     bounced_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # A failure the email backend reported (it refused the message): a manager may queue it again. A claim whose
+    # worker died is failed but not retryable (whether it left is unknown).
+    retryable = models.BooleanField(default=False, db_default=False)
+    retries = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member", "step"], name="send_once_per_member_and_step")]
@@ -190,6 +208,16 @@ class Send(models.Model):
             models.Index(fields=["claimed_at"], name="send_sending_idx", condition=Q(state="sending")),
             # Later steps: members whose previous step was sent before a moment.
             models.Index(fields=["step", "sent_at"], name="send_step_sent_idx", condition=Q(state="sent")),
+            # Failed sends a manager may retry (few).
+            models.Index(fields=["step", "id"], name="send_retryable_idx", condition=Q(state="failed", retryable=True)),
+            # The campaign page's drill-downs to rare outcomes (who bounced, unsubscribed, failed, was skipped): read
+            # from these small indexes rather than by probing every member of a large campaign.
+            models.Index(fields=["step", "member"], name="send_bounced_idx", condition=Q(bounced_at__isnull=False)),
+            models.Index(
+                fields=["step", "member"], name="send_unsubscribed_idx", condition=Q(unsubscribed_at__isnull=False)
+            ),
+            models.Index(fields=["step", "member"], name="send_failed_idx", condition=Q(state="failed")),
+            models.Index(fields=["step", "member"], name="send_skipped_idx", condition=Q(state="skipped")),
         ]
 
     def __str__(self) -> str:

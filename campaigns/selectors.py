@@ -6,32 +6,37 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from campaigns.models import Campaign, Member, Send
+from campaigns.models import Campaign, EmailStep, Member, MemberCounts, Send
 from crm import access
 from crm.models import User
 from leads.models import Stage
 
-# What a drill-down may ask for: the members behind each figure.
-DID = {
-    "sent": Q(sends__state=Send.State.SENT),
-    "delivered": Q(sends__state=Send.State.SENT, sends__bounced_at__isnull=True),
-    "opened": Q(sends__state=Send.State.SENT, sends__opened_at__isnull=False, sends__bounced_at__isnull=True),
-    "clicked": Q(sends__state=Send.State.SENT, sends__clicked_at__isnull=False, sends__bounced_at__isnull=True),
-    "unsubscribed": Q(sends__unsubscribed_at__isnull=False),
-    "bounced": Q(sends__bounced_at__isnull=False),
-    "skipped": Q(sends__state=Send.State.SKIPPED),
-    "failed": Q(sends__state=Send.State.FAILED),
+# What a drill-down may ask for: the members behind each figure. Those of an email are conditions on the member's
+# sends (tested with EXISTS, so the members list stays in its index order); the others on the member itself.
+SEND_DID = {
+    "sent": Q(state=Send.State.SENT),
+    "delivered": Q(state=Send.State.SENT, bounced_at__isnull=True),
+    "opened": Q(state=Send.State.SENT, opened_at__isnull=False, bounced_at__isnull=True),
+    "clicked": Q(state=Send.State.SENT, clicked_at__isnull=False, bounced_at__isnull=True),
+    "unsubscribed": Q(unsubscribed_at__isnull=False),
+    "bounced": Q(bounced_at__isnull=False),
+    "skipped": Q(state=Send.State.SKIPPED),
+    "failed": Q(state=Send.State.FAILED),
+}
+MEMBER_DID = {
+    "arrived": Q(source=Member.Source.ARRIVAL),
     "registered": Q(registered_at__isnull=False),
     "attended": Q(attended_at__isnull=False),
     "won": Q(lead__stage=Stage.WON),
 }
-
+DID = {**SEND_DID, **MEMBER_DID}
 
 # The figures of one email (a step, a variant): the others are the member's own.
-SEND_FIGURES = frozenset(("sent", "delivered", "opened", "clicked", "unsubscribed", "bounced", "skipped", "failed"))
+SEND_FIGURES = frozenset(SEND_DID)
 
 
 def get_campaign_for_user(*, user: User, campaign_id: int) -> Campaign:
@@ -50,31 +55,73 @@ def get_member_for_user(*, user: User, campaign: Campaign, member_id: int) -> Me
 
 
 def members_visible_to(*, user: User, campaign: Campaign) -> QuerySet[Member]:
-    return Member.objects.filter(campaign=campaign, lead__in=access.leads_visible_to(user).values("pk"))
+    members = Member.objects.filter(campaign=campaign)
+    if access.role_of(user) == access.Role.ADMIN:
+        return members  # every lead: no semi-join over the whole leads table
+    return members.filter(lead__in=access.leads_visible_to(user).values("pk"))
+
+
+def rollup_visible_q(user: User) -> Q:
+    """The rollup rows (`EmailCounts`, `MemberCounts`: a lead's team and owner as of the rollup) of the leads the
+    user may see, by `access.leads_visible_to`'s rule: admins all; managers their teams', their own and the pool;
+    reps their own and the pool."""
+    role = access.role_of(user)
+    if role == access.Role.ADMIN:
+        return Q()
+    if role == access.Role.MANAGER:
+        return Q(team__in=list(access.managed_team_ids(user))) | Q(owner=user.pk) | Q(owner__isnull=True)
+    if role == access.Role.REP:
+        return Q(owner=user.pk) | Q(owner__isnull=True)
+    return Q(pk__in=[])
 
 
 def members_filtered(
-    members: QuerySet[Member], *, did: str = "", step: int | None = None, variant: str = "", q: str = ""
+    members: QuerySet[Member],
+    *,
+    campaign: Campaign,
+    did: str = "",
+    step: int | None = None,
+    variant: str = "",
+    q: str = "",
 ) -> QuerySet[Member]:
-    """The members behind a figure: `did` one of DID's keys, for a step and a variant of it."""
-    if did in DID:
-        condition = DID[did]
-        if did in SEND_FIGURES:
-            if step:
-                condition &= Q(sends__step__position=step)
-            if variant:
-                condition &= Q(sends__variant__label=variant)
-        members = members.filter(condition).distinct()
+    """The members behind a figure: `did` one of DID's keys, for a step (its position) and a variant of it. The
+    step is looked up first, so each member's test is one probe of the unique (member, step) index."""
+    if did in SEND_DID:
+        sends = Send.objects.filter(SEND_DID[did], member=OuterRef("pk"))
+        if step:
+            step_id = EmailStep.objects.filter(campaign=campaign, position=step).values_list("pk", flat=True).first()
+            sends = sends.filter(step_id=step_id or 0)
+        if variant:
+            sends = sends.filter(variant__label=variant)
+        members = members.filter(Exists(sends))
+    elif did in MEMBER_DID:
+        members = members.filter(MEMBER_DID[did])
     if q.strip():
         members = members.filter(lead__name__icontains=q.strip()[:100])
     return members
 
 
 def campaigns_list(*, user: User) -> QuerySet[Campaign]:
+    """The campaigns the user may see, with their member counts: from the rollup (`campaigns.counts`) once a
+    campaign has one, else counted (a campaign before its first rollup)."""
+    rolled = (
+        MemberCounts.objects.filter(campaign=OuterRef("pk"))
+        .order_by()
+        .values("campaign")
+        .annotate(total=Sum("members"))
+        .values("total")
+    )
+    live = Member.objects.filter(campaign=OuterRef("pk")).order_by().values("campaign").annotate(n=Count("pk"))
     return (
         access.campaigns_visible_to(user)
         .select_related("channel", "owner")
-        .annotate(member_count=Count("members"))
+        .annotate(
+            member_count=Coalesce(
+                Subquery(rolled, output_field=IntegerField()),
+                Subquery(live.values("n"), output_field=IntegerField()),
+                0,
+            )
+        )
         .order_by("-created_at", "-id")
     )
 
@@ -134,7 +181,8 @@ def email_figures(sends: QuerySet[Send], *, by: tuple[str, ...] = ("campaign", "
 
 def member_figures(members: QuerySet[Member]) -> dict[int, dict]:
     """Per campaign: members, registrations, attendance, attendees won and their won value; leads influenced (a
-    member who opened or clicked one of its emails, registered or attended), those won and their won value.
+    member who opened or clicked one of its emails, registered, attended, or arrived with the campaign's
+    utm_campaign), those won and their won value.
 
     Two passes over the members, each one aggregate: engagement is a semi-join on the sends (evaluated once), not a
     subquery per member and figure."""
@@ -156,7 +204,10 @@ def member_figures(members: QuerySet[Member]) -> dict[int, dict]:
         Q(opened_at__isnull=False) | Q(clicked_at__isnull=False)
     )
     influenced = members.filter(
-        Q(registered_at__isnull=False) | attended | Q(pk__in=engaged.values("member_id"))
+        Q(registered_at__isnull=False)
+        | attended
+        | Q(source=Member.Source.ARRIVAL)
+        | Q(pk__in=engaged.values("member_id"))
     ).values("campaign_id")
     for row in influenced.annotate(
         influenced=Count("pk"), won=Count("pk", filter=won), won_value=Sum("lead__deal_value", filter=won)

@@ -25,9 +25,9 @@ import math
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
-from campaigns import tracking
+from campaigns import counts, tracking
 from campaigns.content import render_email
 from campaigns.models import Campaign, EmailStep, EmailVariant, Member, Send, Unsubscribe
 from crm import clock, limits
@@ -98,6 +98,7 @@ def step_release(*, step: EmailStep, now: dt.datetime | None = None) -> int:
         created = cursor.rowcount
     EmailStep.objects.filter(pk=locked.pk).update(released_at=now)
     _queue_delivery(locked.pk, created)
+    counts.refresh_soon(locked.campaign_id)  # its page and the report read the rollup, not the new sends
     return created
 
 
@@ -245,18 +246,28 @@ def _deliver(send_id: int, mail_connection) -> str:
         state, reason = Send.State.SKIPPED, f"Campaign {send.step.campaign.get_status_display().lower()}"
     elif not send.member.lead.email:
         state, reason = Send.State.SKIPPED, "No email address"
+    elif _bounced_before(send.member.lead_id):
+        state, reason = Send.State.SKIPPED, "Bounced before"
     else:
         try:
             mail_connection.send_messages([message_for(send)])
-        except Exception as error:  # the backend refused it: recorded, not retried (it may have gone out)
+        except Exception as error:  # the backend refused it: recorded; a manager may retry it (`sends_retry`)
             logger.warning("Campaign send %s failed", send_id, exc_info=True)
             state, reason = Send.State.FAILED, f"{type(error).__name__}: {error}"[:200]
         else:
             state, reason = Send.State.SENT, ""
     Send.objects.filter(pk=send_id, state=Send.State.SENDING).update(
-        state=state, reason=reason, sent_at=clock.now() if state == Send.State.SENT else None
+        state=state,
+        reason=reason,
+        sent_at=clock.now() if state == Send.State.SENT else None,
+        retryable=state == Send.State.FAILED,
     )
     return state
+
+
+def _bounced_before(lead_id: int) -> bool:
+    """Whether a message of any campaign to this lead bounced: its address is not tried again."""
+    return Send.objects.filter(member__lead_id=lead_id, bounced_at__isnull=False).exists()
 
 
 def sends_deliver(*, step_id: int, limit: int | None = None) -> int:
@@ -284,6 +295,55 @@ def sends_deliver(*, step_id: int, limit: int | None = None) -> int:
     finally:
         mail_connection.close()
     return sent
+
+
+def sends_retry(*, campaign: Campaign, position: int | None = None) -> dict[str, int]:
+    """Queue again the sends of a campaign (or of its email `position`) that the email backend refused, in one
+    conditional UPDATE: each failed row goes back to `queued` once (two retries at once: the second finds it no
+    longer failed), and workers claim it as any other (`sends_deliver`), so each message still goes out at most once
+    per member and step. Members unsubscribed or whose address bounced meanwhile are skipped instead. A claim whose
+    worker died is never retried (it may have gone out). Returns {"queued": n, "skipped": n}."""
+    steps = EmailStep.objects.filter(campaign=campaign)
+    if position is not None:
+        steps = steps.filter(position=position)
+    step_ids = list(steps.values_list("pk", flat=True))
+    if not step_ids:
+        return {"queued": 0, "skipped": 0}
+    t = _tables()
+    gone = f"""(EXISTS (SELECT 1 FROM {t["unsub"]} u WHERE u.lead_id = m.lead_id)
+                OR EXISTS (SELECT 1 FROM {t["send"]} b JOIN {t["member"]} bm ON bm.id = b.member_id
+                           WHERE bm.lead_id = m.lead_id AND b.bounced_at IS NOT NULL))"""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {t["send"]} s
+                   SET state = CASE WHEN {gone} THEN 'skipped' ELSE 'queued' END,
+                       reason = CASE WHEN {gone} THEN 'Unsubscribed or bounced before the retry' ELSE '' END,
+                       claimed_at = NULL, retryable = FALSE, retries = s.retries + 1, queued_at = %(now)s
+                  FROM {t["member"]} m
+                 WHERE m.id = s.member_id AND s.step_id = ANY(%(steps)s) AND s.state = 'failed' AND s.retryable
+             RETURNING s.step_id, s.state""",
+            {"steps": step_ids, "now": clock.now()},
+        )
+        rows = cursor.fetchall()
+        queued: dict[int, int] = {}
+        for step_id, state in rows:
+            if state == Send.State.QUEUED:
+                queued[step_id] = queued.get(step_id, 0) + 1
+        for step_id, count in queued.items():
+            _queue_delivery(step_id, count)
+    total = sum(queued.values())
+    return {"queued": total, "skipped": len(rows) - total}
+
+
+def retryable_by_step(campaign: Campaign) -> dict[int, int]:
+    """How many sends of each email (by position) the email backend refused and a manager may retry."""
+    rows = (
+        Send.objects.filter(step__campaign=campaign, state=Send.State.FAILED, retryable=True)
+        .values_list("step__position")
+        .annotate(n=models.Count("pk"))
+        .order_by()
+    )
+    return dict(rows)
 
 
 def sends_sweep_stalled(*, now: dt.datetime | None = None) -> int:

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.http import QueryDict
 
-from campaigns import sending
+from campaigns import arrivals, counts, sending
 from campaigns.models import Campaign, EmailStep, EmailVariant, Member
 from crm import access, clock
 from crm.models import User
@@ -30,6 +30,8 @@ def campaign_save(*, user: User, campaign: Campaign) -> Campaign:
         campaign.owner = campaign.owner or user
     campaign.full_clean()
     campaign.save()
+    # An ad or content campaign: the leads that already arrived with its utm_campaign join it.
+    arrivals.campaign_arrivals(campaign)
     return campaign
 
 
@@ -71,7 +73,10 @@ def members_add_by_filter(*, user: User, campaign: Campaign, address: str) -> in
                 ON CONFLICT (campaign_id, lead_id) DO NOTHING""",
             [campaign.pk, Member.Source.FILTER, clock.now(), user.pk, *params],
         )
-        return cursor.rowcount
+        added = cursor.rowcount
+    if added:
+        counts.refresh_soon(campaign.pk)
+    return added
 
 
 MEMBERS_CSV_MAX_ROWS = 50_000
@@ -147,6 +152,8 @@ def members_add_from_csv(*, user: User, campaign: Campaign, data: bytes) -> Memb
                 [campaign.pk, Member.Source.IMPORT, clock.now(), user.pk, sorted(chosen)],
             )
             result.added = cursor.rowcount
+        if result.added:
+            counts.refresh_soon(campaign.pk)
     result.already = len(chosen) - result.added
     return result
 
@@ -165,6 +172,8 @@ def member_add(*, user: User, campaign: Campaign, lead: Lead, source: str = Memb
 def member_remove(*, user: User, member: Member) -> None:
     """Only a member nothing was sent to yet may go: what was sent stays traceable to its member."""
     access.ensure(access.can_manage_campaigns, user)
+    if member.source == Member.Source.ARRIVAL:
+        raise ValidationError("This lead arrived through the campaign's UTM campaign; it stays a member.")
     if member.sends.exclude(state="skipped").exists():
         raise ValidationError("This member was already sent email; it stays for the figures.")
     member.delete()
@@ -229,3 +238,16 @@ def campaign_schedule(*, user: User, campaign: Campaign, send_at: dt.datetime | 
         sending.step_release(step=step, now=now)
         step.refresh_from_db(fields=["released_at"])
     return step
+
+
+@transaction.atomic
+def sends_retry(*, user: User, campaign: Campaign, position: int | None = None) -> dict[str, int]:
+    """Retry the messages of a campaign (or of one of its emails) that the email backend refused: queued again and
+    sent by Celery, once per member and step; unsubscribed or bounced members skipped (`sending.sends_retry`)."""
+    access.ensure(access.can_manage_campaigns, user)
+    if campaign.status != Campaign.Status.ACTIVE:
+        raise ValidationError("Set the campaign active to retry its failed messages.")
+    result = sending.sends_retry(campaign=campaign, position=position)
+    if not result["queued"] and not result["skipped"]:
+        raise ValidationError("No failed message to retry.")
+    return result

@@ -22,3 +22,10 @@ def sending_tick() -> dict:
 def counts_refresh_task() -> int:
     """Run by beat: roll up every campaign's report figures again (campaigns.counts). Safe to run twice."""
     return counts.counts_refresh()
+
+
+@shared_task(**TASK_OPTIONS)
+def counts_refresh_campaign_task(campaign_id: int) -> int | None:
+    """Roll up one campaign's figures now (queued when many members join or an email is released, so a large
+    campaign's page need not wait for beat). Safe to run twice: one refresh of a campaign at a time."""
+    return counts.counts_refresh([campaign_id])

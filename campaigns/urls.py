@@ -18,6 +18,7 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/emails/<int:position>/", views.step_edit, name="step_edit"),
     path("campaigns/<int:campaign_id>/schedule/", views.campaign_schedule, name="schedule"),
     path("campaigns/<int:campaign_id>/status/", views.campaign_status, name="status"),
+    path("campaigns/<int:campaign_id>/retry/", views.campaign_retry, name="retry"),
     path("campaigns/<int:campaign_id>/check-in/", views.check_in, name="check_in"),
     path("campaigns/<int:campaign_id>/check-in/<int:member_id>/", views.check_in_member, name="check_in_member"),
     path("campaigns/<int:campaign_id>/attendance/", views.attendance_upload, name="attendance_upload"),

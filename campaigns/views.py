@@ -4,12 +4,12 @@ check-in page for phones, and the campaigns panel of the lead page."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from campaigns import events, selectors, services
+from campaigns import events, selectors, sending, services
 from campaigns.forms import CampaignForm, MemberByHandForm, MembersByFilterForm, ScheduleForm, StepForm
 from campaigns.models import Campaign, EmailStep, Member, Send
 from campaigns.tables import campaign_tables
@@ -45,31 +45,44 @@ def campaign_edit(request: HttpRequest, campaign_id: int | None = None) -> HttpR
     )
 
 
+MEMBER_COUNT_CAP = 10_000
+DRILL_COUNT_CAP = 1_000
+
+
 def _detail_context(request: HttpRequest, campaign: Campaign) -> dict:
     user = request.user
     visible = selectors.members_visible_to(user=user, campaign=campaign)
-    did, q = request.GET.get("did", ""), request.GET.get("q", "")
+    did, q = request.GET.get("did", ""), request.GET.get("q", "")[:100]
     try:
         step = int(request.GET.get("step") or 0) or None
     except ValueError:
         step = None
+    if step is not None and not 1 <= step <= 20:
+        step = None
     variant = request.GET.get("variant", "") if request.GET.get("variant", "") in ("A", "B") else ""
-    chosen = selectors.members_filtered(visible, did=did, step=step, variant=variant, q=q)
+    chosen = selectors.members_filtered(visible, campaign=campaign, did=did, step=step, variant=variant, q=q)
     members = list(
         chosen.select_related("lead__owner")
         .prefetch_related(Prefetch("sends", queryset=Send.objects.select_related("step", "variant").order_by("step")))
         .order_by("-added_at", "-pk")[:MEMBERS_SHOWN]
     )
+    # Counted up to a bound, in the list's index order (each member one probe): at a million members an exact
+    # count of a drill-down would read every send of the email. The whole list is counted further.
+    cap = DRILL_COUNT_CAP if (did in selectors.DID or q.strip()) else MEMBER_COUNT_CAP
+    member_count = chosen.order_by("-added_at", "-pk")[: cap + 1].count()
     steps = list(EmailStep.objects.filter(campaign=campaign).prefetch_related("variants"))
+    may_manage = access.can_manage_campaigns(user)
     return {
         "campaign": campaign,
         "members": members,
-        "member_count": chosen.count(),
+        "member_count": min(member_count, cap),
+        "member_count_more": member_count > cap,
         "steps": steps,
-        "tables": campaign_tables(campaign=campaign, members=visible),
+        "failed": sending.retryable_by_step(campaign) if may_manage and steps else {},
+        "tables": campaign_tables(campaign=campaign, members=visible, user=user),
         "filters": {"did": did, "step": step, "variant": variant, "q": q},
         "did_choices": list(selectors.DID),
-        "may_manage": access.can_manage_campaigns(user),
+        "may_manage": may_manage,
         "by_filter": MembersByFilterForm(),
         "by_hand": MemberByHandForm(),
         "schedule": ScheduleForm(),
@@ -232,6 +245,29 @@ def campaign_status(request: HttpRequest, campaign_id: int) -> HttpResponse:
         services.campaign_set_status(user=request.user, campaign=campaign, status=request.POST.get("status", ""))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
+    return redirect(campaign)
+
+
+@access.require(access.can_manage_campaigns)
+@require_POST
+def campaign_retry(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """Retry the messages the email backend refused: the whole campaign, or one email (`step`, its position)."""
+    campaign = selectors.get_campaign_for_user(user=request.user, campaign_id=campaign_id)
+    raw = request.POST.get("step", "").strip()
+    position = None
+    if raw:
+        if not raw.isdigit() or not 1 <= int(raw) <= 20:
+            return HttpResponseBadRequest("The email to retry is its number, 1 to 20.", content_type="text/plain")
+        position = int(raw)
+    try:
+        result = services.sends_retry(user=request.user, campaign=campaign, position=position)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        skipped = result["skipped"]
+        note = f"; {skipped:,} skipped (unsubscribed or bounced since)" if skipped else ""
+        messages.success(request, f"{result['queued']:,} failed message{'s' if result['queued'] != 1 else ''} "
+                         f"queued again{note}.")  # fmt: skip
     return redirect(campaign)
 
 

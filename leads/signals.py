@@ -5,7 +5,8 @@ Both are sent on transaction commit, with `lead_id`, so a receiver may queue a C
 
 from django.dispatch import Signal
 
-# Sent when a lead's own facts (profile, stage, owner) changed. kwargs: lead_id, fields (list of names).
+# Sent when a lead's own facts (profile, stage, owner) changed. kwargs: lead_id, fields (list of names; a new lead's
+# are "created", and "utm_campaign" when it arrived with one).
 lead_changed = Signal()
 # Sent when an interaction was logged on a lead. kwargs: lead_id, interaction_id.
 interaction_logged = Signal()

@@ -8,7 +8,9 @@ their lead. Definitions (docs/campaigns.md, from the domain notes):
   click-to-open = clickers ÷ openers; unsubscribe rate = unsubscribes ÷ delivered; bounce rate = bounced ÷ sent.
   Unique = per member and step. Opens are a lower bound (clients block pixels); a click counts as an open.
 - A/B: click rate per variant, B − A in points, two-proportion z-test p-value; a winner only below 5%.
-- Leads influenced = members who opened or clicked one of its emails, registered or attended. Conversion = those
+- Leads influenced = members who opened or clicked one of its emails, registered, attended, or arrived with its
+  utm_campaign (ad and content campaigns: `campaigns.arrivals`). Spend = its own, or its share of its channel's
+  spend periods over its dates (`campaigns.spend`). Conversion = those
   won ÷ influenced; won value = their deal values; cost per lead = spend ÷ influenced;
   ROI = (won value − spend) ÷ spend. A lead in two campaigns counts in both (influence, not attribution).
 - Events: attendance rate = attended ÷ registered; attendee → won = attendees won ÷ attendees; cost per attendee
@@ -26,6 +28,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, EmailCounts, Member, MemberCounts, Send
 from campaigns.selectors import EmailFigures, email_figures, member_figures, two_proportion_p_value
+from campaigns.spend import campaign_spend
 from leads.models import Lead, Stage
 from reports import charts
 from reports.scope import ReportScope
@@ -145,12 +148,15 @@ def campaigns_report(scope: ReportScope) -> ReportResult:
     people.update(live_people)
     all_members.update(live_members)
 
+    # Each campaign's spend: its own, or its share of its channel's spend periods (`campaigns.spend`).
+    spends = campaign_spend(campaigns.values())
+
     def spend_of(campaign: Campaign) -> Decimal:
         if scope.is_everything:
-            return campaign.spend
+            return spends[campaign.pk]
         total = all_members.get(campaign.pk, 0)
         in_view = people.get(campaign.pk, {}).get("members", 0)
-        return campaign.spend * in_view / total if total else Decimal(0)
+        return spends[campaign.pk] * in_view / total if total else Decimal(0)
 
     email = _email_table(campaigns, by_variant)
     if email.rows:
@@ -300,7 +306,9 @@ def _returns_table(campaigns: dict, people: dict, spend_of) -> tuple[Table, dict
             Column("cost_per_lead", "Cost per lead", "money"),
             Column("roi", "ROI", "ratio"),
         ],
-        note="Influenced = opened or clicked an email, registered or attended. ROI = (won value − spend) ÷ spend.",
+        note="Influenced = opened or clicked an email, registered, attended, or arrived with the campaign's UTM "
+        "campaign (ad and content campaigns). Spend = the campaign's own, or its share of the channel's spend "
+        "periods over its dates. ROI = (won value − spend) ÷ spend.",
     )
     totals = {"spend": Decimal(0), "members": 0, "influenced": 0, "won": 0, "won_value": Decimal(0)}
     for campaign in campaigns.values():
@@ -401,7 +409,10 @@ def _attribution_table(scope: ReportScope) -> Table:
         if source or utm_campaign:
             label = by_utm.get(utm_campaign) or f"UTM: {source or '–'} / {utm_campaign or '–'}"
             touches.setdefault(pk, []).append((created_at, 0, label))
-    memberships = Member.objects.filter(lead__in=won.values("pk")).values_list(
+    # By the won leads' ids (read once above) rather than the won-leads query again as a subquery, when they are a
+    # list a query can carry.
+    won_ids = list(leads) if len(leads) <= 10_000 else won.values("pk")
+    memberships = Member.objects.filter(lead__in=won_ids).values_list(
         "lead_id", "registered_at", "added_at", "campaign_id", "campaign__name"
     )
     for lead_id, registered_at, added_at, campaign_id, name in memberships:

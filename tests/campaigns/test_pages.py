@@ -93,3 +93,60 @@ def test_a_cancelled_campaign_sends_nothing_more(client, manager, campaign, memb
     assert sending.sends_deliver(step_id=first_email.pk) == 0
     assert set(campaign.members.values_list("sends__reason", flat=True)) == {"Campaign cancelled"}
     assert client.post(f"/campaigns/{campaign.pk}/status/", {"status": "bogus"}).status_code == 302
+
+
+def test_the_page_reads_its_figures_from_the_rollup_once_there_per_role(client, manager, campaign, members,
+                                                                        first_email, teammate, other_rep,
+                                                                        monkeypatch):  # fmt: skip
+    from campaigns import counts, tables
+    from campaigns.models import Send
+    from campaigns.selectors import members_visible_to
+    from campaigns.tables import campaign_tables
+
+    theirs = LeadFactory(owner=teammate)
+    elsewhere = LeadFactory(owner=other_rep)  # another team's: not the manager's figures
+    services.member_add(user=manager, campaign=campaign, lead=theirs)
+    Member.objects.create(campaign=campaign, lead=elsewhere)  # added by an admin
+    services.campaign_schedule(user=manager, campaign=campaign)
+    sending.sends_deliver(step_id=first_email.pk)
+    Send.objects.filter(member__lead__in=[members[0], theirs, elsewhere]).update(opened_at=Send.objects.first().sent_at)
+
+    def figures(user):
+        campaign.refresh_from_db()
+        tables = campaign_tables(campaign=campaign, members=members_visible_to(user=user, campaign=campaign), user=user)
+        email = tables["email"][0]["figures"]
+        return (email.sent, email.opened), tables["people"]["members"], tables["people"]["influenced"], tables["as_of"]
+
+    live = {user: figures(user) for user in (manager, members[0].owner)}
+    assert live[manager][:3] == ((6, 2), 6, 2) and live[members[0].owner][:3] == ((5, 1), 5, 1)
+    assert live[manager][3] is None
+    page = client.get(campaign.get_absolute_url())  # small: counted live
+    monkeypatch.setattr(tables, "LIVE_MEMBERS_MAX", 3)  # larger than the page counts live
+    counts.counts_refresh([campaign.pk])
+    for user, expected in live.items():
+        rolled = figures(user)
+        assert rolled[:3] == expected[:3] and rolled[3] is not None
+    client.force_login(manager)
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert "As of" in page and "Counted live" not in page
+    client.force_login(members[0].owner)
+    assert "Spend" not in client.get(campaign.get_absolute_url()).content.decode()  # a rep sees no money
+
+
+def test_a_large_campaign_before_its_first_rollup_says_it_is_being_counted(client, manager, campaign, members,
+                                                                          monkeypatch, rep, channel,
+                                                                          django_capture_on_commit_callbacks):  # fmt: skip
+    from campaigns import tables
+    from campaigns.tasks import counts_refresh_campaign_task
+
+    monkeypatch.setattr(tables, "LIVE_MEMBERS_MAX", 3)
+    client.force_login(manager)
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert "Being counted" in page and "Counted live" not in page
+    LeadFactory.create_batch(2, owner=rep, channel=channel, industry="saas")
+    with django_capture_on_commit_callbacks() as queued:
+        services.members_add_by_filter(user=manager, campaign=campaign, address="?industry=saas")
+    assert len(queued) == 1  # its rollup is queued once the members are in
+    counts_refresh_campaign_task(campaign.pk)  # what the worker runs
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert "As of" in page and "Being counted" not in page

@@ -135,3 +135,29 @@ def test_a_worker_killed_between_claim_and_send_never_causes_a_second_message(ma
         "pk", flat=True
     )
     assert _files_sent(tmp_path) == []
+
+
+def test_failed_messages_retried_by_a_manager_are_sent_once_by_two_real_workers(manager, rep, channel, tmp_path,
+                                                                                 settings):  # fmt: skip
+    campaign, step = _campaign(manager, rep, channel, 40)
+    services.campaign_schedule(user=manager, campaign=campaign)
+    settings.EMAIL_BACKEND = "tests.campaigns.refusing_backend.RefusingBackend"  # the mail server refuses them all
+    assert sending.sends_deliver(step_id=step.pk, limit=100) == 0
+    assert Send.objects.filter(state=Send.State.FAILED, retryable=True).count() == 40
+    queue = "campaigns-retry"
+    env = _env(tmp_path, CAMPAIGN_SEND_BATCH="5")
+    with own_queue(queue):
+        workers = [_worker("crm", queue, env, tmp_path / f"worker{i}.log") for i in (1, 2)]
+        try:
+            settings.CAMPAIGN_SEND_BATCH = 5  # the retry queues a batch task per 5 messages, for both workers
+            assert services.sends_retry(user=manager, campaign=campaign) == {"queued": 40, "skipped": 0}
+            deliver_step.delay(step.pk)  # a repeated task finds nothing more
+            wait_for(lambda: Send.objects.filter(state=Send.State.SENT).count() == 40, timeout=120, what="40 sent")
+            wait_for(lambda: len(_files_sent(tmp_path)) >= 40, what="the messages on file")
+        finally:
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.wait(30)
+    sent = _files_sent(tmp_path)
+    assert sorted(sent) == sorted(Send.objects.values_list("pk", flat=True))  # each exactly once

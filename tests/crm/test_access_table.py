@@ -160,6 +160,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "campaigns:step_edit": MANAGERS,
     "campaigns:schedule": MANAGERS,
     "campaigns:status": MANAGERS,
+    "campaigns:retry": MANAGERS,
     "campaigns:check_in": MANAGERS,
     "campaigns:check_in_member": _row(LOGIN, FORBIDDEN, OK, OK, other_manager=MISSING),  # a lead of the rep's team
     "campaigns:follow_up": MANAGERS,
