@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -466,6 +465,7 @@ class _Activity:
         self.all_kinds = False  # an inactivity rule as of the close reads every kind
         self.details: dict[str, str] = {}  # detail key → column
         self.measures: dict[str, str] = {}  # measure → column
+        self.kinds: dict[str, set[str]] = {}  # detail or measure column → the kinds of interaction rules read it of
         self.aggregates: dict[str, tuple[str, str, list]] = {}  # column → (aggregate, FILTER condition, params)
 
     def rule_columns(self, index: int, rule: RuleSpec) -> tuple[str, str | None]:
@@ -479,11 +479,13 @@ class _Activity:
             params.append(self.now - rule.window_days * DAY)
         if rule.detail_key and rule.detail_contains:
             column = self.details.setdefault(rule.detail_key, f"d{len(self.details)}")
-            conditions.append(f"i.{column} LIKE %s")
-            params.append(f"%{connection.ops.prep_for_like_query(rule.detail_contains.lower())}%")
+            self.kinds.setdefault(column, set()).add(rule.interaction_kind)
+            conditions.append(f"strpos(i.{column}, %s) > 0")  # "contains", with no pattern to escape
+            params.append(rule.detail_contains.lower())
         condition = " AND ".join(conditions)
         if rule.kind == Rule.Kind.ACTIVITY and rule.measure != Rule.Measure.COUNT:
             measure = self.measures.setdefault(rule.measure, f"m{len(self.measures)}")
+            self.kinds.setdefault(measure, set()).add(rule.interaction_kind)
             value = (f"SUM(i.{measure})", condition, params)
         else:
             value = ("COUNT(*)", condition, params)
@@ -521,14 +523,21 @@ class _Activity:
             # For a chunk of lead ids, the same range here lets the database read the interactions in one range
             # scan and hash them, instead of one index probe per lead.
             seen &= Q(lead_id__gte=id_range[0], lead_id__lt=id_range[1])
+        # Each detail only of the kinds some rule reads it of (NULL for the others, which no rule counts).
         read = {
-            column: Lower(Coalesce(KeyTextTransform(key, "details"), Value(""), output_field=TextField()))
+            column: Case(
+                When(
+                    kind__in=sorted(self.kinds[column]),
+                    then=Lower(Coalesce(KeyTextTransform(key, "details"), Value(""), output_field=TextField())),
+                ),
+                default=Value(None, output_field=TextField()),
+            )
             for key, column in self.details.items()
         }
         for measure, column in self.measures.items():
             read[column] = Case(
                 When(
-                    **{f"details__{measure}__regex": COUNT_TEXT_SQL},
+                    Q(kind__in=sorted(self.kinds[column]), **{f"details__{measure}__regex": COUNT_TEXT_SQL}),
                     then=Cast(KeyTextTransform(measure, "details"), IntegerField()),
                 ),
                 default=Value(None, output_field=IntegerField()),
@@ -538,7 +547,8 @@ class _Activity:
             rows = rows.filter(lead_id__in=leads.order_by().values("id"))
         if self.as_of_close:
             read["closed_at"] = closed_at
-        rows = rows.order_by().annotate(**read).values("lead_id", "kind", "occurred_at", *read)
+        # In lead order (as the index on lead_id reads them): the aggregate then streams, lead by lead.
+        rows = rows.order_by("lead_id").annotate(**read).values("lead_id", "kind", "occurred_at", *read)
         rows_sql, rows_params = rows.query.sql_with_params()
         selects, params = [], []
         for column, (aggregate, condition, condition_params) in self.aggregates.items():
