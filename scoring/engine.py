@@ -2,8 +2,9 @@
 
 * `score_lead` evaluates a model in Python for one lead and its interactions, with an explanation per rule;
 * `scored_leads` builds ONE SQL query (through the ORM) that scores any set of leads: one aggregate pass over
-  their interactions (a conditional aggregate per engagement rule), fit rules as CASE expressions, group caps,
-  decay, clamping and grade bands, all in the database.
+  their interactions, grouped by lead, that reads each interaction (and each detail a rule tests, such as the
+  url) once and computes every engagement rule's count at once (`_Activity`), joined to the lead rows; fit
+  rules as CASE expressions, group caps, decay, clamping and grade bands, all in the database.
 
 Arithmetic is defined so both sides compute the same bits: integer points, decay as
 `points * 0.5 ** (whole_days / half_life)` in double precision, a group's points summed in the same balanced
