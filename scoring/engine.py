@@ -469,7 +469,7 @@ class _Activity:
         self.kinds: dict[str, set[str]] = {}  # detail or measure column → the kinds of interaction rules read it of
         self.aggregates: dict[str, tuple[str, str, list]] = {}  # column → (aggregate, FILTER condition, params)
 
-    def rule_columns(self, index: int, rule: RuleSpec) -> tuple[str, str | None]:
+    def rule_columns(self, rule: RuleSpec) -> tuple[str, str | None]:
         """The columns of a rule's value (count or sum) and, for fading points, its latest occurrence."""
         conditions, params = ["i.kind = %s"], [rule.interaction_kind]
         if rule.window_days is not None and self.as_of_close:
@@ -522,7 +522,7 @@ class _Activity:
             seen = _visible_interactions(self.spec, self.now, prefix="")
         if id_range is not None:
             # For a chunk of lead ids, the same range here lets the database read the interactions in one range
-            # scan and hash them, instead of one index probe per lead.
+            # scan, in lead order, instead of one index probe per lead.
             seen &= Q(lead_id__gte=id_range[0], lead_id__lt=id_range[1])
         # Each detail only of the kinds some rule reads it of (NULL for the others, which no rule counts).
         read = {
@@ -642,7 +642,7 @@ def _rule_points(spec: ModelSpec, now: dt.datetime, *, as_of_close: bool = False
             cutoff = now - (rule.inactive_days or 0) * DAY
             points = Case(When(last_activity_at__lt=cutoff, then=Value(rule.points)), default=Value(0))
         else:
-            value_column, latest_column = activity.rule_columns(i, rule)
+            value_column, latest_column = activity.rule_columns(rule)
             value_name = f"r{i}_value"
             # No interaction at all: no row joined, a count of 0 (a sum of nothing is 0 too).
             aliases[value_name] = Coalesce(_activity_column(value_column, BigIntegerField()), Value(0))
