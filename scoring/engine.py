@@ -2,8 +2,9 @@
 
 * `score_lead` evaluates a model in Python for one lead and its interactions, with an explanation per rule;
 * `scored_leads` builds ONE SQL query (through the ORM) that scores any set of leads: one aggregate pass over
-  their interactions (a conditional aggregate per engagement rule), fit rules as CASE expressions, group caps,
-  decay, clamping and grade bands, all in the database.
+  their interactions, grouped by lead, that reads each interaction (and each detail a rule tests, such as the
+  url) once and computes every engagement rule's count at once (`_Activity`), joined to the lead rows; fit
+  rules as CASE expressions, group caps, decay, clamping and grade bands, all in the database.
 
 Arithmetic is defined so both sides compute the same bits: integer points, decay as
 `points * 0.5 ** (whole_days / half_life)` in double precision, a group's points summed in the same balanced
@@ -21,18 +22,17 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db.models import (
+    BigIntegerField,
     Case,
-    Count,
+    DateTimeField,
     Expression,
+    ExpressionWrapper,
     F,
-    FilteredRelation,
     FloatField,
     Func,
     IntegerField,
-    Max,
     Q,
     QuerySet,
-    Sum,
     TextField,
     Value,
     When,
@@ -40,8 +40,7 @@ from django.db.models import (
 from django.db.models.expressions import Col
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Floor, Greatest, Least, Lower, Power
-from django.db.models.lookups import Contains
-from django.db.models.sql.where import WhereNode
+from django.db.models.sql.constants import LOUTER
 
 from leads.models import Interaction, Lead
 from scoring.fields import (
@@ -254,8 +253,8 @@ class WholeDaysSince(Func):
     template = "FLOOR(EXTRACT(EPOCH FROM (%(expressions)s)) / 86400)::integer"
     arg_joiner = " - "
 
-    def __init__(self, expression, *, now: dt.datetime):
-        super().__init__(Value(now), expression)
+    def __init__(self, expression, *, now: dt.datetime | Expression):
+        super().__init__(now if isinstance(now, Expression) else Value(now), expression)
 
 
 def _lower_alias(field, aliases: dict) -> str:
@@ -291,29 +290,6 @@ def _is_step_rule(rule: RuleSpec) -> bool:
 
 def _combined(rule: RuleSpec) -> bool:
     return _is_value_rule(rule) or _is_step_rule(rule)
-
-
-class PerLead(Func):
-    """An expression of the lead row's own columns (fit rules, inactivity), in a query grouped by lead.
-
-    Django would put the whole expression in the GROUP BY, so the database would compute it for every joined
-    interaction and hash it; its columns (all functionally dependent on the lead's key, which Django then keeps
-    alone) say the same, and the expression is computed once per lead after grouping.
-    """
-
-    template = "%(expressions)s"
-
-    def get_group_by_cols(self):
-        columns, stack = [], [self.get_source_expressions()[0]]
-        while stack:  # (flatten() stops at the WHERE nodes of CASE ... WHEN)
-            expression = stack.pop()
-            if isinstance(expression, Col):
-                columns.append(expression)
-            elif isinstance(expression, WhereNode):
-                stack.extend(expression.children)
-            elif hasattr(expression, "get_source_expressions"):
-                stack.extend(e for e in expression.get_source_expressions() if e is not None)
-        return columns
 
 
 class _OnOneExpression(Expression):
@@ -474,43 +450,202 @@ def _fit_condition(rule: RuleSpec, aliases: dict) -> Q | None:
     return None
 
 
-def _interaction_filter(rule: RuleSpec, now: dt.datetime) -> Q:
-    condition = Q(si__kind=rule.interaction_kind)
-    if rule.window_days is not None:
-        condition &= Q(si__occurred_at__gte=now - rule.window_days * DAY)
-    if rule.detail_key and rule.detail_contains:
-        detail = Lower(Coalesce(KeyTextTransform(rule.detail_key, "si__details"), Value(""), output_field=TextField()))
-        condition &= Q(Contains(detail, rule.detail_contains.lower()))
-    return condition
+class _Activity:
+    """What the engagement rules count, computed in ONE pass over the interactions of the leads being scored.
+
+    The interactions the model can see are read once each, in a fenced subquery (`OFFSET 0` keeps PostgreSQL from
+    folding it into the aggregate above, which would compute a detail once per rule reading it): every detail a
+    rule tests (lower-cased text, e.g. the `url`) and every measure it sums (pages, seconds, as a whole number or
+    NULL) becomes a column there. Above it, one GROUP BY lead computes every rule's count, sum and latest
+    occurrence as `FILTER` aggregates of those columns. The lead query joins that per-lead row (at most one per
+    lead, none for a lead with no visible interaction), so it computes its own facts once per lead, ungrouped.
+    """
+
+    def __init__(self, spec: ModelSpec, now: dt.datetime, *, as_of_close: bool = False):
+        self.spec, self.now, self.as_of_close = spec, now, as_of_close
+        self.all_kinds = False  # an inactivity rule as of the close reads every kind
+        self.details: dict[str, str] = {}  # detail key → column
+        self.measures: dict[str, str] = {}  # measure → column
+        self.kinds: dict[str, set[str]] = {}  # detail or measure column → the kinds of interaction rules read it of
+        self.aggregates: dict[str, tuple[str, str, list]] = {}  # column → (aggregate, FILTER condition, params)
+
+    def rule_columns(self, rule: RuleSpec) -> tuple[str, str | None]:
+        """The columns of a rule's value (count or sum) and, for fading points, its latest occurrence."""
+        conditions, params = ["i.kind = %s"], [rule.interaction_kind]
+        if rule.window_days is not None and self.as_of_close:
+            conditions.append("i.occurred_at >= i.closed_at - %s")
+            params.append(rule.window_days * DAY)
+        elif rule.window_days is not None:
+            conditions.append("i.occurred_at >= %s")
+            params.append(self.now - rule.window_days * DAY)
+        if rule.detail_key and rule.detail_contains:
+            column = self.details.setdefault(rule.detail_key, f"d{len(self.details)}")
+            self.kinds.setdefault(column, set()).add(rule.interaction_kind)
+            conditions.append(f"strpos(i.{column}, %s) > 0")  # "contains", with no pattern to escape
+            params.append(rule.detail_contains.lower())
+        condition = " AND ".join(conditions)
+        if rule.kind == Rule.Kind.ACTIVITY and rule.measure != Rule.Measure.COUNT:
+            measure = self.measures.setdefault(rule.measure, f"m{len(self.measures)}")
+            self.kinds.setdefault(measure, set()).add(rule.interaction_kind)
+            value = (f"SUM(i.{measure})", condition, params)
+        else:
+            value = ("COUNT(*)", condition, params)
+        value_column = self._column(value, "v")
+        latest_column = None
+        if _decays(self.spec, rule):
+            latest_column = self._column(("MAX(i.occurred_at)", condition, params), "t")
+        return value_column, latest_column
+
+    def last_activity_column(self) -> str:
+        """As of the close: the column of the lead's latest interaction of any kind before its close."""
+        self.all_kinds = True
+        return self._column(("MAX(i.occurred_at)", "true", []), "t")
+
+    def _column(self, aggregate: tuple[str, str, list], prefix: str) -> str:
+        for column, known in self.aggregates.items():
+            if known == aggregate:  # the same count for two rules: computed once
+                return column
+        column = f"{prefix}{len(self.aggregates)}"
+        self.aggregates[column] = aggregate
+        return column
+
+    def sql(self, leads: QuerySet[Lead], id_range: tuple[int, int] | None) -> tuple[str, list]:
+        """The per-lead row of every aggregate (columns `lead_id` and those named by `rule_columns`)."""
+        if self.as_of_close:
+            # Before the lead's close (won, or the move to Lost), within windows counted back from it.
+            closed_at = Coalesce(F("lead__won_at"), F("lead__stage_changed_at"))
+            seen = Q(occurred_at__lt=closed_at)
+            if not self.all_kinds:
+                kinds = sorted({r.interaction_kind for r in self.spec.rules if r.is_engagement})
+                seen &= Q(kind__in=kinds)
+        else:
+            seen = _visible_interactions(self.spec, self.now, prefix="")
+        if id_range is not None:
+            # For a chunk of lead ids, the same range here lets the database read the interactions in one range
+            # scan, in lead order, instead of one index probe per lead.
+            seen &= Q(lead_id__gte=id_range[0], lead_id__lt=id_range[1])
+        # Each detail only of the kinds some rule reads it of (NULL for the others, which no rule counts).
+        read = {
+            column: Case(
+                When(
+                    kind__in=sorted(self.kinds[column]),
+                    then=Lower(Coalesce(KeyTextTransform(key, "details"), Value(""), output_field=TextField())),
+                ),
+                default=Value(None, output_field=TextField()),
+            )
+            for key, column in self.details.items()
+        }
+        for measure, column in self.measures.items():
+            read[column] = Case(
+                When(
+                    Q(kind__in=sorted(self.kinds[column]), **{f"details__{measure}__regex": COUNT_TEXT_SQL}),
+                    then=Cast(KeyTextTransform(measure, "details"), IntegerField()),
+                ),
+                default=Value(None, output_field=IntegerField()),
+            )
+        rows = Interaction.objects.filter(seen)
+        if id_range is None:
+            rows = rows.filter(lead_id__in=leads.order_by().values("id"))
+        if self.as_of_close:
+            read["closed_at"] = closed_at
+        # In lead order (as the index on lead_id reads them): the aggregate then streams, lead by lead.
+        rows = rows.order_by("lead_id").annotate(**read).values("lead_id", "kind", "occurred_at", *read)
+        rows_sql, rows_params = rows.query.sql_with_params()
+        selects, params = [], []
+        for column, (aggregate, condition, condition_params) in self.aggregates.items():
+            selects.append(f"{aggregate} FILTER (WHERE {condition}) AS {column}")
+            params += condition_params
+        sql = f"SELECT i.lead_id, {', '.join(selects)} FROM ({rows_sql} OFFSET 0) i GROUP BY i.lead_id"
+        return sql, [*params, *rows_params]
 
 
-def _rule_points(spec: ModelSpec, now: dt.datetime) -> tuple[dict, dict, list]:
-    """Per rule, an expression for its (decayed) points; with the aliases and aggregates they refer to."""
+class _ActivityJoin:
+    """The lead query's LEFT JOIN to the per-lead aggregates (`_Activity.sql`), as an entry of Django's alias map:
+    the ORM joins tables and relations, not subqueries. It answers what the compiler asks of a `Join`."""
+
+    join_type = LOUTER
+    nullable = True
+    filtered_relation = None
+    join_field = None
+
+    def __init__(self, sql: str, params: list, parent_alias: str, table_alias: str):
+        self.sql, self.params = sql, params
+        self.parent_alias, self.table_alias, self.table_name = parent_alias, table_alias, table_alias
+
+    def as_sql(self, compiler, connection):
+        parent = compiler.quote_name_unless_alias(self.parent_alias)
+        return (
+            f'LEFT OUTER JOIN ({self.sql}) {self.table_alias} ON ({self.table_alias}.lead_id = {parent}."id")',
+            list(self.params),
+        )
+
+    def relabeled_clone(self, change_map):
+        return _ActivityJoin(
+            self.sql,
+            self.params,
+            change_map.get(self.parent_alias, self.parent_alias),
+            change_map.get(self.table_alias, self.table_alias),
+        )
+
+    def demote(self):
+        return self
+
+    def promote(self):
+        return self
+
+    @property
+    def identity(self):
+        return (self.__class__, self.sql, tuple(map(str, self.params)), self.parent_alias, self.table_alias)
+
+    def __eq__(self, other):
+        return isinstance(other, _ActivityJoin) and self.identity == other.identity
+
+    def __hash__(self):
+        return hash(self.identity)
+
+
+ACTIVITY_ALIAS = "activity"
+
+
+def _activity_column(column: str, field) -> Col:
+    """A column of the joined per-lead aggregates."""
+    target = field
+    target.set_attributes_from_name(column)
+    return Col(ACTIVITY_ALIAS, target, output_field=target)
+
+
+def _rule_points(spec: ModelSpec, now: dt.datetime, *, as_of_close: bool = False) -> tuple[dict, _Activity, list]:
+    """Per rule, an expression for its (decayed) points; with the aliases and per-lead aggregates they read.
+
+    `as_of_close`: each (closed) lead as it was when it closed (`won_at`, else `stage_changed_at`): its
+    interactions before then, windows and fading counted back from then, and inactivity from its latest
+    interaction before then (or its creation) to then. The lead's own facts are as they are now.
+    """
     aliases: dict[str, Expression] = {}
-    aggregates: dict[str, Expression] = {}
+    activity = _Activity(spec, now, as_of_close=as_of_close)
+    moment = Coalesce(F("won_at"), F("stage_changed_at")) if as_of_close else now
     rule_points: list[Expression] = []
     for i, rule in enumerate(spec.rules):
         if rule.kind == Rule.Kind.FIT:
             condition = _fit_condition(rule, aliases)
             points = Case(When(condition, then=Value(rule.points)), default=Value(0)) if condition else Value(0)
+        elif rule.kind == Rule.Kind.INACTIVITY and as_of_close:
+            aliases.setdefault(
+                "last_activity_at_close",
+                Coalesce(_activity_column(activity.last_activity_column(), DateTimeField()), F("created_at")),
+            )
+            cutoff = ExpressionWrapper(
+                moment - Value(dt.timedelta(days=rule.inactive_days or 0)), output_field=DateTimeField()
+            )
+            points = Case(When(last_activity_at_close__lt=cutoff, then=Value(rule.points)), default=Value(0))
         elif rule.kind == Rule.Kind.INACTIVITY:
             cutoff = now - (rule.inactive_days or 0) * DAY
             points = Case(When(last_activity_at__lt=cutoff, then=Value(rule.points)), default=Value(0))
         else:
-            condition = _interaction_filter(rule, now)
+            value_column, latest_column = activity.rule_columns(rule)
             value_name = f"r{i}_value"
-            if rule.kind == Rule.Kind.ACTIVITY and rule.measure != Rule.Measure.COUNT:
-                key_text = KeyTextTransform(rule.measure, "si__details")
-                amount = Case(
-                    When(
-                        condition & Q(**{f"si__details__{rule.measure}__regex": COUNT_TEXT_SQL}),
-                        then=Cast(key_text, IntegerField()),
-                    ),
-                    default=Value(None, output_field=IntegerField()),
-                )
-                aggregates[value_name] = Coalesce(Sum(amount), Value(0))
-            else:
-                aggregates[value_name] = Count("si", filter=condition)
+            # No interaction at all: no row joined, a count of 0 (a sum of nothing is 0 too).
+            aliases[value_name] = Coalesce(_activity_column(value_column, BigIntegerField()), Value(0))
             tier_whens = [
                 When(
                     Q(**{f"{value_name}__gte": t.min})
@@ -521,10 +656,10 @@ def _rule_points(spec: ModelSpec, now: dt.datetime) -> tuple[dict, dict, list]:
                 for t in rule.effective_tiers
             ]
             base = Case(*tier_whens, default=Value(0), output_field=IntegerField()) if tier_whens else Value(0)
-            if spec.half_life_days and rule.decays:
+            if latest_column is not None:
                 latest_name = f"r{i}_latest"
-                aggregates[latest_name] = Max("si__occurred_at", filter=condition)
-                days = Greatest(WholeDaysSince(F(latest_name), now=now), Value(0))
+                aliases[latest_name] = _activity_column(latest_column, DateTimeField())
+                days = Greatest(WholeDaysSince(F(latest_name), now=moment), Value(0))
                 factor = Power(Value(0.5), Cast(days, FloatField()) / Value(float(spec.half_life_days)))
                 # No activity earned the points (a "0 visits" tier): nothing to fade.
                 points = Case(
@@ -535,27 +670,22 @@ def _rule_points(spec: ModelSpec, now: dt.datetime) -> tuple[dict, dict, list]:
             else:
                 points = base
         rule_points.append((rule, points))
-    return aliases, aggregates, rule_points
+    return aliases, activity, rule_points
 
 
-def _grouped(
-    spec: ModelSpec,
-    leads: QuerySet[Lead],
-    aliases: dict,
-    aggregates: dict,
-    now: dt.datetime,
-    id_range: tuple[int, int] | None,
+def _with_activity(
+    qs: QuerySet, activity: _Activity, leads: QuerySet[Lead], id_range: tuple[int, int] | None
 ) -> QuerySet:
-    qs = leads.order_by().alias(**aliases)
-    if not aggregates:
-        return qs.values("id")
-    # One join to the interactions the model can see (its kinds, within their windows). For a chunk of lead ids
-    # the same range on the interactions side lets the database read them in one range scan and hash-join,
-    # instead of one index probe per lead.
-    seen = _visible_interactions(spec, now, prefix="interactions__")
-    if id_range is not None:
-        seen &= Q(interactions__lead_id__gte=id_range[0], interactions__lead_id__lt=id_range[1])
-    return qs.alias(si=FilteredRelation("interactions", condition=seen)).values("id").annotate(**aggregates)
+    """`qs` (of `leads`, with aliases read) joined to the per-lead aggregates of their interactions, if any."""
+    if not activity.aggregates:
+        return qs
+    sql, params = activity.sql(leads, id_range)
+    qs = qs.all()
+    query = qs.query
+    base = query.get_initial_alias()
+    query.alias_map[ACTIVITY_ALIAS] = _ActivityJoin(sql, params, base, ACTIVITY_ALIAS)
+    query.alias_refcount[ACTIVITY_ALIAS] = 1
+    return qs
 
 
 def scored_leads(
@@ -568,37 +698,29 @@ def scored_leads(
 ) -> QuerySet:
     """`leads` with `new_score`, computed in one SQL query (values: id, new_score).
 
-    `id_range` (start, end) says that `leads` lie within those ids, a hint for the join to interactions.
+    `id_range` (start, end) says that `leads` lie within those ids, a hint for the pass over interactions.
     `with_current` adds the lead's score and grade as they are (values: current_score, current_grade), read on
     the way, so that writing the new ones needs no second look at the lead rows.
     """
     others = replace(spec, rules=tuple(r for r in spec.rules if not _combined(r)))
-    aliases, aggregates, rule_points = _rule_points(others, now)
+    aliases, activity, rule_points = _rule_points(others, now)
     value_points = _value_points(spec, aliases)
-    own_facts: list[Expression] = []
-    counting: list[Expression] = []
+    whole: list[Expression] = []
     fading: list[Expression] = []
     for index, group in enumerate(spec.groups):
         rules = [(r, p) for r, p in rule_points if r.group == index]
-        # The lead's own facts, grouped by the lead's key only (see PerLead), then the counts of its interactions.
-        per_lead = value_points.get(index, []) + [p for r, p in rules if not r.is_engagement]
-        counted = [p for r, p in rules if r.is_engagement and not _decays(spec, r)]
+        # The lead's own facts and the counts of its interactions (exact in any order), then fading points.
+        exact = value_points.get(index, []) + [p for r, p in rules if not _decays(spec, r)]
         decayed = [p for r, p in rules if _decays(spec, r)]
-        exact = (
-            [PerLead(tree_sum(per_lead), output_field=IntegerField())]
-            if per_lead and (counted or decayed)
-            else per_lead
-        ) + counted
         group_total = tree_sum(exact) if exact else Value(0)
         if decayed:
             group_total = group_total + tree_sum(decayed)
         if group.cap is not None:
             group_total = Least(group_total, Value(group.cap))
-        (fading if decayed else counting if counted else own_facts).append(group_total)
+        (fading if decayed else whole).append(group_total)
     # Whole-point groups first (exact in any order), the groups with fading points after, in order: as in
-    # `score_lead`. The lead's own facts again grouped by the lead's key only.
-    parts = ([PerLead(tree_sum(own_facts), output_field=IntegerField())] if own_facts else []) + counting
-    total = tree_sum(parts) if parts else None
+    # `score_lead`.
+    total = tree_sum(whole) if whole else None
     for group_total in fading:
         total = group_total if total is None else total + group_total
     if total is None:
@@ -606,18 +728,21 @@ def scored_leads(
     rounded = Cast(Floor(Cast(total, FloatField()) + Value(0.5)), IntegerField())
     score = Greatest(Least(rounded, Value(spec.score_max)), Value(spec.score_min), output_field=IntegerField())
 
-    qs = _grouped(spec, leads, aliases, aggregates, now, id_range)
-    qs = qs.annotate(new_score=score)
+    qs = leads.order_by().alias(**aliases).annotate(new_score=score)
     if with_current:
-        return qs.values("id", "new_score", current_score=F("score"), current_grade=F("grade"))
-    return qs.values("id", "new_score")
+        qs = qs.values("id", "new_score", current_score=F("score"), current_grade=F("grade"))
+    else:
+        qs = qs.values("id", "new_score")
+    return _with_activity(qs, activity, leads, id_range)
 
 
-def rule_features(*, spec: ModelSpec, leads: QuerySet[Lead], now: dt.datetime) -> QuerySet:
-    """`leads` with one column per rule (`f0`, `f1`, ...): the rule's decayed points, before group caps."""
-    aliases, aggregates, rule_points = _rule_points(spec, now)
+def rule_features(*, spec: ModelSpec, leads: QuerySet[Lead], now: dt.datetime, as_of_close: bool = False) -> QuerySet:
+    """`leads` with one column per rule (`f0`, `f1`, ...): the rule's decayed points, before group caps.
+    `as_of_close`: each closed lead as it was when it closed (see `_rule_points`)."""
+    aliases, activity, rule_points = _rule_points(spec, now, as_of_close=as_of_close)
     columns = {f"f{i}": Cast(points, FloatField()) for i, (_, points) in enumerate(rule_points)}
-    return _grouped(spec, leads, aliases, aggregates, now, None).annotate(**columns).values("id", *columns)
+    qs = leads.order_by().alias(**aliases).annotate(**columns).values("id", *columns)
+    return _with_activity(qs, activity, leads, None)
 
 
 def grade_case_sql(spec: ModelSpec, column: str) -> tuple[str, list]:

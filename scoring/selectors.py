@@ -163,8 +163,9 @@ def model_preview(*, model: ScoringModel, sample_size: int = 20) -> Preview:
             inner_sql, inner_params = scored_leads(
                 spec=spec, leads=leads, now=now, id_range=(start, stop)
             ).query.sql_with_params()
+            # OFFSET 0: the score is computed once per lead, not once per read of it in the grade's CASE.
             cursor.execute(
-                f"""WITH s AS (SELECT s0.id, s0.new_score, {grade_sql} AS new_grade FROM ({inner_sql}) s0)
+                f"""WITH s AS (SELECT s0.id, s0.new_score, {grade_sql} AS new_grade FROM ({inner_sql} OFFSET 0) s0)
                 SELECT 0, s.new_score, s.new_grade, l.grade, {outcome}, COUNT(*), CAST(NULL AS bigint),
                     CAST(NULL AS varchar(200)), CAST(NULL AS varchar(200)), CAST(NULL AS integer)
                 FROM s JOIN leads_lead l ON l.id = s.id

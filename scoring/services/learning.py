@@ -4,8 +4,12 @@ Features are the model's own rules with unit points (one feature per tier of a t
 database by the same expressions that score leads. The fit is made on a training split and judged on a
 held-out split; the result is a NEW DRAFT for the admin to preview and publish, never applied silently.
 
-Features are the leads' facts as of today (engagement windows count back from now), not as of the day each
-lead closed: the history the CRM keeps does not allow more. The report says so.
+Features are taken **as of each lead's close** (`won_at`, or the move to Lost), as `--discover` takes them:
+interactions count only when they happened before the close, engagement windows and fading count back from
+it, and inactivity runs from the lead's latest interaction before the close (or its creation) to the close.
+Counted as of today, every closed lead would look inactive and its later activity (a lost lead's unsubscribe
+after the close) would teach the model the outcome. The lead's facts are as they are now (the CRM keeps no
+history of them).
 
 numpy and scikit-learn are imported by the functions that fit, not by this module: every process imports the
 services at start-up (django.setup()), and scikit-learn alone costs seconds and some 100 MB there, for one admin
@@ -87,7 +91,9 @@ def learn_weights(*, spec: ModelSpec, seed: int = 0) -> dict:
     closed = Lead.objects.filter(stage__in=CLOSED_STAGES)
     newest = closed.order_by("-id").values("id")[:MAX_TRAINING_LEADS]
     outcome = dict(Lead.objects.filter(id__in=newest).values_list("id", "stage"))
-    rows = list(rule_features(spec=feature_spec, leads=Lead.objects.filter(id__in=newest), now=clock.now()))
+    rows = list(
+        rule_features(spec=feature_spec, leads=Lead.objects.filter(id__in=newest), now=clock.now(), as_of_close=True)
+    )
     rows.sort(key=lambda row: row["id"])  # the split (random_state=seed) is then the same for the same leads
     y = np.array([1 if outcome[row["id"]] == Stage.WON else 0 for row in rows], dtype=int)
     won, lost = int(y.sum()), int(len(y) - y.sum())
@@ -159,7 +165,7 @@ def scoring_model_suggest(*, user: User | None, based_on: ScoringModel, seed: in
     draft.notes = (
         f"Learned from {report['won']} won and {report['lost']} lost leads. Held-out ROC AUC "
         f"{_pct(auc)} (v{based_on.version} as it is: {_pct(report['test_auc_current'])}). "
-        "Group caps removed. Engagement is counted as of today, not as of each lead's close."
+        "Group caps removed. Engagement and inactivity are counted as of each lead's close."
     )
     draft.suggestion = {k: v for k, v in report.items() if not (isinstance(v, float) and math.isnan(v))}
     draft.save(update_fields=["notes", "suggestion"])

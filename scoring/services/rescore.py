@@ -43,8 +43,15 @@ _CHUNK_TABLE = "scoring_chunk"
 def _scoring_sql(
     *, spec: ModelSpec, leads: QuerySet[Lead], now: dt.datetime, id_range: tuple[int, int] | None = None
 ) -> tuple[str, list]:
-    """The scoring query of `leads` (values: id, new_score, current_score, current_grade) as SQL and params."""
-    return scored_leads(spec=spec, leads=leads, now=now, id_range=id_range, with_current=True).query.sql_with_params()
+    """The scoring query of `leads` (values: id, new_score, current_score, current_grade) as SQL and params.
+
+    It ends with `OFFSET 0`, which keeps PostgreSQL from merging it into the statement around it: the grade's
+    CASE reads the new score once per band, and merged, each of those reads would compute the whole score again.
+    """
+    sql, params = scored_leads(
+        spec=spec, leads=leads, now=now, id_range=id_range, with_current=True
+    ).query.sql_with_params()
+    return f"{sql} OFFSET 0", params
 
 
 class _RangeQuery:

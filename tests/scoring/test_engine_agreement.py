@@ -16,7 +16,7 @@ from scoring.tiers import Tier
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 WORDS = ["Software", "software", "SaaS", "Retail", "Director of Sales", "vp sales", "", "Head of IT", "42", "7.5"]
 KINDS = ["web_visit", "form_submission", "email_click", "unsubscribe"]
-URLS = ["/pricing", "/demo", "/", "/Pricing/plans", "/blog"]
+URLS = ["/pricing", "/demo", "/", "/Pricing/plans", "/blog", "/a_b%c", "/axbyc"]
 
 detail_values = st.one_of(st.none(), st.integers(0, 40), st.sampled_from(["3", "12", "abc", "-4", "2.5"]))
 attribute_values = st.one_of(
@@ -139,7 +139,7 @@ engagement_rules = st.one_of(
         },
         st.sampled_from(KINDS),
         st.one_of(st.none(), st.integers(1, 120)),
-        st.sampled_from(["", "pricing", "DEMO", "/"]),
+        st.sampled_from(["", "pricing", "DEMO", "/", "_b%", "b%c"]),  # % and _ are no wildcards here
         st.integers(-25, 40),
         st.booleans(),
     ),
