@@ -179,6 +179,19 @@ def email_figures(sends: QuerySet[Send], *, by: tuple[str, ...] = ("campaign", "
     ]
 
 
+# The figures of a campaign's members, as `member_figures` counts them and the rollup (`MemberCounts`) keeps them.
+MEMBER_MEASURES = (
+    "members",
+    "registered",
+    "attended",
+    "attendees_won",
+    "attendees_won_value",
+    "influenced",
+    "won",
+    "won_value",
+)
+
+
 def member_figures(members: QuerySet[Member]) -> dict[int, dict]:
     """Per campaign: members, registrations, attendance, attendees won and their won value; leads influenced (a
     member who opened or clicked one of its emails, registered, attended, or arrived with the campaign's

@@ -15,7 +15,14 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 
 from campaigns.models import Campaign, EmailCounts, Member, MemberCounts, Send
-from campaigns.selectors import EmailFigures, email_figures, member_figures, rollup_visible_q, two_proportion_p_value
+from campaigns.selectors import (
+    MEMBER_MEASURES,
+    EmailFigures,
+    email_figures,
+    member_figures,
+    rollup_visible_q,
+    two_proportion_p_value,
+)
 from campaigns.spend import campaign_spend
 from crm import access
 from crm.models import User
@@ -25,16 +32,6 @@ DASH = "–"
 # reads its rollup, or waits for its first one (queued when its members joined or an email was released).
 LIVE_MEMBERS_MAX = 20_000
 EMAIL_MEASURES = ("sent", "bounced", "opened", "clicked", "unsubscribed")
-MEMBER_MEASURES = (
-    "members",
-    "registered",
-    "attended",
-    "attendees_won",
-    "attendees_won_value",
-    "influenced",
-    "won",
-    "won_value",
-)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, EmailCounts, Member, MemberCounts, Send
-from campaigns.selectors import EmailFigures, email_figures, member_figures, two_proportion_p_value
+from campaigns.selectors import MEMBER_MEASURES, EmailFigures, email_figures, member_figures, two_proportion_p_value
 from campaigns.spend import campaign_spend
 from leads.models import Lead, Stage
 from reports import charts
@@ -48,16 +48,6 @@ from reports.tables import (
 )
 
 SIGNIFICANCE = 0.05
-MEMBER_MEASURES = (
-    "members",
-    "registered",
-    "attended",
-    "attendees_won",
-    "attendees_won_value",
-    "influenced",
-    "won",
-    "won_value",
-)
 FORMULAS = "\n".join(
     (
         "Delivered = sent − bounced · open rate = unique opens ÷ delivered · click rate = unique clickers ÷ delivered.",
