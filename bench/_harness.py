@@ -107,6 +107,22 @@ def size_label(size: int) -> str:
     return str(size)
 
 
+def print_verdicts(verdicts: list[Verdict]) -> list[Verdict]:
+    """Print each verdict on its line, then a blank line; the verdicts, for the summary."""
+    for verdict in verdicts:
+        print(verdict.line())
+    print()
+    return verdicts
+
+
+def django_child() -> None:
+    """Set up Django in a benchmark's child process, its log quiet (warnings only)."""
+    os.environ["LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
+
+
 def log(message: str) -> None:
     """Progress goes to stderr, so stdout holds only the figures."""
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

@@ -26,7 +26,7 @@ import statistics
 import sys
 import time
 
-from bench._harness import Context, Verdict, measure_main, run_django_json, seeded_copy
+from bench._harness import Context, Verdict, django_child, measure_main, print_verdicts, run_django_json, seeded_copy
 
 LEADS = 1_000_000
 SEND_MEMBERS = 100_000
@@ -118,17 +118,11 @@ def run(ctx: Context | None = None) -> list[Verdict]:
     ctx = ctx or Context.from_env()
     figures = run_django_json(ctx, seeded_copy(ctx, "campaigns_1m", leads=LEADS), "bench.campaigns", "--measure")
     result = verdicts(figures)
-    for verdict in result:
-        print(verdict.line())
-    print()
-    return result
+    return print_verdicts(result)
 
 
 def _child() -> dict:
-    os.environ["LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
+    django_child()
     import datetime as dt
 
     from django.db import connection

@@ -26,7 +26,17 @@ import random
 import statistics
 import time
 
-from bench._harness import Context, Verdict, log, measure_main, migrated_database, run_django_json, table
+from bench._harness import (
+    Context,
+    Verdict,
+    django_child,
+    log,
+    measure_main,
+    migrated_database,
+    print_verdicts,
+    run_django_json,
+    table,
+)
 
 ORDERS = int(os.environ.get("BENCH_CUSTOMER_ORDERS", 1_000_000))
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", 100_000))
@@ -97,17 +107,11 @@ def run(ctx: Context | None = None) -> list[Verdict]:
         )
     )
     result = verdicts(figures)
-    for verdict in result:
-        print(verdict.line())
-    print()
-    return result
+    return print_verdicts(result)
 
 
 def _child() -> dict:
-    os.environ["LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
+    django_child()
     from django.db import connection
 
     from crm.models import User

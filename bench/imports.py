@@ -26,7 +26,16 @@ import os
 import random
 import time
 
-from bench._harness import Context, Verdict, log, measure_main, migrated_database, run_django_json
+from bench._harness import (
+    Context,
+    Verdict,
+    django_child,
+    log,
+    measure_main,
+    migrated_database,
+    print_verdicts,
+    run_django_json,
+)
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", 100_000))
 NAIVE_SAMPLE = int(os.environ.get("BENCH_IMPORT_NAIVE_SAMPLE", 2_000))
@@ -128,20 +137,14 @@ def run(ctx: Context | None = None) -> list[Verdict]:
     ctx = ctx or Context.from_env()
     figures = run_django_json(ctx, ensure_database(ctx), "bench.imports", "--measure")
     result = verdicts(figures)
-    for verdict in result:
-        print(verdict.line())
-    print()
-    return result
+    return print_verdicts(result)
 
 
 # --- The child process -------------------------------------------------------------------------------------------
 
 
 def _child() -> dict:
-    os.environ["LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
+    django_child()
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

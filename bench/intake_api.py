@@ -48,6 +48,7 @@ from bench._harness import (
     django_env,
     log,
     migrated_database,
+    print_verdicts,
     run_django_json,
     table,
     times,
@@ -381,10 +382,7 @@ def run(ctx: Context | None = None) -> list[Verdict]:
             + (f"; wrk: {_wrk_answers(wrk_intake)}, {wrk_intake['leads']:,} leads" if wrk_intake is not None else ""),
         ),
     ]
-    for verdict in result:
-        print(verdict.line())
-    print()
-    return result
+    return print_verdicts(result)
 
 
 def _wrk(mode: str, run_id: str, token: str) -> dict:

@@ -19,12 +19,11 @@ same data and the database is left as it was.
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
 
-from bench._harness import Context, Verdict, measure_main, run_django_json, seeded_copy
+from bench._harness import Context, Verdict, django_child, measure_main, print_verdicts, run_django_json, seeded_copy
 
 LEADS = 1_000_000
 RULE_DAYS = 7
@@ -70,10 +69,7 @@ def run(ctx: Context | None = None) -> list[Verdict]:
     ctx = ctx or Context.from_env()
     figures = run_django_json(ctx, ensure_database(ctx), "bench.reclaim", "--measure")
     result = verdicts(figures)
-    for verdict in result:
-        print(verdict.line())
-    print()
-    return result
+    return print_verdicts(result)
 
 
 # --- The child process: the measurements ---------------------------------------------------------------------------
@@ -123,10 +119,7 @@ ON CONFLICT (lead_id, rule_id, anchor_at) DO NOTHING
 
 
 def _child() -> dict:
-    os.environ["LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
+    django_child()
     import datetime as dt
     import threading
 

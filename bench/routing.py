@@ -12,11 +12,10 @@ clocks of the routed leads; that part is reported on its own.
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
-from bench._harness import Context, Verdict, measure_main, run_django_json
+from bench._harness import Context, Verdict, django_child, measure_main, print_verdicts, run_django_json
 from bench.reclaim import ensure_database
 
 LEADS = 100_000
@@ -38,17 +37,11 @@ def run(ctx: Context | None = None) -> list[Verdict]:
     ctx = ctx or Context.from_env()
     figures = run_django_json(ctx, ensure_database(ctx), "bench.routing", "--measure")
     result = verdicts(figures)
-    for verdict in result:
-        print(verdict.line())
-    print()
-    return result
+    return print_verdicts(result)
 
 
 def _child() -> dict:
-    os.environ["LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
+    django_child()
     from django.db import connection, transaction
 
     from crm.models import Team, User

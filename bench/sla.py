@@ -25,7 +25,7 @@ import statistics
 import sys
 import time
 
-from bench._harness import Context, Verdict, measure_main, run_django_json, seeded_copy
+from bench._harness import Context, Verdict, django_child, measure_main, run_django_json, seeded_copy
 
 OPEN_CLOCKS = 100_000
 SWEEP_TARGET_SECONDS = 1.0
@@ -92,10 +92,7 @@ def run(ctx: Context | None = None) -> list[Verdict]:
 def _child() -> dict:
     # The sweep's email digests are part of what is measured; they go to memory, never to a mail server.
     os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
-    os.environ["LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
+    django_child()
     import datetime as dt
     import threading
 
