@@ -257,13 +257,33 @@ class WholeDaysSince(Func):
         super().__init__(now if isinstance(now, Expression) else Value(now), expression)
 
 
+def _attribute_text_alias(field, aliases: dict) -> str:
+    """The alias of an attribute's text ("" when the lead has none), registered in `aliases`."""
+    text_alias = f"attr_{field.lookup}"
+    aliases.setdefault(
+        text_alias, Coalesce(KeyTextTransform(field.lookup, "attributes"), Value(""), output_field=TextField())
+    )
+    return text_alias
+
+
+def _attribute_number_alias(field, aliases: dict) -> str:
+    """The alias of an attribute's value as a number (NULL when its text is no number), registered in `aliases`."""
+    text_alias = _attribute_text_alias(field, aliases)
+    number_alias = f"attrnum_{field.lookup}"
+    aliases.setdefault(
+        number_alias,
+        Case(
+            When(**{f"{text_alias}__regex": NUMBER_TEXT_SQL}, then=Cast(F(text_alias), FloatField())),
+            default=Value(None, output_field=FloatField()),
+        ),
+    )
+    return number_alias
+
+
 def _lower_alias(field, aliases: dict) -> str:
     """The alias of a text field's (or attribute's) lower-cased value, registered in `aliases`."""
     if field.type == ATTRIBUTE:
-        text_alias = f"attr_{field.lookup}"
-        aliases.setdefault(
-            text_alias, Coalesce(KeyTextTransform(field.lookup, "attributes"), Value(""), output_field=TextField())
-        )
+        text_alias = _attribute_text_alias(field, aliases)
         lower_alias = f"attrlow_{field.lookup}"
         aliases.setdefault(lower_alias, Lower(F(text_alias)))
         return lower_alias
@@ -348,19 +368,7 @@ class StepPoints(_OnOneExpression):
 def _step_number(field, aliases: dict) -> tuple[Expression, str]:
     """The number "at least" rules on `field` compare, and the SQL type they are compared in."""
     if field.type == ATTRIBUTE:
-        text_alias = f"attr_{field.lookup}"
-        aliases.setdefault(
-            text_alias, Coalesce(KeyTextTransform(field.lookup, "attributes"), Value(""), output_field=TextField())
-        )
-        number_alias = f"attrnum_{field.lookup}"
-        aliases.setdefault(
-            number_alias,
-            Case(
-                When(**{f"{text_alias}__regex": NUMBER_TEXT_SQL}, then=Cast(F(text_alias), FloatField())),
-                default=Value(None, output_field=FloatField()),
-            ),
-        )
-        return F(number_alias), "float8"
+        return F(_attribute_number_alias(field, aliases)), "float8"
     return F(field.lookup), "numeric"
 
 
@@ -402,19 +410,8 @@ def _fit_condition(rule: RuleSpec, aliases: dict) -> Q | None:
         return None
     op = rule.operator
     if field.type == ATTRIBUTE:
-        text_alias = f"attr_{field.lookup}"
-        aliases.setdefault(
-            text_alias, Coalesce(KeyTextTransform(field.lookup, "attributes"), Value(""), output_field=TextField())
-        )
         if op == Rule.Operator.RANGE:
-            number_alias = f"attrnum_{field.lookup}"
-            aliases.setdefault(
-                number_alias,
-                Case(
-                    When(**{f"{text_alias}__regex": NUMBER_TEXT_SQL}, then=Cast(F(text_alias), FloatField())),
-                    default=Value(None, output_field=FloatField()),
-                ),
-            )
+            number_alias = _attribute_number_alias(field, aliases)
             condition = Q(**{f"{number_alias}__isnull": False})
             if rule.range_min is not None:
                 condition &= Q(**{f"{number_alias}__gte": float(rule.range_min)})
