@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from campaigns import arrivals, counts, services
 from campaigns.models import Campaign, Member, MemberCounts
@@ -117,3 +118,49 @@ def test_a_lead_that_arrived_through_the_campaign_cannot_be_removed_from_it(clie
     assert "remove</button>" not in client.get(ad.get_absolute_url()).content.decode()
     page = client.post(f"/campaigns/{ad.pk}/members/{member.pk}/remove/", follow=True).content.decode()
     assert "stays a member" in page and Member.objects.filter(pk=member.pk).exists()
+
+
+def test_a_campaign_with_a_start_date_takes_only_the_leads_that_arrived_from_that_day_on(manager, channel, rep):
+    starts_on = clock.today() - dt.timedelta(days=10)
+    start = dt.datetime.combine(starts_on, dt.time.min, tzinfo=timezone.get_default_timezone())
+    last_year = LeadFactory(owner=rep, utm_campaign="spring-sale", created_at=start - dt.timedelta(days=300))
+    eve = LeadFactory(owner=rep, utm_campaign="spring-sale", created_at=start - dt.timedelta(seconds=1))
+    first = LeadFactory(owner=rep, utm_campaign="spring-sale", created_at=start)
+    later = LeadFactory(owner=rep, utm_campaign="spring-sale", created_at=start + dt.timedelta(days=3))
+    ad = services.campaign_save(
+        user=manager,
+        campaign=Campaign(
+            name="Spring sale", channel=channel, kind=Campaign.Kind.AD, utm_campaign="spring-sale", starts_on=starts_on
+        ),
+    )
+    members = set(Member.objects.filter(campaign=ad).values_list("lead_id", flat=True))
+    assert members == {first.pk, later.pk}
+    # An arrival signalled afterwards (an import chunk, an edit) follows the same rule.
+    arrivals.members_from_arrivals([last_year.pk, eve.pk, first.pk, later.pk])
+    assert set(Member.objects.filter(campaign=ad).values_list("lead_id", flat=True)) == members
+
+
+def test_a_campaign_saved_with_a_later_start_or_another_utm_lets_go_of_the_arrivals_that_no_longer_qualify(
+    manager, channel, rep
+):
+    start = clock.now() - dt.timedelta(days=20)
+    early = LeadFactory(owner=rep, utm_campaign="launch", created_at=start)
+    late = LeadFactory(owner=rep, utm_campaign="launch", created_at=start + dt.timedelta(days=15))
+    renamed = LeadFactory(owner=rep, utm_campaign="launch-2", created_at=start + dt.timedelta(days=15))
+    ad = services.campaign_save(
+        user=manager, campaign=Campaign(name="Launch", channel=channel, kind=Campaign.Kind.AD, utm_campaign="launch")
+    )
+    hand = Member.objects.create(campaign=ad, lead=LeadFactory(owner=rep, utm_campaign=""))  # added by hand: stays
+    assert set(Member.objects.filter(campaign=ad).values_list("lead_id", flat=True)) == {
+        early.pk,
+        late.pk,
+        hand.lead_id,
+    }
+
+    ad.starts_on = (start + dt.timedelta(days=10)).astimezone(timezone.get_default_timezone()).date()
+    services.campaign_save(user=manager, campaign=ad)
+    assert set(Member.objects.filter(campaign=ad).values_list("lead_id", flat=True)) == {late.pk, hand.lead_id}
+
+    ad.utm_campaign = "launch-2"
+    services.campaign_save(user=manager, campaign=ad)
+    assert set(Member.objects.filter(campaign=ad).values_list("lead_id", flat=True)) == {renamed.pk, hand.lead_id}
