@@ -34,6 +34,9 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/"
 DEFAULT_SIZES = (100_000, 1_000_000)
 DEFAULT_REQUESTS = 30
+# The Redis of every Django subprocess's Celery broker (database 4), unless CELERY_BROKER_URL is set: without one,
+# the settings would start the embedded Redis in var/ and leave it running after the benchmark.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 # Every database the benchmarks create, and the only ones they ever drop, start with this. BENCH_DATABASE_PREFIX
 # (which must start the same way, e.g. `crm_bench_alice_`) gives one developer's runs databases of their own on a
 # shared server.
@@ -65,6 +68,8 @@ class Context:
     BENCH_REQUESTS  timed requests per scenario (default 30)
     BENCH_POSTGRES_URL  the PostgreSQL server, without a database name (default postgres://postgres@127.0.0.1:5432/)
     BENCH_DATABASE_PREFIX  the start of every benchmark database's name (default crm_bench_)
+    BENCH_REDIS_URL the Redis server of the subprocesses' Celery broker, which uses its database 4 (default
+                    redis://127.0.0.1:6379; CELERY_BROKER_URL, when set, wins)
     BENCH_RESEED    1 to drop and seed the databases again even when their size is right (e.g. after the
                     seed command changed)
     """
@@ -221,10 +226,12 @@ def vacuum_analyze(ctx: Context, name: str) -> None:
 def django_env(ctx: Context, database_url: str, **extra: str) -> dict[str, str]:
     """The environment of a Django subprocess pointed at one database.
 
-    The test client sends `Host: testserver`; the hosts list must hold it since `setup_test_environment()` (which
+    Its Celery broker is BENCH_REDIS_URL's database 4 unless CELERY_BROKER_URL is set. The test client sends
+    `Host: testserver`; the hosts list must hold it since `setup_test_environment()` (which
     would add it) also instruments template rendering, and that would cost time inside the measured requests.
     """
     env = dict(os.environ)
+    env.setdefault("CELERY_BROKER_URL", f"{REDIS_URL}/4")
     env.update(
         DATABASE_URL=database_url,
         DJANGO_SETTINGS_MODULE="crm.settings",
