@@ -5,44 +5,31 @@ created. Rejected rows (the file's columns + line + reason) go to --rejects (def
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from crm.models import User
 from customers import imports
-from leads.imports.columns import map_options
-from leads.imports.rows import ENCODINGS, ImportFileError, decode_upload, read_header
+from leads.imports.command import ImportCommand
+from leads.imports.rows import ImportFileError, read_header
 from leads.imports.services import rejections_csv
 from leads.models import Channel
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
     help = (
         "Import orders from a CSV file: amount = quantity × unit price when only those are mapped; negative = refund."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", help="The CSV file, with a header line naming the columns.")
-        parser.add_argument(
-            "--map",
-            action="append",
-            default=[],
-            metavar="FIELD=COLUMN",
-            help=f"Put COLUMN into FIELD (repeat). Fields: {', '.join(imports.FIELDS)}.",
-        )
+    fields = imports.FIELDS
+    map_help = "."
+    map_example = 'amount="Net amount"'
+
+    def add_import_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--channel", default="", help="Channel (name) of the customers the file creates.")
         parser.add_argument("--owner", default="", help="Owner (username) of the customers the file creates.")
-        parser.add_argument("--dry-run", action="store_true", help="Check and count everything, write nothing.")
-        parser.add_argument("--encoding", choices=list(ENCODINGS), default="", help="Default: UTF-8.")
-        parser.add_argument("--rejects", default="", help="Where to write the rejected rows (CSV).")
 
     def handle(self, *args, **options) -> None:
-        path = Path(options["file"])
-        if not path.is_file():
-            raise CommandError(f"No such file: {path}")
-        try:
-            mapping = map_options(options["map"], example='amount="Net amount"')
-        except ValueError as error:
-            raise CommandError(str(error)) from None
+        path, text, mapping = self.read_file(options)
         channel = owner = None
         if options["channel"]:
             channel = Channel.objects.filter(name__iexact=options["channel"]).first()
@@ -54,7 +41,6 @@ class Command(BaseCommand):
                 raise CommandError(f"No active user “{options['owner']}”.")
         started = time.perf_counter()
         try:
-            text, _ = decode_upload(path.read_bytes(), encoding=options["encoding"])
             result = imports.orders_import(
                 text=text, mapping=mapping, channel=channel, owner=owner, dry_run=options["dry_run"]
             )

@@ -9,36 +9,27 @@ FILE.warnings.csv).
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.template.defaultfilters import pluralize
 
 from leads.imports import services as imports
-from leads.imports.columns import map_options
+from leads.imports.command import ImportCommand
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
     help = "Import leads from a CSV file (see README: Importing and exporting leads)."
+    fields = (*imports.FIELDS, "attributes.KEY")
+    map_help = ". Columns whose names are obvious are mapped by guess; --map adds to the guess or overrides it."
+    map_example = 'email="E-mail address"'
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", help="The CSV file, with a header line naming the columns.")
-        parser.add_argument(
-            "--map",
-            action="append",
-            default=[],
-            metavar="FIELD=COLUMN",
-            help=f"Put COLUMN into FIELD (repeat). Fields: {', '.join(imports.FIELDS)}, attributes.KEY. "
-            "Columns whose names are obvious are mapped by guess; --map adds to the guess or overrides it.",
-        )
+    def add_import_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--channel", default="", help="Channel (name) of rows without one.")
         parser.add_argument("--owner", default="", help="Owner (username) of rows without one; none: the pool.")
         parser.add_argument("--on-duplicate", choices=imports.DUPLICATE_POLICIES, default="skip")
         parser.add_argument("--create-channels", action="store_true", help="Create channels the file names.")
-        parser.add_argument("--dry-run", action="store_true", help="Check and count everything, write nothing.")
         parser.add_argument(
             "--stage-values", default="", metavar="STAGE=VALUE,...", help="Extra spellings of stages, e.g. won=1,lost=0"
         )
-        parser.add_argument("--encoding", choices=list(imports.ENCODINGS), default="", help="Default: UTF-8.")
-        parser.add_argument("--rejects", default="", help="Where to write the rejected rows (CSV).")
         parser.add_argument("--warnings", default="", help="Where to write the rows imported with warnings (CSV).")
         parser.add_argument(
             "--unmapped",
@@ -51,15 +42,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        path = Path(options["file"])
-        if not path.is_file():
-            raise CommandError(f"No such file: {path}")
+        path, text, mapping = self.read_file(options)
         try:
-            mapping = map_options(options["map"], example='email="E-mail address"')
-        except ValueError as error:
-            raise CommandError(str(error)) from None
-        try:
-            text, _ = imports.decode_upload(path.read_bytes(), encoding=options["encoding"])
             header = imports.read_header(text)
             # The guess, with each --map in place of what the guess gave that field or that column.
             given = mapping
