@@ -152,6 +152,10 @@ FACTS: tuple[Fact, ...] = (
             "Display name",
             "Deal - Contact person",
             "Your name",
+            # Sales teams selling to people (real estate, insurance, education) export "Customer name" or
+            # "Client name"; "Customer" alone names a company as often as a person, so it is not one of these.
+            "Customer name",
+            "Client name",
         ),
         api_out=True,
     ),

@@ -299,9 +299,10 @@ def _unique_key(column: str, taken: set[str]) -> str:
 
 
 # Mapped columns whose cells may name what this CRM does not know: another system's owner ("Bethany Dixon"), its
-# own stage ("On Hold"), a channel nobody set up. Such a value is kept as a custom attribute under the column's key,
-# so a file imports without losing it (it shows on the lead page and in the export).
-FALLBACK_FACTS = ("owner", "stage", "channel")
+# own stage ("On Hold"), a channel nobody set up, or a date that reads two ways ("3/4/2024" in a file none of whose
+# dates tells which part is the day). Such a value is kept as a custom attribute under the column's key, so a file
+# imports without losing it (it shows on the lead page and in the export).
+FALLBACK_FACTS = ("owner", "stage", "channel", "created_at", "won_at")
 
 
 def fallback_keys(*, mapping: dict[str, str], kept: dict[str, str]) -> dict[str, str]:

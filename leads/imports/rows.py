@@ -273,9 +273,15 @@ _EARLIEST, _LATEST = 1900, 2200
 _ZONE_NAME = re.compile(r"\s*\b(UTC|GMT)$")
 
 
+class AmbiguousDate(ValueError):
+    """A date such as 03/04/2024 in a file whose other dates do not tell which part is the day: either reading is
+    a date, so the row is not rejected; the lead comes in without it (and keeps it as an attribute)."""
+
+
 def _parse_when(value: str, label: str, order: str = "") -> dt.datetime:
     """A date or date-time as exports write it. `order` ("mdy" or "dmy") reads 03/04/2024 the way the file's other
-    dates show it is written (`leads.imports.columns.slash_date_order`); without it such a date is ambiguous."""
+    dates show it is written (`leads.imports.columns.slash_date_order`); without it such a date is ambiguous
+    (AmbiguousDate)."""
     value = _ZONE_NAME.sub("+00:00", value.strip())  # LinkedIn's "2024-03-18 09:12:45 UTC"
     parsed = None
     day = _ISO_DAY.match(value)
@@ -301,7 +307,7 @@ def _parse_when(value: str, label: str, order: str = "") -> dt.datetime:
                 continue
     ambiguous = re.match(r"^(\d{1,2})/(\d{1,2})/\d{4}", value)
     if parsed is None and not order and ambiguous and max(int(ambiguous[1]), int(ambiguous[2])) <= 12:
-        raise ValueError(f"{label} “{value}” is ambiguous: day or month first? (use YYYY-MM-DD)")
+        raise AmbiguousDate(f"{label} “{value}” could be day or month first (no other date of the file tells)")
     if parsed is None:
         raise ValueError(f"{label} “{value}” is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM)")
     if timezone.is_naive(parsed):
@@ -569,8 +575,13 @@ class RowReader:
                 warnings.append(f"{error}: imported as a row without an owner{keep('owner')}")
 
         created_at = self.now
-        if v("created_at"):
-            created_at = _parse_when(v("created_at"), "created date", self.date_order)
+        created_given = bool(v("created_at"))
+        if created_given:
+            try:
+                created_at = _parse_when(v("created_at"), "created date", self.date_order)
+            except AmbiguousDate as error:
+                warnings.append(f"{error}: imported as created now{keep('created_at')}")
+                created_given = False
             if created_at > self.now:
                 warnings.append(f"created date “{v('created_at')}” is in the future")
         facts["created_at"] = created_at
@@ -589,10 +600,15 @@ class RowReader:
         if stage == Stage.WON:
             if deal_value is None:
                 warnings.append("won without a deal value")
-            won_at = _parse_when(v("won_at"), "won date", self.date_order) if v("won_at") else self.now
+            won_at = self.now
+            if v("won_at"):
+                try:
+                    won_at = _parse_when(v("won_at"), "won date", self.date_order)
+                except AmbiguousDate as error:
+                    warnings.append(f"{error}: imported as won now{keep('won_at')}")
             if won_at > self.now:
                 warnings.append(f"won date “{v('won_at')}” is in the future")
-            if not v("created_at"):
+            if not created_given:
                 created_at = facts["created_at"] = won_at  # no creation date given: it existed by then
             if won_at < created_at:
                 warnings.append("won date before the created date (imported as given)")

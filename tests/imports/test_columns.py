@@ -2,10 +2,12 @@
 standards, countries by name, attribute keys and labels."""
 
 import codecs
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
+from crm import clock
 from leads.imports.columns import (
     attribute_columns,
     attribute_key,
@@ -96,8 +98,32 @@ def test_dates_written_with_slashes_are_read_the_way_the_file_writes_them():
     assert slash_date_order(unclear, ["name", "created"], mapping) == ""
     run_import(europe, mapping)
     assert Lead.objects.get(name="B").created_at.date().isoformat() == "2024-04-03"
-    result = run_import(csv_text("name,created", "C,3/4/2024"), mapping)
-    assert result.rejections[0].reason == "created date “3/4/2024” is ambiguous: day or month first? (use YYYY-MM-DD)"
+
+
+@pytest.mark.django_db
+def test_a_date_the_file_leaves_ambiguous_imports_the_lead_created_now_and_keeps_the_date_as_an_attribute():
+    # A gym's export: ISO dates, and one row typed by hand with slashes; nothing in the file says which part is
+    # the day. Either reading is a date, so the lead is not rejected; it is not guessed either.
+    mapping = {"name": "Full Name", "created_at": "Created Date", "stage": "Status", "won_at": "Won On"}
+    text = csv_text(
+        "Full Name,Created Date,Status,Won On",
+        "Ann,2024-03-02,new,",
+        "Mike,03/05/2024,new,",
+        "Wendy,2024-03-01,won,04/06/2024",
+    )
+    result = run_import(text, mapping)
+    assert (result.created, result.rejected) == (3, 0)
+    assert {r.line: r.reason for r in result.warnings} == {
+        3: "created date “03/05/2024” could be day or month first (no other date of the file tells): imported as "
+        "created now, kept as the attribute created_date",
+        4: "won without a deal value; won date “04/06/2024” could be day or month first (no other date of the file tells): imported as won "
+        "now, kept as the attribute won_on",
+    }
+    mike, wendy = Lead.objects.get(name="Mike"), Lead.objects.get(name="Wendy")
+    assert mike.attributes == {"created_date": "03/05/2024"} and mike.created_at.date() == clock.today()
+    assert (wendy.created_at.date(), wendy.won_at.date()) == (dt.date(2024, 3, 1), clock.today())
+    assert wendy.attributes == {"won_on": "04/06/2024"}
+    assert Lead.objects.get(name="Ann").attributes == {}
 
 
 def test_utf16_with_its_byte_order_mark_is_read():
@@ -114,6 +140,16 @@ def test_a_column_named_as_a_field_wins_over_a_synonym():
         "external_id": "external_id",
     }
     assert guess_mapping(["id", "full_name"]) == {"external_id": "id", "name": "full_name"}
+
+
+def test_a_customer_or_client_name_column_names_the_lead():
+    # A real-estate CRM's export: "Customer Name", with the people's phones and WhatsApp numbers.
+    assert guess_mapping(["Customer Name", "Phone", "WhatsApp", "Lead Status"]) == {
+        "name": "Customer Name",
+        "phone": "Phone",
+        "stage": "Lead Status",
+    }
+    assert guess_mapping(["Client name", "Email"]) == {"name": "Client name", "email": "Email"}
 
 
 @pytest.mark.django_db
