@@ -278,7 +278,17 @@ FACTS: tuple[Fact, ...] = (
     Fact("city", synonyms=("Town", "Mailing city")),
     Fact(
         "channel",
-        synonyms=("Source", "Lead source", "Original source", "Lead - Source", "Deal - Source", "Source channel"),
+        synonyms=(
+            "Source",
+            "Lead source",
+            "Original source",
+            "Lead - Source",
+            "Deal - Source",
+            "Source channel",
+            "Origin",  # Olist's marketing-qualified leads ("paid_search", "social", "referral"...)
+            "Marketing channel",
+            "Acquisition channel",
+        ),
         api=False,  # the token's channel
         api_out=True,
         export_source="channel__name",
@@ -352,6 +362,10 @@ FACTS: tuple[Fact, ...] = (
             "Submission date",
             "Date submitted",
             "Date added",
+            "First contact date",  # Olist's marketing-qualified leads
+            "First contact",
+            "Inquiry date",
+            "Enquiry date",
         ),
         editable=False,
         form=False,
@@ -425,6 +439,7 @@ FACTS: tuple[Fact, ...] = (
             "Person - ID",
             "Salesforce ID",
             "CRM ID",
+            "MQL ID",  # a marketing-qualified lead's id (Olist's funnel dataset)
         ),
         # Set by the system a lead came from, not typed: kept by imports (and exported), not by the lead form.
         editable=False,

@@ -167,6 +167,17 @@ def guess_mapping(header: list[str]) -> dict[str, str]:
             mapping[name] = column
     if "name" in mapping and ("first_name" in mapping or "last_name" in mapping):
         mapping.pop("first_name", None), mapping.pop("last_name", None)
+    # Nothing else names the lead, and the first column is some system's id ("mql_id", "Customer ID", "Ref. Id"):
+    # that is what the file's rows are known by, so it is the external id (without it the file could not be
+    # imported at all). A later column ending in "id" ("seller_id") is more likely another record's.
+    first = header[0] if header else ""
+    if (
+        not any(name in mapping for name in NAMING_FIELDS)
+        and first
+        and first not in mapping.values()
+        and header_key(first).endswith("id")
+    ):
+        mapping["external_id"] = first
     return mapping
 
 

@@ -593,6 +593,8 @@ class RowReader:
             if stage is None:
                 warnings.append(f"unknown stage “{raw_stage}”: imported as New{keep('stage')}")
                 stage = Stage.NEW
+        elif "stage" not in self.index and v("won_at"):  # a file of closed deals: a row with a won date was won
+            stage = Stage.WON
         facts["stage"] = stage
 
         deal_value = _money(v("deal_value"), BY_NAME["deal_value"]) if v("deal_value") else None

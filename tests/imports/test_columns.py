@@ -142,6 +142,15 @@ def test_a_column_named_as_a_field_wins_over_a_synonym():
     assert guess_mapping(["id", "full_name"]) == {"external_id": "id", "name": "full_name"}
 
 
+def test_a_first_column_that_is_an_id_names_the_lead_only_when_nothing_else_can():
+    assert guess_mapping(["Ref. Id", "notes"]) == {"external_id": "Ref. Id"}
+    assert guess_mapping(["deal_id", "won_date", "seller_id"]) == {"external_id": "deal_id", "won_at": "won_date"}
+    # Something else names the lead: the id column is left to be kept as an attribute.
+    assert guess_mapping(["ticket_id", "Email"]) == {"email": "Email"}
+    # Only the first column: a later one ending in "id" is more likely another record's.
+    assert guess_mapping(["notes", "seller_id"]) == {}
+
+
 def test_a_customer_or_client_name_column_names_the_lead():
     # A real-estate CRM's export: "Customer Name", with the people's phones and WhatsApp numbers.
     assert guess_mapping(["Customer Name", "Phone", "WhatsApp", "Lead Status"]) == {

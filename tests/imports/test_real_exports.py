@@ -4,7 +4,8 @@ each imports whole with its columns guessed, and every row is imported or report
 The shapes: a HubSpot contacts export saved by a spreadsheet (byte-order mark, CRLF, a trailing empty column),
 a Salesforce leads report (every cell quoted, US dates), a Pipedrive deals export from a European Excel (semicolons,
 decimal commas), Meta Lead Ads' download (UTF-16, tabs, prefixed ids and phones), LinkedIn Lead Gen Forms and
-Google Ads lead forms. Their rows hold what real files hold: won deals without amounts, dates that contradict,
+Google Ads lead forms; and the first rows of Olist's public marketing funnel dataset (its marketing-qualified leads
+and its closed deals, as published, CRLF). Their rows hold what real files hold: won deals without amounts, dates that contradict,
 internationalised addresses, addresses that are not ones, company sizes as bands, rows with nothing to name a lead.
 """
 
@@ -223,3 +224,25 @@ def test_an_unknown_stage_is_kept_as_an_attribute_unless_unmapped_columns_are_ig
     )
     assert reasons(result.warnings) == {2: "unknown stage “Parked by legal”: imported as New"}
     assert Lead.objects.get().attributes == {}
+
+
+def test_olists_marketing_qualified_leads_and_closed_deals_import_with_their_own_column_names():
+    # Olist's funnel dataset: nothing names a lead but its mql_id; dates are US-style; some origins are empty.
+    result = import_export("olist_marketing_qualified_leads.csv", create_channels=True)
+    assert (result.rows, result.created, result.rejected, result.warned) == (9, 9, 0, 0)
+    lead = Lead.objects.get(external_id="8c18d1de7f67e60dbd64e3c07d7e9d5d")
+    assert (lead.name, lead.channel.name, lead.created_at.date()) == (
+        "mql_id 8c18d1de7f67e60dbd64e3c07d7e9d5d",
+        "paid_search",
+        dt.date(2017, 10, 20),
+    )
+    assert Lead.objects.filter(channel=None).count() == 2  # the empty origins
+    Lead.objects.all().delete()
+
+    # Its closed deals: no stage column, so a row with a won date was won; the seller's columns are kept.
+    result = import_export("olist_closed_deals.csv")
+    assert (result.rows, result.created, result.rejected) == (4, 4, 0)
+    assert {w.reason for w in result.warnings} == {"won without a deal value"}
+    deal = Lead.objects.get(external_id="5420aad7fec3549a85876ba1c529bd84")
+    assert (deal.stage, deal.won_at.date(), deal.created_at) == ("won", dt.date(2018, 2, 26), deal.won_at)
+    assert deal.attributes["business_segment"] == "pet" and deal.attributes["seller_id"].startswith("2c43fb51")
