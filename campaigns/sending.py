@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import smtplib
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -240,6 +241,7 @@ def message_for(send: Send) -> EmailMultiAlternatives:
 def _deliver(send_id: int, mail_connection) -> str:
     """Send one claimed message and record the outcome; the state it ends in."""
     send = Send.objects.select_related("member__lead", "variant", "step__campaign").get(pk=send_id)
+    retryable = True
     if Unsubscribe.objects.filter(lead_id=send.member.lead_id).exists():
         state, reason = Send.State.SKIPPED, "Unsubscribed"
     elif send.step.campaign.status != Campaign.Status.ACTIVE:
@@ -251,18 +253,32 @@ def _deliver(send_id: int, mail_connection) -> str:
     else:
         try:
             mail_connection.send_messages([message_for(send)])
-        except Exception as error:  # the backend refused it: recorded; a manager may retry it (`sends_retry`)
+        except Exception as error:
             logger.warning("Campaign send %s failed", send_id, exc_info=True)
             state, reason = Send.State.FAILED, f"{type(error).__name__}: {error}"[:200]
+            if not _refused(error):
+                reason = f"{reason[:150]} (it may have gone out; not retried)"
+                retryable = False
         else:
             state, reason = Send.State.SENT, ""
     Send.objects.filter(pk=send_id, state=Send.State.SENDING).update(
         state=state,
         reason=reason,
         sent_at=clock.now() if state == Send.State.SENT else None,
-        retryable=state == Send.State.FAILED,
+        retryable=state == Send.State.FAILED and retryable,
     )
     return state
+
+
+def _refused(error: Exception) -> bool:
+    """Whether the email backend's error means the message did not go out, so a manager may send it again
+    (`sends_retry`): the mail server answered that it would not take it (an SMTP reply such as 451 or 550, or every
+    recipient refused), or a backend other than SMTP raised its own error (an address it cannot use, an API's
+    refusal). A connection that failed midway (a timeout, a reset, the server gone) may have delivered the
+    message before the answer was lost: sending it again could send it twice, so it is not retried."""
+    if isinstance(error, (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)):
+        return True
+    return not isinstance(error, OSError)  # smtplib's other errors are OSErrors too: the connection's
 
 
 def _bounced_before(lead_id: int) -> bool:

@@ -40,6 +40,23 @@ def test_refused_messages_are_failed_retryable_and_shown_with_a_retry_button(cli
 
 
 @pytest.mark.django_db
+def test_a_message_whose_connection_dropped_midway_may_have_gone_out_and_is_not_retried(
+    client, manager, rep, channel, settings
+):
+    campaign, step = _campaign(manager, rep, channel, 3)
+    services.campaign_schedule(user=manager, campaign=campaign)
+    settings.EMAIL_BACKEND = "tests.campaigns.refusing_backend.DroppingBackend"
+    assert sending.sends_deliver(step_id=step.pk) == 0
+    failed = Send.objects.filter(step=step)
+    assert set(failed.values_list("state", "retryable")) == {(Send.State.FAILED, False)}
+    assert failed.first().reason.endswith("(it may have gone out; not retried)")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert sending.sends_retry(campaign=campaign)["queued"] == 0
+    client.force_login(manager)
+    assert "Retry email 1" not in client.get(campaign.get_absolute_url()).content.decode()
+
+
+@pytest.mark.django_db
 def test_a_manager_retries_unsubscribed_and_bounced_members_are_skipped_each_sent_once(
     client, manager, rep, channel, settings, django_capture_on_commit_callbacks
 ):
