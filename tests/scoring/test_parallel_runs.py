@@ -165,3 +165,38 @@ def test_an_event_rescored_while_the_run_scores_its_chunk_is_not_overwritten_by_
     # The other leads got the run's scores and history.
     assert _history_rows_per_lead(model) == {x.pk: 1 for x in leads}
     assert set(Lead.objects.exclude(pk=target.pk).values_list("score", flat=True)) == {0}
+
+
+def test_a_chunk_rolled_back_by_a_deadlock_with_an_event_is_written_again():
+    leads = [LeadFactory(industry="Software") for _ in range(6)]
+    target = leads[1]
+    services.scoring_run_execute(run_id=_publish_unqueued(make_model(rules=[FORM_30])).pk)  # records to lock
+    model = make_model(rules=[INDUSTRY_50])
+    run = _publish_unqueued(model)
+    errors: list = []
+    locked, chunk_waiting, done = threading.Event(), threading.Event(), threading.Event()
+
+    def event_locking_the_lead_then_its_record():
+        # What an event's rescoring does (`lead_rescore`): the lead row first, then its score record, which the
+        # run's chunk has locked by then while it waits for the lead row: a deadlock.
+        with transaction.atomic():
+            list(Lead.objects.select_for_update().filter(pk=target.pk).values_list("pk"))
+            locked.set()
+            assert chunk_waiting.wait(30)
+            list(LeadScore.objects.select_for_update().filter(lead_id=target.pk).values_list("pk"))
+        done.set()
+
+    event = _in_thread(event_locking_the_lead_then_its_record, errors)
+    event.start()
+    assert locked.wait(30), errors
+    executor = _in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3, parallel=2), errors)
+    executor.start()
+    wait_for(lambda: backends_waiting_on_locks() >= 1, what="the chunk waiting for the lead row")
+    chunk_waiting.set()
+    for thread in [event, executor]:
+        thread.join(60)
+    assert errors == [] and done.is_set()
+    run.refresh_from_db()
+    assert (run.status, run.leads_done) == ("done", 6)
+    assert _history_rows_per_lead(model) == {x.pk: 1 for x in leads}
+    assert set(Lead.objects.values_list("score", flat=True)) == {50}
