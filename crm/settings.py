@@ -5,6 +5,7 @@ developer's machine (secret key, hosts) into loud errors. The README lists every
 """
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import environ
@@ -191,6 +192,10 @@ if not CELERY_BROKER_URL:
 # Background runs and imports beat a heartbeat per chunk; one whose heartbeat is older than this (far longer than
 # the slowest chunk, seconds) has lost its worker, and a periodic sweep queues it again.
 BACKGROUND_STALL_SECONDS = env.int("BACKGROUND_STALL_SECONDS", default=300)
+# How many chunks of a bulk scoring run (publish, rollback, recalculate, decay) are written at once, each by a
+# thread with its own database connection: PostgreSQL does the work, one process per chunk. One per core by
+# default, at most 8 (each is a connection, and the chunks' writes contend beyond that); 1 writes them in turn.
+SCORING_PARALLEL_CHUNKS = env.int("SCORING_PARALLEL_CHUNKS", default=min(os.cpu_count() or 1, 8))
 # A task not acknowledged within this time (a killed worker's) is delivered again: longer than any chunk and the
 # longest retry countdown (2 min, crm.queue), far shorter than Redis's default hour.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)}

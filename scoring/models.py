@@ -301,8 +301,8 @@ class DirtyLead(models.Model):
 class ScoringRun(models.Model):
     """A bulk rescoring job (publish, rollback, recalculate, nightly decay): progress for the page's bar.
 
-    Chunks go by lead id ranges; `last_lead_id` is the end of the last chunk done, so a retried task goes on
-    where it stopped, and each chunk commits whole.
+    Chunks go by lead id ranges (`ScoringRunChunk`), several at once, each committed whole; `last_lead_id` is a
+    lower bound of the leads done (every lead below it is), for the progress bar.
     """
 
     class Status(models.TextChoices):
@@ -349,3 +349,30 @@ class ScoringRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class ScoringRunChunk(models.Model):
+    """One range of lead ids of a run, written in one transaction by whichever executor takes it first.
+
+    The first executor of a run cuts its range into chunks. Executors (threads of one task, or several tasks)
+    take chunks with `FOR UPDATE SKIP LOCKED` and hold that row lock until the chunk's writes commit: each chunk is
+    written once, several are written at once, and a chunk whose executor was killed is free again the moment its
+    transaction is rolled back. A finished run's chunks are deleted.
+    """
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="chunks")
+    start_lead_id = models.BigIntegerField()
+    end_lead_id = models.BigIntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Also the index that finds a run's next chunk to write (its lowest start not done).
+            models.UniqueConstraint(fields=["run", "start_lead_id"], name="scoringrunchunk_run_start_uniq"),
+            models.CheckConstraint(
+                condition=Q(end_lead_id__gt=F("start_lead_id")), name="scoringrunchunk_range_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id}: leads {self.start_lead_id}–{self.end_lead_id}"

@@ -5,16 +5,23 @@ Bulk writes go in three statements per chunk, in one transaction, so a failure l
    only rows whose version, score or grade changed (a quiet night's decay rewrites few rows);
 2. append `ScoreChange` history where the grade changed (or, for events, the score);
 3. copy score and grade onto the lead rows where they changed (`UPDATE ... FROM`).
+
+A bulk run writes several chunks at once (`SCORING_PARALLEL_CHUNKS` threads, each with its own connection), taken
+from the run's chunk rows `FOR UPDATE SKIP LOCKED` (`scoring_run_execute`).
 """
 
 import contextlib
 import datetime as dt
 import logging
+import threading
 import time
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Max, Min, Q, QuerySet
+from django.db.models import F, Max, Min, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.db.utils import DatabaseError
+from psycopg.errors import DeadlockDetected
 
 from crm import clock
 from crm.models import User
@@ -22,7 +29,7 @@ from crm.queue import enqueue_on_commit, stalled_before
 from leads.models import Lead
 from leads.scores import lead_score_set, leads_grade_changed, leads_scores_copy
 from scoring.engine import ScoreResult, grade_case_sql, interactions_for_scoring, score_lead, scored_leads
-from scoring.models import DirtyLead, LeadScore, ScoreChange, ScoringModel, ScoringRun
+from scoring.models import DirtyLead, LeadScore, ScoreChange, ScoringModel, ScoringRun, ScoringRunChunk
 from scoring.selectors import published_model
 from scoring.spec import ModelSpec, model_spec
 
@@ -93,12 +100,17 @@ def _write_scores(
     inner_sql, inner_params = inner
     grade_sql, grade_params = grade_case_sql(spec, "s.new_score")
     # Bulk runs leave unchanged records alone; after an event the record says "computed now" (the lead page
-    # waits for that to stop showing "Rescoring…").
+    # waits for that to stop showing "Rescoring…"). A bulk run also leaves alone the records an event wrote with
+    # the same model after the run's moment: their data is at least as fresh as this chunk's (a later change
+    # marks the lead dirty again). ON CONFLICT locks every existing record it considers, written or not, so the
+    # records read again below to drop those leads from the chunk cannot change before the chunk commits.
+    bulk = reason != ScoreChange.Reason.EVENT
     only_changes = (
-        ""
-        if reason == ScoreChange.Reason.EVENT
-        else """WHERE scoring_leadscore.model_id <> excluded.model_id OR scoring_leadscore.score <> excluded.score
-                    OR scoring_leadscore.grade <> excluded.grade"""
+        """WHERE (scoring_leadscore.model_id <> excluded.model_id OR scoring_leadscore.score <> excluded.score
+                     OR scoring_leadscore.grade <> excluded.grade)
+                 AND NOT (scoring_leadscore.model_id = excluded.model_id AND scoring_leadscore.computed_at > %s)"""
+        if bulk
+        else ""
     )
     changed_history = "c.current_score IS NULL OR c.current_grade <> c.grade"
     if reason == ScoreChange.Reason.EVENT:
@@ -133,8 +145,14 @@ def _write_scores(
                 SELECT c.id, %s, c.score, c.grade, %s FROM {_CHUNK_TABLE} c WHERE true
                 ON CONFLICT (lead_id) DO UPDATE SET model_id = excluded.model_id, score = excluded.score,
                     grade = excluded.grade, computed_at = excluded.computed_at {only_changes}""",
-            [spec.id, now],
+            [spec.id, now, *([now] if bulk else [])],
         )
+        if bulk:
+            cursor.execute(
+                f"""DELETE FROM {_CHUNK_TABLE} c USING scoring_leadscore s
+                    WHERE s.lead_id = c.id AND s.model_id = %s AND s.computed_at > %s""",
+                [spec.id, now],
+            )
         lap("record")
         cursor.execute(
             f"""INSERT INTO scoring_scorechange
@@ -298,18 +316,172 @@ def scoring_run_join_or_start(
         return scoring_run_start(model=model, reason=reason, user=user, queue=queue), True
 
 
+# How many times a chunk rolled back by a deadlock is taken again before the run is left to the task's retries.
+_DEADLOCK_RETRIES = 3
+
+
+class _RunStopped(Exception):
+    """A chunk found its run no longer running (failed, finished or superseded): its writes are rolled back."""
+
+
+def _run_chunks_create(*, run_id: int, chunk_size: int) -> None:
+    """Cut the run's remaining range into chunks, once: the first executor does it, under the run's row lock, so
+    every later one (whatever its chunk size) shares the same chunks. A run left half done by an older executor
+    (which kept only `last_lead_id`) is cut from there."""
+    with transaction.atomic():
+        run = ScoringRun.objects.select_for_update().get(pk=run_id)
+        if run.chunks.exists() or run.status != ScoringRun.Status.RUNNING:
+            return
+        starts = range(run.last_lead_id, run.end_lead_id, chunk_size)
+        ScoringRunChunk.objects.bulk_create(
+            ScoringRunChunk(run=run, start_lead_id=start, end_lead_id=min(start + chunk_size, run.end_lead_id))
+            for start in starts
+        )
+
+
+def _run_chunk_write(*, run: ScoringRun, spec: ModelSpec, query: _RangeQuery, timings: dict | None) -> bool:
+    """Take the run's next free chunk and write it, in one transaction. False when no chunk is free (all done, or
+    the rest being written by other executors). Raises `_RunStopped` when the run stopped meanwhile.
+
+    The chunk's row stays locked until the commit: other executors skip it (SKIP LOCKED), and if this one dies the
+    rollback frees it. The run's row is updated last, so it is locked only while the chunk commits.
+    """
+    with transaction.atomic():
+        chunk = (
+            ScoringRunChunk.objects.select_for_update(skip_locked=True)
+            .filter(run_id=run.pk, done_at__isnull=True)
+            .order_by("start_lead_id")
+            .first()
+        )
+        if chunk is None:
+            return False
+        done, changed = _write_scores(
+            spec=spec,
+            inner=query.bind(chunk.start_lead_id, chunk.end_lead_id),
+            id_range=(chunk.start_lead_id, chunk.end_lead_id),
+            reason=run.reason,
+            now=run.started_at,
+            timings=timings,
+        )
+        ScoringRunChunk.objects.filter(pk=chunk.pk).update(done_at=clock.now())
+        # Every lead below the lowest chunk not done (as this transaction sees them) is done: a lower bound that
+        # only moves up, for the progress bar.
+        not_done = ScoringRunChunk.objects.filter(run_id=run.pk, done_at__isnull=True).order_by().values("run_id")
+        lowest = not_done.annotate(low=Min("start_lead_id")).values("low")
+        still_running = ScoringRun.objects.filter(pk=run.pk, status=ScoringRun.Status.RUNNING).update(
+            leads_done=F("leads_done") + done,
+            leads_changed=F("leads_changed") + changed,
+            last_lead_id=Greatest(F("last_lead_id"), Coalesce(Subquery(lowest), F("end_lead_id"))),
+            heartbeat_at=clock.now(),
+        )
+        if not still_running:
+            raise _RunStopped
+    return True
+
+
+def _run_chunks_write(
+    *, run: ScoringRun, spec: ModelSpec, query: _RangeQuery, stop: threading.Event, timings, progress
+) -> None:
+    """Write free chunks of the run until none is free, the run stops, or another thread of this executor
+    failed (`stop`)."""
+    while not stop.is_set():
+        current = published_model()
+        if current is None or current.pk != run.model_id:
+            ScoringRun.objects.filter(pk=run.pk, status__in=_ACTIVE).update(
+                status=ScoringRun.Status.FAILED, error="Superseded by a newer publish.", finished_at=clock.now()
+            )
+            raise _RunStopped
+        for attempt in range(_DEADLOCK_RETRIES + 1):
+            try:
+                wrote = _run_chunk_write(run=run, spec=spec, query=query, timings=timings)
+                break
+            except OperationalError as error:
+                # An event's rescoring locks a lead, then its record; a chunk the other way round. When both meet,
+                # PostgreSQL rolls one back: if it is the chunk, the chunk is free again, and taken again here.
+                if not isinstance(error.__cause__, DeadlockDetected) or attempt == _DEADLOCK_RETRIES:
+                    raise
+                logger.warning("Scoring run %s: a chunk met a deadlock, written again", run.pk)
+        if not wrote:
+            return
+        if progress:
+            progress(ScoringRun.objects.get(pk=run.pk))
+
+
+def _run_chunks_write_parallel(
+    *, run: ScoringRun, spec: ModelSpec, query: _RangeQuery, threads: int, timings: dict | None, progress
+) -> None:
+    """`_run_chunks_write` in `threads` threads at once (this one and `threads - 1` more, each with its own
+    database connection). The first error stops the others after their current chunk and is raised here."""
+    stop, errors, lock = threading.Event(), [], threading.Lock()
+    laps = [None if timings is None else {} for _ in range(threads)]
+
+    def locked_progress(current: ScoringRun) -> None:
+        with lock:
+            progress(current)
+
+    def body(index: int) -> None:
+        try:
+            _run_chunks_write(
+                run=run,
+                spec=spec,
+                query=query,
+                stop=stop,
+                timings=laps[index],
+                progress=locked_progress if progress else None,
+            )
+        except BaseException as error:
+            errors.append(error)
+            stop.set()
+        finally:
+            if index:
+                connection.close()  # this thread's own connection
+
+    helpers = [threading.Thread(target=body, args=(i,), name=f"scoring-run-{run.pk}-{i}") for i in range(1, threads)]
+    for helper in helpers:
+        helper.start()
+    body(0)
+    for helper in helpers:
+        helper.join()
+    if timings is not None:
+        for lap in laps:
+            for step, seconds in lap.items():
+                timings[step] = timings.get(step, 0.0) + seconds
+    if errors:
+        # A run stopped by another executor is not an error of this one; anything else is.
+        raise next((e for e in errors if not isinstance(e, _RunStopped)), errors[0])
+
+
+def _run_chunks_pending(*, run_id: int) -> bool:
+    """Whether chunks of the run are left once the ones other executors are writing have committed: waits for
+    them (a blocking FOR UPDATE), and finds any whose executor died (rolled back, free again)."""
+    with transaction.atomic():
+        return bool(
+            list(
+                ScoringRunChunk.objects.select_for_update()
+                .filter(run_id=run_id, done_at__isnull=True)
+                .values_list("pk", flat=True)
+            )
+        )
+
+
 def scoring_run_execute(
-    *, run_id: int, chunk_size: int = CHUNK_SIZE, progress=None, timings: dict | None = None
+    *,
+    run_id: int,
+    chunk_size: int = CHUNK_SIZE,
+    parallel: int | None = None,
+    progress=None,
+    timings: dict | None = None,
 ) -> ScoringRun:
-    """Execute a run chunk by chunk, each chunk in its own transaction; resumes after the last chunk done.
+    """Execute a run chunk by chunk, `parallel` chunks at once (default `SCORING_PARALLEL_CHUNKS`), each chunk in
+    its own transaction; resumes with the chunks not done.
 
     Safe to run twice at once (a redelivered task, the stalled-run sweep, `recalculate_scores` joining a run):
-    each chunk's transaction first claims its id range by moving `last_lead_id` from the range's start to its
-    end, a conditional UPDATE that holds the run's row until the chunk commits. An executor whose claim finds
-    `last_lead_id` moved on writes nothing and takes the next range from there, so every chunk is written once
-    however many executors share the run. A finished run is left alone, and a run whose model is no longer
-    the published one stops (a newer publish has its own run). Transient database errors leave the run to the
-    task's retries and the sweep; any other error fails it.
+    executors share the run's chunks (`ScoringRunChunk`), each taken by one executor under a row lock held until
+    it commits, so every chunk is written once however many executors (and threads) share the run, and one whose
+    executor was killed is taken again. A finished run is left alone, and a run whose model is no longer the
+    published one stops (a newer publish has its own run). Transient database errors leave the run to the task's
+    retries and the sweep; any other error fails it. Inside a transaction (the caller's, or a test's) the other
+    threads' connections could not see its rows, so the chunks are then written one after the other here.
     """
     claimed = ScoringRun.objects.filter(pk=run_id, status__in=_ACTIVE).update(
         status=ScoringRun.Status.RUNNING, heartbeat_at=clock.now()
@@ -322,37 +494,20 @@ def scoring_run_execute(
     run = ScoringRun.objects.select_related("model").get(pk=run_id)
     spec = model_spec(run.model)
     query = _RangeQuery(spec=spec, now=run.started_at)
+    threads = 1 if connection.in_atomic_block else max(1, parallel or settings.SCORING_PARALLEL_CHUNKS)
     try:
-        while run.last_lead_id < run.end_lead_id:
-            current = published_model()
-            if current is None or current.pk != run.model_id:
-                ScoringRun.objects.filter(pk=run.pk, status__in=_ACTIVE).update(
-                    status=ScoringRun.Status.FAILED, error="Superseded by a newer publish.", finished_at=clock.now()
+        _run_chunks_create(run_id=run.pk, chunk_size=chunk_size)
+        while True:
+            if threads > 1:
+                _run_chunks_write_parallel(
+                    run=run, spec=spec, query=query, threads=threads, timings=timings, progress=progress
                 )
-                run.refresh_from_db()
-                return run
-            start, end = run.last_lead_id, min(run.last_lead_id + chunk_size, run.end_lead_id)
-            with transaction.atomic():
-                mine = ScoringRun.objects.filter(
-                    pk=run.pk, status=ScoringRun.Status.RUNNING, last_lead_id=start
-                ).update(last_lead_id=end, heartbeat_at=clock.now())
-                if mine:
-                    done, changed = _write_scores(
-                        spec=spec,
-                        inner=query.bind(start, end),
-                        id_range=(start, end),
-                        reason=run.reason,
-                        now=run.started_at,
-                        timings=timings,
-                    )
-                    ScoringRun.objects.filter(pk=run.pk).update(
-                        leads_done=F("leads_done") + done, leads_changed=F("leads_changed") + changed
-                    )
-            run.refresh_from_db(fields=["status", "last_lead_id", "leads_done", "leads_changed", "error"])
-            if run.status != ScoringRun.Status.RUNNING:
-                return run  # another executor finished it, or it failed
-            if progress:
-                progress(run)
+            else:
+                _run_chunks_write(
+                    run=run, spec=spec, query=query, stop=threading.Event(), timings=timings, progress=progress
+                )
+            if not _run_chunks_pending(run_id=run.pk):
+                break
         started = time.monotonic()
         with transaction.atomic():
             # One executor finishes the run; another one reaching the end waits here, then finds it done.
@@ -362,18 +517,24 @@ def scoring_run_execute(
             # Grades may have moved for any lead: re-time every running response clock once, at the end.
             leads_grade_changed()
             ScoringRun.objects.filter(pk=run.pk).update(
-                status=ScoringRun.Status.DONE, finished_at=clock.now(), heartbeat_at=clock.now()
+                status=ScoringRun.Status.DONE,
+                last_lead_id=F("end_lead_id"),
+                finished_at=clock.now(),
+                heartbeat_at=clock.now(),
             )
+            run.chunks.all().delete()
         if timings is not None:
             timings["response clocks"] = time.monotonic() - started
+    except _RunStopped:
+        pass  # another executor finished or failed it, or a newer publish superseded it
     except (OperationalError, InterfaceError) as error:
         # Transient (the database went away): the task retries, and the stalled-run sweep resumes the run if the
-        # retries run out; either carries on after the last committed chunk.
-        logger.exception("Scoring run %s interrupted at lead %s", run.pk, run.last_lead_id)
+        # retries run out; either carries on with the chunks not committed.
+        logger.exception("Scoring run %s interrupted", run.pk)
         _record_error(run_id=run.pk, error=f"Interrupted, resuming: {error}")
         raise
     except Exception as error:
-        logger.exception("Scoring run %s failed at lead %s", run.pk, run.last_lead_id)
+        logger.exception("Scoring run %s failed", run.pk)
         _record_error(run_id=run.pk, error=str(error), failed=True)
         raise
     run.refresh_from_db()
