@@ -1,5 +1,6 @@
 """The leads list's filters: every one of them is in the URL, so a view can be bookmarked."""
 
+import copy
 import datetime as dt
 
 import django_filters
@@ -226,6 +227,27 @@ class LeadFilter(django_filters.FilterSet):
         # Inactive channels still have leads, and reports link to them.
         if data and data.get("channel"):
             self.filters["channel"].queryset = Channel.objects.all()
+
+    # The filters whose choices depend on the user (or the request); the others' are the same for everyone.
+    USER_CHOICES = ("owner", "overdue_for", "channel", "team")
+
+    def get_form_class(self):
+        """The form class, built once for all requests from the declared filters: django-filters builds one, and
+        its two dozen fields, for every request (a millisecond of each). Each form still gets its own copies of the
+        fields (Django's `Form` copies them), and `form` gives them the user's choices."""
+        cls = type(self)
+        if cls.__dict__.get("_form_class") is None:
+            fields = {name: filter_.field for name, filter_ in copy.deepcopy(cls.base_filters).items()}
+            cls._form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+        return cls._form_class
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            form = super().form
+            for name in self.USER_CHOICES:
+                form.fields[name].queryset = self.filters[name].queryset
+        return self._form
 
     REPORT_FILTERS = (
         "team",
