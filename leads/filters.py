@@ -139,7 +139,8 @@ class ModelChoiceFilter(django_filters.ModelChoiceFilter):
     field_class = _ModelChoiceField
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, widget=PlainSelect, **kwargs)
+        kwargs.setdefault("widget", PlainSelect)
+        super().__init__(*args, **kwargs)
 
 
 class LeadFilter(django_filters.FilterSet):
