@@ -1,5 +1,6 @@
 """The leads list's filters: every one of them is in the URL, so a view can be bookmarked."""
 
+import copy
 import datetime as dt
 
 import django_filters
@@ -9,6 +10,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from crm import access, clock
 from crm.models import Team, User
 from crm.pagination import Page, Sort, keyset_page
+from crm.widgets import OneQueryChoiceIterator, PlainSelect
 from leads.models import (
     FUNNEL,
     OPEN_STAGES,
@@ -123,14 +125,33 @@ def reached_stage_condition(stage: str) -> Exists:
     return Exists(StageChange.objects.filter(lead=OuterRef("pk"), to_stage__in=later))
 
 
+class _FilterChoiceIterator(django_filters.fields.ModelChoiceIterator, OneQueryChoiceIterator):
+    """django-filters' options (with its "null" choice) read in one statement (`OneQueryChoiceIterator`)."""
+
+
+class _ModelChoiceField(django_filters.fields.ModelChoiceField):
+    iterator = _FilterChoiceIterator
+
+
+class ModelChoiceFilter(django_filters.ModelChoiceFilter):
+    """A choice of channel, owner...: its options read in one statement and drawn without templates."""
+
+    field_class = _ModelChoiceField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", PlainSelect)
+        super().__init__(*args, **kwargs)
+
+
 class LeadFilter(django_filters.FilterSet):
+    # Every select is a `PlainSelect`, drawn without the form renderer's templates (crm/widgets.py).
     q = django_filters.CharFilter(method="search", label="Search")
-    stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="Any stage")
-    channel = django_filters.ModelChoiceFilter(queryset=Channel.objects.all(), empty_label="Any channel")
-    owner = django_filters.ModelChoiceFilter(queryset=None, empty_label="Anyone")
+    stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="Any stage", widget=PlainSelect)
+    channel = ModelChoiceFilter(queryset=Channel.objects.all(), empty_label="Any channel")
+    owner = ModelChoiceFilter(queryset=None, empty_label="Anyone")
     # Read through scoring's record (leads.scores.filter_by_grade), whose index finds a rare grade's leads.
     grade = django_filters.ChoiceFilter(
-        method="by_grade", label="Grade", choices=Grade.choices, empty_label="Any grade"
+        method="by_grade", label="Grade", choices=Grade.choices, empty_label="Any grade", widget=PlainSelect
     )
     created_after = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__gte", label="Created from", widget=forms.DateInput({"type": "date"})
@@ -146,25 +167,34 @@ class LeadFilter(django_filters.FilterSet):
         choices=[(k, label) for k, label, _, _ in SIZE_BANDS] + [("unknown", "Unknown")],
         method="filter_size",
         label="Company size",
+        widget=PlainSelect,
     )
     response = django_filters.ChoiceFilter(
-        choices=[(k, label) for k, label, _, _ in RESPONSE_BUCKETS], method="filter_response", label="First response"
+        choices=[(k, label) for k, label, _, _ in RESPONSE_BUCKETS],
+        method="filter_response",
+        label="First response",
+        widget=PlainSelect,
     )
     reached = django_filters.ChoiceFilter(
-        choices=[(s.value, s.label) for s in FUNNEL], method="filter_reached", label="Reached stage"
+        choices=[(s.value, s.label) for s in FUNNEL], method="filter_reached", label="Reached stage", widget=PlainSelect
     )
-    lost_reason = django_filters.ChoiceFilter(choices=LostReason.choices, label="Lost reason")
+    lost_reason = django_filters.ChoiceFilter(choices=LostReason.choices, label="Lost reason", widget=PlainSelect)
     open = django_filters.BooleanFilter(
         method="filter_open", label="Open (not won or lost)", widget=forms.CheckboxInput
     )
     stage_age = django_filters.ChoiceFilter(
-        choices=[(k, label) for k, label, _, _ in STAGE_AGES], method="filter_stage_age", label="In stage for"
+        choices=[(k, label) for k, label, _, _ in STAGE_AGES],
+        method="filter_stage_age",
+        label="In stage for",
+        widget=PlainSelect,
     )
-    missing = django_filters.ChoiceFilter(choices=list(KEY_FIELDS.items()), method="filter_missing", label="Missing")
-    filled = django_filters.ChoiceFilter(choices=list(KEY_FIELDS.items()), method="filter_filled", label="Filled in")
-    overdue_for = django_filters.ModelChoiceFilter(
-        queryset=User.objects.none(), method="filter_overdue_for", label="Overdue tasks of"
+    missing = django_filters.ChoiceFilter(
+        choices=list(KEY_FIELDS.items()), method="filter_missing", label="Missing", widget=PlainSelect
     )
+    filled = django_filters.ChoiceFilter(
+        choices=list(KEY_FIELDS.items()), method="filter_filled", label="Filled in", widget=PlainSelect
+    )
+    overdue_for = ModelChoiceFilter(queryset=User.objects.none(), method="filter_overdue_for", label="Overdue tasks of")
     awaiting = django_filters.BooleanFilter(
         method="filter_awaiting", label="No response yet", widget=forms.CheckboxInput
     )
@@ -175,7 +205,11 @@ class LeadFilter(django_filters.FilterSet):
     # "See the leads" after an import: the leads it created (among those the user may see).
     import_job = django_filters.NumberFilter(field_name="import_job", label="From import #", min_value=1)
     sort = django_filters.ChoiceFilter(
-        choices=[(k, label) for k, (label, _) in SORTS.items()], method="noop", empty_label=None, label="Sort"
+        choices=[(k, label) for k, (label, _) in SORTS.items()],
+        method="noop",
+        empty_label=None,
+        label="Sort",
+        widget=PlainSelect,
     )
 
     class Meta:
@@ -194,6 +228,27 @@ class LeadFilter(django_filters.FilterSet):
         # Inactive channels still have leads, and reports link to them.
         if data and data.get("channel"):
             self.filters["channel"].queryset = Channel.objects.all()
+
+    # The filters whose choices depend on the user (or the request); the others' are the same for everyone.
+    USER_CHOICES = ("owner", "overdue_for", "channel", "team")
+
+    def get_form_class(self):
+        """The form class, built once for all requests from the declared filters: django-filters builds one, and
+        its two dozen fields, for every request (a millisecond of each). Each form still gets its own copies of the
+        fields (Django's `Form` copies them), and `form` gives them the user's choices."""
+        cls = type(self)
+        if cls.__dict__.get("_form_class") is None:
+            fields = {name: filter_.field for name, filter_ in copy.deepcopy(cls.base_filters).items()}
+            cls._form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+        return cls._form_class
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            form = super().form
+            for name in self.USER_CHOICES:
+                form.fields[name].queryset = self.filters[name].queryset
+        return self._form
 
     REPORT_FILTERS = (
         "team",
@@ -295,18 +350,25 @@ class LeadFilter(django_filters.FilterSet):
         key = self.form.cleaned_data.get("sort") if self.form.is_valid() else None
         return SORTS.get(key or DEFAULT_SORT, SORTS[DEFAULT_SORT])[1]
 
-    def page(self, *, cursor: str | None, size: int, related: tuple[str, ...] = ()) -> Page:
-        """One page of the filtered leads in the chosen order (keyset pagination, `crm.pagination`).
+    def page(self, *, cursor: str | None, size: int, related: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> Page:
+        """One page of the filtered leads in the chosen order (keyset pagination, `crm.pagination`), with the
+        `related` objects and, when given, `only` those columns (and the sort's).
 
         The score sort (`leads.scores.order_by_score`) walks scoring's index of the score: first the scored leads,
         highest first, then the leads not scored yet, latest added first, as if their score were below any score.
         """
-        sort, leads = self.sort_order, self.qs.select_related(*related)
+        sort = self.sort_order
+
+        def rows(leads: QuerySet) -> QuerySet:
+            leads = leads.select_related(*related)
+            return leads.only(*only, *([sort.key] if sort.key != SCORE_KEY else [])) if only else leads
+
+        leads = rows(self.qs)
         term = search_term(self.form.cleaned_data.get("q")) if self.is_valid() else ""
         if term and sort.key != SCORE_KEY:
             # A search walks the list's index newest first before it asks the trigram index (`leads.search`).
             return keyset_page(
-                self._without_search().select_related(*related),
+                rows(self._without_search()),
                 sort=sort,
                 cursor=cursor,
                 size=size,

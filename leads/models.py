@@ -272,6 +272,10 @@ class Lead(models.Model):
             # The search box (`leads.search`): the trigrams of `search_text` (pg_trgm) beside `search_key` (who may
             # see the lead, its block of ids). Created in SQL by migration 0019.
             GinIndex(search_key(), OpClass(F("search_text"), name="gin_trgm_ops"), name="lead_search_idx"),
+            # Who may see a lead, by its id: the grade filter finds its leads in scoring's index and tests each one
+            # here without reading the table. A rep's count of grade A tested 5,400 lead rows at a million leads,
+            # most of them outside PostgreSQL's buffers (62-70 ms); against this index, 12-21 ms (migration 0020).
+            models.Index(fields=["id"], include=["owner", "team"], name="lead_visibility_idx"),
             # Filters, each leading with the filtered column and ending with the default sort.
             models.Index(F("owner"), F("created_at").desc(), F("id").desc(), name="lead_owner_created_idx"),
             models.Index(F("team"), F("created_at").desc(), F("id").desc(), name="lead_team_created_idx"),

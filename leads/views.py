@@ -119,6 +119,7 @@ def _list_context(request: HttpRequest, params: QueryDict) -> dict:
         cursor=params.get("after"),
         size=settings.LEADS_PAGE_SIZE,
         related=("owner", "channel", "response_clock__policy"),
+        only=selectors.LIST_ROW_FIELDS,
     )
     first_page = params.copy()
     first_page.pop("after", None)

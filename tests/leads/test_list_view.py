@@ -216,3 +216,28 @@ def test_the_score_sort_puts_scored_leads_first_then_the_unscored_ones_across_pa
 
 def test_the_grade_filter_is_labelled_plainly(rep_client):
     assert '<span class="filter-label">Grade</span>' in rep_client.get(URL).content.decode()
+
+
+@pytest.mark.parametrize("query", [{}, {"sort": "-activity"}, {"sort": "-score"}, {"q": "acme"}, {"awaiting": "on"}])
+@pytest.mark.parametrize("rows", [3, 30])
+def test_every_row_is_drawn_from_the_pages_own_query(
+    client, manager, rep, teammate, channel, django_assert_max_num_queries, query, rows
+):
+    """The list reads only the columns its rows show (`leads.selectors.LIST_ROW_FIELDS`): a row that needed another
+    would read it lead by lead, and thirty rows would cost more queries than three."""
+    from leads import services
+    from leads.sla.services import response_clocks_recompute
+    from tests.factories import ResponsePolicyFactory
+
+    ResponsePolicyFactory(name="Everyone", target_minutes=30)
+    leads = [
+        LeadFactory(owner=[rep, teammate, None][i % 3], channel=channel, company=f"Acme {i}", grade="A", score=90)
+        for i in range(rows)
+    ]
+    response_clocks_recompute()
+    services.interaction_log(lead=leads[0], user=rep, kind="call")  # answered: the "answered in" chip
+    client.force_login(manager)
+    with django_assert_max_num_queries(11):
+        html = client.get(URL, query).content.decode()
+    assert html.count('class="lead-link"') == rows - (1 if query.get("awaiting") else 0)
+    assert "Response target “Everyone”" in html and "Pool" in html and "Google Ads" in html
