@@ -7,6 +7,8 @@ class LeadsConfig(AppConfig):
     def ready(self) -> None:
         from leads.channels.services import connect_signals
         from leads.panels import register_lead_panel
+        from leads.routing.services import connect_signals as connect_routing_signals
 
         connect_signals()
+        connect_routing_signals()
         register_lead_panel("leads:merge_panel")

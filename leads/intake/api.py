@@ -31,13 +31,14 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
 
-from crm import access, clock, errors
+from crm import access, clock, errors, generations
 from leads.channels import services as channel_services
 from leads.facts import API_FACTS, API_OUT_FACTS, Fact, attributes_problem
 from leads.intake import services as intake
 from leads.intake.pipeline import OWN_CHANNEL
 from leads.models import ApiToken, Lead
 from leads.normalize import email_problem, normalize_email, normalize_phone
+from leads.routing import services as routing
 
 
 class ApiError(Exception):
@@ -52,11 +53,13 @@ class TokenAuth(HttpBearer):
     openapi_description = "A channel's API token: `Authorization: Bearer crm_…`"
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        api_token, retry_after = channel_services.api_token_for_call(
-            raw=token, limit=settings.API_RATE_LIMIT, window=60
+        api_token, retry_after, generations_read = channel_services.api_token_for_call(
+            raw=token, limit=settings.API_RATE_LIMIT, window=60, also_read=(routing.RULES_GENERATION_KEY,)
         )
         if api_token is None:
             return None
+        # The routing rules' generation, read in the same round trip: the call's work uses it (`_idempotent`).
+        request.generations_read = generations_read
         if not api_token.channel.active:
             raise ApiError(403, {"Authorization": [f"The channel “{api_token.channel}” is switched off."]})
         if retry_after is not None:
@@ -383,12 +386,13 @@ def _idempotent(request: HttpRequest, produce) -> HttpResponse:
             raise ApiError(400, {"Idempotency-Key": ["Give 1 to 255 characters, e.g. a UUID."]})
     token: ApiToken = request.auth
     try:
-        status, body, replayed = intake.idempotent(
-            token=token,
-            key=key,
-            request_hash=intake.fingerprint(request.method, request.path, request.body.decode("utf-8", "replace")),
-            produce=produce,
-        )
+        with generations.read_together(getattr(request, "generations_read", {})):
+            status, body, replayed = intake.idempotent(
+                token=token,
+                key=key,
+                request_hash=intake.fingerprint(request.method, request.path, request.body.decode("utf-8", "replace")),
+                produce=produce,
+            )
     except intake.IdempotencyMismatch:
         raise ApiError(
             422, {"Idempotency-Key": ["This key was used with a different request; use a new key."]}

@@ -52,7 +52,7 @@ from django.utils import timezone
 
 from crm import access, clock
 from crm.business_hours import clock_for
-from crm.db import ReboundQuery, SecondsBetween, any_of
+from crm.db import Batch, ReboundQuery, SecondsBetween, any_of
 from crm.models import BusinessCalendar, Holiday, User
 from crm.queue import enqueue_on_commit
 from crm.services import Notice, notifications_email_digest, notifications_send
@@ -185,7 +185,9 @@ def _leads(lead_ids: Iterable[int] | QuerySet | None) -> QuerySet[Lead]:
 
 
 @transaction.atomic(savepoint=False)  # in the caller's transaction if any: a failure rolls the caller back
-def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = None, arriving: bool = False) -> int:
+def response_clocks_recompute(
+    *, lead_ids: Iterable[int] | QuerySet | None = None, arriving: bool = False, batch: Batch | None = None
+) -> int:
     """Time the response clocks of these leads (all leads when None), set-based; returns how many were timed.
 
     1. Clocks of answered or closed leads stop (nothing left to send).
@@ -197,8 +199,12 @@ def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = Non
        reminder point and next sweep moment: a handful of statements however many clocks run.
     `arriving`: the leads were created in this transaction, so none has a clock to stop or to drop (steps 1 and
     the removal of clocks no policy matches have nothing to do). Only the narrow `ResponseClock` table is
-    written; the leads themselves are read, never updated.
+    written; the leads themselves are read, never updated. `batch` (arriving leads only): the upsert is queued in
+    it, to reach PostgreSQL in the round trip of the arrival's other statements; the calendars' clocks are timed
+    when the batch has run, and the count returned is 0 (not known yet).
     """
+    if batch is not None and not arriving:
+        raise ValueError("Only the clocks of arriving leads are timed in a batch.")
     now = clock.now()
     leads = _leads(lead_ids)
     if not arriving:
@@ -217,22 +223,22 @@ def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = Non
         select_sql, params = query.bind(lead_ids=sorted(set(lead_ids)), now=now)
     clocks = connection.ops.quote_name(ResponseClock._meta.db_table)
     policies = connection.ops.quote_name(ResponsePolicy._meta.db_table)
-    with connection.cursor() as cursor:
-        # The upsert returns each clock's policy and arrival; joined to the policies, that is every policy to time
-        # with its span of arrivals, in the same statement. Unless the leads are arriving, the clocks left untimed
-        # before join them (a merge resets an answered lead's clock); the outer SELECT sees the clocks as they were
-        # before the upsert, hence NOT IN. (Arriving leads skip that scan: a lead arriving pays for its own clock.)
-        left_untimed = (
-            ""
-            if arriving
-            else f"UNION ALL SELECT policy_id, arrived_at FROM {clocks} WHERE due_at IS NULL AND policy_id IS NOT NULL "
-            "AND lead_id NOT IN (SELECT lead_id FROM upserted)"
-        )
-        # A policy without a calendar counts plain minutes: its clocks are timed in the upsert itself (deadline,
-        # reminder point, and the next moment to act: nothing once the deadline has passed). The clocks of a policy
-        # with business hours are timed after, per piece of its calendar (`_time_clocks`). The first row returned
-        # counts the clocks timed in the upsert (its policy is NULL); the others are the policies left to time.
-        cursor.execute(
+    # The upsert returns each clock's policy and arrival; joined to the policies, that is every policy to time
+    # with its span of arrivals, in the same statement. Unless the leads are arriving, the clocks left untimed
+    # before join them (a merge resets an answered lead's clock); the outer SELECT sees the clocks as they were
+    # before the upsert, hence NOT IN. (Arriving leads skip that scan: a lead arriving pays for its own clock.)
+    left_untimed = (
+        ""
+        if arriving
+        else f"UNION ALL SELECT policy_id, arrived_at FROM {clocks} WHERE due_at IS NULL AND policy_id IS NOT NULL "
+        "AND lead_id NOT IN (SELECT lead_id FROM upserted)"
+    )
+    # A policy without a calendar counts plain minutes: its clocks are timed in the upsert itself (deadline,
+    # reminder point, and the next moment to act: nothing once the deadline has passed). The clocks of a policy
+    # with business hours are timed after, per piece of its calendar (`_time_clocks`). The first row returned
+    # counts the clocks timed in the upsert (its policy is NULL); the others are the policies left to time.
+    upsert = (
+        (
             f"WITH upserted AS (INSERT INTO {clocks} (lead_id, arrived_at, policy_id, due_at, remind_at, next_at) "
             "SELECT running.lead_id, running.arrived_at, running.policy_id, t.due, t.remind, "
             "CASE WHEN t.due > %s THEN COALESCE(t.remind, t.due) END "
@@ -247,14 +253,24 @@ def response_clocks_recompute(*, lead_ids: Iterable[int] | QuerySet | None = Non
             f"untimed AS (SELECT policy_id, arrived_at FROM upserted WHERE due_at IS NULL {left_untimed}) "
             "SELECT NULL, NULL, NULL, NULL, NULL, NULL, count(*) FROM upserted WHERE due_at IS NOT NULL "
             "UNION ALL SELECT p.id, p.target_minutes, p.reminder_percent, p.calendar_id, MIN(u.arrived_at), "
-            f"MAX(u.arrived_at), 0 FROM untimed u JOIN {policies} p ON p.id = u.policy_id GROUP BY p.id",
-            [now, *params],
-        )
+            f"MAX(u.arrived_at), 0 FROM untimed u JOIN {policies} p ON p.id = u.policy_id GROUP BY p.id"
+        ),
+        [now, *params],
+    )
+    if batch is not None:
+        batch.add(*upsert, then=lambda to_time: _time_policies(to_time, now))
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(*upsert)
         to_time = cursor.fetchall()
     if not arriving:
         # A running lead that no policy matches has no clock.
         ResponseClock.objects.filter(due_at__isnull=True, policy__isnull=True).delete()
+    return _time_policies(to_time, now)
 
+
+def _time_policies(to_time: list[tuple], now: dt.datetime) -> int:
+    """Given the upsert's rows: the count timed in it, plus the clocks of each calendar's policy, timed now."""
     timed = 0
     for policy_id, target_minutes, reminder_percent, calendar_id, first, last, timed_in_upsert in to_time:
         if policy_id is None:
