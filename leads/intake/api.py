@@ -32,6 +32,7 @@ from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
 
 from crm import access, clock, errors, generations
+from crm.db import Batch
 from leads.channels import services as channel_services
 from leads.facts import API_FACTS, API_OUT_FACTS, Fact, attributes_problem
 from leads.intake import services as intake
@@ -415,7 +416,7 @@ def _idempotent(request: HttpRequest, produce) -> HttpResponse:
 def create_lead(request: HttpRequest, payload: LeadIn):
     token: ApiToken = request.auth
 
-    def produce() -> tuple[int, dict]:
+    def produce(pending: Batch) -> tuple[int, dict]:
         data = payload.model_dump()
         message, page_url, referrer = data.pop("message"), data.pop("page_url"), data.pop("referrer")
         facts = {
@@ -432,6 +433,8 @@ def create_lead(request: HttpRequest, payload: LeadIn):
                 record_new=False,
                 # What the token sees (`access.leads_for_token`: its channel's leads), read the quick way.
                 among=OWN_CHANNEL,
+                # The new lead's last statements go with the idempotency key's (`intake.idempotent`).
+                pending=pending,
             )
         except DjangoValidationError as error:
             errors = error.message_dict if hasattr(error, "error_dict") else {"body": error.messages}
@@ -459,7 +462,7 @@ def create_lead(request: HttpRequest, payload: LeadIn):
 def create_leads_batch(request: HttpRequest, payload: LeadsBatchIn):
     token: ApiToken = request.auth
 
-    def produce() -> tuple[int, dict]:
+    def produce(pending: Batch) -> tuple[int, dict]:
         batch = []
         for item in payload.leads:
             data = item.model_dump()
@@ -501,7 +504,7 @@ def read_lead(request: HttpRequest, lead_id: int):
 def create_event(request: HttpRequest, payload: EventIn):
     token: ApiToken = request.auth
 
-    def produce() -> tuple[int, dict]:
+    def produce(pending: Batch) -> tuple[int, dict]:
         leads = access.leads_for_token(token)
         if payload.email:
             leads = leads.filter(email_normalized=normalize_email(payload.email))

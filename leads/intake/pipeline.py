@@ -357,6 +357,7 @@ def arrivals_store(
     now: dt.datetime | None = None,
     batch: bool | None = None,
     route_to_teams: Collection[int] | None = None,
+    pending: Batch | None = None,
 ) -> list[Record]:
     """Insert these arrivals as new leads, with their stage history, owners, response clocks and signals.
 
@@ -365,18 +366,21 @@ def arrivals_store(
     than one lead) tells managers about pooled leads once for all (`label` names the batch) and scoring with one
     `leads_bulk_created` on commit; a single arrival gets a notice per lead and `lead_changed`. `route_to_teams`
     limits routing to the rules of these teams (a manager's import: never another team's reps).
+
+    The statements that need no answer (the leads when their ids were drawn already, their clocks, scoring's
+    note) reach PostgreSQL together: one round trip (`crm.db.Batch`), or two when routing reads the leads. With
+    `pending` they are left queued in it, for the caller to send with its own (the API: with the idempotency key);
+    the caller must run it before any other statement.
     """
     now = now or clock.now()
     records = [lead_record(arriving, now=now) for arriving in arrivals]
     if not records:
         return records
     batch = len(records) > 1 if batch is None else batch
-    # The statements that need no answer (the leads when their ids were drawn already, their clocks, scoring's
-    # note) reach PostgreSQL together: one round trip (`crm.db.Batch`), or two when routing reads the leads.
-    pending = Batch()
+    queued = pending if pending is not None else Batch()
     if len(records) < COPY_FROM_ROWS:
         reserved = [arriving.reserved_pk for arriving in arrivals]
-        _insert_with_history(records, user=user, ids=reserved if None not in reserved else None, batch=pending)
+        _insert_with_history(records, user=user, ids=reserved if None not in reserved else None, batch=queued)
     else:
         bulk_insert(Lead, records)
         bulk_insert(StageChange, list(stage_history(records, user=user)))
@@ -390,7 +394,7 @@ def arrivals_store(
             notify="batch" if batch else "lead",
             label=label,
             teams=route_to_teams,
-            pending=pending,
+            pending=queued,
         )
         for record in records:
             owner_id = result.assigned.get(record.pk)
@@ -400,13 +404,14 @@ def arrivals_store(
                 record.team_id = result.unavailable[record.pk][0]
     clocked = [r.pk for r in records if r.stage in OPEN_STAGES]
     if clocked:
-        response_clocks_recompute(lead_ids=clocked, arriving=True, batch=pending)
+        response_clocks_recompute(lead_ids=clocked, arriving=True, batch=queued)
 
     ids = [r.pk for r in records]
     # In the transaction: what must be written with the leads (scoring notes them as waiting to be scored), so a
     # lead arriving commits once. Then, on commit, the signals that may queue work.
-    leads_arriving.send(sender=Lead, lead_ids=ids, batch=pending)
-    pending.run()
+    leads_arriving.send(sender=Lead, lead_ids=ids, batch=queued)
+    if pending is None:
+        queued.run()
     if batch:
         transaction.on_commit(partial(leads_bulk_created.send, sender=Lead, lead_ids=ids))
     else:
