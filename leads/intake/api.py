@@ -40,6 +40,7 @@ from leads.intake.pipeline import OWN_CHANNEL
 from leads.models import ApiToken, Lead
 from leads.normalize import email_problem, normalize_email, normalize_phone
 from leads.routing import services as routing
+from leads.sla import services as sla
 
 
 class ApiError(Exception):
@@ -55,11 +56,15 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
         api_token, retry_after, generations_read = channel_services.api_token_for_call(
-            raw=token, limit=settings.API_RATE_LIMIT, window=60, also_read=(routing.RULES_GENERATION_KEY,)
+            raw=token,
+            limit=settings.API_RATE_LIMIT,
+            window=60,
+            also_read=(routing.RULES_GENERATION_KEY, sla.POLICIES_GENERATION_KEY),
         )
         if api_token is None:
             return None
-        # The routing rules' generation, read in the same round trip: the call's work uses it (`_idempotent`).
+        # The routing rules' and response policies' generations, read in the same round trip: the call's work
+        # uses them (`_idempotent`).
         request.generations_read = generations_read
         if not api_token.channel.active:
             raise ApiError(403, {"Authorization": [f"The channel “{api_token.channel}” is switched off."]})

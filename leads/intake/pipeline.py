@@ -53,7 +53,7 @@ from leads.models import OPEN_STAGES, Lead, Stage, StageChange
 from leads.normalize import normalize_email, normalize_phone
 from leads.routing.services import route
 from leads.signals import lead_changed, leads_arriving, leads_bulk_created
-from leads.sla.services import response_clocks_recompute
+from leads.sla.services import response_clocks_recompute, response_clocks_start
 
 # How many advisory locks the identities share (see the module's docstring). A batch takes at most this many.
 IDENTITY_LOCK_SLOTS = 512
@@ -402,9 +402,14 @@ def arrivals_store(
                 record.owner_id, record.team_id, record.assigned_at = owner_id, result.team_of[owner_id], result.at
             elif record.pk in result.unavailable:
                 record.team_id = result.unavailable[record.pk][0]
-    clocked = [r.pk for r in records if r.stage in OPEN_STAGES]
-    if clocked:
-        response_clocks_recompute(lead_ids=clocked, arriving=True, batch=queued)
+    clocked = [r for r in records if r.stage in OPEN_STAGES and r.first_response_at is None]
+    if clocked and len(records) < COPY_FROM_ROWS:
+        # A few leads (one from the API): their clocks timed in Python, one plain INSERT in the batch.
+        response_clocks_start(
+            arrivals=[(r.pk, r.created_at, r.grade or "", _channel_id(r)) for r in clocked], batch=queued
+        )
+    elif clocked:
+        response_clocks_recompute(lead_ids=[r.pk for r in clocked], arriving=True, batch=queued)
 
     ids = [r.pk for r in records]
     # In the transaction: what must be written with the leads (scoring notes them as waiting to be scored), so a
@@ -421,6 +426,11 @@ def arrivals_store(
             fields = ["created", "utm_campaign"] if (record.utm_campaign or "").strip() else ["created"]
             transaction.on_commit(partial(lead_changed.send, sender=Lead, lead_id=record.pk, fields=fields))
     return records
+
+
+def _channel_id(record: Record) -> int | None:
+    channel = record.get("channel")
+    return channel.pk if channel is not None else record.get("channel_id")
 
 
 class _Columns:
