@@ -4,7 +4,9 @@
 
 One lead from a form and 5,000 from an import chunk run the same code, set-based: one lock statement, one query
 for duplicates, one insert of the leads (COPY from 50 rows up), one of their stage history, one routing pass, one
-timing of the response clocks, and the signals sent on commit. Callers run it in their transaction:
+timing of the response clocks, and the signals sent on commit. Statements that need no answer from one another
+travel together (`crm.db.Batch`): an API lead's lock, duplicate query and id in one round trip, its insert, clock,
+scoring note and idempotency key in another. Callers run it in their transaction:
 
 * `arrivals_match(arrivals)` normalises, takes the identity locks and finds each arrival's duplicate;
 * the caller decides what a duplicate means for it (the API and web form record the submission on it, an import
