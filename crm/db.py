@@ -62,3 +62,39 @@ class ReboundQuery:
             self._compiled = self._compile()
         sql, params, positions = self._compiled
         return sql, [values[positions[i]] if i in positions else p for i, p in enumerate(params)]
+
+
+class Batch:
+    """SQL statements sent to PostgreSQL together, in one round trip, for a hot path whose statements need no
+    answer from one another (a lead arriving: its row, its response clock, scoring's note of it).
+
+    They go as one simple query of several statements: PostgreSQL runs them in order, in the caller's
+    transaction, each with its own snapshot, so each sees what the ones before it wrote, and the first error stops
+    the rest (and fails the transaction, as a single statement would). `then` gets a statement's rows once the
+    batch ran. `run` sends what is queued; a batch left unrun sends nothing, so whoever makes one runs it.
+    """
+
+    def __init__(self) -> None:
+        self._statements: list[tuple[str, list, Callable[[list], None] | None]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._statements)
+
+    def add(self, sql: str, params: Iterable = (), then: Callable[[list], None] | None = None) -> None:
+        self._statements.append((sql, list(params), then))
+
+    def run(self) -> None:
+        statements, self._statements = self._statements, []
+        if not statements:
+            return
+        params = [param for _sql, statement_params, _then in statements for param in statement_params]
+        answers = []
+        with connection.cursor() as cursor:
+            cursor.execute("; ".join(sql for sql, _params, _then in statements), params)
+            for index, (_sql, _params, then) in enumerate(statements):
+                if index:
+                    cursor.nextset()
+                answers.append((then, cursor.fetchall() if cursor.description is not None else []))
+        for then, rows in answers:
+            if then is not None:
+                then(rows)

@@ -6,6 +6,7 @@ the requests: the data is what matters.
 """
 
 import logging
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.cache import cache, caches
@@ -40,30 +41,35 @@ def rate_limit_hit(*, bucket: str, limit: int, window: int) -> int | None:
     return max(1, seconds_left) if count > limit else None
 
 
-def rate_limit_hit_reading(*, bucket: str, limit: int, window: int, read: str) -> tuple[int | None, object]:
-    """`rate_limit_hit`, and the cache's value under `read`, in one round trip to Redis (an API call's budget).
+def rate_limit_hit_reading(
+    *, bucket: str, limit: int, window: int, read: Sequence[str]
+) -> tuple[int | None, tuple[object, ...]]:
+    """`rate_limit_hit`, and the cache's values under the keys `read`, in one round trip to Redis (an API call's
+    budget).
 
-    The value is `MISSING` when the key is absent or the cache unreachable (the limit is then lifted, as in
-    `rate_limit_hit`). With a cache other than Redis (a development machine's memory) it takes two calls.
+    A value is `MISSING` when its key is absent or the cache unreachable (the limit is then lifted, as in
+    `rate_limit_hit`). With a cache other than Redis (a development machine's memory) it takes more calls.
     """
     key, seconds_left, timeout = _window(bucket, window)
     try:
         client = _redis_client()
         if client is None:
-            return rate_limit_hit(bucket=bucket, limit=limit, window=window), cache.get(read, MISSING)
+            retry_after = rate_limit_hit(bucket=bucket, limit=limit, window=window)
+            return retry_after, tuple(cache.get(name, MISSING) for name in read)
         raw_client, serializer = client
         counter = cache.make_and_validate_key(key)
         # A transaction: the counter is created with its expiry and counted at once (never left without expiry).
         pipe = raw_client.pipeline(transaction=True)
         pipe.set(counter, 0, ex=timeout, nx=True)
         pipe.incr(counter)
-        pipe.get(cache.make_and_validate_key(read))
-        _created, count, value = pipe.execute()
+        for name in read:
+            pipe.get(cache.make_and_validate_key(name))
+        _created, count, *values = pipe.execute()
     except Exception:
         logger.warning("Rate limit %s not counted: the cache is unreachable", bucket, exc_info=True)
-        return None, MISSING
-    value = MISSING if value is None else serializer.loads(value)
-    return (max(1, seconds_left) if count > limit else None), value
+        return None, tuple(MISSING for _ in read)
+    values = tuple(MISSING if value is None else serializer.loads(value) for value in values)
+    return (max(1, seconds_left) if count > limit else None), values
 
 
 # What `rate_limit_hit_reading` answers for a key it did not find.

@@ -11,6 +11,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from crm import access, clock
+from crm.db import Batch
 from crm.models import User
 from leads.edits import EditConflict, history_bulk_reassign, history_record, same, stored
 from leads.facts import EDITABLE_FIELDS
@@ -69,11 +70,13 @@ def lead_create_or_match(
     stage: str = Stage.NEW,
     match_duplicates: bool = True,
     among: QuerySet[Lead] | str | None = None,
+    pending: Batch | None = None,
     **facts,
 ) -> tuple[Lead, bool]:
     """One lead through the arrival pipeline (`leads.intake.pipeline`): (the new lead, True), or, when
     `match_duplicates` and a lead has its email or phone, (that canonical lead, False) with nothing written.
-    `among` limits the match to the leads the sender may see (an API token's channel)."""
+    `among` limits the match to the leads the sender may see (an API token's channel). `pending`: see
+    `arrivals_store` (the new lead's last statements are left queued in it)."""
     unknown = set(facts) - set(EDITABLE_FIELDS) - {"created_at"}
     if unknown:
         raise TypeError(f"Unknown lead fields: {', '.join(sorted(unknown))}")
@@ -97,7 +100,7 @@ def lead_create_or_match(
         exclude.append("channel")
     lead.full_clean(exclude=exclude, validate_constraints=stage != Stage.NEW)
     arriving.facts["created_at"] = lead.created_at
-    (record,) = arrivals_store([arriving], user=user, now=now)
+    (record,) = arrivals_store([arriving], user=user, now=now, pending=pending)
     # The instance the caller gets is the row as stored, without reading it back.
     lead.pk = record.pk
     lead.owner_id, lead.team_id, lead.assigned_at = record.owner_id, record.team_id, record.assigned_at

@@ -16,7 +16,9 @@ interactions_bulk_logged = Signal()
 # Sent INSIDE the transaction that creates leads (the arrival pipeline, every way in), before `lead_changed` or
 # `leads_bulk_created` on commit: for receivers that must write in that same transaction (scoring notes the new
 # leads as waiting to be scored), so an arriving lead costs one commit. Queue work only on commit from it.
-# kwargs: lead_ids (list of ints).
+# kwargs: lead_ids (list of ints), batch (a `crm.db.Batch` or None): when given, a receiver queues its statements
+# in it (they reach PostgreSQL in the round trip of the arrival's own, after the leads are written) rather than
+# running them.
 leads_arriving = Signal()
 # Sent on commit after a bulk write (a CSV import chunk) created many leads at once, instead of one
 # `lead_changed` per lead (the import has routed its unowned leads already). kwargs: lead_ids (list of ints).

@@ -19,11 +19,20 @@ def _queue_sweep() -> None:
     enqueue_coalesced("scoring.tasks.rescore_dirty_leads", window=1)
 
 
-def leads_arriving_receiver(sender, lead_ids=(), **kwargs) -> None:
-    """New leads, in the transaction creating them: marked dirty with them (one commit for both); the sweep is
-    queued once that commits. Their `lead_changed` ("created") or `leads_bulk_created` that follows on commit
-    then has nothing left to do."""
-    if lead_ids and services.leads_mark_dirty(lead_ids=list(lead_ids)):
+def leads_arriving_receiver(sender, lead_ids=(), batch=None, **kwargs) -> None:
+    """New leads, in the transaction creating them: marked dirty with them (one commit for both; in the arrival's
+    round trip when it sends a `batch`); the sweep is queued once that commits. Their `lead_changed` ("created")
+    or `leads_bulk_created` that follows on commit then has nothing left to do."""
+    if not lead_ids:
+        return
+    if batch is not None:
+        batch.add(*services.leads_mark_dirty_statement(lead_ids=list(lead_ids)), then=_queue_sweep_if_marked)
+    elif services.leads_mark_dirty(lead_ids=list(lead_ids)):
+        transaction.on_commit(_queue_sweep)
+
+
+def _queue_sweep_if_marked(marked: list) -> None:
+    if marked:
         transaction.on_commit(_queue_sweep)
 
 

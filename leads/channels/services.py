@@ -11,6 +11,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -156,23 +157,28 @@ def connect_signals() -> None:
         post_delete.connect(_on_change, sender=model, dispatch_uid=f"api-tokens-changed:{model.__name__}:delete")
 
 
-def api_token_for_call(*, raw: str, limit: int, window: int = 60) -> tuple[ApiToken | None, int | None]:
+def api_token_for_call(
+    *, raw: str, limit: int, window: int = 60, also_read: Sequence[str] = ()
+) -> tuple[ApiToken | None, int | None, dict[str, str | None]]:
     """The live token of an API call and its rate limit: (token or None, seconds to wait when over `limit` calls
-    in `window` seconds, else None). A known token costs one round trip to Redis and no query; an unknown one is
-    looked up in the database (and a bad token's flood costs one query each, uncounted, as before)."""
+    in `window` seconds else None, the generations `also_read`). A known token costs one round trip to Redis and
+    no query, and that round trip also reads the generations in `also_read` (keys of `crm.generations`, e.g. the
+    routing rules'; None for one absent; not read, so not in the dict, on a token's first call); an unknown token
+    is looked up in the database (and a bad token's flood costs one query each, uncounted, as before)."""
     if not raw or len(raw) > 200:
-        return None, None
+        return None, None, {}
     digest = _token_hash(raw)
     remembered = _remembered.get(digest)
     if remembered is not None:
-        retry_after, generation = limits.rate_limit_hit_reading(
-            bucket=f"api:{remembered.token.pk}", limit=limit, window=window, read=GENERATION_KEY
+        retry_after, (generation, *others) = limits.rate_limit_hit_reading(
+            bucket=f"api:{remembered.token.pk}", limit=limit, window=window, read=(GENERATION_KEY, *also_read)
         )
+        read = {key: value if isinstance(value, str) else None for key, value in zip(also_read, others, strict=True)}
         if generation == remembered.generation and time.monotonic() < remembered.until:
             _touch(remembered.token)
-            return remembered.token, retry_after
+            return remembered.token, retry_after, read
         token = _remember(digest, generation)
-        return token, retry_after if token is not None else None
+        return token, retry_after if token is not None else None, read
     try:
         generation = cache.get(GENERATION_KEY, limits.MISSING)
     except Exception:
@@ -181,9 +187,9 @@ def api_token_for_call(*, raw: str, limit: int, window: int = 60) -> tuple[ApiTo
         _new_generation()  # a missing generation cannot vouch for anything: start one, read the database
     token = _remember(digest, generation)
     if token is None:
-        return None, None
+        return None, None, {}
     retry_after = limits.rate_limit_hit(bucket=f"api:{token.pk}", limit=limit, window=window)
-    return token, retry_after
+    return token, retry_after, {}
 
 
 def _remember(digest: str, generation) -> ApiToken | None:

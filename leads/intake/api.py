@@ -31,13 +31,16 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field, create_model, field_validator, model_validator
 
-from crm import access, clock, errors
+from crm import access, clock, errors, generations
+from crm.db import Batch
 from leads.channels import services as channel_services
 from leads.facts import API_FACTS, API_OUT_FACTS, Fact, attributes_problem
 from leads.intake import services as intake
 from leads.intake.pipeline import OWN_CHANNEL
 from leads.models import ApiToken, Lead
 from leads.normalize import email_problem, normalize_email, normalize_phone
+from leads.routing import services as routing
+from leads.sla import services as sla
 
 
 class ApiError(Exception):
@@ -52,11 +55,17 @@ class TokenAuth(HttpBearer):
     openapi_description = "A channel's API token: `Authorization: Bearer crm_…`"
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        api_token, retry_after = channel_services.api_token_for_call(
-            raw=token, limit=settings.API_RATE_LIMIT, window=60
+        api_token, retry_after, generations_read = channel_services.api_token_for_call(
+            raw=token,
+            limit=settings.API_RATE_LIMIT,
+            window=60,
+            also_read=(routing.RULES_GENERATION_KEY, sla.POLICIES_GENERATION_KEY),
         )
         if api_token is None:
             return None
+        # The routing rules' and response policies' generations, read in the same round trip: the call's work
+        # uses them (`_idempotent`).
+        request.generations_read = generations_read
         if not api_token.channel.active:
             raise ApiError(403, {"Authorization": [f"The channel “{api_token.channel}” is switched off."]})
         if retry_after is not None:
@@ -383,12 +392,13 @@ def _idempotent(request: HttpRequest, produce) -> HttpResponse:
             raise ApiError(400, {"Idempotency-Key": ["Give 1 to 255 characters, e.g. a UUID."]})
     token: ApiToken = request.auth
     try:
-        status, body, replayed = intake.idempotent(
-            token=token,
-            key=key,
-            request_hash=intake.fingerprint(request.method, request.path, request.body.decode("utf-8", "replace")),
-            produce=produce,
-        )
+        with generations.read_together(getattr(request, "generations_read", {})):
+            status, body, replayed = intake.idempotent(
+                token=token,
+                key=key,
+                request_hash=intake.fingerprint(request.method, request.path, request.body.decode("utf-8", "replace")),
+                produce=produce,
+            )
     except intake.IdempotencyMismatch:
         raise ApiError(
             422, {"Idempotency-Key": ["This key was used with a different request; use a new key."]}
@@ -411,7 +421,7 @@ def _idempotent(request: HttpRequest, produce) -> HttpResponse:
 def create_lead(request: HttpRequest, payload: LeadIn):
     token: ApiToken = request.auth
 
-    def produce() -> tuple[int, dict]:
+    def produce(pending: Batch) -> tuple[int, dict]:
         data = payload.model_dump()
         message, page_url, referrer = data.pop("message"), data.pop("page_url"), data.pop("referrer")
         facts = {
@@ -428,6 +438,8 @@ def create_lead(request: HttpRequest, payload: LeadIn):
                 record_new=False,
                 # What the token sees (`access.leads_for_token`: its channel's leads), read the quick way.
                 among=OWN_CHANNEL,
+                # The new lead's last statements go with the idempotency key's (`intake.idempotent`).
+                pending=pending,
             )
         except DjangoValidationError as error:
             errors = error.message_dict if hasattr(error, "error_dict") else {"body": error.messages}
@@ -455,7 +467,7 @@ def create_lead(request: HttpRequest, payload: LeadIn):
 def create_leads_batch(request: HttpRequest, payload: LeadsBatchIn):
     token: ApiToken = request.auth
 
-    def produce() -> tuple[int, dict]:
+    def produce(pending: Batch) -> tuple[int, dict]:
         batch = []
         for item in payload.leads:
             data = item.model_dump()
@@ -497,7 +509,7 @@ def read_lead(request: HttpRequest, lead_id: int):
 def create_event(request: HttpRequest, payload: EventIn):
     token: ApiToken = request.auth
 
-    def produce() -> tuple[int, dict]:
+    def produce(pending: Batch) -> tuple[int, dict]:
         leads = access.leads_for_token(token)
         if payload.email:
             leads = leads.filter(email_normalized=normalize_email(payload.email))

@@ -4,7 +4,9 @@
 
 One lead from a form and 5,000 from an import chunk run the same code, set-based: one lock statement, one query
 for duplicates, one insert of the leads (COPY from 50 rows up), one of their stage history, one routing pass, one
-timing of the response clocks, and the signals sent on commit. Callers run it in their transaction:
+timing of the response clocks, and the signals sent on commit. Statements that need no answer from one another
+travel together (`crm.db.Batch`): an API lead's lock, duplicate query and id in one round trip, its insert, clock,
+scoring note and idempotency key in another. Callers run it in their transaction:
 
 * `arrivals_match(arrivals)` normalises, takes the identity locks and finds each arrival's duplicate;
 * the caller decides what a duplicate means for it (the API and web form record the submission on it, an import
@@ -47,13 +49,13 @@ from django.db.models import Q, QuerySet
 from psycopg.types.json import Jsonb
 
 from crm import clock
-from crm.db import any_of
+from crm.db import Batch, any_of
 from crm.models import User
 from leads.models import OPEN_STAGES, Lead, Stage, StageChange
 from leads.normalize import normalize_email, normalize_phone
 from leads.routing.services import route
 from leads.signals import lead_changed, leads_arriving, leads_bulk_created
-from leads.sla.services import response_clocks_recompute
+from leads.sla.services import response_clocks_recompute, response_clocks_start
 
 # How many advisory locks the identities share (see the module's docstring). A batch takes at most this many.
 IDENTITY_LOCK_SLOTS = 512
@@ -94,6 +96,8 @@ class Arriving:
     duplicate_of: Lead | None = None
     earlier: Arriving | None = None
     imported_as: int | None = None
+    # The id drawn for it with the duplicate query (the API's way), so its insert needs no answer back.
+    reserved_pk: int | None = None
     record: Record | None = field(default=None, repr=False)
 
     @property
@@ -144,15 +148,21 @@ def identities_lock(identities: Iterable[str]) -> int:
     The ORDER BY sits in a subquery, which PostgreSQL never flattens, so the locks are taken in that order.
     Returns how many slots were locked.
     """
-    slots = sorted({_slot(identity) for identity in identities if identity})
+    slots = _slots(identities)
     if slots:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(pg_advisory_xact_lock(%s, slot)) FROM "
-                "(SELECT slot FROM unnest(%s::integer[]) AS slot ORDER BY slot) AS ordered",
-                [IDENTITY_LOCK_CLASS, slots],
-            )
+            cursor.execute(_LOCK_SQL, [IDENTITY_LOCK_CLASS, slots])
     return len(slots)
+
+
+_LOCK_SQL = (
+    "SELECT count(pg_advisory_xact_lock(%s, slot)) FROM "
+    "(SELECT slot FROM unnest(%s::integer[]) AS slot ORDER BY slot) AS ordered"
+)
+
+
+def _slots(identities: Iterable[str]) -> list[int]:
+    return sorted({_slot(identity) for identity in identities if identity})
 
 
 def _identities(arriving: Arriving) -> Iterator[str]:
@@ -186,10 +196,15 @@ def arrivals_match(
     """
     for arriving in arrivals:
         arrival_normalize(arriving.facts)
-    if lock:
-        identities_lock(identity for arriving in arrivals for identity in _identities(arriving))
-
     row_keys = {a.row_key for a in arrivals if a.row_key}
+    slots = _slots(identity for arriving in arrivals for identity in _identities(arriving)) if lock else []
+    # The API's way (one channel's leads, no row keys): the lock travels with the duplicate query.
+    lock_with_query = among == OWN_CHANNEL and not whole_leads and not row_keys
+    if slots and not lock_with_query:
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_SQL, [IDENTITY_LOCK_CLASS, slots])
+            slots = []
+
     imported = {}
     if row_keys:
         imported = dict(Lead.objects.filter(any_of("import_row_key", row_keys)).values_list("import_row_key", "pk"))
@@ -206,7 +221,15 @@ def arrivals_match(
             channels = {getattr(a.facts.get("channel"), "pk", None) for a in waiting}
             if len(channels) != 1 or None in channels:
                 raise ValueError("among=OWN_CHANNEL needs every arrival of one stored channel")
-            leads = _duplicates_of_channel(emails, phones, channel_id=channels.pop())
+            # The ids of the leads it may create are drawn by the same round trip (a duplicate leaves a gap in the
+            # sequence, as a rolled-back insert does).
+            reserve = len(waiting) if len(waiting) < COPY_FROM_ROWS else 0
+            leads, reserved = _duplicates_of_channel(
+                emails, phones, channel_id=channels.pop(), lock_slots=slots, reserve=reserve
+            )
+            for arriving, pk in zip(waiting, reserved, strict=False):
+                arriving.reserved_pk = pk
+            slots = []
         else:
             if among == OWN_CHANNEL:
                 among = Lead.objects.filter(channel=waiting[0].facts["channel"])
@@ -224,6 +247,9 @@ def arrivals_match(
             if lead.phone_normalized in phones:
                 by_phone.setdefault(lead.phone_normalized, lead)
 
+    if slots:  # not taken with a duplicate query (none was needed): taken now all the same
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_SQL, [IDENTITY_LOCK_CLASS, slots])
     earlier_email: dict[str, Arriving] = {}
     earlier_phone: dict[str, Arriving] = {}
     for arriving in waiting:
@@ -245,9 +271,18 @@ def arrivals_match(
 _DUPLICATE_FIELDS = ("id", "name", "email_normalized", "phone_normalized", "owner_id", "team_id", "channel_id", "stage")
 
 
-def _duplicates_of_channel(emails: set[str], phones: set[str], *, channel_id: int) -> Iterator[Lead]:
+def _duplicates_of_channel(
+    emails: set[str], phones: set[str], *, channel_id: int, lock_slots: list[int] = (), reserve: int = 0
+) -> tuple[list[Lead], list[int]]:
     """The leads of one channel with these emails or phones, oldest first, as `arrivals_match` reads them: in SQL
-    (the API runs this per lead; building the ORM's query cost more than running it)."""
+    (the API runs this per lead; building the ORM's query cost more than running it); and `reserve` new lead ids
+    drawn from the table's sequence.
+
+    With `lock_slots` the identity locks are taken by the same round trip to PostgreSQL: the statements go as one
+    simple query, the lock first (`crm.db.Batch`). Each statement of a simple query takes its own snapshot (READ
+    COMMITTED), so the query for duplicates still starts after the locks are held and sees a lead that another
+    arrival of the same person committed while this one waited for the lock (`tests/intake/test_concurrency.py`).
+    """
     conditions, params = [], []
     if emails:
         conditions.append("email_normalized = ANY(%s)")
@@ -256,15 +291,23 @@ def _duplicates_of_channel(emails: set[str], phones: set[str], *, channel_id: in
         conditions.append("phone_normalized = ANY(%s)")
         params.append(sorted(phones))
     table = connection.ops.quote_name(Lead._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(_DUPLICATE_FIELDS)} FROM {table} WHERE channel_id = %s AND ({' OR '.join(conditions)}) "
-            "ORDER BY created_at, id",
-            [channel_id, *params],
+    sql = (
+        f"SELECT {', '.join(_DUPLICATE_FIELDS)} FROM {table} WHERE channel_id = %s AND ({' OR '.join(conditions)}) "
+        "ORDER BY created_at, id"
+    )
+    batch, found, reserved = Batch(), [], []
+    if lock_slots:
+        batch.add(_LOCK_SQL, [IDENTITY_LOCK_CLASS, list(lock_slots)])
+    batch.add(sql, [channel_id, *params], then=found.extend)
+    if reserve:
+        meta = Lead._meta
+        batch.add(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, reserve],
+            then=lambda rows: reserved.extend(row[0] for row in rows),
         )
-        rows = cursor.fetchall()
-    for row in rows:
-        yield Lead.from_db(connection.alias, _DUPLICATE_FIELDS, row)
+    batch.run()
+    return [Lead.from_db(connection.alias, _DUPLICATE_FIELDS, row) for row in found], reserved
 
 
 # --- Insert and what follows ----------------------------------------------------------------------------------
@@ -316,6 +359,7 @@ def arrivals_store(
     now: dt.datetime | None = None,
     batch: bool | None = None,
     route_to_teams: Collection[int] | None = None,
+    pending: Batch | None = None,
 ) -> list[Record]:
     """Insert these arrivals as new leads, with their stage history, owners, response clocks and signals.
 
@@ -324,14 +368,21 @@ def arrivals_store(
     than one lead) tells managers about pooled leads once for all (`label` names the batch) and scoring with one
     `leads_bulk_created` on commit; a single arrival gets a notice per lead and `lead_changed`. `route_to_teams`
     limits routing to the rules of these teams (a manager's import: never another team's reps).
+
+    The statements that need no answer (the leads when their ids were drawn already, their clocks, scoring's
+    note) reach PostgreSQL together: one round trip (`crm.db.Batch`), or two when routing reads the leads. With
+    `pending` they are left queued in it, for the caller to send with its own (the API: with the idempotency key);
+    the caller must run it before any other statement.
     """
     now = now or clock.now()
     records = [lead_record(arriving, now=now) for arriving in arrivals]
     if not records:
         return records
     batch = len(records) > 1 if batch is None else batch
+    queued = pending if pending is not None else Batch()
     if len(records) < COPY_FROM_ROWS:
-        _insert_with_history(records, user=user)
+        reserved = [arriving.reserved_pk for arriving in arrivals]
+        _insert_with_history(records, user=user, ids=reserved if None not in reserved else None, batch=queued)
     else:
         bulk_insert(Lead, records)
         bulk_insert(StageChange, list(stage_history(records, user=user)))
@@ -340,21 +391,34 @@ def arrivals_store(
 
     unowned = [r.pk for r in records if r.owner_id is None and r.stage in OPEN_STAGES]
     if unowned:
-        result = route(lead_ids=unowned, notify="batch" if batch else "lead", label=label, teams=route_to_teams)
+        result = route(
+            lead_ids=unowned,
+            notify="batch" if batch else "lead",
+            label=label,
+            teams=route_to_teams,
+            pending=queued,
+        )
         for record in records:
             owner_id = result.assigned.get(record.pk)
             if owner_id is not None:
                 record.owner_id, record.team_id, record.assigned_at = owner_id, result.team_of[owner_id], result.at
             elif record.pk in result.unavailable:
                 record.team_id = result.unavailable[record.pk][0]
-    clocked = [r.pk for r in records if r.stage in OPEN_STAGES]
-    if clocked:
-        response_clocks_recompute(lead_ids=clocked, arriving=True)
+    clocked = [r for r in records if r.stage in OPEN_STAGES and r.first_response_at is None]
+    if clocked and len(records) < COPY_FROM_ROWS:
+        # A few leads (one from the API): their clocks timed in Python, one plain INSERT in the batch.
+        response_clocks_start(
+            arrivals=[(r.pk, r.created_at, r.grade or "", _channel_id(r)) for r in clocked], batch=queued
+        )
+    elif clocked:
+        response_clocks_recompute(lead_ids=[r.pk for r in clocked], arriving=True, batch=queued)
 
     ids = [r.pk for r in records]
     # In the transaction: what must be written with the leads (scoring notes them as waiting to be scored), so a
     # lead arriving commits once. Then, on commit, the signals that may queue work.
-    leads_arriving.send(sender=Lead, lead_ids=ids)
+    leads_arriving.send(sender=Lead, lead_ids=ids, batch=queued)
+    if pending is None:
+        queued.run()
     if batch:
         transaction.on_commit(partial(leads_bulk_created.send, sender=Lead, lead_ids=ids))
     else:
@@ -364,6 +428,11 @@ def arrivals_store(
             fields = ["created", "utm_campaign"] if (record.utm_campaign or "").strip() else ["created"]
             transaction.on_commit(partial(lead_changed.send, sender=Lead, lead_id=record.pk, fields=fields))
     return records
+
+
+def _channel_id(record: Record) -> int | None:
+    channel = record.get("channel")
+    return channel.pk if channel is not None else record.get("channel_id")
 
 
 class _Columns:
@@ -388,6 +457,7 @@ class _Columns:
         self.columns = ", ".join(quote(f.column) for f in [meta.pk, *self.fields])
         self.columns_without_id = ", ".join(quote(f.column) for f in self.fields)
         self.row_placeholder = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+        self.row_placeholder_with_id = "(" + ", ".join(["%s"] * (len(self.fields) + 1)) + ")"
 
     @classmethod
     def of(cls, model) -> _Columns:
@@ -415,20 +485,25 @@ class _Columns:
                 yield values
 
 
-def _insert_with_history(records: list[Record], *, user: User | None) -> None:
+def _insert_with_history(
+    records: list[Record], *, user: User | None, ids: list[int] | None = None, batch: Batch | None = None
+) -> None:
     """A few new leads and their stage history (`stage_history`, in SQL) in one statement; sets each record's "pk".
 
-    The leads' ids come back in the order of the rows (PostgreSQL returns an INSERT's rows in the order of its
-    VALUES, which Django's bulk_create relies on as well)."""
+    With `ids` (drawn already) the statement is queued in `batch`, as nothing of its answer is needed. Otherwise
+    it runs now and the leads' ids come back in the order of the rows (PostgreSQL returns an INSERT's rows in the
+    order of its VALUES, which Django's bulk_create relies on as well)."""
     leads, history = _Columns.of(Lead), _Columns.of(StageChange)
     params: list = []
-    for row in leads.rows(records):
+    for row in leads.rows(records, ids):
         params += row
     user_id = user.pk if user is not None else None
     stage_new = Stage.NEW.value
+    columns = leads.columns if ids is not None else leads.columns_without_id
+    placeholder = leads.row_placeholder_with_id if ids is not None else leads.row_placeholder
     sql = (
-        f"WITH new AS (INSERT INTO {leads.table} ({leads.columns_without_id}) VALUES "
-        + ", ".join([leads.row_placeholder] * len(records))
+        f"WITH new AS (INSERT INTO {leads.table} ({columns}) VALUES "
+        + ", ".join([placeholder] * len(records))
         + " RETURNING id, created_at, stage, won_at), "
         f"history AS (INSERT INTO {history.table} (lead_id, from_stage, to_stage, changed_at, user_id) "
         "SELECT id, '', %s, created_at, %s::bigint FROM new "
@@ -436,6 +511,11 @@ def _insert_with_history(records: list[Record], *, user: User | None) -> None:
         "SELECT id FROM new"
     )
     params += [stage_new, user_id, stage_new, user_id, stage_new]
+    if ids is not None:
+        for pk, record in zip(ids, records, strict=True):
+            record["pk"] = pk
+        batch.add(sql, params)
+        return
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         ids = [row[0] for row in cursor.fetchall()]

@@ -27,6 +27,7 @@ from django.db.models import QuerySet
 from psycopg.types.json import Jsonb
 
 from crm import addresses, clock
+from crm.db import Batch
 from leads.intake.pipeline import Arriving, arrivals_match, arrivals_store
 from leads.models import ApiToken, Channel, IdempotencyKey, Interaction, Lead, Stage
 from leads.services import interaction_log, interactions_record, lead_create_or_match
@@ -94,6 +95,7 @@ def lead_arrive(
     message: str = "",
     record_new: bool = True,
     among: QuerySet[Lead] | str | None = None,
+    pending: Batch | None = None,
 ) -> Arrival:
     """A lead arriving from outside (web form, API): created, or recorded on the lead that has its email/phone.
 
@@ -104,9 +106,14 @@ def lead_arrive(
     `among` limits the match to the leads the sender may see (an API token: `pipeline.OWN_CHANNEL`). A lead
     outside them is not touched and not revealed: the arrival becomes a new lead of `channel`, which shares the
     other lead's email or phone and so shows among the duplicates for a manager to merge.
+
+    `pending`: a new lead's last statements are left queued in it (`leads.services.lead_create_or_match`), for
+    the caller to send with its own; it must run it before any other statement.
     """
-    lead, created = lead_create_or_match(user=None, channel=channel, among=among, **facts)
+    lead, created = lead_create_or_match(user=None, channel=channel, among=among, pending=pending, **facts)
     details = {k: v for k, v in (submission or {}).items() if v not in ("", None, {})}
+    if pending is not None and (record_new or not created):
+        pending.run()  # the lead's own statements first: the interaction refers to it
     if not created:
         interaction = interaction_log(
             lead=lead,
@@ -246,7 +253,7 @@ class _KeyTaken(Exception):
 
 
 def idempotent(
-    *, token: ApiToken, key: str | None, request_hash: str, produce: Callable[[], tuple[int, dict]]
+    *, token: ApiToken, key: str | None, request_hash: str, produce: Callable[[Batch], tuple[int, dict]]
 ) -> tuple[int, dict, bool]:
     """Run `produce` once per (token, key), in one transaction with the key: returns (status, body, replayed).
 
@@ -255,23 +262,32 @@ def idempotent(
     first to commit, finds the key taken, and rolls its own work back; the first's stored answer is replayed (or
     422 if the key came with another request). If `produce` fails, nothing is stored, so a corrected retry may
     use the same key. One statement for the key on the way that matters, a new request.
+
+    `produce(pending)` may leave statements that need no answer queued in `pending` (a `crm.db.Batch`: a new
+    lead's own): they reach PostgreSQL with the key's insert, in one round trip.
     """
+    pending = Batch()
     if not key:
         with transaction.atomic():
-            status, body = produce()
+            status, body = produce(pending)
+            pending.run()
         return status, body, False
     table = connection.ops.quote_name(IdempotencyKey._meta.db_table)
+
+    def stored(rows: list) -> None:
+        if not rows:
+            raise _KeyTaken
+
     try:
         with transaction.atomic():
-            status, body = produce()
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO {table} (token_id, key, request_hash, status_code, response, created_at) "
-                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (token_id, key) DO NOTHING RETURNING id",
-                    [token.pk, key, request_hash, status, Jsonb(body), clock.now()],
-                )
-                if cursor.fetchone() is None:
-                    raise _KeyTaken
+            status, body = produce(pending)
+            pending.add(
+                f"INSERT INTO {table} (token_id, key, request_hash, status_code, response, created_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (token_id, key) DO NOTHING RETURNING id",
+                [token.pk, key, request_hash, status, Jsonb(body), clock.now()],
+                then=stored,
+            )
+            pending.run()
     except _KeyTaken:
         record = IdempotencyKey.objects.get(token=token, key=key)
         if record.request_hash != request_hash:

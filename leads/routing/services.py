@@ -36,9 +36,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.urls import reverse
 
-from crm import access, clock
+from crm import access, clock, generations
+from crm.db import Batch
 from crm.models import Team, User
 from crm.roles import Role
 from crm.services import Notice, notifications_send
@@ -47,6 +49,7 @@ from leads.models import (
     OPEN_STAGES,
     AssignmentRule,
     AssignmentRuleMember,
+    Channel,
     Lead,
     LeadHistory,
     PoolClaim,
@@ -173,6 +176,49 @@ def rules_load() -> list[RuleSpec]:
         )
         for pk, name, team_id, strategy, regions, countries, industries, size_min, size_max, channel_ids in rows
     ]
+
+
+# --- The active rules, remembered per process ---------------------------------------------------------------------
+#
+# Every arriving lead is routed, and the rules rarely change: each process remembers them under a generation in the
+# cache (`crm.generations`), which any change to a rule renews at once and on commit. An API call reads the
+# generation in the round trip of its rate-limit count (so a lead from the API costs no query for its rules);
+# other callers read it with one GET. Without the cache the rules are read from the database, as before.
+
+RULES_GENERATION_KEY = "routing-rules:generation"
+_active_rules = generations.Remembered(RULES_GENERATION_KEY, lambda: rules_load())
+
+
+def rules_active() -> list[RuleSpec]:
+    """The active rules in order (`rules_load`), as this process remembers them while their generation holds."""
+    return _active_rules.get()
+
+
+def routing_rules_changed() -> None:
+    """A rule, its channels or its order changed: every process reads the rules again (now and on commit)."""
+    _active_rules.changed()
+
+
+def _on_rules_change(sender, **kwargs) -> None:
+    routing_rules_changed()
+
+
+def _on_rule_channels_change(sender, action: str = "", **kwargs) -> None:
+    if action.startswith("post_"):
+        routing_rules_changed()
+
+
+def connect_signals() -> None:
+    """Renew the rules' generation whenever a rule is saved or deleted, its channels change, or a channel is
+    deleted (which drops it from the rules), by any code: from `apps.ready`, so every process does. Changes made
+    in bulk (`_renumber`) say so themselves."""
+    for model in (AssignmentRule, Channel):
+        uid = f"routing-rules-changed:{model.__name__}"
+        post_delete.connect(_on_rules_change, sender=model, dispatch_uid=f"{uid}:delete")
+    post_save.connect(_on_rules_change, sender=AssignmentRule, dispatch_uid="routing-rules-changed:save")
+    m2m_changed.connect(
+        _on_rule_channels_change, sender=AssignmentRule.channels.through, dispatch_uid="routing-rules-changed:channels"
+    )
 
 
 def _json_list(value) -> list:
@@ -358,17 +404,21 @@ def route(
     notify: str = "batch",
     label: str = "",
     teams: Collection[int] | None = None,
+    pending: Batch | None = None,
 ) -> RouteResult:
     """Route these unowned leads: assign, write, put the rest in the pool and tell the managers.
 
     `avoid` maps a lead to a rep who must not get it (re-routing after a reclaim). `notify` is "lead" (one
     notice per lead, keyed by the lead) or "batch" (one notice per manager for the whole call). `teams`, when
     given, keeps only the rules of these teams: a manager's import never hands leads to another team's reps (the
-    rest stay in the pool, which the manager sees).
+    rest stay in the pool, which the manager sees). `pending`: statements not sent yet (the leads' insert, in the
+    arrival pipeline), run before the leads are read; with no rule to route by they stay queued.
     """
-    rules = rules_load()
+    rules = rules_active()
     if not rules:
         return RouteResult(enabled=False)
+    if pending is not None:
+        pending.run()
     if teams is not None:
         rules = [rule for rule in rules if rule.team_id in teams]
     now = clock.now()
@@ -640,3 +690,4 @@ def _renumber(rules: list[AssignmentRule]) -> None:
     for number, rule in enumerate(rules, start=1):
         rule.position = number
     AssignmentRule.objects.bulk_update(rules, ["position"])
+    routing_rules_changed()  # bulk_update sends no signal

@@ -233,17 +233,22 @@ def lead_mark_dirty(*, lead_id: int) -> bool:
 def leads_mark_dirty(*, lead_ids: list[int]) -> int:
     """Note that many leads need rescoring (one INSERT; leads already waiting are left as they are). Returns how
     many were newly marked (when any, a sweep must be queued)."""
-    ids = sorted(set(lead_ids))
-    if not ids:
+    if not lead_ids:
         return 0
-    table = connection.ops.quote_name(DirtyLead._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (lead_id, marked_at) SELECT unnest(%s::bigint[]), %s "
-            "ON CONFLICT (lead_id) DO NOTHING RETURNING lead_id",
-            [ids, clock.now()],
-        )
+        cursor.execute(*leads_mark_dirty_statement(lead_ids=lead_ids))
         return len(cursor.fetchall())
+
+
+def leads_mark_dirty_statement(*, lead_ids: list[int]) -> tuple[str, list]:
+    """`leads_mark_dirty`'s INSERT (sql, params), for a caller that sends it with others (`crm.db.Batch`): its
+    rows are the leads newly marked."""
+    table = connection.ops.quote_name(DirtyLead._meta.db_table)
+    return (
+        f"INSERT INTO {table} (lead_id, marked_at) SELECT unnest(%s::bigint[]), %s "
+        "ON CONFLICT (lead_id) DO NOTHING RETURNING lead_id",
+        [sorted(set(lead_ids)), clock.now()],
+    )
 
 
 def dirty_leads_rescore(*, limit: int = 10_000) -> int:

@@ -2,10 +2,14 @@
 
 import datetime as dt
 import json
+import threading
+import time
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client
 
+from leads.intake.pipeline import identities_lock
 from leads.models import IdempotencyKey, Interaction, Lead
 from tests.threads import together
 
@@ -45,6 +49,37 @@ def test_two_concurrent_arrivals_of_one_person_create_one_lead(token):
     assert sorted([first.status_code, second.status_code]) == [200, 201]
     lead = Lead.objects.get()
     assert Interaction.objects.get().lead == lead  # the second arrival is recorded on the first's lead
+
+
+def test_an_arrival_waiting_for_the_identity_lock_sees_the_lead_committed_meanwhile(token, channel):
+    """The API sends the identity lock and the duplicate query in one round trip: the query must still see a lead
+    that the holder of the lock committed while the arrival waited (each statement takes its own snapshot)."""
+    locked = threading.Event()
+
+    def holder():
+        with transaction.atomic():
+            identities_lock(["email:ada@example.com"])
+            Lead.objects.create(
+                name="Ada", email="ada@example.com", email_normalized="ada@example.com", channel=channel
+            )
+            locked.set()
+            # Commit only once the API call waits for this lock (bounded: a call that never waits fails the test).
+            for _ in range(600):
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                    if cursor.fetchone()[0]:
+                        return "waited"
+                time.sleep(0.05)
+        return "never waited"
+
+    def arrival():
+        assert locked.wait(30)
+        return _post(token[1], {"name": "Ada L.", "email": "ADA@example.com"})
+
+    held, answer = _together(holder, arrival)
+    assert held == "waited"
+    assert answer.status_code == 200 and answer.json()["created"] is False, answer.content
+    assert Lead.objects.count() == 1
 
 
 def test_two_concurrent_event_retries_with_one_key_record_one_event(token, channel):

@@ -67,7 +67,8 @@ def test_an_admin_creates_a_target_with_htmx_and_running_clocks_are_timed(admin_
         lead = LeadFactory(owner=rep, grade="A", channel=channel)
     with at(2026, 5, 4, 9, 1), retimed() as queued:
         response = admin_client.post(reverse("leads:sla_policy_create"), _policy_data(), headers=htmx)
-    assert len(queued) == 1  # the re-timing, queued for when the save commits
+    # The re-timing, queued for when the save commits, and the policies' new generation (`crm.generations`).
+    assert len(queued) == 2
     assert response.status_code == 200 and response["HX-Redirect"] == reverse("leads:sla_policies")
     lead.refresh_from_db()
     assert lead.sla_policy.name == "Hot web leads"
