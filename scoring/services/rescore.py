@@ -148,10 +148,16 @@ def _write_scores(
             [spec.id, now, *([now] if bulk else [])],
         )
         if bulk:
+            # The records are read by the chunk's own ids: without that bound, PostgreSQL (which has no statistics
+            # of the fresh chunk table and expects few fresher records) read the whole table for every chunk, 87 ms
+            # a chunk at 1,000,000 leads against 5 ms.
+            chunk_ids, chunk_params = (
+                ("s.lead_id >= %s AND s.lead_id < %s", list(id_range)) if id_range else ("s.lead_id = ANY(%s)", [ids])
+            )
             cursor.execute(
                 f"""DELETE FROM {_CHUNK_TABLE} c USING scoring_leadscore s
-                    WHERE s.lead_id = c.id AND s.model_id = %s AND s.computed_at > %s""",
-                [spec.id, now],
+                    WHERE s.lead_id = c.id AND {chunk_ids} AND s.model_id = %s AND s.computed_at > %s""",
+                [*chunk_params, spec.id, now],
             )
         lap("record")
         cursor.execute(
