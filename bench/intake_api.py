@@ -43,6 +43,7 @@ from pathlib import Path
 import psycopg
 
 from bench._harness import (
+    REDIS_URL,
     Context,
     Verdict,
     django_env,
@@ -56,7 +57,6 @@ from bench._harness import (
 
 REQUESTS = int(os.environ.get("BENCH_INTAKE_REQUESTS", 1000))
 CLIENTS = int(os.environ.get("BENCH_INTAKE_CLIENTS", 8))
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 PORT = int(os.environ.get("BENCH_INTAKE_PORT", 8765))
 WORKERS = 2
 # Threads per worker (gunicorn's gthread worker above 1): a request waiting on PostgreSQL lets another one run.
