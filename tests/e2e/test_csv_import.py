@@ -8,11 +8,10 @@ import io
 import re
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from playwright.sync_api import Page, expect
 
-from crm.celery import app
 from leads.models import ImportJob, Lead
+from tests.workers import own_queue, worker_on
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,8 +30,8 @@ CSV = (
 
 @pytest.fixture
 def worker():
-    app.control.purge()
-    with start_worker(app, perform_ping_check=False, concurrency=1, pool="threads"):
+    # This module's own queue: no other test's tasks reach its worker, nor its tasks theirs.
+    with own_queue("e2e-csv-import"), worker_on("e2e-csv-import"):
         yield
 
 

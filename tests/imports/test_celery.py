@@ -1,32 +1,21 @@
 """The import runs in the background on a real Celery worker (Redis broker), the page's figures moving."""
 
-import time
-
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.db import transaction
 
-from crm.celery import app
 from leads.imports import services as imports
 from leads.models import ImportJob, Lead
+from tests.workers import own_queue, wait_for, worker_on
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+QUEUE = "imports-celery"  # this module's own queue: no other test's tasks reach its worker, nor its tasks theirs
 
 
 @pytest.fixture
 def worker():
-    app.control.purge()
-    with start_worker(app, perform_ping_check=False, concurrency=1, pool="threads"):
+    with own_queue(QUEUE), worker_on(QUEUE):
         yield
-
-
-def wait_for(condition, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s")
 
 
 def test_a_started_import_is_run_by_the_worker_chunk_by_chunk(worker, admin_user, settings):
@@ -38,7 +27,7 @@ def test_a_started_import_is_run_by_the_worker_chunk_by_chunk(worker, admin_user
             job=job, user=admin_user, mapping=job.mapping, options=imports.ImportOptions.from_dict(job.options)
         )
         imports.import_job_start(job=job, user=admin_user)
-    wait_for(lambda: ImportJob.objects.get(pk=job.pk).is_finished, 30)
+    wait_for(lambda: ImportJob.objects.get(pk=job.pk).is_finished, what="the import finishing")
     job.refresh_from_db()
     assert (job.status, job.rows_done, job.created, job.rejected, job.percent) == ("done", 241, 240, 1, 100)
     assert Lead.objects.count() == 240

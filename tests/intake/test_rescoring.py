@@ -4,23 +4,22 @@ import json
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 
-from crm.celery import app
 from leads.channels import services as channel_services
 from leads.models import Lead
 from scoring import services
 from scoring.models import ScoringRun
 from tests.factories import LeadFactory
 from tests.scoring.conftest import make_model
+from tests.workers import own_queue, worker_on
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def worker():
-    app.control.purge()
-    with start_worker(app, perform_ping_check=False, concurrency=1, pool="threads"):
+    # This module's own queue: no other test's tasks reach its worker, nor its tasks theirs.
+    with own_queue("intake-rescoring"), worker_on("intake-rescoring"):
         yield
 
 
