@@ -2,7 +2,7 @@
 
 import threading
 
-from django.db import connection
+from django.db import close_old_connections, connection
 
 
 def together(*calls, timeout: float = 60) -> tuple[list, list]:
@@ -30,3 +30,21 @@ def together(*calls, timeout: float = 60) -> tuple[list, list]:
         thread.join(timeout)
     assert not any(thread.is_alive() for thread in threads), "a call never finished (a deadlock?)"
     return results, errors
+
+
+def in_thread(target, errors: list) -> threading.Thread:
+    """A thread (not started) running `target` on its own connection; what it raises is appended to `errors`.
+
+    For tests that hold a lock in one thread while another waits on it, so the threads start when the test says.
+    """
+
+    def body():
+        try:
+            target()
+        except BaseException as error:  # reported by the test, not lost in the thread
+            errors.append(error)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    return threading.Thread(target=body)

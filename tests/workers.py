@@ -3,10 +3,11 @@ the worker itself) go to that queue only, so nothing left over from another test
 leaves behind is run by the next one."""
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
 from django.db import connection
 
 from crm.celery import app
@@ -43,6 +44,23 @@ def worker_on(queue: str) -> Iterator[None]:
         app.amqp.queues._consume_from = None
 
 
+@contextmanager
+def tasks_finished(task_name: str) -> Iterator[Callable[[], int]]:
+    """Count the runs of `task_name` that a worker in this process finished (raised or not) while in the block:
+    what a test waits for instead of sleeping when the proof is that a task changed nothing."""
+    finished: list[str] = []
+
+    def on_postrun(sender=None, task_id=None, **kwargs):
+        if sender is not None and sender.name == task_name:
+            finished.append(task_id)
+
+    task_postrun.connect(on_postrun, weak=False)
+    try:
+        yield lambda: len(finished)
+    finally:
+        task_postrun.disconnect(on_postrun)
+
+
 def wait_for(condition, *, timeout: float = 30, what: str = "the condition") -> None:
     """Poll `condition` until it holds; fail after `timeout` seconds (a bound, never a timing assertion)."""
     deadline = time.monotonic() + timeout
@@ -56,6 +74,7 @@ def wait_for(condition, *, timeout: float = 30, what: str = "the condition") -> 
 def backends_waiting_on_locks() -> int:
     """How many sessions of this test database wait for a lock held by another (PostgreSQL)."""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # inside a transaction the view is otherwise read once
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )

@@ -11,6 +11,7 @@ from django.urls import reverse
 from crm.celery import app
 from crm.queue import enqueue
 from leads.models import ResponsePolicy
+from tests.workers import own_queue
 
 
 @pytest.fixture
@@ -73,15 +74,12 @@ def test_a_coalesced_task_is_sent_once_per_window_and_runs_after_it():
     from crm.queue import enqueue_coalesced
 
     name = "scoring.tasks.rescore_dirty_leads"
-    app.control.purge()
-    try:
+    with own_queue("queue-coalesced"):  # counted on its own queue, emptied before and after
         assert all(enqueue_coalesced(name, window=30) for _ in range(5))
         assert _queued(name) == 1
         cache.delete(f"coalesce:{name}")  # the window is over
         assert enqueue_coalesced(name, window=30)
         assert _queued(name) == 2
-    finally:
-        app.control.purge()
 
 
 def test_a_coalesced_task_the_broker_refused_is_tried_again_by_the_next_call(broker_down):

@@ -2,7 +2,6 @@
 locked, so one merge wins and the other finds the lead gone (404); nothing is lost or merged twice."""
 
 import threading
-import time
 from decimal import Decimal
 
 import pytest
@@ -14,6 +13,7 @@ from leads.dedupe import services as dedupe
 from leads.models import Interaction, Lead, LeadMerge, LeadRedirect, Stage
 from tests.factories import InteractionFactory, LeadFactory
 from tests.threads import together
+from tests.workers import backends_waiting_on_locks, wait_for
 
 
 @pytest.mark.django_db(transaction=True)
@@ -27,7 +27,8 @@ def test_two_merges_of_the_same_lead_at_once_one_wins(admin_user, manager, rep, 
     recompute = dedupe.leads_response_recompute
 
     def slow_recompute(**kwargs):
-        time.sleep(0.5)  # hold the locks, so the other merge surely waits on them
+        # Hold the locks until the other merge waits on them, so the two surely meet.
+        wait_for(lambda: backends_waiting_on_locks() >= 1, what="the other merge waiting on the locks")
         return recompute(**kwargs)
 
     monkeypatch.setattr(dedupe, "leads_response_recompute", slow_recompute)

@@ -1,7 +1,6 @@
 """An event sent to the API rescores its lead within seconds, with a real Celery worker on Redis."""
 
 import json
-import time
 
 import pytest
 
@@ -11,7 +10,7 @@ from scoring import services
 from scoring.models import ScoringRun
 from tests.factories import LeadFactory
 from tests.scoring.conftest import make_model
-from tests.workers import own_queue, worker_on
+from tests.workers import own_queue, wait_for, worker_on
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,15 +20,6 @@ def worker():
     # This module's own queue: no other test's tasks reach its worker, nor its tasks theirs.
     with own_queue("intake-rescoring"), worker_on("intake-rescoring"):
         yield
-
-
-def _wait_for(condition, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s")
 
 
 def test_a_pricing_page_visit_sent_to_the_api_rescores_the_lead(worker, client, admin_user, channel):
@@ -42,7 +32,7 @@ def test_a_pricing_page_visit_sent_to_the_api_rescores_the_lead(worker, client, 
         "decays": False,
     }
     run = services.scoring_model_publish(model=make_model(rules=[pricing]), user=None)
-    _wait_for(lambda: ScoringRun.objects.get(pk=run.pk).status == "done", 15)
+    wait_for(lambda: ScoringRun.objects.get(pk=run.pk).status == "done", timeout=15)
     lead = LeadFactory(channel=channel, email="ada@example.com")
     _token, raw = channel_services.api_token_create(user=admin_user, channel=channel, name="Site tracker")
     response = client.post(
@@ -52,4 +42,4 @@ def test_a_pricing_page_visit_sent_to_the_api_rescores_the_lead(worker, client, 
         HTTP_AUTHORIZATION=f"Bearer {raw}",
     )
     assert response.status_code == 201
-    _wait_for(lambda: Lead.objects.get(pk=lead.pk).score == 15, 10)
+    wait_for(lambda: Lead.objects.get(pk=lead.pk).score == 15, timeout=10, what="the rescoring")

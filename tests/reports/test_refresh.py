@@ -1,16 +1,13 @@
 """Keeping the pre-aggregated figures exact: incremental refresh, full rebuild, the Celery task and its schedule."""
 
 import datetime as dt
-import time
 from decimal import Decimal
 
 import pytest
 import time_machine
-from celery.contrib.testing.worker import start_worker
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
-from crm.celery import app
 from leads import services as lead_services
 from reports.models import DailyLeadStats, StatsRefresh
 from reports.periods import Period
@@ -20,6 +17,7 @@ from reports.services import stats_refresh
 from reports.tasks import reports_refresh_stats
 from tests.factories import LeadFactory
 from tests.reports.conftest import NOW, by_group
+from tests.workers import own_queue, wait_for, worker_on
 
 pytestmark = pytest.mark.django_db
 MARCH = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
@@ -79,9 +77,7 @@ def test_celery_beat_runs_the_refresh_every_5_minutes_and_a_full_rebuild_nightly
 @pytest.mark.django_db(transaction=True)
 def test_the_refresh_task_runs_on_a_real_worker(berlin, rep, admin_user):
     LeadFactory(owner=rep, created_at=dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC))
-    with start_worker(app, perform_ping_check=False, pool="solo", concurrency=1):
+    with own_queue("reports-refresh"), worker_on("reports-refresh"):
         reports_refresh_stats.delay(full=True)
-        deadline = time.monotonic() + 30
-        while not StatsRefresh.objects.filter(refreshed_at__isnull=False).exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for(StatsRefresh.objects.filter(refreshed_at__isnull=False).exists, what="the worker's refresh")
     assert DailyLeadStats.objects.filter(day=dt.date(2026, 3, 2)).get().leads == 1

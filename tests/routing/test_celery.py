@@ -1,10 +1,8 @@
 """The reclaim sweep as Celery beat runs it: the settings' periodic task, fired at a real worker on Redis."""
 
 import datetime as dt
-import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
@@ -15,17 +13,9 @@ from leads.models import Lead, ReclaimRecord, ReclaimRule
 from leads.routing import reclaim as reclaim
 from leads.tasks import reclaim_sweep as reclaim_sweep_task
 from tests.routing.conftest import at
+from tests.workers import own_queue, tasks_finished, wait_for, worker_on
 
 TASK_NAME = "Reclaim: warn owners, then return neglected leads to the pool"
-
-
-def _wait_for(condition, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"Timed out waiting for {what}")
 
 
 def test_beat_schedules_the_reclaim_sweep_every_fifteen_minutes(beat):
@@ -42,14 +32,14 @@ def test_a_real_worker_runs_the_sweep_when_beat_fires_and_a_second_run_changes_n
     )
     with at(2026, 1, 5, 9, 0):
         leads = [services.lead_create(user=rep, name=f"Lead {i}") for i in range(5)]
-    celery_app.control.purge()
-    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30):
+    with own_queue("reclaim-beat"), worker_on("reclaim-beat"), tasks_finished(reclaim_sweep_task.name) as sweeps:
         scheduler = DatabaseScheduler(app=celery_app)
         entry = scheduler.schedule[TASK_NAME]
         scheduler.apply_entry(entry, producer=scheduler.producer)
-        _wait_for(lambda: ReclaimRecord.objects.count() == 5, what="the worker's reclaims")
+        wait_for(lambda: sweeps() == 1, what="the worker's first sweep")
+        assert ReclaimRecord.objects.count() == 5
         scheduler.apply_entry(entry, producer=scheduler.producer)  # beat fires again: nothing left to take
-        time.sleep(2)
+        wait_for(lambda: sweeps() == 2, what="the worker's second sweep")
     assert ReclaimRecord.objects.count() == 5
     assert not Lead.objects.filter(pk__in=[x.pk for x in leads], owner__isnull=False).exists()
     assert Notification.objects.filter(user=rep, key__startswith="reclaimed:").count() == 1

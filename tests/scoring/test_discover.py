@@ -7,11 +7,10 @@ import math
 import random
 import re
 import threading
-import time
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 
 from leads.models import Interaction, Lead
@@ -22,6 +21,7 @@ from scoring.services.discovery import discover, draft_from_discovery
 from scoring.spec import model_spec
 from tests.scoring.conftest import NOW
 from tests.threads import together
+from tests.workers import backends_waiting_on_locks, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -192,16 +192,7 @@ def test_two_drafts_made_at_once_get_distinct_versions():
 
     def release_once_the_second_waits():
         assert created.wait(30)
-        deadline = time.monotonic() + 30
-        with connection.cursor() as cursor:
-            while time.monotonic() < deadline:  # until the second draft's transaction waits for a lock
-                cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-                )
-                if cursor.fetchone()[0]:
-                    break
-                time.sleep(0.01)
+        wait_for(lambda: backends_waiting_on_locks() >= 1, what="the second draft's transaction waiting for a lock")
         release.set()
 
     (one, two, _), errors = together(first, second, release_once_the_second_waits)

@@ -7,7 +7,7 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import OperationalError, close_old_connections, connection, transaction
+from django.db import OperationalError, transaction
 from django.db.models import Count
 
 from crm import clock
@@ -16,6 +16,7 @@ from scoring import services
 from scoring.models import LeadScore, ScoreChange, ScoringRun, ScoringRunChunk
 from tests.factories import InteractionFactory, LeadFactory
 from tests.scoring.conftest import make_model
+from tests.threads import in_thread
 from tests.workers import backends_waiting_on_locks, own_queue, transient_database_fault, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,19 +29,6 @@ def _history_rows_per_lead(model) -> dict[int, int]:
     return dict(
         ScoreChange.objects.filter(model=model).values("lead_id").annotate(n=Count("id")).values_list("lead_id", "n")
     )
-
-
-def _in_thread(target, errors: list) -> threading.Thread:
-    def body():
-        try:
-            target()
-        except BaseException as error:  # reported by the test, not lost in the thread
-            errors.append(error)
-        finally:
-            close_old_connections()
-            connection.close()
-
-    return threading.Thread(target=body)
 
 
 def _publish_unqueued(model) -> ScoringRun:
@@ -61,10 +49,10 @@ def test_while_one_chunk_waits_on_locked_leads_the_other_threads_write_every_oth
             holding.set()
             release.wait(60)
 
-    holder = _in_thread(hold_the_first_chunks_leads, errors)
+    holder = in_thread(hold_the_first_chunks_leads, errors)
     holder.start()
     assert holding.wait(30)
-    executor = _in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3, parallel=2), errors)
+    executor = in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3, parallel=2), errors)
     executor.start()
     # One thread is stuck in the first chunk; the other goes on with the three others (written in turn, they
     # would all wait behind the first).
@@ -90,7 +78,7 @@ def test_two_executors_of_two_threads_each_write_every_chunk_once():
     run = _publish_unqueued(model)
     errors: list = []
     executors = [
-        _in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3, parallel=2), errors)
+        in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3, parallel=2), errors)
         for _ in range(2)
     ]
     for executor in executors:
@@ -147,10 +135,10 @@ def test_an_event_rescored_while_the_run_scores_its_chunk_is_not_overwritten_by_
             holding.set()
             release.wait(60)
 
-    event = _in_thread(event_rescored_but_not_committed, errors)
+    event = in_thread(event_rescored_but_not_committed, errors)
     event.start()
     assert holding.wait(30), errors
-    executor = _in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3, parallel=2), errors)
+    executor = in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3, parallel=2), errors)
     executor.start()
     # The run's chunk has computed the lead's score (no submission in its view) and waits for the event's record.
     wait_for(lambda: backends_waiting_on_locks() >= 1, what="the run waiting for the event's record")
@@ -186,10 +174,10 @@ def test_a_chunk_rolled_back_by_a_deadlock_with_an_event_is_written_again():
             list(LeadScore.objects.select_for_update().filter(lead_id=target.pk).values_list("pk"))
         done.set()
 
-    event = _in_thread(event_locking_the_lead_then_its_record, errors)
+    event = in_thread(event_locking_the_lead_then_its_record, errors)
     event.start()
     assert locked.wait(30), errors
-    executor = _in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3, parallel=2), errors)
+    executor = in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3, parallel=2), errors)
     executor.start()
     wait_for(lambda: backends_waiting_on_locks() >= 1, what="the chunk waiting for the lead row")
     chunk_waiting.set()

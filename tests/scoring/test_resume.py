@@ -9,7 +9,7 @@ import threading
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import OperationalError, close_old_connections, connection, transaction
+from django.db import OperationalError, transaction
 from django.db.models import Count
 
 from leads.models import Lead
@@ -17,6 +17,7 @@ from scoring import services, tasks
 from scoring.models import LeadScore, ScoreChange, ScoringRun
 from tests.factories import InteractionFactory, LeadFactory
 from tests.scoring.conftest import NOW, make_model
+from tests.threads import in_thread
 from tests.workers import (
     backends_waiting_on_locks,
     own_queue,
@@ -102,19 +103,6 @@ def test_each_chunk_moves_the_heartbeat_and_a_finished_run_keeps_its_last_one():
 # --- the per-chunk claim ------------------------------------------------------------------------------------------
 
 
-def _in_thread(target, errors: list) -> threading.Thread:
-    def body():
-        try:
-            target()
-        except BaseException as error:  # reported by the test, not lost in the thread
-            errors.append(error)
-        finally:
-            close_old_connections()
-            connection.close()
-
-    return threading.Thread(target=body)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_executors_of_one_run_at_once_write_each_chunk_once():
     leads = [LeadFactory(industry="Software") for _ in range(12)]
@@ -131,12 +119,10 @@ def test_two_executors_of_one_run_at_once_write_each_chunk_once():
             holding.set()
             release.wait(60)
 
-    holder = _in_thread(hold_the_first_chunks_leads, errors)
+    holder = in_thread(hold_the_first_chunks_leads, errors)
     holder.start()
     assert holding.wait(30)
-    executors = [
-        _in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3), errors) for _ in range(2)
-    ]
+    executors = [in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3), errors) for _ in range(2)]
     for executor in executors:
         executor.start()
     # One executor waits on the locked leads, inside its chunk; the other waits for the chunk's claim.

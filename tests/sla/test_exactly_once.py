@@ -6,11 +6,9 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import Count
@@ -24,6 +22,7 @@ from leads.models import Lead, ResponseClock, ResponsePolicy, SentNotice
 from leads.sla import services as sla_services
 from leads.tasks import sweep_reminders
 from tests.factories import LeadFactory, ResponsePolicyFactory
+from tests.workers import backends_waiting_on_locks, own_queue, purge, tasks_finished, wait_for, worker_on
 
 REPO = Path(__file__).resolve().parents[2]
 SWEEP_TASK_NAME = "Speed to lead: reminders, escalations and follow-up notices"
@@ -58,15 +57,6 @@ def _in_thread(target, results, index, barrier=None):
     return threading.Thread(target=run)
 
 
-def _wait_for(condition, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"Timed out waiting for {what}")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_send_every_reminder_exactly_once(rep, channel, monkeypatch):
     leads = _due_leads(rep, channel, 300)
@@ -91,14 +81,14 @@ def test_the_unique_constraint_lets_only_one_of_two_racing_transactions_record_a
     """Even without SKIP LOCKED keeping sweeps apart, the database refuses the second record."""
     (lead,) = _due_leads(rep, channel, 1)
     kinds = [(lead.pk, SentNotice.Kind.SLA_REMINDER)]
-    barrier = threading.Barrier(2)
+    barrier, second_waiting = threading.Barrier(2), threading.Event()
     results = [None, None]
 
     def first():
         with transaction.atomic():
             won = sla_services._claim_notices(kinds=kinds, field="lead", now=clock.now())
             barrier.wait()
-            time.sleep(0.5)  # the second transaction now waits on the unique index
+            assert second_waiting.wait(30)  # commits only once the second transaction waits on the unique index
             return won
 
     def second():
@@ -109,15 +99,12 @@ def test_the_unique_constraint_lets_only_one_of_two_racing_transactions_record_a
     threads = [_in_thread(first, results, 0), _in_thread(second, results, 1)]
     for thread in threads:
         thread.start()
+    wait_for(lambda: backends_waiting_on_locks() >= 1, what="the second transaction waiting on the unique index")
+    second_waiting.set()
     for thread in threads:
         thread.join(30)
     assert results == [set(kinds), set()]
     assert SentNotice.objects.count() == 1
-
-
-def _purge(queue: str) -> None:
-    with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(queue)
 
 
 def test_beat_schedules_the_sweep_every_minute(beat):
@@ -132,15 +119,15 @@ def test_beat_schedules_the_sweep_every_minute(beat):
 def test_a_real_worker_runs_the_sweep_when_beat_fires_the_periodic_task(rep, manager, channel):
     """The PeriodicTask of the settings' schedule, fired the way beat fires it, run by a Celery worker on Redis."""
     leads = _due_leads(rep, channel, 5)
-    _purge("celery")
-    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30):
+    with own_queue("sla-beat"), worker_on("sla-beat"), tasks_finished(sweep_reminders.name) as sweeps:
         scheduler = DatabaseScheduler(app=celery_app)
         entry = scheduler.schedule[SWEEP_TASK_NAME]
         scheduler.apply_entry(entry, producer=scheduler.producer)
-        _wait_for(lambda: Notification.objects.filter(user=rep).count() == 5, what="the worker's reminders")
+        wait_for(lambda: sweeps() == 1, what="the worker's first sweep")
+        assert Notification.objects.filter(user=rep).count() == 5
         # Beat fires again a minute later: nothing new is due, nothing is sent twice.
         scheduler.apply_entry(entry, producer=scheduler.producer)
-        time.sleep(2)
+        wait_for(lambda: sweeps() == 2, what="the worker's second sweep")
     assert set(Notification.objects.values_list("key", flat=True)) == {f"sla_reminder:lead:{lead.pk}" for lead in leads}
     assert _duplicates() == 0
 
@@ -158,7 +145,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothin
         "SLA_STALL_MARKER": str(marker),
     }
     queue = "sla-stalling"
-    _purge(queue)
+    purge(queue)
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
         [
@@ -185,7 +172,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothin
     try:
         sweep_reminders.apply_async(queue=queue)
         try:
-            _wait_for(marker.exists, timeout=120, what="the worker to claim the due leads")
+            wait_for(marker.exists, timeout=120, what="the worker to claim the due leads")
         except AssertionError:
             log.flush()
             raise AssertionError(Path(log.name).read_text()[-3000:]) from None
@@ -204,25 +191,23 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_the_rerun_duplicates_nothin
             cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sla-stalling-worker'")
             return cursor.fetchone()[0] == 0
 
-        _wait_for(backend_gone, what="PostgreSQL to roll back the killed worker's transaction")
+        wait_for(backend_gone, what="PostgreSQL to roll back the killed worker's transaction")
     assert Notification.objects.count() == 0 and SentNotice.objects.count() == 0  # nothing half-done
 
-    _purge("celery")
-    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30):
+    with own_queue("sla-rerun"), worker_on("sla-rerun"):
         sweep_reminders.delay()  # beat's next tick
-        _wait_for(lambda: Notification.objects.count() == 20, what="the rerun's reminders")
+        wait_for(lambda: Notification.objects.count() == 20, what="the rerun's reminders")
     assert _duplicates() == 0
     assert set(Notification.objects.values_list("key", flat=True)) == {f"sla_reminder:lead:{lead.pk}" for lead in leads}
-    _purge(queue)
+    purge(queue)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_policy_saved_by_an_admin_is_applied_to_running_clocks_by_a_real_worker(admin_user, rep, channel):
     lead = LeadFactory(owner=rep, channel=channel, created_at=clock.now() - dt.timedelta(minutes=1))
-    _purge("celery")
-    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30):
+    with own_queue("sla-policy"), worker_on("sla-policy"):
         sla_services.response_policy_save(
             user=admin_user, policy=ResponsePolicy(name="Everyone", target_minutes=30, reminder_percent=None)
         )  # commits, and queues the re-timing on Redis
-        _wait_for(lambda: ResponseClock.objects.filter(lead=lead, due_at__isnull=False).exists(), what="re-timing")
+        wait_for(lambda: ResponseClock.objects.filter(lead=lead, due_at__isnull=False).exists(), what="re-timing")
     assert ResponseClock.objects.get(lead=lead).due_at == lead.created_at + dt.timedelta(minutes=30)
