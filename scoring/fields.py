@@ -83,11 +83,12 @@ def lead_number(lead, field: FitField) -> Decimal | float | None:
 
 # What the database's `->>` gives for a JSON value. Numbers other than plain integers and decimals (1e20) are
 # not compared as numbers on either side.
-NUMBER_TEXT_RE = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$")
+# (In Python `\Z`, not `$`, which also matches before a final newline: "12\n" is no number, as in SQL.)
+NUMBER_TEXT_RE = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,6})?\Z")
 NUMBER_TEXT_SQL = r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$"
 # Details counted by an activity rule (pages, seconds): whole, non-negative, small enough to sum safely.
-COUNT_TEXT_RE = re.compile(r"^[0-9]{1,9}$")
-COUNT_TEXT_SQL = r"^[0-9]{1,9}$"
+COUNT_TEXT_DIGITS = 9
+COUNT_TEXT_RE = re.compile(rf"^[0-9]{{1,{COUNT_TEXT_DIGITS}}}\Z")
 
 
 def attribute_text(value) -> str:

@@ -18,11 +18,16 @@ WORDS = ["Software", "software", "SaaS", "Retail", "Director of Sales", "vp sale
 KINDS = ["web_visit", "form_submission", "email_click", "unsubscribe"]
 URLS = ["/pricing", "/demo", "/", "/Pricing/plans", "/blog", "/a_b%c", "/axbyc"]
 
-detail_values = st.one_of(st.none(), st.integers(0, 40), st.sampled_from(["3", "12", "abc", "-4", "2.5"]))
+# Texts on the edge of a count and a number: a final newline, ten digits, empty, spaces, a float.
+detail_values = st.one_of(
+    st.none(),
+    st.integers(0, 40),
+    st.sampled_from(["3", "12", "abc", "-4", "2.5", "12\n", "1234567890", "123456789", "", " 7", "1e3"]),
+)
 attribute_values = st.one_of(
     st.none(),
     st.integers(-5, 100),
-    st.sampled_from(["pricing", "Pricing", "contact_us", "", "15", "3.25"]),
+    st.sampled_from(["pricing", "Pricing", "contact_us", "", "15", "3.25", "15\n", "-0.5"]),
     st.booleans(),
 )
 leads_strategy = st.lists(
@@ -234,3 +239,37 @@ def test_bulk_and_per_lead_scores_agree_for_random_leads_and_rules(spec, rows):
 def test_has_done_is_a_single_tier_from_one():
     rule = RuleSpec(id=1, name="x", group=0, kind="has_done", points=Decimal(7))
     assert rule.effective_tiers == (Tier(1, None, 7),)
+
+
+@pytest.mark.django_db
+def test_only_plain_counts_are_summed_on_both_paths():
+    """Pages of "12\\n", ten digits, " 7", "" or "1e3" are no count, in SQL as in Python: only the "7" is summed."""
+    lead = Lead.objects.create(name="Lead")
+    Interaction.objects.bulk_create(
+        Interaction(lead=lead, kind="web_visit", direction="inbound", occurred_at=NOW, details={"pages": pages})
+        for pages in ["7", "12\n", "1234567890", " 7", "", "1e3", "-2", 3.5]
+    )
+    rule = RuleSpec(
+        id=1,
+        name="pages",
+        group=0,
+        kind="activity",
+        interaction_kind="web_visit",
+        measure="pages",
+        tiers=(Tier(1, 9, 5), Tier(10, None, 50)),
+    )
+    spec = ModelSpec(
+        id=None,
+        version=None,
+        groups=(GroupSpec("g", None),),
+        rules=(rule,),
+        bands=(("A", 40, 100), ("B", 20, 39), ("C", 1, 19), ("D", 0, 0)),
+        score_min=0,
+        score_max=100,
+        half_life_days=None,
+    )
+    (bulk,) = scored_leads(spec=spec, leads=Lead.objects.filter(pk=lead.pk), now=NOW)
+    per_lead = score_lead(
+        spec=spec, lead=lead, interactions=interactions_for_scoring(spec=spec, lead_id=lead.pk, now=NOW), now=NOW
+    )
+    assert bulk["new_score"] == per_lead.score == 5
