@@ -133,7 +133,9 @@ def test_unknown_key_falls_back_to_email(client, manager, twins):
 
 
 @pytest.mark.parametrize("user_fixture, shown", [("manager", True), ("admin_user", True), ("rep", False)])
-def test_leads_list_links_to_duplicates_for_managers_and_admins(client, request, user_fixture, shown):
+def test_leads_list_links_to_duplicates_for_managers_and_admins(db, client, request, user_fixture, shown):
+    # `db` named here: with the user only asked for by name, pytest-django ran this test among the database-less
+    # ones at the end of the suite, and its connection was still open when the test database was dropped.
     client.force_login(request.getfixturevalue(user_fixture))
     body = client.get(reverse("leads:list")).content.decode()
     assert (URL in body) is shown
