@@ -1,8 +1,10 @@
 """Two (or more) things at the same moment, in real concurrent PostgreSQL transactions: threads, own connections."""
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 
 
 def together(*calls, timeout: float = 60) -> tuple[list, list]:
@@ -48,3 +50,25 @@ def in_thread(target, errors: list) -> threading.Thread:
             connection.close()
 
     return threading.Thread(target=body)
+
+
+@contextmanager
+def rows_locked(queryset, errors: list) -> Iterator[None]:
+    """Within the block, another transaction (its own thread and connection) holds `queryset`'s rows FOR UPDATE;
+    it commits, and its thread is joined, when the block ends."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with transaction.atomic():
+            list(queryset.select_for_update().values_list("pk"))
+            holding.set()
+            release.wait(60)
+
+    holder = in_thread(hold, errors)
+    holder.start()
+    assert holding.wait(30), errors
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join(60)

@@ -16,7 +16,7 @@ from scoring import services
 from scoring.models import LeadScore, ScoreChange, ScoringRun, ScoringRunChunk
 from tests.factories import InteractionFactory, LeadFactory
 from tests.scoring.conftest import make_model
-from tests.threads import in_thread
+from tests.threads import in_thread, rows_locked
 from tests.workers import backends_waiting_on_locks, own_queue, transient_database_fault, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,29 +41,17 @@ def test_while_one_chunk_waits_on_locked_leads_the_other_threads_write_every_oth
     model = make_model(rules=[INDUSTRY_50])
     run = _publish_unqueued(model)
     errors: list = []
-    holding, release = threading.Event(), threading.Event()
-
-    def hold_the_first_chunks_leads():
-        with transaction.atomic():
-            list(Lead.objects.select_for_update().filter(pk__in=[x.pk for x in leads[:3]]).values_list("pk"))
-            holding.set()
-            release.wait(60)
-
-    holder = in_thread(hold_the_first_chunks_leads, errors)
-    holder.start()
-    assert holding.wait(30)
-    executor = in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3, parallel=2), errors)
-    executor.start()
-    # One thread is stuck in the first chunk; the other goes on with the three others (written in turn, they
-    # would all wait behind the first).
-    wait_for(
-        lambda: ScoringRunChunk.objects.filter(run=run, done_at__isnull=False).count() == 3,
-        what="the other chunks written while the first one waits",
-    )
-    assert ScoringRun.objects.get(pk=run.pk).status == "running"
-    release.set()
-    for thread in [holder, executor]:
-        thread.join(60)
+    with rows_locked(Lead.objects.filter(pk__in=[x.pk for x in leads[:3]]), errors):  # the first chunk's leads
+        executor = in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3, parallel=2), errors)
+        executor.start()
+        # One thread is stuck in the first chunk; the other goes on with the three others (written in turn, they
+        # would all wait behind the first).
+        wait_for(
+            lambda: ScoringRunChunk.objects.filter(run=run, done_at__isnull=False).count() == 3,
+            what="the other chunks written while the first one waits",
+        )
+        assert ScoringRun.objects.get(pk=run.pk).status == "running"
+    executor.join(60)
     assert errors == []
     run.refresh_from_db()
     assert (run.status, run.leads_done, run.last_lead_id) == ("done", 12, run.end_lead_id)

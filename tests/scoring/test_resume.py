@@ -4,12 +4,11 @@ joining a run in progress instead of starting a second one (issue 12, items 2 an
 
 import datetime as dt
 import io
-import threading
 
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import OperationalError, transaction
+from django.db import OperationalError
 from django.db.models import Count
 
 from leads.models import Lead
@@ -17,7 +16,7 @@ from scoring import services, tasks
 from scoring.models import LeadScore, ScoreChange, ScoringRun
 from tests.factories import InteractionFactory, LeadFactory
 from tests.scoring.conftest import NOW, make_model
-from tests.threads import in_thread
+from tests.threads import in_thread, rows_locked
 from tests.workers import (
     backends_waiting_on_locks,
     own_queue,
@@ -110,26 +109,17 @@ def test_two_executors_of_one_run_at_once_write_each_chunk_once():
     with own_queue("scoring-two-executors"):  # the publish's own task is never run here
         run = services.scoring_model_publish(model=model, user=None)
     errors: list = []
-    holding, release = threading.Event(), threading.Event()
-
-    def hold_the_first_chunks_leads():
-        # Both executors reach the first chunk before either can commit it: the lead rows are locked here.
-        with transaction.atomic():
-            list(Lead.objects.select_for_update().filter(pk__in=[x.pk for x in leads[:3]]).values_list("pk"))
-            holding.set()
-            release.wait(60)
-
-    holder = in_thread(hold_the_first_chunks_leads, errors)
-    holder.start()
-    assert holding.wait(30)
-    executors = [in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3), errors) for _ in range(2)]
+    # Both executors reach the first chunk before either can commit it: its lead rows are locked meanwhile.
+    with rows_locked(Lead.objects.filter(pk__in=[x.pk for x in leads[:3]]), errors):
+        executors = [
+            in_thread(lambda: services.scoring_run_execute(run_id=run.pk, chunk_size=3), errors) for _ in range(2)
+        ]
+        for executor in executors:
+            executor.start()
+        # One executor waits on the locked leads, inside its chunk; the other waits for the chunk's claim.
+        wait_for(lambda: backends_waiting_on_locks() >= 2, what="both executors in the first chunk")
     for executor in executors:
-        executor.start()
-    # One executor waits on the locked leads, inside its chunk; the other waits for the chunk's claim.
-    wait_for(lambda: backends_waiting_on_locks() >= 2, what="both executors in the first chunk")
-    release.set()
-    for thread in [holder, *executors]:
-        thread.join(60)
+        executor.join(60)
     assert errors == []
     run.refresh_from_db()
     assert (run.status, run.leads_done, run.last_lead_id) == ("done", 12, run.end_lead_id)
