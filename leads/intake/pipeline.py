@@ -149,10 +149,14 @@ def identities_lock(identities: Iterable[str]) -> int:
     Returns how many slots were locked.
     """
     slots = _slots(identities)
+    _slots_lock(slots)
+    return len(slots)
+
+
+def _slots_lock(slots: list[int]) -> None:
     if slots:
         with connection.cursor() as cursor:
             cursor.execute(_LOCK_SQL, [IDENTITY_LOCK_CLASS, slots])
-    return len(slots)
 
 
 _LOCK_SQL = (
@@ -200,10 +204,9 @@ def arrivals_match(
     slots = _slots(identity for arriving in arrivals for identity in _identities(arriving)) if lock else []
     # The API's way (one channel's leads, no row keys): the lock travels with the duplicate query.
     lock_with_query = among == OWN_CHANNEL and not whole_leads and not row_keys
-    if slots and not lock_with_query:
-        with connection.cursor() as cursor:
-            cursor.execute(_LOCK_SQL, [IDENTITY_LOCK_CLASS, slots])
-            slots = []
+    if not lock_with_query:
+        _slots_lock(slots)
+        slots = []
 
     imported = {}
     if row_keys:
@@ -247,9 +250,7 @@ def arrivals_match(
             if lead.phone_normalized in phones:
                 by_phone.setdefault(lead.phone_normalized, lead)
 
-    if slots:  # not taken with a duplicate query (none was needed): taken now all the same
-        with connection.cursor() as cursor:
-            cursor.execute(_LOCK_SQL, [IDENTITY_LOCK_CLASS, slots])
+    _slots_lock(slots)  # any not taken with a duplicate query (none was needed): taken now all the same
     earlier_email: dict[str, Arriving] = {}
     earlier_phone: dict[str, Arriving] = {}
     for arriving in waiting:
