@@ -133,26 +133,32 @@ class _ModelChoiceField(django_filters.fields.ModelChoiceField):
     iterator = _FilterChoiceIterator
 
 
-class ModelChoiceFilter(django_filters.ModelChoiceFilter):
-    """A choice of channel, owner...: its options read in one statement and drawn without templates."""
-
-    field_class = _ModelChoiceField
+class _DrawnPlain:
+    """A filter whose select is a `PlainSelect` unless it is given another widget."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", PlainSelect)
         super().__init__(*args, **kwargs)
 
 
+class ModelChoiceFilter(_DrawnPlain, django_filters.ModelChoiceFilter):
+    """A choice of channel, owner...: its options read in one statement and drawn without templates."""
+
+    field_class = _ModelChoiceField
+
+
+class ChoiceFilter(_DrawnPlain, django_filters.ChoiceFilter):
+    """A choice among fixed values, drawn without templates."""
+
+
 class LeadFilter(django_filters.FilterSet):
     # Every select is a `PlainSelect`, drawn without the form renderer's templates (crm/widgets.py).
     q = django_filters.CharFilter(method="search", label="Search")
-    stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="Any stage", widget=PlainSelect)
+    stage = ChoiceFilter(choices=Stage.choices, empty_label="Any stage")
     channel = ModelChoiceFilter(queryset=Channel.objects.all(), empty_label="Any channel")
     owner = ModelChoiceFilter(queryset=None, empty_label="Anyone")
     # Read through scoring's record (leads.scores.filter_by_grade), whose index finds a rare grade's leads.
-    grade = django_filters.ChoiceFilter(
-        method="by_grade", label="Grade", choices=Grade.choices, empty_label="Any grade", widget=PlainSelect
-    )
+    grade = ChoiceFilter(method="by_grade", label="Grade", choices=Grade.choices, empty_label="Any grade")
     created_after = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__gte", label="Created from", widget=forms.DateInput({"type": "date"})
     )
@@ -163,37 +169,28 @@ class LeadFilter(django_filters.FilterSet):
     team = django_filters.ModelMultipleChoiceFilter(queryset=Team.objects.none(), label="Team")
     industry = django_filters.CharFilter(method="filter_blank_or_exact", label="Industry")
     region = django_filters.CharFilter(method="filter_blank_or_exact", label="Region")
-    size = django_filters.ChoiceFilter(
+    size = ChoiceFilter(
         choices=[(k, label) for k, label, _, _ in SIZE_BANDS] + [("unknown", "Unknown")],
         method="filter_size",
         label="Company size",
-        widget=PlainSelect,
     )
-    response = django_filters.ChoiceFilter(
+    response = ChoiceFilter(
         choices=[(k, label) for k, label, _, _ in RESPONSE_BUCKETS],
         method="filter_response",
         label="First response",
-        widget=PlainSelect,
     )
-    reached = django_filters.ChoiceFilter(
-        choices=[(s.value, s.label) for s in FUNNEL], method="filter_reached", label="Reached stage", widget=PlainSelect
-    )
-    lost_reason = django_filters.ChoiceFilter(choices=LostReason.choices, label="Lost reason", widget=PlainSelect)
+    reached = ChoiceFilter(choices=[(s.value, s.label) for s in FUNNEL], method="filter_reached", label="Reached stage")
+    lost_reason = ChoiceFilter(choices=LostReason.choices, label="Lost reason")
     open = django_filters.BooleanFilter(
         method="filter_open", label="Open (not won or lost)", widget=forms.CheckboxInput
     )
-    stage_age = django_filters.ChoiceFilter(
+    stage_age = ChoiceFilter(
         choices=[(k, label) for k, label, _, _ in STAGE_AGES],
         method="filter_stage_age",
         label="In stage for",
-        widget=PlainSelect,
     )
-    missing = django_filters.ChoiceFilter(
-        choices=list(KEY_FIELDS.items()), method="filter_missing", label="Missing", widget=PlainSelect
-    )
-    filled = django_filters.ChoiceFilter(
-        choices=list(KEY_FIELDS.items()), method="filter_filled", label="Filled in", widget=PlainSelect
-    )
+    missing = ChoiceFilter(choices=list(KEY_FIELDS.items()), method="filter_missing", label="Missing")
+    filled = ChoiceFilter(choices=list(KEY_FIELDS.items()), method="filter_filled", label="Filled in")
     overdue_for = ModelChoiceFilter(queryset=User.objects.none(), method="filter_overdue_for", label="Overdue tasks of")
     awaiting = django_filters.BooleanFilter(
         method="filter_awaiting", label="No response yet", widget=forms.CheckboxInput
@@ -204,12 +201,11 @@ class LeadFilter(django_filters.FilterSet):
     reclaimed = django_filters.CharFilter(method="filter_reclaimed", label="Taken back by reclaim", max_length=32)
     # "See the leads" after an import: the leads it created (among those the user may see).
     import_job = django_filters.NumberFilter(field_name="import_job", label="From import #", min_value=1)
-    sort = django_filters.ChoiceFilter(
+    sort = ChoiceFilter(
         choices=[(k, label) for k, (label, _) in SORTS.items()],
         method="noop",
         empty_label=None,
         label="Sort",
-        widget=PlainSelect,
     )
 
     class Meta:
