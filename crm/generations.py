@@ -35,12 +35,12 @@ _read: ContextVar[dict[str, str | None] | None] = ContextVar("generations_read",
 
 def renew(key: str) -> None:
     """What `key` names changed: every process reads it again (now, and once the change commits)."""
-    _write_new(key)
-    transaction.on_commit(lambda: _write_new(key))
+    write_new(key)
+    transaction.on_commit(lambda: write_new(key))
 
 
-def _write_new(key: str) -> str | None:
-    """A new generation under `key`: its value, or None when the cache is unreachable."""
+def write_new(key: str) -> str | None:
+    """A new generation under `key`, now only: its value, or None when the cache is unreachable."""
     value = uuid.uuid4().hex
     try:
         cache.set(key, value, timeout=None)
@@ -75,7 +75,7 @@ def current(key: str) -> str | None:
         except Exception:
             return None
     if not isinstance(value, str):
-        return _write_new(key)
+        return write_new(key)
     return value
 
 

@@ -10,7 +10,6 @@ import hashlib
 import logging
 import secrets
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 
-from crm import access, clock, limits
+from crm import access, clock, generations, limits
 from crm.models import User
 from leads.models import ApiToken, Channel, ChannelSpend, WebForm
 
@@ -133,16 +132,7 @@ _remembered: dict[str, _Remembered] = {}
 
 def api_tokens_changed() -> None:
     """Tokens or channels changed: every process reads its tokens again (now, and once the change commits)."""
-    _new_generation()
-    transaction.on_commit(_new_generation)
-
-
-def _new_generation() -> None:
-    try:
-        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-    except Exception:
-        # The processes read their tokens again within REMEMBER_SECONDS anyway.
-        logger.warning("API token generation not renewed: the cache is unreachable", exc_info=True)
+    generations.renew(GENERATION_KEY)
 
 
 def _on_change(sender, **kwargs) -> None:
@@ -184,7 +174,7 @@ def api_token_for_call(
     except Exception:
         generation = limits.MISSING
     if generation is limits.MISSING:
-        _new_generation()  # a missing generation cannot vouch for anything: start one, read the database
+        generations.write_new(GENERATION_KEY)  # a missing one cannot vouch for anything: start one, read the database
     token = _remember(digest, generation)
     if token is None:
         return None, None, {}
