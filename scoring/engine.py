@@ -314,7 +314,8 @@ def _combined(rule: RuleSpec) -> bool:
 
 
 class _OnOneExpression(Expression):
-    """Points computed from one expression (a field or an attribute), which Django compiles and relabels."""
+    """A value (points, by default) computed from one expression (a field, an attribute, a detail), which Django
+    compiles and relabels."""
 
     output_field = IntegerField()
 
@@ -325,7 +326,7 @@ class _OnOneExpression(Expression):
         (self.expression,) = exprs
 
 
-class IsCountText(Expression):
+class IsCountText(_OnOneExpression):
     """True when a text is a count the engine sums (`COUNT_TEXT_RE`: 1 to `COUNT_TEXT_DIGITS` ASCII digits),
     tested with `length` and `ltrim` instead of a regular expression: the activity pass tests every web visit's
     pages and seconds, and the two regular expressions were about a tenth of a 300-rule model's scoring query."""
@@ -336,12 +337,6 @@ class IsCountText(Expression):
     def __init__(self, expression):
         super().__init__()
         self.expression = expression
-
-    def get_source_expressions(self):
-        return [self.expression]
-
-    def set_source_expressions(self, exprs):
-        (self.expression,) = exprs
 
     def as_sql(self, compiler, connection):
         sql, params = compiler.compile(self.expression)
