@@ -23,7 +23,6 @@ from decimal import Decimal
 
 from django.db.models import (
     BigIntegerField,
-    BooleanField,
     Case,
     DateTimeField,
     Expression,
@@ -46,10 +45,10 @@ from django.db.models.sql.constants import LOUTER
 from leads.models import Interaction, Lead
 from scoring.fields import (
     ATTRIBUTE,
-    COUNT_TEXT_DIGITS,
     NUMBER,
     NUMBER_TEXT_SQL,
     attribute_text,
+    count_text_sql,
     detail_count,
     fit_field,
     lead_number,
@@ -326,26 +325,6 @@ class _OnOneExpression(Expression):
         (self.expression,) = exprs
 
 
-class IsCountText(_OnOneExpression):
-    """True when a text is a count the engine sums (`COUNT_TEXT_RE`: 1 to `COUNT_TEXT_DIGITS` ASCII digits),
-    tested with `length` and `ltrim` instead of a regular expression: the activity pass tests every web visit's
-    pages and seconds, and the two regular expressions were about a tenth of a 300-rule model's scoring query."""
-
-    output_field = BooleanField()
-    conditional = True
-
-    def __init__(self, expression):
-        super().__init__()
-        self.expression = expression
-
-    def as_sql(self, compiler, connection):
-        sql, params = compiler.compile(self.expression)
-        return (
-            f"(length({sql}) BETWEEN 1 AND {COUNT_TEXT_DIGITS} AND ltrim({sql}, '0123456789') = '')",
-            [*params, *params],
-        )
-
-
 class ValuePoints(_OnOneExpression):
     """`CASE <lower-cased field> WHEN 'v1' THEN 5 WHEN 'v2' THEN -3 ... ELSE 0 END`: the points of every
     equals / is-one-of rule on one field, with the field read once (a searched CASE would read it per value)."""
@@ -474,10 +453,11 @@ class _Activity:
 
     The interactions the model can see are read once each, in a fenced subquery (`OFFSET 0` keeps PostgreSQL from
     folding it into the aggregate above, which would compute a detail once per rule reading it): every detail a
-    rule tests (lower-cased text, e.g. the `url`) and every measure it sums (pages, seconds, as a whole number or
-    NULL) becomes a column there. Above it, one GROUP BY lead computes every rule's count, sum and latest
-    occurrence as `FILTER` aggregates of those columns. The lead query joins that per-lead row (at most one per
-    lead, none for a lead with no visible interaction), so it computes its own facts once per lead, ungrouped.
+    rule tests (lower-cased text, e.g. the `url`), every measure it sums (pages, seconds, as text: the sums above
+    test that it is a count and cast it) and the kind as a number (`k`) become columns there. Above it, one GROUP
+    BY lead computes every rule's count, sum and latest occurrence as `FILTER` aggregates of those columns. The
+    lead query joins that per-lead row (at most one per lead, none for a lead with no visible interaction), so it
+    computes its own facts once per lead, ungrouped.
     """
 
     def __init__(self, spec: ModelSpec, now: dt.datetime, *, as_of_close: bool = False):
@@ -486,11 +466,13 @@ class _Activity:
         self.details: dict[str, str] = {}  # detail key → column
         self.measures: dict[str, str] = {}  # measure → column
         self.kinds: dict[str, set[str]] = {}  # detail or measure column → the kinds of interaction rules read it of
+        self.kind_codes: dict[str, int] = {}  # kind → its number in the column `k` (compared as integers)
         self.aggregates: dict[str, tuple[str, str, list]] = {}  # column → (aggregate, FILTER condition, params)
 
     def rule_columns(self, rule: RuleSpec) -> tuple[str, str | None]:
         """The columns of a rule's value (count or sum) and, for fading points, its latest occurrence."""
-        conditions, params = ["i.kind = %s"], [rule.interaction_kind]
+        code = self.kind_codes.setdefault(rule.interaction_kind, len(self.kind_codes))
+        conditions, params = [f"i.k = {code}"], []
         if rule.window_days is not None and self.as_of_close:
             conditions.append("i.occurred_at >= i.closed_at - %s")
             params.append(rule.window_days * DAY)
@@ -506,7 +488,12 @@ class _Activity:
         if rule.kind == Rule.Kind.ACTIVITY and rule.measure != Rule.Measure.COUNT:
             measure = self.measures.setdefault(rule.measure, f"m{len(self.measures)}")
             self.kinds.setdefault(measure, set()).add(rule.interaction_kind)
-            value = (f"SUM(i.{measure})", condition, params)
+            # The measure's text is read once per interaction below; only the sums that take it test it.
+            value = (
+                f"SUM(CASE WHEN {count_text_sql(f'i.{measure}')} THEN i.{measure}::integer END)",
+                condition,
+                params,
+            )
         else:
             value = ("COUNT(*)", condition, params)
         value_column = self._column(value, "v")
@@ -555,21 +542,25 @@ class _Activity:
             for key, column in self.details.items()
         }
         for measure, column in self.measures.items():
+            # As text (the sums test and cast it): read out of the JSON once, and only for the kinds that sum it.
             read[column] = Case(
-                When(
-                    # The kind first: the details of other kinds are not read at all.
-                    Q(kind__in=sorted(self.kinds[column])) & Q(IsCountText(KeyTextTransform(measure, "details"))),
-                    then=Cast(KeyTextTransform(measure, "details"), IntegerField()),
-                ),
-                default=Value(None, output_field=IntegerField()),
+                When(kind__in=sorted(self.kinds[column]), then=KeyTextTransform(measure, "details")),
+                default=Value(None, output_field=TextField()),
+                output_field=TextField(),
             )
+        # The kind as a small number: every aggregate's FILTER compares it, an integer comparison instead of text.
+        read["k"] = Case(
+            *(When(kind=kind, then=Value(code)) for kind, code in self.kind_codes.items()),
+            default=Value(None, output_field=IntegerField()),
+            output_field=IntegerField(),
+        )
         rows = Interaction.objects.filter(seen)
         if id_range is None:
             rows = rows.filter(lead_id__in=leads.order_by().values("id"))
         if self.as_of_close:
             read["closed_at"] = closed_at
         # In lead order (as the index on lead_id reads them): the aggregate then streams, lead by lead.
-        rows = rows.order_by("lead_id").annotate(**read).values("lead_id", "kind", "occurred_at", *read)
+        rows = rows.order_by("lead_id").annotate(**read).values("lead_id", "occurred_at", *read)
         rows_sql, rows_params = rows.query.sql_with_params()
         selects, params = [], []
         for column, (aggregate, condition, condition_params) in self.aggregates.items():

@@ -91,6 +91,13 @@ COUNT_TEXT_DIGITS = 9
 COUNT_TEXT_RE = re.compile(rf"^[0-9]{{1,{COUNT_TEXT_DIGITS}}}\Z")
 
 
+def count_text_sql(text_sql: str) -> str:
+    """SQL true when the text `text_sql` (a column, read once per use) is a count as `COUNT_TEXT_RE` has it,
+    tested with `length` and `ltrim` instead of a regular expression: the activity pass tests every web visit's
+    pages and seconds, and a regular expression was about a tenth of a 300-rule model's scoring query."""
+    return f"(length({text_sql}) BETWEEN 1 AND {COUNT_TEXT_DIGITS} AND ltrim({text_sql}, '0123456789') = '')"
+
+
 def attribute_text(value) -> str:
     if value is None:
         return ""
