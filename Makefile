@@ -49,8 +49,10 @@ STOP_EMBEDDED := $(BIN)/python -m crm.embedded_broker stop; $(BIN)/python -m crm
 stop:
 	@$(STOP_EMBEDDED)
 
-# The checks name the test database and broker, so they never start the embedded ones (and leave them running).
-LINT_ENV := DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL)/0
+# The checks name the test server and broker, so they never start the embedded ones (and leave them running). Its
+# `postgres` database, which every server has: the test database itself is only created by the test run, and
+# makemigrations reads the migration history of the database it is given.
+LINT_ENV := DATABASE_URL=$(dir $(TEST_DATABASE_URL))postgres CELERY_BROKER_URL=$(TEST_REDIS_URL)/0
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
