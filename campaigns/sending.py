@@ -259,6 +259,7 @@ def _deliver(send_id: int, mail_connection) -> str:
             if not _refused(error):
                 reason = f"{reason[:150]} (it may have gone out; not retried)"
                 retryable = False
+                _close_quietly(mail_connection)  # the next message opens a new session, not this broken one
         else:
             state, reason = Send.State.SENT, ""
     Send.objects.filter(pk=send_id, state=Send.State.SENDING).update(
@@ -268,6 +269,16 @@ def _deliver(send_id: int, mail_connection) -> str:
         retryable=state == Send.State.FAILED and retryable,
     )
     return state
+
+
+def _close_quietly(mail_connection) -> None:
+    """Close a connection that failed midway. Django's SMTP backend still holds it as open (so `open()` would do
+    nothing) while smtplib has dropped its socket: every later message of the batch would fail unsent, and be
+    taken for one that may have gone out."""
+    try:
+        mail_connection.close()
+    except Exception:
+        logger.warning("Closing a failed mail connection failed", exc_info=True)
 
 
 def _refused(error: Exception) -> bool:

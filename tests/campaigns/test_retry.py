@@ -7,6 +7,7 @@ import time_machine
 from django.conf import settings as django_settings
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.utils.module_loading import import_string
 
 from campaigns import sending, services
 from campaigns.models import Campaign, Send, Unsubscribe
@@ -54,6 +55,19 @@ def test_a_message_whose_connection_dropped_midway_may_have_gone_out_and_is_not_
     assert sending.sends_retry(campaign=campaign)["queued"] == 0
     client.force_login(manager)
     assert "Retry email 1" not in client.get(campaign.get_absolute_url()).content.decode()
+
+
+@pytest.mark.django_db
+def test_after_a_connection_dropped_midway_the_batch_goes_on_in_a_new_session(manager, rep, channel, settings):
+    campaign, step = _campaign(manager, rep, channel, 3)
+    services.campaign_schedule(user=manager, campaign=campaign)
+    settings.EMAIL_BACKEND = "tests.campaigns.refusing_backend.DroppingOnceBackend"
+    backend = import_string(settings.EMAIL_BACKEND)
+    backend.drops, backend.sent = 1, []
+    assert sending.sends_deliver(step_id=step.pk) == 2
+    assert len(backend.sent) == 2
+    states = sorted(Send.objects.filter(step=step).values_list("state", "retryable"))
+    assert states == [(Send.State.FAILED, False), (Send.State.SENT, False), (Send.State.SENT, False)]
 
 
 @pytest.mark.django_db
