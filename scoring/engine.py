@@ -313,8 +313,7 @@ def _combined(rule: RuleSpec) -> bool:
 
 
 class _OnOneExpression(Expression):
-    """A value (points, by default) computed from one expression (a field, an attribute, a detail), which Django
-    compiles and relabels."""
+    """Points computed from one expression (a field or an attribute), which Django compiles and relabels."""
 
     output_field = IntegerField()
 
