@@ -29,8 +29,10 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# The generations read for the current call (key → value, None when absent), set by `read_together`.
-_read: ContextVar[dict[str, str | None] | None] = ContextVar("generations_read", default=None)
+# The generations read for the current call (key → value, None when absent, AWAY when the cache was
+# unreachable), set by `read_together`.
+_read: ContextVar[dict[str, object] | None] = ContextVar("generations_read", default=None)
+AWAY = object()
 
 
 def renew(key: str) -> None:
@@ -52,7 +54,7 @@ def write_new(key: str) -> str | None:
 
 
 @contextlib.contextmanager
-def read_together(values: dict[str, str | None]) -> Iterator[None]:
+def read_together(values: dict[str, object]) -> Iterator[None]:
     """Within this block, `current(key)` answers from `values` (read by the caller with something else) for
     the keys they hold, without asking the cache again."""
     token = _read.set(values)
@@ -69,6 +71,8 @@ def current(key: str) -> str | None:
     noted = _read.get()
     if noted is not None and key in noted:
         value = noted[key]
+        if value is AWAY:  # no new one is written either: the cache was unreachable a moment ago
+            return None
     else:
         try:
             value = cache.get(key)

@@ -47,8 +47,8 @@ def rate_limit_hit_reading(
     """`rate_limit_hit`, and the cache's values under the keys `read`, in one round trip to Redis (an API call's
     budget).
 
-    A value is `MISSING` when its key is absent or the cache unreachable (the limit is then lifted, as in
-    `rate_limit_hit`). With a cache other than Redis (a development machine's memory) it takes more calls.
+    A value is `MISSING` when its key is absent, and `UNREACHABLE` when the cache is (the limit is then lifted, as
+    in `rate_limit_hit`). With a cache other than Redis (a development machine's memory) it takes more calls.
     """
     key, seconds_left, timeout = _window(bucket, window)
     try:
@@ -67,13 +67,14 @@ def rate_limit_hit_reading(
         _created, count, *values = pipe.execute()
     except Exception:
         logger.warning("Rate limit %s not counted: the cache is unreachable", bucket, exc_info=True)
-        return None, tuple(MISSING for _ in read)
+        return None, tuple(UNREACHABLE for _ in read)
     values = tuple(MISSING if value is None else serializer.loads(value) for value in values)
     return (max(1, seconds_left) if count > limit else None), values
 
 
-# What `rate_limit_hit_reading` answers for a key it did not find.
+# What `rate_limit_hit_reading` answers for a key it did not find, and for every key when the cache is away.
 MISSING = object()
+UNREACHABLE = object()
 
 
 def _redis_client():

@@ -13,7 +13,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
@@ -149,11 +148,12 @@ def connect_signals() -> None:
 
 def api_token_for_call(
     *, raw: str, limit: int, window: int = 60, also_read: Sequence[str] = ()
-) -> tuple[ApiToken | None, int | None, dict[str, str | None]]:
+) -> tuple[ApiToken | None, int | None, dict[str, object]]:
     """The live token of an API call and its rate limit: (token or None, seconds to wait when over `limit` calls
     in `window` seconds else None, the generations `also_read`). A known token costs one round trip to Redis and
     no query, and that round trip also reads the generations in `also_read` (keys of `crm.generations`, e.g. the
-    routing rules'; None for one absent; not read, so not in the dict, on a token's first call); an unknown token
+    routing rules'; None for one absent, `generations.AWAY` when the cache is unreachable; not read, so not in the
+    dict, on a token's first call); an unknown token
     is looked up in the database (and a bad token's flood costs one query each, uncounted, as before)."""
     if not raw or len(raw) > 200:
         return None, None, {}
@@ -163,23 +163,24 @@ def api_token_for_call(
         retry_after, (generation, *others) = limits.rate_limit_hit_reading(
             bucket=f"api:{remembered.token.pk}", limit=limit, window=window, read=(GENERATION_KEY, *also_read)
         )
-        read = {key: value if isinstance(value, str) else None for key, value in zip(also_read, others, strict=True)}
+        read = {key: _generation_read(value) for key, value in zip(also_read, others, strict=True)}
         if generation == remembered.generation and time.monotonic() < remembered.until:
             _touch(remembered.token)
             return remembered.token, retry_after, read
         token = _remember(digest, generation)
         return token, retry_after if token is not None else None, read
-    try:
-        generation = cache.get(GENERATION_KEY, limits.MISSING)
-    except Exception:
-        generation = limits.MISSING
-    if generation is limits.MISSING:
-        generations.write_new(GENERATION_KEY)  # a missing one cannot vouch for anything: start one, read the database
-    token = _remember(digest, generation)
+    token = _remember(digest, generations.current(GENERATION_KEY))
     if token is None:
         return None, None, {}
     retry_after = limits.rate_limit_hit(bucket=f"api:{token.pk}", limit=limit, window=window)
     return token, retry_after, {}
+
+
+def _generation_read(value: object) -> object:
+    """A generation as `rate_limit_hit_reading` read it, as `generations.read_together` takes it."""
+    if value is limits.UNREACHABLE:
+        return generations.AWAY
+    return value if isinstance(value, str) else None
 
 
 def _remember(digest: str, generation) -> ApiToken | None:

@@ -37,3 +37,25 @@ def test_a_web_form_takes_submissions_while_the_cache_is_down(client, web_form, 
         assert response.status_code == 200 and b"Thank you" in response.content
     lead = Lead.objects.get()
     assert Interaction.objects.filter(lead=lead, kind="form_submission").count() == 2
+
+
+def test_an_api_call_while_the_cache_is_down_does_not_try_to_write_generations(
+    client, token, channel, settings, caplog, request
+):
+    """Unreachable is not absent: a generation read as away is not started anew (each try would wait on the
+    unreachable cache again), on a token's first call as on a remembered token's."""
+
+    def call(email):
+        return client.post(
+            "/api/v1/leads/",
+            json.dumps({"name": "Ada", "email": email}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token[1]}",
+        )
+
+    assert call("first@example.com").status_code == 201  # the token is remembered, under the cache's generation
+    request.getfixturevalue("cache_down")
+    with caplog.at_level("WARNING", logger="crm.generations"):
+        assert call("second@example.com").status_code == 201
+    assert not [r for r in caplog.records if r.name == "crm.generations"]
+    assert Lead.objects.filter(channel=channel).count() == 2
