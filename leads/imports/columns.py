@@ -175,10 +175,15 @@ def guess_mapping(header: list[str]) -> dict[str, str]:
         not any(name in mapping for name in NAMING_FIELDS)
         and first
         and first not in mapping.values()
-        and header_key(first).endswith("id")
+        and ID_HEADER_RE.search(first.strip())
     ):
         mapping["external_id"] = first
     return mapping
+
+
+# A header that names an id: "id" as a word at its end ("mql_id", "Ref. Id", "Customer ID"), or camel-cased
+# ("customerId"), not any name ending in those letters ("Paid", "Valid", "Android").
+ID_HEADER_RE = re.compile(r"(?:(?:^|[^A-Za-z0-9])(?i:id)|[a-z0-9](?:Id|ID))$")
 
 
 def validate_mapping(mapping: dict[str, str], header: list[str]) -> dict[str, str]:

@@ -144,6 +144,11 @@ def test_a_column_named_as_a_field_wins_over_a_synonym():
 
 def test_a_first_column_that_is_an_id_names_the_lead_only_when_nothing_else_can():
     assert guess_mapping(["Ref. Id", "notes"]) == {"external_id": "Ref. Id"}
+    assert guess_mapping(["customerId", "notes"]) == {"external_id": "customerId"}
+    assert guess_mapping(["Customer ID", "notes"]) == {"external_id": "Customer ID"}
+    # A name that merely ends in those letters is no id.
+    for first in ("Paid", "Valid", "Android"):
+        assert "external_id" not in guess_mapping([first, "notes"])
     assert guess_mapping(["deal_id", "won_date", "seller_id"]) == {"external_id": "deal_id", "won_at": "won_date"}
     # Something else names the lead: the id column is left to be kept as an attribute.
     assert guess_mapping(["ticket_id", "Email"]) == {"email": "Email"}
