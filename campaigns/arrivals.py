@@ -61,6 +61,9 @@ def members_from_arrivals(lead_ids: Iterable[int]) -> int:
                   JOIN {t["campaign"]} c ON lower(btrim(c.utm_campaign)) = lower(btrim(l.utm_campaign))
                  WHERE l.id = ANY(%(ids)s) AND btrim(l.utm_campaign) <> '' AND c.kind = ANY(%(kinds)s)
                    AND (c.starts_on IS NULL OR l.created_at >= c.starts_on::timestamp AT TIME ZONE %(tz)s)
+                   -- A campaign being saved (its start or UTM value changing) is waited for and read as saved:
+                   -- `campaign_arrivals` would not see members added under its old rule meanwhile.
+                   FOR SHARE OF c
                 ON CONFLICT (campaign_id, lead_id) DO NOTHING""",
             {
                 "source": Member.Source.ARRIVAL,

@@ -1,9 +1,11 @@
 """Ad and content campaigns' members: the leads arriving with the campaign's utm_campaign, by any way in."""
 
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from campaigns import arrivals, counts, services
@@ -17,7 +19,8 @@ from reports.periods import Period
 from reports.scope import ReportScope
 from reports.selectors.campaigns import campaigns_report
 from tests.factories import LeadFactory
-from tests.threads import together
+from tests.threads import in_thread, together
+from tests.workers import backends_waiting_on_locks, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +167,32 @@ def test_a_campaign_saved_with_a_later_start_or_another_utm_lets_go_of_the_arriv
     ad.utm_campaign = "launch-2"
     services.campaign_save(user=manager, campaign=ad)
     assert set(Member.objects.filter(campaign=ad).values_list("lead_id", flat=True)) == {renamed.pk, hand.lead_id}
+
+
+def test_a_lead_arriving_while_its_campaign_is_saved_with_another_utm_is_matched_against_the_saved_one(
+    manager, channel, rep, transactional_db
+):
+    ad = services.campaign_save(
+        user=manager, campaign=Campaign(name="Launch", channel=channel, kind=Campaign.Kind.AD, utm_campaign="launch")
+    )
+    lead = LeadFactory(owner=rep, utm_campaign="launch")
+    Member.objects.filter(campaign=ad).delete()  # as if it arrived now: its arrival is matched below
+    saving, release, errors = threading.Event(), threading.Event(), []
+
+    def save():
+        with transaction.atomic():
+            ad.utm_campaign = "launch-2"
+            services.campaign_save(user=manager, campaign=ad)
+            saving.set()
+            release.wait(30)
+
+    saver = in_thread(save, errors)
+    saver.start()
+    assert saving.wait(30), errors
+    arrival = in_thread(lambda: arrivals.members_from_arrivals([lead.pk]), errors)
+    arrival.start()
+    wait_for(lambda: backends_waiting_on_locks() >= 1, what="the arrival waiting for the campaign being saved")
+    release.set()
+    saver.join(30), arrival.join(30)
+    assert not errors
+    assert not Member.objects.filter(campaign=ad, lead=lead).exists()
