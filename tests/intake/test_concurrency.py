@@ -3,15 +3,15 @@
 import datetime as dt
 import json
 import threading
-import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 
 from leads.intake.pipeline import identities_lock
 from leads.models import IdempotencyKey, Interaction, Lead
 from tests.threads import together
+from tests.workers import backends_waiting_on_locks, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,13 +64,8 @@ def test_an_arrival_waiting_for_the_identity_lock_sees_the_lead_committed_meanwh
             )
             locked.set()
             # Commit only once the API call waits for this lock (bounded: a call that never waits fails the test).
-            for _ in range(600):
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-                    if cursor.fetchone()[0]:
-                        return "waited"
-                time.sleep(0.05)
-        return "never waited"
+            wait_for(lambda: backends_waiting_on_locks() >= 1, what="the API call waiting for the identity lock")
+        return "waited"
 
     def arrival():
         assert locked.wait(30)

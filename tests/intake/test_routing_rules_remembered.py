@@ -37,7 +37,9 @@ def _rules_reads(queries) -> list[str]:
 def test_a_call_reads_the_rules_once_then_remembers_them(client, token, rep, admin_user, team):
     make_rule(admin_user, team)
     _raw = token[1]
-    assert _create(client, _raw, "a@example.com").owner == rep  # the token is read, and the rules
+    with CaptureQueriesContext(connection) as first:
+        assert _create(client, _raw, "a@example.com").owner == rep  # the token is read, and the rules
+    assert len(_rules_reads(first)) == 1  # (so the filter below does find the rules' query)
     with CaptureQueriesContext(connection) as queries:
         assert _create(client, _raw, "b@example.com").owner == rep
     assert _rules_reads(queries) == []
@@ -105,20 +107,14 @@ def test_without_the_generation_in_the_cache_the_rules_are_read_from_the_databas
     assert _create(client, token[1], "b@example.com").owner is None
 
 
-def test_with_the_cache_down_the_rules_are_read_from_the_database(client, token, rep, admin_user, team, settings):
+def test_with_the_cache_down_the_rules_are_read_from_the_database(client, token, rep, admin_user, team, request):
     rule = make_rule(admin_user, team)
     assert _create(client, token[1], "a@example.com").owner == rep
-    working = settings.CACHES
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
-    }
-    try:
-        AssignmentRule.objects.filter(pk=rule.pk).update(active=False)  # unseen by any generation
-        assert _create(client, token[1], "b@example.com").owner is None
-        AssignmentRule.objects.filter(pk=rule.pk).update(active=True)
-        assert _create(client, token[1], "c@example.com").owner == rep
-    finally:
-        settings.CACHES = working
+    request.getfixturevalue("cache_down")
+    AssignmentRule.objects.filter(pk=rule.pk).update(active=False)  # unseen by any generation
+    assert _create(client, token[1], "b@example.com").owner is None
+    AssignmentRule.objects.filter(pk=rule.pk).update(active=True)
+    assert _create(client, token[1], "c@example.com").owner == rep
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
@@ -22,6 +22,7 @@ from leads.models import Lead, ResponseClock, ResponsePolicy, SentNotice
 from leads.sla import services as sla_services
 from leads.tasks import sweep_reminders
 from tests.factories import LeadFactory, ResponsePolicyFactory
+from tests.threads import in_thread, together
 from tests.workers import backends_waiting_on_locks, own_queue, purge, tasks_finished, wait_for, worker_on
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,29 +46,12 @@ def _duplicates() -> int:
     return sum(row["n"] - 1 for row in repeated)
 
 
-def _in_thread(target, results, index, barrier=None):
-    def run():
-        try:
-            if barrier:
-                barrier.wait()
-            results[index] = target()
-        finally:
-            connections.close_all()
-
-    return threading.Thread(target=run)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_send_every_reminder_exactly_once(rep, channel, monkeypatch):
     leads = _due_leads(rep, channel, 300)
     monkeypatch.setattr(sla_services, "SWEEP_BATCH_SIZE", 20)  # many small batches, so the sweeps interleave
-    barrier = threading.Barrier(2)
-    results = [None, None]
-    threads = [_in_thread(sla_services.sla_sweep, results, i, barrier) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results, errors = together(sla_services.sla_sweep, sla_services.sla_sweep)
+    assert errors == [None, None], errors
     (handled_a, sent_a), (handled_b, sent_b) = results
     assert handled_a + handled_b == 300  # SKIP LOCKED: each lead handled by one sweep or the other
     assert sent_a + sent_b == 300
@@ -82,27 +66,27 @@ def test_the_unique_constraint_lets_only_one_of_two_racing_transactions_record_a
     (lead,) = _due_leads(rep, channel, 1)
     kinds = [(lead.pk, SentNotice.Kind.SLA_REMINDER)]
     barrier, second_waiting = threading.Barrier(2), threading.Event()
-    results = [None, None]
+    results, errors = [None, None], []
 
     def first():
         with transaction.atomic():
-            won = sla_services._claim_notices(kinds=kinds, field="lead", now=clock.now())
+            results[0] = sla_services._claim_notices(kinds=kinds, field="lead", now=clock.now())
             barrier.wait()
             assert second_waiting.wait(30)  # commits only once the second transaction waits on the unique index
-            return won
 
     def second():
         barrier.wait()
         with transaction.atomic():
-            return sla_services._claim_notices(kinds=kinds, field="lead", now=clock.now())
+            results[1] = sla_services._claim_notices(kinds=kinds, field="lead", now=clock.now())
 
-    threads = [_in_thread(first, results, 0), _in_thread(second, results, 1)]
+    threads = [in_thread(first, errors), in_thread(second, errors)]
     for thread in threads:
         thread.start()
     wait_for(lambda: backends_waiting_on_locks() >= 1, what="the second transaction waiting on the unique index")
     second_waiting.set()
     for thread in threads:
         thread.join(30)
+    assert not errors
     assert results == [set(kinds), set()]
     assert SentNotice.objects.count() == 1
 
