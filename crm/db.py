@@ -77,9 +77,6 @@ class Batch:
     def __init__(self) -> None:
         self._statements: list[tuple[str, list, Callable[[list], None] | None]] = []
 
-    def __bool__(self) -> bool:
-        return bool(self._statements)
-
     def add(self, sql: str, params: Iterable = (), then: Callable[[list], None] | None = None) -> None:
         self._statements.append((sql, list(params), then))
 

@@ -18,7 +18,7 @@ interactions_bulk_logged = Signal()
 # leads as waiting to be scored), so an arriving lead costs one commit. Queue work only on commit from it.
 # kwargs: lead_ids (list of ints), batch (a `crm.db.Batch` or None): when given, a receiver queues its statements
 # in it (they reach PostgreSQL in the round trip of the arrival's own, after the leads are written) rather than
-# running them.
+# running them. With a batch the leads' rows are themselves still queued in it: a receiver must not query them.
 leads_arriving = Signal()
 # Sent on commit after a bulk write (a CSV import chunk) created many leads at once, instead of one
 # `lead_changed` per lead (the import has routed its unowned leads already). kwargs: lead_ids (list of ints).

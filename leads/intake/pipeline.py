@@ -202,11 +202,11 @@ def arrivals_match(
         arrival_normalize(arriving.facts)
     row_keys = {a.row_key for a in arrivals if a.row_key}
     slots = _slots(identity for arriving in arrivals for identity in _identities(arriving)) if lock else []
-    # The API's way (one channel's leads, no row keys): the lock travels with the duplicate query.
+    # The API's way (one channel's leads, no row keys): the lock travels with the duplicate query, which is sent
+    # whenever there is something to lock (the slots are then the emails' and phones').
     lock_with_query = among == OWN_CHANNEL and not whole_leads and not row_keys
     if not lock_with_query:
         _slots_lock(slots)
-        slots = []
 
     imported = {}
     if row_keys:
@@ -228,11 +228,10 @@ def arrivals_match(
             # sequence, as a rolled-back insert does).
             reserve = len(waiting) if len(waiting) < COPY_FROM_ROWS else 0
             leads, reserved = _duplicates_of_channel(
-                emails, phones, channel_id=channels.pop(), lock_slots=slots, reserve=reserve
+                emails, phones, channel_id=channels.pop(), lock_slots=slots if lock_with_query else [], reserve=reserve
             )
             for arriving, pk in zip(waiting, reserved, strict=False):
                 arriving.reserved_pk = pk
-            slots = []
         else:
             if among == OWN_CHANNEL:
                 among = Lead.objects.filter(channel=waiting[0].facts["channel"])
@@ -250,7 +249,6 @@ def arrivals_match(
             if lead.phone_normalized in phones:
                 by_phone.setdefault(lead.phone_normalized, lead)
 
-    _slots_lock(slots)  # any not taken with a duplicate query (none was needed): taken now all the same
     earlier_email: dict[str, Arriving] = {}
     earlier_phone: dict[str, Arriving] = {}
     for arriving in waiting:
