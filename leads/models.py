@@ -564,6 +564,12 @@ class StageChange(models.Model):
         return f"{self.lead_id}: {self.from_stage or '∅'} → {self.to_stage}"
 
 
+def policy_rank(*, grade: str, channel_id: int | None) -> int:
+    """A response policy's specificity: 3 grade and channel, 2 channel, 1 grade, 0 catch-all; the higher wins (see
+    `ResponsePolicy`). In SQL: `leads.sla.selectors.policy_specificity`."""
+    return (2 if channel_id is not None else 0) + (1 if grade else 0)
+
+
 class ResponsePolicy(models.Model):
     """A response target: how fast leads of a grade and/or channel must be answered, and who hears about it.
 
@@ -644,8 +650,8 @@ class ResponsePolicy(models.Model):
 
     @property
     def specificity(self) -> int:
-        """3 grade and channel, 2 channel, 1 grade, 0 catch-all: the higher wins (see the class docstring)."""
-        return (2 if self.channel_id else 0) + (1 if self.grade else 0)
+        """See `policy_rank`: the higher wins."""
+        return policy_rank(grade=self.grade, channel_id=self.channel_id)
 
     @property
     def applies_to(self) -> str:

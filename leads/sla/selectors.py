@@ -20,7 +20,8 @@ def sla_breached_condition(*, now: dt.datetime | None = None) -> Q:
 
 
 def policy_specificity():
-    """SQL for `ResponsePolicy.specificity`: grade and channel 3, channel 2, grade 1, catch-all 0; higher wins."""
+    """SQL for `leads.models.policy_rank` (`ResponsePolicy.specificity`): grade and channel 3, channel 2, grade 1,
+    catch-all 0; higher wins."""
     return Case(When(channel__isnull=False, then=Value(2)), default=Value(0)) + Case(
         When(~Q(grade=""), then=Value(1)), default=Value(0)
     )

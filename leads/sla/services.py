@@ -58,7 +58,16 @@ from crm.models import BusinessCalendar, Holiday, User
 from crm.queue import enqueue_on_commit
 from crm.services import Notice, notifications_email_digest, notifications_send
 from crm.templatetags.crm_tags import duration
-from leads.models import OPEN_STAGES, FollowUpTask, Interaction, Lead, ResponseClock, ResponsePolicy, SentNotice
+from leads.models import (
+    OPEN_STAGES,
+    FollowUpTask,
+    Interaction,
+    Lead,
+    ResponseClock,
+    ResponsePolicy,
+    SentNotice,
+    policy_rank,
+)
 from leads.sla.selectors import policy_specificity
 
 logger = logging.getLogger(__name__)
@@ -111,6 +120,10 @@ class PolicySpec:
     reminder_percent: int | None
     calendar_id: int | None
 
+    @property
+    def specificity(self) -> int:
+        return policy_rank(grade=self.grade, channel_id=self.channel_id)
+
 
 def _policies_load() -> tuple[PolicySpec, ...]:
     fields = ("pk", "grade", "channel_id", "target_minutes", "reminder_percent", "calendar_id")
@@ -142,9 +155,8 @@ def policy_for(policies: Iterable[PolicySpec], *, grade: str, channel_id: int | 
     for policy in policies:
         if policy.grade not in ("", grade) or policy.channel_id not in (None, channel_id):
             continue
-        rank = (2 if policy.channel_id is not None else 0) + (1 if policy.grade else 0)
-        if rank > best_rank:
-            best, best_rank = policy, rank
+        if policy.specificity > best_rank:
+            best, best_rank = policy, policy.specificity
     return best
 
 
