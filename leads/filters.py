@@ -225,9 +225,6 @@ class LeadFilter(django_filters.FilterSet):
         if data and data.get("channel"):
             self.filters["channel"].queryset = Channel.objects.all()
 
-    # The filters whose choices depend on the user (or the request); the others' are the same for everyone.
-    USER_CHOICES = ("owner", "overdue_for", "channel", "team")
-
     def get_form_class(self):
         """The form class, built once for all requests from the declared filters: django-filters builds one, and
         its two dozen fields, for every request (a millisecond of each). Each form still gets its own copies of the
@@ -242,8 +239,10 @@ class LeadFilter(django_filters.FilterSet):
     def form(self):
         if not hasattr(self, "_form"):
             form = super().form
-            for name in self.USER_CHOICES:
-                form.fields[name].queryset = self.filters[name].queryset
+            # The choices of this request's filters (`__init__` sets them per user), not the shared class's.
+            for name, filter_ in self.filters.items():
+                if isinstance(filter_, django_filters.filters.QuerySetRequestMixin):
+                    form.fields[name].queryset = filter_.get_queryset(self.request)
         return self._form
 
     REPORT_FILTERS = (
