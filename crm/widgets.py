@@ -65,3 +65,10 @@ class OneQueryChoiceIterator(ModelChoiceIterator):
             yield ("", self.field.empty_label)
         for obj in self.queryset:
             yield self.choice(obj)
+
+
+class OneQueryModelChoiceField(forms.ModelChoiceField):
+    """A model choice field drawn as a `PlainSelect`, its options read in one statement (`OneQueryChoiceIterator`)."""
+
+    iterator = OneQueryChoiceIterator
+    widget = PlainSelect

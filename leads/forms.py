@@ -8,7 +8,7 @@ from django.utils.dateparse import parse_datetime
 
 from crm import access, clock
 from crm.models import User
-from crm.widgets import OneQueryChoiceIterator, PlainSelect
+from crm.widgets import OneQueryModelChoiceField, PlainSelect
 from leads.facts import FORM_FACTS, FORM_FIELDS
 from leads.models import Channel, FollowUpTask, Interaction, Lead, LostReason, Stage
 from leads.normalize import normalize_phone
@@ -224,9 +224,7 @@ class BulkActionForm(forms.Form):
     # Shown above every manager's leads list: its selects are `PlainSelect`s, drawn without templates (crm/widgets.py).
     action = forms.ChoiceField(choices=ACTIONS, widget=PlainSelect)
     lead_ids = forms.TypedMultipleChoiceField(coerce=int, choices=[], error_messages={"required": "Tick some leads."})
-    owner = forms.ModelChoiceField(
-        queryset=User.objects.none(), required=False, empty_label="Pool (unassigned)", widget=PlainSelect
-    )
+    owner = OneQueryModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Pool (unassigned)")
     stage = forms.ChoiceField(
         choices=[("", "Choose a stage"), *[c for c in Stage.choices if c[0] != Stage.WON]],
         required=False,
@@ -241,7 +239,6 @@ class BulkActionForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].iterator = OneQueryChoiceIterator  # before the queryset, which makes the choices
         self.fields["owner"].queryset = access.users_assignable_by(user)
 
     def clean_tasks(self) -> bool:

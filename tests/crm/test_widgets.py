@@ -6,7 +6,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
 from crm.models import User
-from crm.widgets import OneQueryChoiceIterator, PlainSelect
+from crm.widgets import OneQueryModelChoiceField, PlainSelect
 from tests.factories import UserFactory
 
 CHOICES = [
@@ -48,9 +48,10 @@ def test_model_choices_are_read_in_one_query_and_match_djangos(django_assert_num
     class Form(forms.Form):
         user = forms.ModelChoiceField(queryset=User.objects.order_by("username"), empty_label="Anyone")
 
-    ours, theirs = Form(), Form()
-    ours.fields["user"].iterator = OneQueryChoiceIterator
-    ours.fields["user"].queryset = User.objects.order_by("username")
+    class OurForm(forms.Form):
+        user = OneQueryModelChoiceField(queryset=User.objects.order_by("username"), empty_label="Anyone")
+
+    ours, theirs = OurForm(), Form()
     with django_assert_num_queries(1):
         choices = [(str(value), label) for value, label in ours.fields["user"].choices]
     assert choices == [(str(value), label) for value, label in theirs.fields["user"].choices]
