@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from crm import access, clock
-from crm.templatetags.crm_tags import duration, seconds_from_now, since, sla_left
+from crm.templatetags.crm_tags import duration, seconds_from_now, since, since_by, sla_left
 from leads.imports import columns
 from leads.models import Stage
 
@@ -64,10 +64,6 @@ class _RowContext:
         url = _escape(reverse("leads:detail", args=[_ANY_ID]))
         self.url_head, self.url_tail = url.rsplit(str(_ANY_ID), 1)
 
-    def since(self, value) -> str:
-        """`crm_tags.since`, by the page's one reading of the clock."""
-        return duration(max(0, (self.now - value).total_seconds())) if value else "–"
-
 
 @register.simple_tag(takes_context=True)
 def lead_row(context, lead) -> str:
@@ -88,7 +84,7 @@ def lead_row(context, lead) -> str:
         if lead.sla_due_at:
             chip = sla_chip(lead)
         else:
-            waited = _escape(shared.since(lead.created_at))
+            waited = _escape(since_by(lead.created_at, shared.now))
             chip = f'<span class="chip chip-warn" title="No response yet">awaiting {waited}</span>'
     created = lead.created_at.astimezone(shared.zone)
     day = _escape(f"{created.day:02d} {shared.months[created.month]} {created.year:04d}")
@@ -99,7 +95,7 @@ def lead_row(context, lead) -> str:
         f'<td class="hide-sm">{_escape(lead.company)}</td><td>{stage_badge(lead)}</td><td>{grade_badge(lead)}</td>',
         f'<td class="hide-sm">{_escape(lead.channel or "–")}</td>{owner}',
         f'<td class="hide-sm nowrap" title="{day}, {created.hour:02d}:{created.minute:02d}">{day}</td>'
-        f'<td class="hide-md nowrap">{_escape(shared.since(lead.last_activity_at))} ago</td>',
+        f'<td class="hide-md nowrap">{_escape(since_by(lead.last_activity_at, shared.now))} ago</td>',
     ]
     if shared.can_bulk:
         cells.insert(
